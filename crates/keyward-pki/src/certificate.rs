@@ -1,0 +1,222 @@
+//! X.509 certificates: the DER bytes and what the portal and `openssl x509 -text` show of them.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use time::OffsetDateTime;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::public_key::PublicKey;
+
+use crate::asn1;
+use crate::error::{Error, Result, corrupt};
+use crate::key::{self, KeyAlgorithm, PrivateKey};
+use crate::thumbprint::Thumbprints;
+
+/// A parsed X.509 certificate.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Certificate {
+    der: Vec<u8>,
+    info: CertificateInfo,
+}
+
+/// What a certificate says, decoded once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CertificateInfo {
+    /// The subject, RFC 4514 style (`CN=MyCert`).
+    pub subject: String,
+    /// The issuer, same style.
+    pub issuer: String,
+    /// The serial number as uppercase hex.
+    pub serial: String,
+    /// Start of validity ("Start date" in the portal).
+    pub not_before: OffsetDateTime,
+    /// End of validity ("Expires" in the portal).
+    pub not_after: OffsetDateTime,
+    /// The public key's algorithm and size, if we know the algorithm.
+    pub key: Option<KeyAlgorithm>,
+    /// The public key algorithm's OID when it is not one we support.
+    pub key_oid: String,
+    /// Key usages, by their RFC 5280 names (`digitalSignature`, ...).
+    pub key_usage: Vec<&'static str>,
+    /// Extended key usages, by name where known (`clientAuth`, ...), else the OID.
+    pub extended_key_usage: Vec<String>,
+    /// Subject alternative names, rendered as `DNS:x`, `IP:x`, `email:x`, `URI:x`.
+    pub subject_alt_names: Vec<String>,
+    /// Whether BasicConstraints says this is a CA.
+    pub is_ca: bool,
+    /// Whether subject and issuer are the same name.
+    pub self_issued: bool,
+    /// The signature algorithm's OID.
+    pub signature_algorithm: String,
+    /// Thumbprints of the DER.
+    pub thumbprints: Thumbprints,
+}
+
+impl fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Certificate")
+            .field("subject", &self.info.subject)
+            .field("thumbprint", &self.info.thumbprints.sha1_hex())
+            .finish()
+    }
+}
+
+impl Certificate {
+    /// Parses one DER certificate. Bytes after the certificate are an error.
+    pub fn from_der(der: &[u8]) -> Result<Self> {
+        let (rest, parsed) = X509Certificate::from_der(der).map_err(|e| corrupt("X.509 certificate", e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(corrupt("X.509 certificate", format!("{} unexpected bytes after the certificate", rest.len())));
+        }
+        let info = describe(&parsed, der)?;
+        Ok(Self { der: der.to_vec(), info })
+    }
+
+    /// The DER encoding.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The PEM encoding (`-----BEGIN CERTIFICATE-----`).
+    pub fn pem(&self) -> String {
+        crate::pem::encode("CERTIFICATE", &self.der)
+    }
+
+    /// What the certificate says.
+    pub fn info(&self) -> &CertificateInfo {
+        &self.info
+    }
+
+    /// Its thumbprints.
+    pub fn thumbprints(&self) -> &Thumbprints {
+        &self.info.thumbprints
+    }
+
+    /// Whether `key` is this certificate's private key.
+    pub fn matches_key(&self, key: &PrivateKey) -> bool {
+        self.public_key_bits().as_deref() == Some(key.public_key_bits())
+    }
+
+    /// Errors with [`Error::KeyMismatch`] unless `key` is this certificate's private key.
+    pub fn check_key(&self, key: &PrivateKey) -> Result<()> {
+        if self.matches_key(key) { Ok(()) } else { Err(Error::KeyMismatch) }
+    }
+
+    /// Whether the certificate is valid at `when`.
+    pub fn is_valid_at(&self, when: OffsetDateTime) -> bool {
+        self.info.not_before <= when && when <= self.info.not_after
+    }
+
+    /// The subjectPublicKeyInfo DER.
+    pub fn spki_der(&self) -> Vec<u8> {
+        X509Certificate::from_der(&self.der).map(|(_, c)| c.public_key().raw.to_vec()).unwrap_or_default()
+    }
+
+    fn public_key_bits(&self) -> Option<Vec<u8>> {
+        let (_, parsed) = X509Certificate::from_der(&self.der).ok()?;
+        Some(parsed.public_key().subject_public_key.data.to_vec())
+    }
+}
+
+fn describe(cert: &X509Certificate<'_>, der: &[u8]) -> Result<CertificateInfo> {
+    let spki = cert.public_key();
+    let key_oid = spki.algorithm.algorithm.to_id_string();
+    let key = match spki.parsed() {
+        Ok(PublicKey::RSA(rsa)) => Some(KeyAlgorithm::Rsa { bits: asn1::integer_bits(rsa.modulus) }),
+        Ok(PublicKey::EC(_)) => spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.as_oid().ok())
+            .and_then(|c| key::curve_of(c.as_bytes()).ok())
+            .map(KeyAlgorithm::Ec),
+        _ => None,
+    };
+    let mut info = CertificateInfo {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        serial: cert.raw_serial().iter().map(|b| format!("{b:02X}")).collect(),
+        not_before: cert.validity().not_before.to_datetime(),
+        not_after: cert.validity().not_after.to_datetime(),
+        key,
+        key_oid,
+        key_usage: Vec::new(),
+        extended_key_usage: Vec::new(),
+        subject_alt_names: Vec::new(),
+        is_ca: false,
+        self_issued: cert.subject().as_raw() == cert.issuer().as_raw(),
+        signature_algorithm: cert.signature_algorithm.algorithm.to_id_string(),
+        thumbprints: Thumbprints::of(der),
+    };
+    for ext in cert.extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::KeyUsage(ku) => info.key_usage = key_usage_names(ku.flags),
+            ParsedExtension::ExtendedKeyUsage(eku) => {
+                let named = [
+                    (eku.server_auth, "serverAuth"),
+                    (eku.client_auth, "clientAuth"),
+                    (eku.code_signing, "codeSigning"),
+                    (eku.email_protection, "emailProtection"),
+                    (eku.time_stamping, "timeStamping"),
+                    (eku.ocsp_signing, "OCSPSigning"),
+                    (eku.any, "anyExtendedKeyUsage"),
+                ];
+                info.extended_key_usage = named.iter().filter(|(on, _)| *on).map(|(_, n)| (*n).to_owned()).collect();
+                info.extended_key_usage.extend(eku.other.iter().map(|o| o.to_id_string()));
+            }
+            ParsedExtension::BasicConstraints(bc) => info.is_ca = bc.ca,
+            ParsedExtension::SubjectAlternativeName(san) => {
+                info.subject_alt_names = san.general_names.iter().filter_map(render_general_name).collect();
+            }
+            _ => {}
+        }
+    }
+    if info.not_after < info.not_before {
+        return Err(corrupt("X.509 certificate", "it expires before it starts"));
+    }
+    Ok(info)
+}
+
+fn key_usage_names(flags: u16) -> Vec<&'static str> {
+    const NAMES: [&str; 9] = [
+        "digitalSignature",
+        "nonRepudiation",
+        "keyEncipherment",
+        "dataEncipherment",
+        "keyAgreement",
+        "keyCertSign",
+        "cRLSign",
+        "encipherOnly",
+        "decipherOnly",
+    ];
+    NAMES.iter().enumerate().filter(|(i, _)| flags & (1 << i) != 0).map(|(_, n)| *n).collect()
+}
+
+fn render_general_name(name: &GeneralName<'_>) -> Option<String> {
+    Some(match name {
+        GeneralName::DNSName(d) => format!("DNS:{d}"),
+        GeneralName::RFC822Name(e) => format!("email:{e}"),
+        GeneralName::URI(u) => format!("URI:{u}"),
+        GeneralName::IPAddress(bytes) => {
+            let ip: IpAddr = match bytes.len() {
+                4 => <[u8; 4]>::try_from(*bytes).ok()?.into(),
+                16 => <[u8; 16]>::try_from(*bytes).ok()?.into(),
+                _ => return None,
+            };
+            format!("IP:{ip}")
+        }
+        _ => return None,
+    })
+}
+
+impl CertificateInfo {
+    /// Key type in words ("RSA 2048", "EC P-256"), or the OID of an unsupported one.
+    pub fn key_description(&self) -> String {
+        match self.key {
+            Some(k) => k.to_string(),
+            None => format!("unsupported ({})", self.key_oid),
+        }
+    }
+}

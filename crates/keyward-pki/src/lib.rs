@@ -1,0 +1,77 @@
+//! Keys and certificates for certificate-credential applications: generate them, read every
+//! format people have (DER, PEM, PKCS#12, PKCS#8 plain or encrypted, PKCS#1, SEC1, OpenSSL's
+//! traditional encryption), write the common ones, and compute thumbprints.
+//!
+//! Pure functions over bytes: no file or network I/O, no async, no global state.
+//!
+//! ```
+//! use keyward_pki::{CertificateSpec, KeyType, Name, PrivateKey};
+//!
+//! let key = PrivateKey::generate(KeyType::EcP256)?;
+//! let cert = CertificateSpec::new(Name::parse("CN=ciam-client-app")?).self_signed(&key)?;
+//! let read = keyward_pki::read(cert.pem().as_bytes(), None)?;
+//! assert_eq!(read.certificate().unwrap().thumbprints(), cert.thumbprints());
+//! println!("Thumbprint: {}", cert.thumbprints().sha1_hex());
+//! # Ok::<(), keyward_pki::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod asn1;
+mod certificate;
+mod dn;
+mod error;
+mod issue;
+mod key;
+mod openssl_pem;
+mod pem;
+mod pkcs12;
+mod pkcs8;
+mod read;
+mod thumbprint;
+
+pub use certificate::{Certificate, CertificateInfo};
+pub use dn::Name;
+pub use error::{Error, Result, WrongPassword};
+pub use issue::{BACKDATE, CertificateSpec, SubjectAltName, Validity};
+pub use key::{Curve, KeyAlgorithm, KeyType, MIN_RSA_BITS, PrivateKey};
+pub use pem::encode as pem_encode;
+pub use pkcs8::{ENCRYPTION_ITERATIONS, MAX_ITERATIONS};
+pub use pkcs12::{PfxEncryption, Pkcs12Protection, write_pfx};
+pub use read::{Contents, Format, MAX_INPUT, read};
+pub use thumbprint::{Thumbprint, ThumbprintHash, Thumbprints};
+
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Reads arbitrary bytes as any supported format, with and without a password.
+    pub fn read_any(data: &[u8]) {
+        let _ = crate::read(data, None);
+        let _ = crate::read(data, Some("password"));
+    }
+
+    /// Parses arbitrary bytes as PEM text.
+    pub fn pem(data: &[u8]) {
+        let _ = crate::pem::parse_all(data);
+    }
+
+    /// Decrypts arbitrary bytes as an encrypted PKCS#8 key.
+    pub fn encrypted_pkcs8(data: &[u8]) {
+        let _ = crate::pkcs8::decrypt(data, "password");
+    }
+
+    /// Reads arbitrary bytes as PKCS#12.
+    pub fn pkcs12(data: &[u8]) {
+        let _ = crate::pkcs12::read(data, Some(""));
+    }
+
+    /// Parses arbitrary text as a thumbprint, a subject name and a subject alternative name.
+    pub fn text(data: &[u8]) {
+        if let Ok(s) = std::str::from_utf8(data) {
+            let _ = crate::Thumbprint::parse(s);
+            let _ = crate::Name::parse(s);
+            let _ = crate::SubjectAltName::parse(s);
+        }
+    }
+}
