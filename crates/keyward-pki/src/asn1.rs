@@ -62,13 +62,24 @@ pub(crate) fn read(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), DerError> {
     }
     let header_len = input.len() - rest.len();
     let (value, after) = rest.split_at(len);
-    Ok((Tlv { tag, value, raw: &input[..header_len + len] }, after))
+    Ok((
+        Tlv {
+            tag,
+            value,
+            raw: &input[..header_len + len],
+        },
+        after,
+    ))
 }
 
 /// Reads one element and insists on its tag.
 pub(crate) fn expect(input: &[u8], tag: u8) -> Result<(Tlv<'_>, &[u8]), DerError> {
     let (tlv, rest) = read(input)?;
-    if tlv.tag == tag { Ok((tlv, rest)) } else { Err(DerError::Invalid) }
+    if tlv.tag == tag {
+        Ok((tlv, rest))
+    } else {
+        Err(DerError::Invalid)
+    }
 }
 
 /// Reads a non-negative INTEGER that fits in a `u64`.
@@ -108,7 +119,9 @@ pub(crate) fn oid_to_string(value: &[u8]) -> String {
             return "(malformed OID)".into();
         }
     }
-    let Some(&first) = arcs.first() else { return "(empty OID)".into() };
+    let Some(&first) = arcs.first() else {
+        return "(empty OID)".into();
+    };
     let (a, b) = match first {
         0..=39 => (0, first),
         40..=79 => (1, first - 40),

@@ -68,10 +68,16 @@ impl Certificate {
     pub fn from_der(der: &[u8]) -> Result<Self> {
         let (rest, parsed) = X509Certificate::from_der(der).map_err(|e| corrupt("X.509 certificate", e.to_string()))?;
         if !rest.is_empty() {
-            return Err(corrupt("X.509 certificate", format!("{} unexpected bytes after the certificate", rest.len())));
+            return Err(corrupt(
+                "X.509 certificate",
+                format!("{} unexpected bytes after the certificate", rest.len()),
+            ));
         }
         let info = describe(&parsed, der)?;
-        Ok(Self { der: der.to_vec(), info })
+        Ok(Self {
+            der: der.to_vec(),
+            info,
+        })
     }
 
     /// The DER encoding.
@@ -101,7 +107,11 @@ impl Certificate {
 
     /// Errors with [`Error::KeyMismatch`] unless `key` is this certificate's private key.
     pub fn check_key(&self, key: &PrivateKey) -> Result<()> {
-        if self.matches_key(key) { Ok(()) } else { Err(Error::KeyMismatch) }
+        if self.matches_key(key) {
+            Ok(())
+        } else {
+            Err(Error::KeyMismatch)
+        }
     }
 
     /// Whether the certificate is valid at `when`.
@@ -111,7 +121,9 @@ impl Certificate {
 
     /// The subjectPublicKeyInfo DER.
     pub fn spki_der(&self) -> Vec<u8> {
-        X509Certificate::from_der(&self.der).map(|(_, c)| c.public_key().raw.to_vec()).unwrap_or_default()
+        X509Certificate::from_der(&self.der)
+            .map(|(_, c)| c.public_key().raw.to_vec())
+            .unwrap_or_default()
     }
 
     fn public_key_bits(&self) -> Option<Vec<u8>> {
@@ -124,7 +136,9 @@ fn describe(cert: &X509Certificate<'_>, der: &[u8]) -> Result<CertificateInfo> {
     let spki = cert.public_key();
     let key_oid = spki.algorithm.algorithm.to_id_string();
     let key = match spki.parsed() {
-        Ok(PublicKey::RSA(rsa)) => Some(KeyAlgorithm::Rsa { bits: asn1::integer_bits(rsa.modulus) }),
+        Ok(PublicKey::RSA(rsa)) => Some(KeyAlgorithm::Rsa {
+            bits: asn1::integer_bits(rsa.modulus),
+        }),
         Ok(PublicKey::EC(_)) => spki
             .algorithm
             .parameters
@@ -163,8 +177,13 @@ fn describe(cert: &X509Certificate<'_>, der: &[u8]) -> Result<CertificateInfo> {
                     (eku.ocsp_signing, "OCSPSigning"),
                     (eku.any, "anyExtendedKeyUsage"),
                 ];
-                info.extended_key_usage = named.iter().filter(|(on, _)| *on).map(|(_, n)| (*n).to_owned()).collect();
-                info.extended_key_usage.extend(eku.other.iter().map(|o| o.to_id_string()));
+                info.extended_key_usage = named
+                    .iter()
+                    .filter(|(on, _)| *on)
+                    .map(|(_, n)| (*n).to_owned())
+                    .collect();
+                info.extended_key_usage
+                    .extend(eku.other.iter().map(|o| o.to_id_string()));
             }
             ParsedExtension::BasicConstraints(bc) => info.is_ca = bc.ca,
             ParsedExtension::SubjectAlternativeName(san) => {
@@ -191,7 +210,12 @@ fn key_usage_names(flags: u16) -> Vec<&'static str> {
         "encipherOnly",
         "decipherOnly",
     ];
-    NAMES.iter().enumerate().filter(|(i, _)| flags & (1 << i) != 0).map(|(_, n)| *n).collect()
+    NAMES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| flags & (1 << i) != 0)
+        .map(|(_, n)| *n)
+        .collect()
 }
 
 fn render_general_name(name: &GeneralName<'_>) -> Option<String> {

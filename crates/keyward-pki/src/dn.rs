@@ -89,10 +89,15 @@ impl Attribute {
 impl Name {
     /// Parses a name such as `CN=ciam-client-app,O=Contoso` or `/CN=ciam-client-app/O=Contoso`.
     pub fn parse(input: &str) -> Result<Self> {
-        let invalid = |reason: String| Error::InvalidSubject { input: input.to_owned(), reason };
+        let invalid = |reason: String| Error::InvalidSubject {
+            input: input.to_owned(),
+            reason,
+        };
         let trimmed = input.trim();
         if trimmed.is_empty() {
-            return Err(invalid("it is empty; give at least a common name, e.g. CN=my-app".into()));
+            return Err(invalid(
+                "it is empty; give at least a common name, e.g. CN=my-app".into(),
+            ));
         }
         let (separators, body): (&[char], &str) = match trimmed.strip_prefix('/') {
             Some(rest) => (&['/'], rest),
@@ -100,8 +105,9 @@ impl Name {
         };
         let mut attributes = Vec::new();
         for part in split_unescaped(body, separators).map_err(invalid)? {
-            let (keyword, raw_value) =
-                part.split_once('=').ok_or_else(|| invalid(format!("{:?} has no '='", part.trim())))?;
+            let (keyword, raw_value) = part
+                .split_once('=')
+                .ok_or_else(|| invalid(format!("{:?} has no '='", part.trim())))?;
             let keyword = keyword.trim();
             let attribute = Attribute::from_keyword(keyword).ok_or_else(|| {
                 invalid(format!("unknown attribute {keyword:?} (use CN, O, OU, C, ST, L, STREET, E, DC, SERIALNUMBER, T, GN, SN, UID or a dotted OID)"))
@@ -113,7 +119,8 @@ impl Name {
             if value.chars().any(char::is_control) {
                 return Err(invalid(format!("{keyword} contains a control character")));
             }
-            if attribute == Attribute::Country && !(value.len() == 2 && value.bytes().all(|b| b.is_ascii_alphabetic())) {
+            if attribute == Attribute::Country && !(value.len() == 2 && value.bytes().all(|b| b.is_ascii_alphabetic()))
+            {
                 return Err(invalid(format!("C must be a two-letter country code, not {value:?}")));
             }
             if value.chars().count() > 256 {
@@ -126,7 +133,10 @@ impl Name {
 
     /// The value of the first common name (CN), if any.
     pub fn common_name(&self) -> Option<&str> {
-        self.attributes.iter().find(|(a, _)| *a == Attribute::CommonName).map(|(_, v)| v.as_str())
+        self.attributes
+            .iter()
+            .find(|(a, _)| *a == Attribute::CommonName)
+            .map(|(_, v)| v.as_str())
     }
 
     pub(crate) fn to_rcgen(&self) -> DistinguishedName {
@@ -208,7 +218,10 @@ mod tests {
 
     #[test]
     fn parses_rfc4514_windows_and_openssl_forms() {
-        let expected = vec![(Attribute::CommonName, "my-app".to_owned()), (Attribute::Organization, "Contoso".to_owned())];
+        let expected = vec![
+            (Attribute::CommonName, "my-app".to_owned()),
+            (Attribute::Organization, "Contoso".to_owned()),
+        ];
         assert_eq!(attrs("CN=my-app,O=Contoso"), expected);
         assert_eq!(attrs("CN = my-app; O = Contoso"), expected);
         assert_eq!(attrs("/CN=my-app/O=Contoso"), expected);
@@ -227,7 +240,17 @@ mod tests {
 
     #[test]
     fn refuses_what_it_cannot_represent() {
-        for bad in ["", "my-app", "XX=1", "CN=", "CN=a+O=b", r"CN=a\", "CN=\"open", "C=USA", "CN=a\u{1}"] {
+        for bad in [
+            "",
+            "my-app",
+            "XX=1",
+            "CN=",
+            "CN=a+O=b",
+            r"CN=a\",
+            "CN=\"open",
+            "C=USA",
+            "CN=a\u{1}",
+        ] {
             assert!(matches!(Name::parse(bad), Err(Error::InvalidSubject { .. })), "{bad:?}");
         }
     }

@@ -57,7 +57,9 @@ pub enum Error {
     #[error("the private key does not belong to the certificate (their public keys differ)")]
     KeyMismatch,
     /// An RSA key is shorter than 2048 bits.
-    #[error("the RSA key has {bits} bits; at least 2048 are required (NIST SP 800-131A, and Entra ID refuses shorter keys)")]
+    #[error(
+        "the RSA key has {bits} bits; at least 2048 are required (NIST SP 800-131A, and Entra ID refuses shorter keys)"
+    )]
     KeyTooSmall {
         /// The key's modulus size in bits.
         bits: usize,
@@ -146,12 +148,22 @@ impl Error {
                 "re-encrypt or re-export the file with a common algorithm (RSA or EC P-256/P-384 keys; AES-256-CBC with PBKDF2 encryption)"
             }
             Self::KeyMismatch => "use the private key that was generated together with this certificate",
-            Self::KeyTooSmall { .. } => "make a new key of 2048 bits or more (keyward cert new uses RSA 2048 by default)",
-            Self::MissingPrivateKey => "give a file that holds the private key too (a .pfx, or the .key next to the certificate)",
+            Self::KeyTooSmall { .. } => {
+                "make a new key of 2048 bits or more (keyward cert new uses RSA 2048 by default)"
+            }
+            Self::MissingPrivateKey => {
+                "give a file that holds the private key too (a .pfx, or the .key next to the certificate)"
+            }
             Self::MissingCertificate => "give a file that holds the certificate too (a .pfx, .cer or .pem)",
-            Self::InvalidSubject { .. } => "write the subject as comma-separated attributes, e.g. \"CN=my-app,O=Contoso\"; escape a comma inside a value as \\,",
-            Self::InvalidSubjectAltName { .. } => "give a DNS name, an IP address, an e-mail address or a URI (e.g. \"localhost\", \"127.0.0.1\", \"me@example.com\", \"https://example.com\")",
-            Self::InvalidThumbprint { .. } => "give the SHA-1 (40 hex digits) or SHA-256 (64 hex digits) thumbprint, or its base64url form (x5t / x5t#S256)",
+            Self::InvalidSubject { .. } => {
+                "write the subject as comma-separated attributes, e.g. \"CN=my-app,O=Contoso\"; escape a comma inside a value as \\,"
+            }
+            Self::InvalidSubjectAltName { .. } => {
+                "give a DNS name, an IP address, an e-mail address or a URI (e.g. \"localhost\", \"127.0.0.1\", \"me@example.com\", \"https://example.com\")"
+            }
+            Self::InvalidThumbprint { .. } => {
+                "give the SHA-1 (40 hex digits) or SHA-256 (64 hex digits) thumbprint, or its base64url form (x5t / x5t#S256)"
+            }
             Self::InvalidValidity(_) => "give a validity between 1 day and 100 years",
             Self::Crypto(_) => return None,
         })
@@ -162,5 +174,8 @@ impl Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 pub(crate) fn corrupt(format: &'static str, detail: impl Into<String>) -> Error {
-    Error::Corrupt { format, detail: detail.into() }
+    Error::Corrupt {
+        format,
+        detail: detail.into(),
+    }
 }

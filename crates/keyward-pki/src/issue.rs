@@ -53,7 +53,10 @@ impl SubjectAltName {
     /// Parses `DNS:x`, `IP:x`, `email:x`, `URI:x`, or a bare value whose kind is evident
     /// (an IP address, something with `@`, something with `://`, else a DNS name).
     pub fn parse(input: &str) -> Result<Self> {
-        let invalid = |reason| Error::InvalidSubjectAltName { input: input.to_owned(), reason };
+        let invalid = |reason| Error::InvalidSubjectAltName {
+            input: input.to_owned(),
+            reason,
+        };
         let value = input.trim();
         let (kind, value) = match value.split_once(':') {
             Some((k, v)) if ["dns", "ip", "email", "uri"].contains(&k.to_ascii_lowercase().as_str()) => {
@@ -79,16 +82,19 @@ impl SubjectAltName {
         match &parsed {
             Self::Email(e) if !e.contains('@') => Err(invalid("an e-mail address needs an '@'")),
             Self::Uri(u) if !u.contains(':') => Err(invalid("a URI needs a scheme, e.g. https://")),
-            Self::Dns(d) if !d.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.*_".contains(&b)) => {
-                Err(invalid("a DNS name has only letters, digits, '-', '.', and a leading '*.'"))
-            }
+            Self::Dns(d) if !d.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.*_".contains(&b)) => Err(invalid(
+                "a DNS name has only letters, digits, '-', '.', and a leading '*.'",
+            )),
             _ => Ok(parsed),
         }
     }
 
     fn to_rcgen(&self) -> Result<SanType> {
         let ia5 = |s: &str| {
-            s.try_into().map_err(|_| Error::InvalidSubjectAltName { input: s.to_owned(), reason: "not ASCII" })
+            s.try_into().map_err(|_| Error::InvalidSubjectAltName {
+                input: s.to_owned(),
+                reason: "not ASCII",
+            })
         };
         Ok(match self {
             Self::Dns(d) => SanType::DnsName(ia5(d)?),
@@ -114,7 +120,12 @@ pub struct CertificateSpec {
 impl CertificateSpec {
     /// A leaf certificate for `subject` with the defaults above.
     pub fn new(subject: Name) -> Self {
-        Self { subject, validity: Validity::default(), subject_alt_names: Vec::new(), certificate_authority: false }
+        Self {
+            subject,
+            validity: Validity::default(),
+            subject_alt_names: Vec::new(),
+            certificate_authority: false,
+        }
     }
 
     /// Sets the validity period.
@@ -139,7 +150,9 @@ impl CertificateSpec {
     pub fn self_signed(&self, key: &PrivateKey) -> Result<Certificate> {
         let params = self.params(key)?;
         let signer = key.rcgen_key_pair()?;
-        let cert = params.self_signed(&signer).map_err(|_| Error::Crypto("signing the certificate"))?;
+        let cert = params
+            .self_signed(&signer)
+            .map_err(|_| Error::Crypto("signing the certificate"))?;
         Certificate::from_der(cert.der())
     }
 
@@ -151,26 +164,37 @@ impl CertificateSpec {
         let issuer_der = rustls_pki_types::CertificateDer::from(issuer.der().to_vec());
         let issuer = Issuer::from_ca_cert_der(&issuer_der, issuer_key.rcgen_key_pair()?)
             .map_err(|_| Error::Crypto("reading the issuer certificate"))?;
-        let cert = params.signed_by(&subject_key, &issuer).map_err(|_| Error::Crypto("signing the certificate"))?;
+        let cert = params
+            .signed_by(&subject_key, &issuer)
+            .map_err(|_| Error::Crypto("signing the certificate"))?;
         Certificate::from_der(cert.der())
     }
 
     fn params(&self, key: &PrivateKey) -> Result<CertificateParams> {
-        let now = OffsetDateTime::now_utc().replace_nanosecond(0).map_err(|_| Error::Crypto("clock"))?;
+        let now = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .map_err(|_| Error::Crypto("clock"))?;
         let mut params = CertificateParams::default();
         params.distinguished_name = self.subject.to_rcgen();
         params.not_before = now - BACKDATE;
         params.not_after = not_after(now, self.validity)?;
         params.serial_number = Some(random_serial()?);
-        params.subject_alt_names = self.subject_alt_names.iter().map(SubjectAltName::to_rcgen).collect::<Result<_>>()?;
+        params.subject_alt_names = self
+            .subject_alt_names
+            .iter()
+            .map(SubjectAltName::to_rcgen)
+            .collect::<Result<_>>()?;
         // RFC 5280 method 1: SHA-1 of the subjectPublicKey bits, as OpenSSL and Key Vault do.
         let key_id = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, key.public_key_bits());
         params.key_identifier_method = KeyIdMethod::PreSpecified(key_id.as_ref().to_vec());
         params.use_authority_key_identifier_extension = true;
         if self.certificate_authority {
             params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-            params.key_usages =
-                vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            params.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::KeyCertSign,
+                KeyUsagePurpose::CrlSign,
+            ];
         } else {
             params.is_ca = IsCa::ExplicitNoCa;
             params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -225,18 +249,42 @@ mod tests {
 
     #[test]
     fn months_clamp_to_the_end_of_shorter_months() {
-        assert_eq!(add_months(datetime!(2024-01-31 12:00 UTC), 1), Some(datetime!(2024-02-29 12:00 UTC)));
-        assert_eq!(add_months(datetime!(2023-11-14 17:57 UTC), 12), Some(datetime!(2024-11-14 17:57 UTC)));
-        assert_eq!(add_months(datetime!(2024-12-15 00:00 UTC), 1), Some(datetime!(2025-01-15 00:00 UTC)));
+        assert_eq!(
+            add_months(datetime!(2024-01-31 12:00 UTC), 1),
+            Some(datetime!(2024-02-29 12:00 UTC))
+        );
+        assert_eq!(
+            add_months(datetime!(2023-11-14 17:57 UTC), 12),
+            Some(datetime!(2024-11-14 17:57 UTC))
+        );
+        assert_eq!(
+            add_months(datetime!(2024-12-15 00:00 UTC), 1),
+            Some(datetime!(2025-01-15 00:00 UTC))
+        );
     }
 
     #[test]
     fn parses_subject_alt_names() {
-        assert_eq!(SubjectAltName::parse("localhost").unwrap(), SubjectAltName::Dns("localhost".into()));
-        assert_eq!(SubjectAltName::parse("::1").unwrap(), SubjectAltName::Ip("::1".parse().unwrap()));
-        assert_eq!(SubjectAltName::parse("IP:127.0.0.1").unwrap(), SubjectAltName::Ip([127, 0, 0, 1].into()));
-        assert_eq!(SubjectAltName::parse("me@x.org").unwrap(), SubjectAltName::Email("me@x.org".into()));
-        assert_eq!(SubjectAltName::parse("https://x.org/a").unwrap(), SubjectAltName::Uri("https://x.org/a".into()));
+        assert_eq!(
+            SubjectAltName::parse("localhost").unwrap(),
+            SubjectAltName::Dns("localhost".into())
+        );
+        assert_eq!(
+            SubjectAltName::parse("::1").unwrap(),
+            SubjectAltName::Ip("::1".parse().unwrap())
+        );
+        assert_eq!(
+            SubjectAltName::parse("IP:127.0.0.1").unwrap(),
+            SubjectAltName::Ip([127, 0, 0, 1].into())
+        );
+        assert_eq!(
+            SubjectAltName::parse("me@x.org").unwrap(),
+            SubjectAltName::Email("me@x.org".into())
+        );
+        assert_eq!(
+            SubjectAltName::parse("https://x.org/a").unwrap(),
+            SubjectAltName::Uri("https://x.org/a".into())
+        );
         for bad in ["", "a b", "IP:300.1.1.1", "email:nobody", "exa mple.com", "bad/name"] {
             assert!(SubjectAltName::parse(bad).is_err(), "{bad:?}");
         }

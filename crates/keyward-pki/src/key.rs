@@ -112,7 +112,9 @@ pub struct PrivateKey {
 
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PrivateKey").field("algorithm", &self.algorithm).finish_non_exhaustive()
+        f.debug_struct("PrivateKey")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
     }
 }
 
@@ -130,9 +132,18 @@ impl PrivateKey {
                 pkcs8_of_rsa(&pair)?
             }
             KeyType::EcP256 | KeyType::EcP384 => {
-                let alg = if key_type == KeyType::EcP256 { ec_alg(Curve::P256) } else { ec_alg(Curve::P384) };
+                let alg = if key_type == KeyType::EcP256 {
+                    ec_alg(Curve::P256)
+                } else {
+                    ec_alg(Curve::P384)
+                };
                 let pair = EcdsaKeyPair::generate(alg).map_err(|_| Error::Crypto("EC key generation"))?;
-                Zeroizing::new(pair.to_pkcs8v1().map_err(|_| Error::Crypto("EC key encoding"))?.as_ref().to_vec())
+                Zeroizing::new(
+                    pair.to_pkcs8v1()
+                        .map_err(|_| Error::Crypto("EC key encoding"))?
+                        .as_ref()
+                        .to_vec(),
+                )
             }
         };
         Self::from_pkcs8_der(&pkcs8)
@@ -158,8 +169,8 @@ impl PrivateKey {
                     Ok((c, _)) => curve_of(c.value)?,
                     Err(_) => return Err(bad("EC key without a named curve")),
                 };
-                let pair = EcdsaKeyPair::from_pkcs8(ec_alg(curve), der)
-                    .map_err(|e| bad(&format!("EC key rejected: {e}")))?;
+                let pair =
+                    EcdsaKeyPair::from_pkcs8(ec_alg(curve), der).map_err(|e| bad(&format!("EC key rejected: {e}")))?;
                 Ok(Self::from_ec(Zeroizing::new(der.to_vec()), curve, &pair))
             }
             other => Err(unsupported_key(other)),
@@ -192,17 +203,32 @@ impl PrivateKey {
         let curve = curve.ok_or_else(|| bad("no named curve in the key"))?;
         let pair = EcdsaKeyPair::from_private_key_der(ec_alg(curve), &der[..outer.raw.len()])
             .map_err(|e| bad(&format!("EC key rejected: {e}")))?;
-        let pkcs8 = Zeroizing::new(pair.to_pkcs8v1().map_err(|_| Error::Crypto("EC key encoding"))?.as_ref().to_vec());
+        let pkcs8 = Zeroizing::new(
+            pair.to_pkcs8v1()
+                .map_err(|_| Error::Crypto("EC key encoding"))?
+                .as_ref()
+                .to_vec(),
+        );
         Ok(Self::from_ec(pkcs8, curve, &pair))
     }
 
     fn from_rsa(pkcs8: Zeroizing<Vec<u8>>, pair: &RsaKeyPair) -> Self {
-        let algorithm = KeyAlgorithm::Rsa { bits: pair.public_modulus_len() * 8 };
-        Self { pkcs8, algorithm, public_key: pair.public_key().as_ref().to_vec() }
+        let algorithm = KeyAlgorithm::Rsa {
+            bits: pair.public_modulus_len() * 8,
+        };
+        Self {
+            pkcs8,
+            algorithm,
+            public_key: pair.public_key().as_ref().to_vec(),
+        }
     }
 
     fn from_ec(pkcs8: Zeroizing<Vec<u8>>, curve: Curve, pair: &EcdsaKeyPair) -> Self {
-        Self { pkcs8, algorithm: KeyAlgorithm::Ec(curve), public_key: pair.public_key().as_ref().to_vec() }
+        Self {
+            pkcs8,
+            algorithm: KeyAlgorithm::Ec(curve),
+            public_key: pair.public_key().as_ref().to_vec(),
+        }
     }
 
     /// The key's algorithm and size.
@@ -227,7 +253,8 @@ impl PrivateKey {
             KeyAlgorithm::Ec(Curve::P384) => &rcgen::PKCS_ECDSA_P384_SHA384,
         };
         let der = rustls_pki_types::PrivatePkcs8KeyDer::from(self.pkcs8.to_vec());
-        rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der, alg).map_err(|_| Error::Crypto("loading the key for signing"))
+        rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der, alg)
+            .map_err(|_| Error::Crypto("loading the key for signing"))
     }
 }
 
@@ -253,7 +280,11 @@ pub(crate) fn curve_of(oid_value: &[u8]) -> Result<Curve> {
 
 pub(crate) fn unsupported_key(oid_value: &[u8]) -> Error {
     let dotted = asn1::oid_to_string(oid_value);
-    Error::UnsupportedAlgorithm { what: "key algorithm", name: asn1::oid_name(&dotted), oid: dotted }
+    Error::UnsupportedAlgorithm {
+        what: "key algorithm",
+        name: asn1::oid_name(&dotted),
+        oid: dotted,
+    }
 }
 
 /// Refuses an RSA key under [`MIN_RSA_BITS`] with its size, before aws-lc-rs refuses it without.
@@ -261,7 +292,11 @@ pub(crate) fn unsupported_key(oid_value: &[u8]) -> Error {
 /// private key's version).
 pub(crate) fn check_rsa_size(pkcs1: &[u8]) -> Result<()> {
     let bits = rsa_modulus_bits(pkcs1).ok_or_else(|| corrupt("RSA key", "the modulus cannot be read"))?;
-    if bits < MIN_RSA_BITS { Err(Error::KeyTooSmall { bits }) } else { Ok(()) }
+    if bits < MIN_RSA_BITS {
+        Err(Error::KeyTooSmall { bits })
+    } else {
+        Ok(())
+    }
 }
 
 pub(crate) fn rsa_modulus_bits(pkcs1: &[u8]) -> Option<usize> {

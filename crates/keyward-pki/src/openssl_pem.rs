@@ -14,8 +14,12 @@ const FORMAT: &str = "encrypted PEM private key";
 /// Decrypts the body of a block with `Proc-Type: 4,ENCRYPTED`; returns the inner DER
 /// (PKCS#1 or SEC1 depending on the block's label).
 pub(crate) fn decrypt(block: &Block, password: &str) -> Result<Zeroizing<Vec<u8>>> {
-    let dek = block.header("DEK-Info").ok_or_else(|| corrupt(FORMAT, "Proc-Type says ENCRYPTED but DEK-Info is missing"))?;
-    let (cipher, iv_hex) = dek.split_once(',').ok_or_else(|| corrupt(FORMAT, "DEK-Info has no IV"))?;
+    let dek = block
+        .header("DEK-Info")
+        .ok_or_else(|| corrupt(FORMAT, "Proc-Type says ENCRYPTED but DEK-Info is missing"))?;
+    let (cipher, iv_hex) = dek
+        .split_once(',')
+        .ok_or_else(|| corrupt(FORMAT, "DEK-Info has no IV"))?;
     let iv = decode_hex(iv_hex.trim()).ok_or_else(|| corrupt(FORMAT, "the DEK-Info IV is not hex"))?;
     let (key_len, iv_len) = match cipher.trim().to_ascii_uppercase().as_str() {
         "AES-128-CBC" => (16, 16),
@@ -32,20 +36,31 @@ pub(crate) fn decrypt(block: &Block, password: &str) -> Result<Zeroizing<Vec<u8>
         }
     };
     if iv.len() != iv_len {
-        return Err(corrupt(FORMAT, format!("the IV has {} bytes; {cipher} needs {iv_len}", iv.len())));
+        return Err(corrupt(
+            FORMAT,
+            format!("the IV has {} bytes; {cipher} needs {iv_len}", iv.len()),
+        ));
     }
     let key = bytes_to_key(password.as_bytes(), &iv[..8], key_len);
     let wrong = |_| Error::WrongPassword(WrongPassword::PrivateKey);
     let setup = |_| Error::Crypto("cipher setup");
     let body: &[u8] = &block.der;
     let plaintext = match key_len {
-        16 => cbc::Decryptor::<aes::Aes128>::new_from_slices(&key, &iv).map_err(setup)?.decrypt_padded_vec::<Pkcs7>(body),
-        24 if iv_len == 16 => {
-            cbc::Decryptor::<aes::Aes192>::new_from_slices(&key, &iv).map_err(setup)?.decrypt_padded_vec::<Pkcs7>(body)
-        }
-        32 => cbc::Decryptor::<aes::Aes256>::new_from_slices(&key, &iv).map_err(setup)?.decrypt_padded_vec::<Pkcs7>(body),
-        24 => cbc::Decryptor::<des::TdesEde3>::new_from_slices(&key, &iv).map_err(setup)?.decrypt_padded_vec::<Pkcs7>(body),
-        _ => cbc::Decryptor::<des::Des>::new_from_slices(&key, &iv).map_err(setup)?.decrypt_padded_vec::<Pkcs7>(body),
+        16 => cbc::Decryptor::<aes::Aes128>::new_from_slices(&key, &iv)
+            .map_err(setup)?
+            .decrypt_padded_vec::<Pkcs7>(body),
+        24 if iv_len == 16 => cbc::Decryptor::<aes::Aes192>::new_from_slices(&key, &iv)
+            .map_err(setup)?
+            .decrypt_padded_vec::<Pkcs7>(body),
+        32 => cbc::Decryptor::<aes::Aes256>::new_from_slices(&key, &iv)
+            .map_err(setup)?
+            .decrypt_padded_vec::<Pkcs7>(body),
+        24 => cbc::Decryptor::<des::TdesEde3>::new_from_slices(&key, &iv)
+            .map_err(setup)?
+            .decrypt_padded_vec::<Pkcs7>(body),
+        _ => cbc::Decryptor::<des::Des>::new_from_slices(&key, &iv)
+            .map_err(setup)?
+            .decrypt_padded_vec::<Pkcs7>(body),
     }
     .map_err(wrong)?;
     Ok(Zeroizing::new(plaintext))
@@ -74,7 +89,10 @@ fn decode_hex(hex: &str) -> Option<Vec<u8>> {
     if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok()).collect()
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -90,6 +108,9 @@ mod tests {
             "E24B32BBBC4EF02ECBCB6576523AD893"
         ))
         .unwrap();
-        assert_eq!(&bytes_to_key(b"secret", &[1, 2, 3, 4, 5, 6, 7, 8], 48)[..], &expected[..]);
+        assert_eq!(
+            &bytes_to_key(b"secret", &[1, 2, 3, 4, 5, 6, 7, 8], 48)[..],
+            &expected[..]
+        );
     }
 }

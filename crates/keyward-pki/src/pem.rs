@@ -18,7 +18,10 @@ pub(crate) struct Block {
 
 impl Block {
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -33,14 +36,19 @@ pub(crate) fn parse_all(input: &[u8]) -> Result<Vec<Block>> {
     let mut blocks = Vec::new();
     let mut lines = text.split('\n').map(|l| l.trim_end_matches(['\r', ' ', '\t']));
     while let Some(line) = lines.next() {
-        let Some(label) = boundary(line.trim_start(), "BEGIN") else { continue };
+        let Some(label) = boundary(line.trim_start(), "BEGIN") else {
+            continue;
+        };
         blocks.push(parse_body(label, &mut lines)?);
     }
     Ok(blocks)
 }
 
 fn boundary<'a>(line: &'a str, kind: &str) -> Option<&'a str> {
-    line.strip_prefix("-----")?.strip_prefix(kind)?.strip_prefix(' ')?.strip_suffix("-----")
+    line.strip_prefix("-----")?
+        .strip_prefix(kind)?
+        .strip_prefix(' ')?
+        .strip_suffix("-----")
 }
 
 fn parse_body<'a>(label: &str, lines: &mut impl Iterator<Item = &'a str>) -> Result<Block> {
@@ -56,7 +64,11 @@ fn parse_body<'a>(label: &str, lines: &mut impl Iterator<Item = &'a str>) -> Res
             let der = STANDARD
                 .decode(body.as_bytes())
                 .map_err(|_| corrupt("PEM", format!("the body of the {label} block is not valid base64")))?;
-            return Ok(Block { label: label.to_owned(), headers, der: Zeroizing::new(der) });
+            return Ok(Block {
+                label: label.to_owned(),
+                headers,
+                der: Zeroizing::new(der),
+            });
         }
         if in_headers {
             if let Some((name, value)) = line.split_once(':') {
@@ -67,7 +79,10 @@ fn parse_body<'a>(label: &str, lines: &mut impl Iterator<Item = &'a str>) -> Res
         }
         body.push_str(line);
     }
-    Err(corrupt("PEM", format!("the {label} block has no END line (the file is cut short)")))
+    Err(corrupt(
+        "PEM",
+        format!("the {label} block has no END line (the file is cut short)"),
+    ))
 }
 
 /// Encodes DER as a PEM block with 64-character lines and LF line ends.
@@ -130,9 +145,13 @@ mod tests {
     fn refuses_cut_short_and_mismatched_blocks() {
         let cut = parse_all(b"-----BEGIN CERTIFICATE-----\nAQID\n").err().unwrap();
         assert!(matches!(cut, Error::Corrupt { .. }), "{cut}");
-        let mixed = parse_all(b"-----BEGIN CERTIFICATE-----\nAQID\n-----END PRIVATE KEY-----\n").err().unwrap();
+        let mixed = parse_all(b"-----BEGIN CERTIFICATE-----\nAQID\n-----END PRIVATE KEY-----\n")
+            .err()
+            .unwrap();
         assert!(mixed.to_string().contains("closed by END PRIVATE KEY"), "{mixed}");
-        let bad = parse_all(b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n").err().unwrap();
+        let bad = parse_all(b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n")
+            .err()
+            .unwrap();
         assert!(bad.to_string().contains("base64"), "{bad}");
     }
 

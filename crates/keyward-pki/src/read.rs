@@ -62,6 +62,14 @@ impl Contents {
         self.certificates.first()
     }
 
+    /// Adds a private key read from another file; it must match one of the certificates, which
+    /// then comes first.
+    pub fn with_private_key(mut self, key: PrivateKey) -> Result<Self> {
+        self.private_key = Some(key);
+        order(&mut self)?;
+        Ok(self)
+    }
+
     /// The leaf and its key, or the error saying which is missing.
     pub fn certificate_and_key(&self) -> Result<(&Certificate, &PrivateKey)> {
         match (self.certificates.first(), &self.private_key) {
@@ -81,7 +89,10 @@ pub fn read(input: &[u8], password: Option<&str>) -> Result<Contents> {
         return Err(Error::Empty);
     }
     if input.len() > MAX_INPUT {
-        return Err(Error::TooLarge { size: input.len(), limit: MAX_INPUT });
+        return Err(Error::TooLarge {
+            size: input.len(),
+            limit: MAX_INPUT,
+        });
     }
     let mut contents = if pem::is_pem(input) {
         read_pem(input, password)?
@@ -93,7 +104,13 @@ pub fn read(input: &[u8], password: Option<&str>) -> Result<Contents> {
 }
 
 fn empty(format: Format) -> Contents {
-    Contents { format, certificates: Vec::new(), private_key: None, encrypted: false, pkcs12: None }
+    Contents {
+        format,
+        certificates: Vec::new(),
+        private_key: None,
+        encrypted: false,
+        pkcs12: None,
+    }
 }
 
 fn read_pem(input: &[u8], password: Option<&str>) -> Result<Contents> {
@@ -101,7 +118,9 @@ fn read_pem(input: &[u8], password: Option<&str>) -> Result<Contents> {
     let mut contents = empty(Format::Pem);
     let mut keys = Vec::new();
     for block in &blocks {
-        let encrypted = block.header("Proc-Type").is_some_and(|v| v.to_ascii_uppercase().contains("ENCRYPTED"));
+        let encrypted = block
+            .header("Proc-Type")
+            .is_some_and(|v| v.to_ascii_uppercase().contains("ENCRYPTED"));
         let legacy_body = |password: Option<&str>| -> Result<Zeroizing<Vec<u8>>> {
             if !encrypted {
                 return Ok(block.der.clone());
@@ -219,9 +238,10 @@ fn read_der(input: &[u8], password: Option<&str>) -> Result<Contents> {
         ..empty(Format::DerPrivateKey)
     };
     Ok(match kind {
-        DerKind::Certificate => {
-            Contents { certificates: vec![Certificate::from_der(input)?], ..empty(Format::DerCertificate) }
-        }
+        DerKind::Certificate => Contents {
+            certificates: vec![Certificate::from_der(input)?],
+            ..empty(Format::DerCertificate)
+        },
         DerKind::Pkcs12 => {
             let read = pkcs12::read(input, password)?;
             let private_key = pick_key(read.keys, &read.certificates);
@@ -243,7 +263,9 @@ fn read_der(input: &[u8], password: Option<&str>) -> Result<Contents> {
         DerKind::Sec1 => key_file(PrivateKey::from_sec1_der(input)?, false),
         DerKind::Pkcs7 => {
             return Err(Error::Unrecognized {
-                found: "a PKCS#7 structure (.p7b/.p7c); export its certificates as PEM with `openssl pkcs7 -print_certs`".into(),
+                found:
+                    "a PKCS#7 structure (.p7b/.p7c); export its certificates as PEM with `openssl pkcs7 -print_certs`"
+                        .into(),
             });
         }
     })
@@ -256,18 +278,27 @@ fn order(contents: &mut Contents) -> Result<()> {
         return Ok(());
     }
     let leaf = match &contents.private_key {
-        Some(key) => certs.iter().position(|c| c.matches_key(key)).ok_or(Error::KeyMismatch)?,
+        Some(key) => certs
+            .iter()
+            .position(|c| c.matches_key(key))
+            .ok_or(Error::KeyMismatch)?,
         // The end of the chain: a certificate that issued none of the others.
         None => certs
             .iter()
-            .position(|c| !certs.iter().any(|o| o != c && o.info().issuer == c.info().subject && !o.info().self_issued))
+            .position(|c| {
+                !certs
+                    .iter()
+                    .any(|o| o != c && o.info().issuer == c.info().subject && !o.info().self_issued)
+            })
             .unwrap_or(0),
     };
     let mut remaining = certs;
     let mut ordered = vec![remaining.remove(leaf)];
     while let Some(next) = ordered.last().and_then(|last| {
         let issuer = &last.info().issuer;
-        (!last.info().self_issued).then(|| remaining.iter().position(|c| &c.info().subject == issuer)).flatten()
+        (!last.info().self_issued)
+            .then(|| remaining.iter().position(|c| &c.info().subject == issuer))
+            .flatten()
     }) {
         ordered.push(remaining.remove(next));
     }

@@ -70,7 +70,10 @@ impl Thumbprints {
 
 impl fmt::Debug for Thumbprints {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Thumbprints").field("sha1", &self.sha1_hex()).field("sha256", &self.sha256_hex()).finish()
+        f.debug_struct("Thumbprints")
+            .field("sha1", &self.sha1_hex())
+            .field("sha256", &self.sha256_hex())
+            .finish()
     }
 }
 
@@ -117,7 +120,10 @@ impl Thumbprint {
     /// or spaces (`openssl x509 -fingerprint` output included), or base64url (`x5t`) with or
     /// without `=` padding. The length tells which hash it is.
     pub fn parse(input: &str) -> Result<Self> {
-        let invalid = |reason| Error::InvalidThumbprint { input: input.chars().take(100).collect(), reason };
+        let invalid = |reason| Error::InvalidThumbprint {
+            input: input.chars().take(100).collect(),
+            reason,
+        };
         let trimmed = input.trim();
         // "SHA1 Fingerprint=AB:CD:..." as printed by `openssl x509 -fingerprint`.
         let value = match trimmed.split_once('=') {
@@ -133,14 +139,15 @@ impl Thumbprint {
                 .collect();
             return Self::from_bytes(&bytes).ok_or_else(|| invalid("wrong length"));
         }
-        let decoded = URL_SAFE_ANY_PAD.decode(value).or_else(|_| STANDARD_ANY_PAD.decode(value));
+        let decoded = URL_SAFE_ANY_PAD
+            .decode(value)
+            .or_else(|_| STANDARD_ANY_PAD.decode(value));
         match decoded {
-            Ok(bytes) => Self::from_bytes(&bytes).ok_or_else(|| {
-                invalid("base64 that decodes to neither 20 bytes (SHA-1) nor 32 bytes (SHA-256)")
-            }),
-            Err(_) if is_hex => {
-                Err(invalid("hex of the wrong length: a SHA-1 thumbprint has 40 hex digits, a SHA-256 one 64"))
-            }
+            Ok(bytes) => Self::from_bytes(&bytes)
+                .ok_or_else(|| invalid("base64 that decodes to neither 20 bytes (SHA-1) nor 32 bytes (SHA-256)")),
+            Err(_) if is_hex => Err(invalid(
+                "hex of the wrong length: a SHA-1 thumbprint has 40 hex digits, a SHA-256 one 64",
+            )),
             Err(_) => Err(invalid("neither hex nor base64url")),
         }
     }

@@ -1,1 +1,48 @@
-fn main(){}
+//! The `keyward` command: a thin shell over the library crates. `main` runs the command and turns
+//! its error into one line on stderr and a non-zero exit code.
+
+#![forbid(unsafe_code)]
+
+mod cert;
+mod cli;
+mod files;
+mod password;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", render_error(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: cli::Cli) -> anyhow::Result<()> {
+    match cli.command {
+        cli::Command::Cert(cmd) => cert::run(cmd),
+    }
+}
+
+/// One line: the context chain, then what to do about the cause when we know.
+fn render_error(err: &anyhow::Error) -> String {
+    let mut line = err.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ");
+    let hint = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<keyward_pki::Error>())
+        .and_then(keyward_pki::Error::hint);
+    if let Some(hint) = hint {
+        line.push_str(". ");
+        let mut chars = hint.chars();
+        if let Some(first) = chars.next() {
+            line.extend(first.to_uppercase());
+            line.push_str(chars.as_str());
+        }
+    }
+    line
+}

@@ -1,0 +1,227 @@
+//! `keyward cert`: make, show and take apart certificate files.
+
+mod report;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow, bail};
+use keyward_pki::{
+    CertificateSpec, Contents, KeyType, MAX_INPUT, Name, PfxEncryption, PrivateKey, SubjectAltName, Validity,
+};
+
+use crate::cli::{CertCommand, ExtractKeyArgs, NewArgs, PasswordArgs, ShowArgs};
+use crate::files::{self, Access};
+use crate::password::{self, Password};
+
+pub fn run(command: CertCommand) -> anyhow::Result<()> {
+    match command {
+        CertCommand::New(args) => new(args),
+        CertCommand::Show(args) => show(args),
+        CertCommand::ExtractKey(args) => extract_key(args),
+    }
+}
+
+fn new(args: NewArgs) -> anyhow::Result<()> {
+    let subject = Name::parse(&args.subject)?;
+    let key_type: KeyType = args.key_type.parse().map_err(|e: String| anyhow!(e))?;
+    let validity = match (args.months, args.days) {
+        (_, Some(days)) => Validity::Days(days),
+        (Some(months), None) => Validity::Months(months),
+        (None, None) => Validity::default(),
+    };
+    let mut spec = CertificateSpec::new(subject.clone()).validity(validity);
+    for san in &args.sans {
+        spec = spec.subject_alt_name(SubjectAltName::parse(san)?);
+    }
+    let prefix = args.out.clone().unwrap_or_else(|| default_prefix(&subject));
+    let [cer, pem, key_path, pfx] = ["cer", "pem", "key", "pfx"].map(|ext| with_suffix(&prefix, ext));
+    files::check_absent(&[&cer, &pem, &key_path, &pfx], args.force)?;
+
+    let password = match password::given(args.password.as_deref(), args.password_file.as_deref())? {
+        Some(pw) => Some(pw),
+        None if args.no_password => None,
+        None if password::can_prompt() => password::prompt_new("the private key and the .pfx")?,
+        None => bail!(
+            "no password given, and standard input is not a terminal to ask for one; give --password-file FILE \
+             (or set KEYWARD_PASSWORD), or --no-password to write the key unencrypted"
+        ),
+    };
+
+    let key = PrivateKey::generate(key_type)?;
+    let cert = spec.self_signed(&key)?;
+    let key_pem = key.to_pkcs8_pem(password.as_deref().map(String::as_str))?;
+    let encryption = if args.legacy_pfx {
+        PfxEncryption::Legacy3Des
+    } else {
+        PfxEncryption::Aes256
+    };
+    let pfx_der = keyward_pki::write_pfx(
+        &cert,
+        &[],
+        &key,
+        password.as_deref().map_or("", String::as_str),
+        encryption,
+    )?;
+
+    let cert_pem = cert.pem();
+    let outputs: [(&Path, &[u8], Access); 4] = [
+        (&cer, cert.der(), Access::Public),
+        (&pem, cert_pem.as_bytes(), Access::Public),
+        (&key_path, key_pem.as_bytes(), Access::OwnerOnly),
+        (&pfx, &pfx_der, Access::OwnerOnly),
+    ];
+    let mut written: Vec<&Path> = Vec::new();
+    for (path, contents, access) in outputs {
+        if let Err(err) = files::write_new(path, contents, access, args.force) {
+            for done in written {
+                std::fs::remove_file(done).ok();
+            }
+            return Err(err);
+        }
+        written.push(path);
+    }
+
+    let files = report::NewFiles {
+        cer: &cer,
+        pem: &pem,
+        key: &key_path,
+        pfx: &pfx,
+        encrypted: password.is_some(),
+        legacy_pfx: args.legacy_pfx,
+    };
+    report::print_new(&cert, &key, &files, args.json)
+}
+
+fn show(args: ShowArgs) -> anyhow::Result<()> {
+    let given = given_password(&args.password)?;
+    let (mut contents, used) = load(&args.file, given)?;
+    let mut key_file = None;
+    if let Some(key_path) = &args.key {
+        let (key_contents, _) = load(key_path, used)?;
+        let key = key_contents
+            .private_key
+            .ok_or(keyward_pki::Error::MissingPrivateKey)
+            .with_context(|| key_path.display().to_string())?;
+        contents = contents
+            .with_private_key(key)
+            .with_context(|| format!("{} and {}", args.file.display(), key_path.display()))?;
+        key_file = Some(key_path.as_path());
+    }
+    report::print_show(&args.file, key_file, &contents, args.json)
+}
+
+fn extract_key(args: ExtractKeyArgs) -> anyhow::Result<()> {
+    let given = given_password(&args.password)?;
+    let (contents, _) = load(&args.file, given)?;
+    let key = contents
+        .private_key
+        .as_ref()
+        .ok_or(keyward_pki::Error::MissingPrivateKey)
+        .with_context(|| args.file.display().to_string())?;
+    let out = args.out.clone().unwrap_or_else(|| args.file.with_extension("key"));
+    let to_stdout = out.as_os_str() == "-";
+    if !to_stdout && same_file(&out, &args.file) {
+        bail!(
+            "the output {} would replace the input; choose another name with --out",
+            out.display()
+        );
+    }
+    if !to_stdout {
+        files::check_absent(&[&out], args.force)?;
+    }
+    let new_password = match password::given(args.new_password.as_deref(), args.new_password_file.as_deref())? {
+        Some(pw) => Some(pw),
+        None if args.no_encrypt => None,
+        None if password::can_prompt() => password::prompt_new("the extracted key")?,
+        None => bail!(
+            "no new password given, and standard input is not a terminal to ask for one; give --new-password-file FILE \
+             (or set KEYWARD_NEW_PASSWORD), or --no-encrypt to write the key unencrypted"
+        ),
+    };
+    let pem = key.to_pkcs8_pem(new_password.as_deref().map(String::as_str))?;
+    if to_stdout {
+        print!("{}", pem.as_str());
+        return Ok(());
+    }
+    files::write_new(&out, pem.as_bytes(), Access::OwnerOnly, args.force)?;
+    report::print_extracted(&out, &contents, new_password.is_some(), args.json)
+}
+
+fn given_password(args: &PasswordArgs) -> anyhow::Result<Option<Password>> {
+    password::given(args.password.as_deref(), args.password_file.as_deref())
+}
+
+/// Reads a file; when it needs a password we were not given and a person is at the terminal,
+/// asks for it. Returns the contents and the password that opened them.
+fn load(path: &Path, password: Option<Password>) -> anyhow::Result<(Contents, Option<Password>)> {
+    let name = path.display().to_string();
+    let bytes = files::read_limited(path, MAX_INPUT).with_context(|| format!("cannot read {name}"))?;
+    match keyward_pki::read(&bytes, password.as_deref().map(String::as_str)) {
+        Err(keyward_pki::Error::PasswordRequired { .. }) if password.is_none() && password::can_prompt() => {
+            let asked = password::prompt_existing(&name)?;
+            let contents = keyward_pki::read(&bytes, Some(&asked)).with_context(|| name.clone())?;
+            Ok((contents, Some(asked)))
+        }
+        result => Ok((result.with_context(|| name.clone())?, password)),
+    }
+}
+
+/// The CN made safe as a file name, e.g. `CN=ciam client/app` -> `ciam-client-app`.
+fn default_prefix(subject: &Name) -> PathBuf {
+    let cn = subject.common_name().unwrap_or("certificate");
+    let safe: String = cn
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .trim_matches(['-', '.'])
+        .to_owned();
+    PathBuf::from(if safe.is_empty() {
+        "certificate".to_owned()
+    } else {
+        safe
+    })
+}
+
+/// `prefix` + `.ext`, keeping any dots already in the prefix (`app.v2` -> `app.v2.cer`).
+fn with_suffix(prefix: &Path, ext: &str) -> PathBuf {
+    let mut name = OsString::from(prefix.as_os_str());
+    name.push(".");
+    name.push(ext);
+    PathBuf::from(name)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_prefix_is_a_safe_file_name() {
+        let name = |s| default_prefix(&Name::parse(s).unwrap());
+        assert_eq!(name("CN=ciam-client-app"), PathBuf::from("ciam-client-app"));
+        assert_eq!(name("CN=../../etc/passwd"), PathBuf::from("etc-passwd"));
+        assert_eq!(name("CN=my app/v2,O=X"), PathBuf::from("my-app-v2"));
+        assert_eq!(name("O=NoCommonName"), PathBuf::from("certificate"));
+    }
+
+    #[test]
+    fn suffix_keeps_dots_in_the_prefix() {
+        assert_eq!(
+            with_suffix(Path::new("out/app.v2"), "cer"),
+            PathBuf::from("out/app.v2.cer")
+        );
+    }
+}
