@@ -1,0 +1,232 @@
+//! `cargo xtask test` runs every test; `cargo xtask bench cert-new` compares `keyward cert new`
+//! with OpenSSL doing the same job. Standard library only, so it builds in seconds.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["test"] => test(),
+        ["bench", "cert-new", rest @ ..] => bench_cert_new(rest),
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "usage:
+  cargo xtask test                          install what the tests need, then run every test
+  cargo xtask bench cert-new [--runs N]     keyward cert new against openssl req + pkcs12, same run";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let shown = format!("{cmd:?}");
+    eprintln!("xtask: running {shown}");
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed with {status}"))
+    }
+}
+
+fn have(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// Installs what the tests need on a fresh machine: the OpenSSL CLI (tests compare against it).
+fn install_prerequisites() -> Result<(), String> {
+    if !have("openssl") {
+        run(Command::new("apt-get").arg("update"))?;
+        run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "openssl"]))?;
+    }
+    Ok(())
+}
+
+fn test() -> Result<(), String> {
+    install_prerequisites()?;
+    run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
+    run(Command::new("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    for banned in ["ring", "rsa"] {
+        let tree = Command::new("cargo")
+            .args(["tree", "--workspace", "-e", "normal", "-i", banned])
+            .current_dir(root())
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+        if tree.status.success() {
+            return Err(format!(
+                "the crate {banned} is in the dependency tree (see DESIGN.md): cargo tree -i {banned}"
+            ));
+        }
+    }
+    let nextest = Command::new("cargo")
+        .args(["nextest", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if nextest {
+        run(Command::new("cargo").args(["nextest", "run", "--workspace", "--no-fail-fast"]))?;
+        run(Command::new("cargo").args(["test", "--workspace", "--doc"]))?;
+    } else {
+        run(Command::new("cargo").args(["test", "--workspace", "--no-fail-fast"]))?;
+    }
+    Ok(())
+}
+
+fn bench_cert_new(args: &[&str]) -> Result<(), String> {
+    let runs: usize = match args {
+        [] => 30,
+        ["--runs", n] => n.parse().map_err(|_| format!("--runs takes a number, not {n:?}"))?,
+        _ => return Err(USAGE.to_owned()),
+    };
+    install_prerequisites()?;
+    run(Command::new("cargo").args(["build", "--release", "--quiet", "-p", "keyward"]))?;
+    let keyward = root().join("target/release/keyward");
+    let dir = env::temp_dir().join(format!("keyward-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let password_file = dir.join("password");
+    std::fs::write(&password_file, format!("{BENCH_PASSWORD}\n")).map_err(|e| e.to_string())?;
+    let pw = password_file.display().to_string();
+
+    let keyward_once = |i: usize| -> Result<Duration, String> {
+        let prefix = dir.join(format!("k{i}")).display().to_string();
+        timed(&mut [Command::new(&keyward).args([
+            "cert",
+            "new",
+            "--subject",
+            "CN=bench",
+            "--out",
+            &prefix,
+            "--password-file",
+            &pw,
+        ])])
+    };
+    let openssl_once = |i: usize| -> Result<Duration, String> {
+        let p = |ext: &str| dir.join(format!("o{i}.{ext}")).display().to_string();
+        // The same password as keyward reads from its file; OpenSSL reads it from the environment
+        // because it takes two lines from one file given as both -passin and -passout.
+        let passfile = "env:BENCH_PASSWORD";
+        timed(&mut [
+            Command::new("openssl").args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-sha256",
+                "-days",
+                "365",
+                "-subj",
+                "/CN=bench",
+                "-keyout",
+                &p("key"),
+                "-out",
+                &p("pem"),
+                "-passout",
+                passfile,
+            ]),
+            Command::new("openssl").args(["x509", "-in", &p("pem"), "-outform", "DER", "-out", &p("cer")]),
+            Command::new("openssl").args([
+                "pkcs12",
+                "-export",
+                "-in",
+                &p("pem"),
+                "-inkey",
+                &p("key"),
+                "-passin",
+                passfile,
+                "-passout",
+                passfile,
+                "-out",
+                &p("pfx"),
+            ]),
+        ])
+    };
+
+    let (mut ours, mut theirs) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    for i in 0..runs {
+        // Alternate the order so neither side always runs on a warmer machine.
+        if i % 2 == 0 {
+            ours.push(keyward_once(i)?);
+            theirs.push(openssl_once(i)?);
+        } else {
+            theirs.push(openssl_once(i)?);
+            ours.push(keyward_once(i)?);
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    let (k, o) = (Stats::of(&mut ours), Stats::of(&mut theirs));
+    println!("cert new, RSA 2048, writing .cer .pem .key (encrypted) .pfx; {runs} runs each, alternating");
+    println!(
+        "  keyward cert new                          median {:>7.1} ms  mean {:>7.1} ms",
+        k.median_ms, k.mean_ms
+    );
+    println!(
+        "  openssl req -x509 + x509 + pkcs12 -export median {:>7.1} ms  mean {:>7.1} ms",
+        o.median_ms, o.mean_ms
+    );
+    println!(
+        "  ratio (openssl / keyward): median {:.2}x, mean {:.2}x  (above 1 means keyward is faster)",
+        o.median_ms / k.median_ms,
+        o.mean_ms / k.mean_ms
+    );
+    Ok(())
+}
+
+/// The password both sides encrypt with.
+const BENCH_PASSWORD: &str = "correct horse battery staple";
+
+/// Runs commands one after another, quietly; returns the wall time of all of them.
+fn timed(commands: &mut [&mut Command]) -> Result<Duration, String> {
+    let start = Instant::now();
+    for cmd in commands.iter_mut() {
+        let out = cmd
+            .env("BENCH_PASSWORD", BENCH_PASSWORD)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+    }
+    Ok(start.elapsed())
+}
+
+struct Stats {
+    median_ms: f64,
+    mean_ms: f64,
+}
+
+impl Stats {
+    fn of(samples: &mut [Duration]) -> Self {
+        samples.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let median_ms = samples.get(samples.len() / 2).map_or(0.0, |d| ms(*d));
+        let mean_ms = samples.iter().map(|d| ms(*d)).sum::<f64>() / samples.len().max(1) as f64;
+        Self { median_ms, mean_ms }
+    }
+}
