@@ -66,7 +66,14 @@ impl fmt::Debug for Certificate {
 impl Certificate {
     /// Parses one DER certificate. Bytes after the certificate are an error.
     pub fn from_der(der: &[u8]) -> Result<Self> {
-        let (rest, parsed) = X509Certificate::from_der(der).map_err(|e| corrupt("X.509 certificate", e.to_string()))?;
+        if let Err(asn1::DerError::Truncated) = asn1::read(der) {
+            return Err(corrupt(
+                "X.509 certificate",
+                "the data ends in the middle of the certificate (cut short)",
+            ));
+        }
+        let (rest, parsed) = X509Certificate::from_der(der)
+            .map_err(|e| corrupt("X.509 certificate", format!("not a valid certificate structure ({e})")))?;
         if !rest.is_empty() {
             return Err(corrupt(
                 "X.509 certificate",

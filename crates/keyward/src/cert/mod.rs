@@ -141,8 +141,7 @@ fn extract_key(args: ExtractKeyArgs) -> anyhow::Result<()> {
     };
     let pem = key.to_pkcs8_pem(new_password.as_deref().map(String::as_str))?;
     if to_stdout {
-        print!("{}", pem.as_str());
-        return Ok(());
+        return report::emit(&pem);
     }
     files::write_new(&out, pem.as_bytes(), Access::OwnerOnly, args.force)?;
     report::print_extracted(&out, &contents, new_password.is_some(), args.json)

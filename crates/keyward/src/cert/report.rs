@@ -154,8 +154,7 @@ pub fn print_show(file: &Path, key_file: Option<&Path>, contents: &Contents, jso
         }),
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(());
+        return emit(&format!("{}\n", serde_json::to_string_pretty(&report)?));
     }
     let mut out = Text::default();
     let encrypted = if report.encrypted { ", encrypted" } else { "" };
@@ -204,8 +203,7 @@ pub fn print_show(file: &Path, key_file: Option<&Path>, contents: &Contents, jso
             ),
         );
     }
-    print!("{}", out.0);
-    Ok(())
+    emit(&out.0)
 }
 
 fn certificate_text(out: &mut Text, cert: &Certificate, c: &CertReport) {
@@ -284,12 +282,11 @@ pub fn print_new(cert: &Certificate, key: &PrivateKey, files: &NewFiles<'_>, jso
         private_key: KeyReport::of(key, Some(cert)),
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(());
+        return emit(&format!("{}\n", serde_json::to_string_pretty(&report)?));
     }
     let info = cert.info();
-    println!(
-        "Made a self-signed certificate for {} ({}), valid until {}.",
+    let mut text = format!(
+        "Made a self-signed certificate for {} ({}), valid until {}.\n",
         info.subject,
         info.key_description(),
         human_date(info.not_after)
@@ -322,7 +319,7 @@ pub fn print_new(cert: &Certificate, key: &PrivateKey, files: &NewFiles<'_>, jso
             format!("certificate and private key, PKCS#12 ({pfx_note}); only you can read it"),
         ),
     ] {
-        println!("  {:width$}  {what}", path.display().to_string());
+        text.push_str(&format!("  {:width$}  {what}\n", path.display().to_string()));
     }
     let mut out = Text::default();
     out.line(
@@ -335,8 +332,7 @@ pub fn print_new(cert: &Certificate, key: &PrivateKey, files: &NewFiles<'_>, jso
     out.line("SHA-256", report.certificate.thumbprint_sha256.clone());
     out.line("Start date", human_date(info.not_before));
     out.line("Expires", human_date(info.not_after));
-    print!("{}", out.0);
-    Ok(())
+    emit(&out.0)
 }
 
 #[derive(Serialize)]
@@ -361,8 +357,7 @@ pub fn print_extracted(out_path: &Path, contents: &Contents, encrypted: bool, js
         thumbprint: leaf.map(|c| c.thumbprints().sha1_hex()),
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(());
+        return emit(&format!("{}\n", serde_json::to_string_pretty(&report)?));
     }
     let of = leaf
         .map(|c| format!(" of {} (thumbprint {})", c.info().subject, c.thumbprints().sha1_hex()))
@@ -372,11 +367,20 @@ pub fn print_extracted(out_path: &Path, contents: &Contents, encrypted: bool, js
     } else {
         "unencrypted PKCS#8"
     };
-    println!(
-        "Wrote the {} private key{of} to {} as {how}; only you can read it.",
+    emit(&format!(
+        "Wrote the {} private key{of} to {} as {how}; only you can read it.\n",
         key.algorithm(),
         report.file
-    );
+    ))
+}
+
+/// Writes to standard output. A closed pipe (`keyward cert show x --json | head -1`) comes back
+/// as an error that `main` ends on quietly, instead of the panic `print!` would give.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
     Ok(())
 }
 

@@ -273,8 +273,6 @@ fn missing_file() {
 /// `keyward cert show FILE --json | head -1`: when the reader of standard output is gone,
 /// keyward must stop quietly, like other command line tools, and not panic.
 #[test]
-#[ignore = "product bug: `keyward cert show FILE --json | head -1` panics with \
-            \"failed printing to stdout: Broken pipe (os error 32)\" (println! in cert/report.rs)"]
 fn closed_standard_output_is_not_a_panic() {
     let dir = Dir::new();
     dir.keyward_ok(&[
