@@ -19,3 +19,5 @@ mod extract_key;
 mod key_vault;
 #[path = "cli/openssl_files.rs"]
 mod openssl_files;
+#[path = "cli/terminal.rs"]
+mod terminal;
