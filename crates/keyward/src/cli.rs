@@ -17,6 +17,196 @@ pub enum Command {
     /// Make, inspect and convert certificates and keys.
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Run the server: the authority (token service, discovery, management API) over HTTPS.
+    ///
+    /// On first start it creates the data directory: a local CA (tls/ca.pem is what clients
+    /// trust), the SQLite database, the tenant with its signing key, and a bootstrap admin
+    /// application whose certificate the `keyward app` commands use.
+    #[command(
+        after_help = "Examples:\n  keyward serve\n  keyward serve --data /var/lib/keyward --listen 0.0.0.0:8443 --public-url https://id.example.test:8443"
+    )]
+    Serve(ServeArgs),
+    /// Manage app registrations of a running server: create, credentials, roles, grants.
+    #[command(subcommand)]
+    App(AppCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The data directory.
+    #[arg(long, env = "KEYWARD_DATA", default_value = "keyward-data", value_name = "DIR")]
+    pub data: PathBuf,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
+    pub listen: String,
+    /// The origin clients use [default: https://localhost:PORT]. Issuers and endpoints use it.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// The default tenant's name (also answers to NAME.onmicrosoft.com and its GUID).
+    #[arg(long, default_value = "contoso", value_name = "NAME")]
+    pub tenant: String,
+    /// A database URL (sqlite://PATH or postgres://...) [default: the data directory's keyward.db].
+    #[arg(long, env = "KEYWARD_DATABASE", hide_env_values = true, value_name = "URL")]
+    pub database: Option<String>,
+}
+
+/// How `app` commands reach the server.
+#[derive(Debug, Args, Clone)]
+pub struct ServerArgs {
+    /// The server's data directory: its URL, CA and admin credential are read from it.
+    #[arg(
+        long,
+        env = "KEYWARD_DATA",
+        default_value = "keyward-data",
+        value_name = "DIR",
+        global = true
+    )]
+    pub data: PathBuf,
+    /// The server URL [default: the one the running server wrote to the data directory].
+    #[arg(long, env = "KEYWARD_SERVER", value_name = "URL", global = true)]
+    pub server: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Register an application.
+    Create {
+        /// Its display name.
+        #[arg(long)]
+        name: String,
+        /// A redirect URI of the web platform (repeatable).
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// An identifier URI [default: api://APPID].
+        #[arg(long = "identifier-uri", value_name = "URI")]
+        identifier_uris: Vec<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List the applications.
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Show one application (by appId, object id or display name).
+    Show {
+        /// The application.
+        app: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Delete an application and its grants.
+    Delete {
+        /// The application.
+        app: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Certificate credentials.
+    #[command(subcommand)]
+    Cert(AppCertCommand),
+    /// Client secrets.
+    #[command(subcommand)]
+    Secret(AppSecretCommand),
+    /// App roles an application defines as a resource.
+    #[command(subcommand)]
+    Role(AppRoleCommand),
+    /// Grant a resource's app role to a client application (what admin consent does).
+    Grant {
+        /// The client application.
+        client: String,
+        /// The resource application.
+        resource: String,
+        /// The role's value, e.g. Tasks.Read.All.
+        role: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCertCommand {
+    /// Upload a certificate (.cer, .crt or .pem: the public part only) as a credential.
+    Add {
+        /// The application.
+        app: String,
+        /// The certificate file.
+        file: PathBuf,
+        /// A description (Graph displayName) [default: the subject].
+        #[arg(long)]
+        description: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List an application's certificates: thumbprint, start date and expiry, as the portal.
+    List {
+        /// The application.
+        app: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Remove a certificate by thumbprint (any form) or key id.
+    Remove {
+        /// The application.
+        app: String,
+        /// The certificate's thumbprint or key id.
+        certificate: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppSecretCommand {
+    /// Add a client secret; it is shown once.
+    Add {
+        /// The application.
+        app: String,
+        /// A description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Months until it expires (at most 24).
+        #[arg(long, default_value_t = 6)]
+        months: u32,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List an application's secrets (hint, start and expiry; never the value).
+    List {
+        /// The application.
+        app: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Remove a secret by key id.
+    Remove {
+        /// The application.
+        app: String,
+        /// The secret's key id.
+        key_id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppRoleCommand {
+    /// Define an app role on a resource application.
+    Add {
+        /// The resource application.
+        app: String,
+        /// The role's value, as it will appear in the roles claim.
+        #[arg(long)]
+        value: String,
+        /// A description.
+        #[arg(long)]
+        description: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

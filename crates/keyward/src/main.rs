@@ -3,10 +3,12 @@
 
 #![forbid(unsafe_code)]
 
+mod app;
 mod cert;
 mod cli;
 mod files;
 mod password;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -28,6 +30,8 @@ fn main() -> ExitCode {
 fn run(cli: cli::Cli) -> anyhow::Result<()> {
     match cli.command {
         cli::Command::Cert(cmd) => cert::run(cmd),
+        cli::Command::Serve(args) => serve::run(args),
+        cli::Command::App(cmd) => app::run(cmd),
     }
 }
 

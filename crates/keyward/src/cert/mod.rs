@@ -2,6 +2,8 @@
 
 mod report;
 
+pub use report::emit;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,416 @@
+//! The authority service: the directory in memory, every change written to the store first and
+//! then published to the directory.
+
+use std::sync::Arc;
+
+use keyward_store::{AppRole, AppRoleAssignment, Application, Store, Tenant};
+use time::{Duration, OffsetDateTime};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use crate::client_auth::AssertionPolicy;
+use crate::directory::{AppEntry, Directory, Snapshot, TenantEntry};
+use crate::error::{Error, Result};
+use crate::sealing::MasterKey;
+use crate::signing::{self, TenantKeys};
+
+/// The appId Microsoft Graph has in every tenant; tokens for the management API carry it as
+/// `aud`.
+pub const GRAPH_APP_ID: Uuid = Uuid::from_u128(0x00000003_0000_0000_c000_000000000000);
+/// The identifier URI of Microsoft Graph (`https://graph.microsoft.com/.default`).
+pub const GRAPH_IDENTIFIER: &str = "https://graph.microsoft.com";
+/// The app role that allows managing applications.
+pub const APPLICATION_READ_WRITE_ALL: &str = "Application.ReadWrite.All";
+const APPLICATION_READ_WRITE_ALL_ID: Uuid = Uuid::from_u128(0x1bfefb4e_e0b5_418b_a88f_73c46d2cc8e9);
+
+/// Settings of the authority.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The origin clients use, e.g. `https://localhost:8443` (no trailing slash). Issuers and
+    /// endpoints are built from it.
+    pub public_url: String,
+    /// Limits on client assertions.
+    pub assertion: AssertionPolicy,
+    /// Lifetime of access tokens.
+    pub token_lifetime: Duration,
+}
+
+impl Config {
+    /// Settings with Entra's defaults for `public_url`.
+    pub fn new(public_url: &str) -> Self {
+        Self {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            assertion: AssertionPolicy::default(),
+            token_lifetime: Duration::seconds(3599),
+        }
+    }
+}
+
+/// What a new application starts with.
+#[derive(Debug, Clone, Default)]
+pub struct NewApplication {
+    /// Its display name.
+    pub display_name: String,
+    /// Identifier URIs; `api://{appId}` is added when empty.
+    pub identifier_uris: Vec<String>,
+    /// Redirect URIs of the web platform.
+    pub redirect_uris: Vec<String>,
+    /// App roles it defines.
+    pub app_roles: Vec<AppRole>,
+}
+
+/// The identity service.
+pub struct Authority {
+    store: Arc<dyn Store>,
+    directory: Directory,
+    master: MasterKey,
+    config: Config,
+    writes: Mutex<()>,
+}
+
+impl Authority {
+    /// Loads everything from the store into memory.
+    pub async fn open(store: Arc<dyn Store>, master: MasterKey, config: Config) -> Result<Self> {
+        let authority = Self {
+            store,
+            directory: Directory::default(),
+            master,
+            config,
+            writes: Mutex::new(()),
+        };
+        authority.reload().await?;
+        Ok(authority)
+    }
+
+    /// Rebuilds the directory from the store.
+    pub async fn reload(&self) -> Result<()> {
+        let now = OffsetDateTime::now_utc();
+        let keys = self.store.signing_keys().await?;
+        let mut tenants = Vec::new();
+        for tenant in self.store.tenants().await? {
+            let rows = keys.iter().filter(|k| k.tenant_id == tenant.id).cloned().collect();
+            let tenant_keys = TenantKeys::load(&tenant, rows, &self.master, &self.issuer(tenant.id), now)?;
+            tenants.push(Arc::new(TenantEntry {
+                tenant,
+                keys: tenant_keys,
+            }));
+        }
+        let apps = self
+            .store
+            .applications()
+            .await?
+            .into_iter()
+            .map(|a| Arc::new(AppEntry::new(a)));
+        let assignments = self.store.role_assignments().await?;
+        self.directory.replace(Snapshot::new(tenants, apps, assignments));
+        Ok(())
+    }
+
+    /// The directory as of now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.directory.snapshot()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// `https://HOST:PORT/{tenant-guid}/v2.0`.
+    pub fn issuer(&self, tenant_id: Uuid) -> String {
+        format!("{}/{tenant_id}/v2.0", self.config.public_url)
+    }
+
+    /// The token endpoint under every alias of the tenant: what an assertion's `aud` may be.
+    pub fn token_endpoints(&self, tenant: &Tenant) -> Vec<String> {
+        [tenant.id.to_string(), tenant.name.clone(), tenant.domain.clone()]
+            .iter()
+            .map(|alias| format!("{}/{alias}/oauth2/v2.0/token", self.config.public_url))
+            .collect()
+    }
+
+    /// Creates the tenant `name` (with `name.onmicrosoft.com`, a signing key and the Microsoft
+    /// Graph resource) unless it exists. Returns it either way.
+    pub async fn ensure_tenant(&self, name: &str) -> Result<Arc<TenantEntry>> {
+        let name = name.trim().to_lowercase();
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(Error::Invalid(format!(
+                "tenant name {name:?}: use letters, digits and '-'"
+            )));
+        }
+        let _guard = self.writes.lock().await;
+        if let Some(existing) = self.snapshot().tenant(&name) {
+            return Ok(Arc::clone(existing));
+        }
+        let now = OffsetDateTime::now_utc();
+        let tenant = Tenant {
+            id: Uuid::new_v4(),
+            domain: format!("{name}.onmicrosoft.com"),
+            name,
+            created: now,
+        };
+        let key = signing::new_signing_key(&tenant, &self.master, now)?;
+        self.store.insert_tenant(&tenant).await?;
+        self.store.insert_signing_key(&key).await?;
+        let keys = TenantKeys::load(&tenant, vec![key], &self.master, &self.issuer(tenant.id), now)?;
+        let entry = Arc::new(TenantEntry { tenant, keys });
+        let graph = graph_resource(entry.tenant.id, now);
+        self.store.insert_application(&graph).await?;
+        self.directory.replace(
+            self.snapshot()
+                .with_tenant(Arc::clone(&entry))
+                .with_app(Arc::new(AppEntry::new(graph))),
+        );
+        Ok(entry)
+    }
+
+    /// Rotates a tenant's signing key; the old one stays published until tokens it signed have
+    /// expired. Returns the new `kid`.
+    pub async fn rotate_signing_key(&self, tenant_id: Uuid) -> Result<String> {
+        let _guard = self.writes.lock().await;
+        let snapshot = self.snapshot();
+        let entry = snapshot
+            .tenant_by_id(tenant_id)
+            .ok_or_else(|| Error::TenantNotFound(tenant_id.to_string()))?;
+        let now = OffsetDateTime::now_utc();
+        let old = entry
+            .keys
+            .rows()
+            .iter()
+            .find(|k| k.active)
+            .cloned()
+            .ok_or_else(|| Error::Invalid("no active key".into()))?;
+        let retired = signing::retire(old, now, self.config.token_lifetime + self.config.assertion.clock_skew);
+        let new = signing::new_signing_key(&entry.tenant, &self.master, now)?;
+        self.store.rotate_signing_key(&retired, &new).await?;
+        let mut rows: Vec<_> = entry
+            .keys
+            .rows()
+            .iter()
+            .filter(|k| k.kid != retired.kid)
+            .cloned()
+            .collect();
+        rows.push(retired);
+        rows.push(new.clone());
+        let keys = TenantKeys::load(&entry.tenant, rows, &self.master, &self.issuer(tenant_id), now)?;
+        let next = Arc::new(TenantEntry {
+            tenant: entry.tenant.clone(),
+            keys,
+        });
+        self.directory.replace(snapshot.with_tenant(next));
+        Ok(new.kid)
+    }
+
+    /// Registers an application (with its service principal) in a tenant.
+    pub async fn create_application(&self, tenant_id: Uuid, new: NewApplication) -> Result<Arc<AppEntry>> {
+        let name = new.display_name.trim();
+        if name.is_empty() || name.chars().count() > 256 {
+            return Err(Error::Invalid(
+                "displayName is required and at most 256 characters".into(),
+            ));
+        }
+        let _guard = self.writes.lock().await;
+        let snapshot = self.snapshot();
+        snapshot
+            .tenant_by_id(tenant_id)
+            .ok_or_else(|| Error::TenantNotFound(tenant_id.to_string()))?;
+        let app_id = Uuid::new_v4();
+        let identifier_uris = if new.identifier_uris.is_empty() {
+            vec![format!("api://{app_id}")]
+        } else {
+            new.identifier_uris
+        };
+        let app = Application {
+            id: Uuid::new_v4(),
+            tenant_id,
+            app_id,
+            service_principal_id: Uuid::new_v4(),
+            display_name: name.to_owned(),
+            identifier_uris,
+            redirect_uris: new.redirect_uris,
+            key_credentials: Vec::new(),
+            password_credentials: Vec::new(),
+            app_roles: new.app_roles,
+            created: OffsetDateTime::now_utc(),
+            version: 1,
+        };
+        check_application(&snapshot, &app)?;
+        self.store.insert_application(&app).await?;
+        let entry = Arc::new(AppEntry::new(app));
+        self.directory.replace(snapshot.with_app(Arc::clone(&entry)));
+        Ok(entry)
+    }
+
+    /// Changes an application with `change`, which sees the current document. The change is
+    /// stored, then published; a removed credential is refused from the next request on.
+    pub async fn update_application<T>(
+        &self,
+        tenant_id: Uuid,
+        object_id: Uuid,
+        change: impl FnOnce(&mut Application) -> Result<T>,
+    ) -> Result<(Arc<AppEntry>, T)> {
+        let _guard = self.writes.lock().await;
+        let snapshot = self.snapshot();
+        let current = snapshot
+            .app_by_object_id(tenant_id, object_id)
+            .ok_or_else(|| Error::ApplicationNotFound(object_id.to_string()))?;
+        let mut app = current.app.clone();
+        let output = change(&mut app)?;
+        app.id = current.app.id;
+        app.tenant_id = current.app.tenant_id;
+        app.app_id = current.app.app_id;
+        app.service_principal_id = current.app.service_principal_id;
+        app.version = current.app.version + 1;
+        check_application(&snapshot, &app)?;
+        self.store.update_application(&app).await?;
+        let entry = Arc::new(AppEntry::new(app));
+        self.directory.replace(snapshot.with_app(Arc::clone(&entry)));
+        Ok((entry, output))
+    }
+
+    /// Deletes an application and the role grants naming it.
+    pub async fn delete_application(&self, tenant_id: Uuid, object_id: Uuid) -> Result<()> {
+        let _guard = self.writes.lock().await;
+        let snapshot = self.snapshot();
+        let entry = snapshot
+            .app_by_object_id(tenant_id, object_id)
+            .ok_or_else(|| Error::ApplicationNotFound(object_id.to_string()))?;
+        if entry.app.app_id == GRAPH_APP_ID {
+            return Err(Error::Invalid("Microsoft Graph cannot be deleted".into()));
+        }
+        self.store.delete_application(tenant_id, object_id).await?;
+        self.directory
+            .replace(snapshot.without_app(tenant_id, entry.app.app_id));
+        Ok(())
+    }
+
+    /// Grants `role_id` of the resource to the client's service principal.
+    pub async fn grant_role(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        resource_id: Uuid,
+        role_id: Uuid,
+    ) -> Result<AppRoleAssignment> {
+        let _guard = self.writes.lock().await;
+        let snapshot = self.snapshot();
+        snapshot
+            .app_by_service_principal(tenant_id, principal_id)
+            .ok_or_else(|| Error::ApplicationNotFound(format!("service principal {principal_id}")))?;
+        let resource = snapshot
+            .app_by_service_principal(tenant_id, resource_id)
+            .ok_or_else(|| Error::ApplicationNotFound(format!("service principal {resource_id}")))?;
+        let role = resource.app.app_roles.iter().find(|r| r.id == role_id).ok_or_else(|| {
+            Error::Invalid(format!(
+                "{} defines no app role with id {role_id}",
+                resource.app.display_name
+            ))
+        })?;
+        if !role.allowed_member_types.iter().any(|t| t == "Application") {
+            return Err(Error::Invalid(format!(
+                "the app role {} cannot be granted to applications",
+                role.value
+            )));
+        }
+        let assignment = AppRoleAssignment {
+            id: Uuid::new_v4(),
+            tenant_id,
+            principal_id,
+            resource_id,
+            app_role_id: role_id,
+            created: OffsetDateTime::now_utc(),
+        };
+        self.store.insert_role_assignment(&assignment).await?;
+        let mut assignments = snapshot.assignments().to_vec();
+        assignments.push(assignment.clone());
+        self.directory.replace(snapshot.with_assignments(assignments));
+        Ok(assignment)
+    }
+
+    /// Removes a role grant.
+    pub async fn revoke_role(&self, tenant_id: Uuid, assignment_id: Uuid) -> Result<()> {
+        let _guard = self.writes.lock().await;
+        let snapshot = self.snapshot();
+        if !self.store.delete_role_assignment(tenant_id, assignment_id).await? {
+            return Err(Error::Invalid(format!("no role assignment {assignment_id}")));
+        }
+        let assignments = snapshot
+            .assignments()
+            .iter()
+            .filter(|a| a.id != assignment_id)
+            .cloned()
+            .collect();
+        self.directory.replace(snapshot.with_assignments(assignments));
+        Ok(())
+    }
+}
+
+/// Rules every application document obeys, checked before it is stored.
+fn check_application(snapshot: &Snapshot, app: &Application) -> Result<()> {
+    for uri in &app.identifier_uris {
+        if uri.trim().is_empty() || uri.len() > 256 {
+            return Err(Error::Invalid(format!("identifier URI {uri:?} is empty or too long")));
+        }
+        if let Some(other) = snapshot.resource(app.tenant_id, uri)
+            && other.app.app_id != app.app_id
+        {
+            return Err(Error::Invalid(format!(
+                "identifier URI {uri} is already used by {}",
+                other.app.display_name
+            )));
+        }
+    }
+    for uri in &app.redirect_uris {
+        let ok =
+            uri.starts_with("https://") || uri.starts_with("http://localhost") || uri.starts_with("http://127.0.0.1");
+        if !ok || uri.contains('#') || uri.len() > 256 {
+            return Err(Error::Invalid(format!(
+                "redirect URI {uri:?} must be https:// (or http://localhost), without a fragment"
+            )));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for credential in &app.key_credentials {
+        let thumbprint = keyward_pki::Thumbprints::of(&credential.certificate_der).sha1_hex();
+        if !seen.insert(thumbprint.clone()) {
+            return Err(Error::Invalid(format!(
+                "the certificate {thumbprint} is already registered on this application"
+            )));
+        }
+    }
+    let mut values = std::collections::HashSet::new();
+    for role in &app.app_roles {
+        if role.value.is_empty() || role.value.contains(char::is_whitespace) || !values.insert(role.value.as_str()) {
+            return Err(Error::Invalid(format!(
+                "app role value {:?} is empty, has spaces, or is repeated",
+                role.value
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The Microsoft Graph resource of a tenant, with the app role the management API checks.
+fn graph_resource(tenant_id: Uuid, now: OffsetDateTime) -> Application {
+    Application {
+        id: Uuid::new_v4(),
+        tenant_id,
+        app_id: GRAPH_APP_ID,
+        service_principal_id: Uuid::new_v4(),
+        display_name: "Microsoft Graph".into(),
+        identifier_uris: vec![GRAPH_IDENTIFIER.into()],
+        redirect_uris: Vec::new(),
+        key_credentials: Vec::new(),
+        password_credentials: Vec::new(),
+        app_roles: vec![AppRole {
+            id: APPLICATION_READ_WRITE_ALL_ID,
+            value: APPLICATION_READ_WRITE_ALL.into(),
+            display_name: "Read and write all applications".into(),
+            description: "Create, read, update and delete applications and their credentials".into(),
+            allowed_member_types: vec!["Application".into()],
+            is_enabled: true,
+        }],
+        created: now,
+        version: 1,
+    }
+}

@@ -1,0 +1,294 @@
+//! The in-memory directory the token endpoint reads: tenants by every alias, applications by
+//! client id with their certificates parsed and their verifying keys built, role grants, and
+//! each tenant's signing key. Never the database.
+//!
+//! A [`Snapshot`] is immutable. Every write builds the next snapshot (reusing the unchanged
+//! entries) and swaps it in after the database has acknowledged the write, so a request sees
+//! either all of a change or none of it, and a removed credential is gone for the next request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use keyward_jose::VerifyingKey;
+use keyward_pki::{Certificate, Thumbprint};
+use keyward_store::{AppRoleAssignment, Application, KeyCredential, PasswordCredential, Tenant};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::signing::TenantKeys;
+
+/// The current snapshot, swapped atomically.
+#[derive(Default)]
+pub struct Directory {
+    current: RwLock<Arc<Snapshot>>,
+}
+
+impl Directory {
+    /// The snapshot to answer one request from.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        match self.current.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    pub(crate) fn replace(&self, next: Snapshot) {
+        let next = Arc::new(next);
+        match self.current.write() {
+            Ok(mut guard) => *guard = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+    }
+}
+
+/// A tenant and its signing keys.
+pub struct TenantEntry {
+    /// The stored tenant.
+    pub tenant: Tenant,
+    /// Its token-signing keys: the active one and those still published.
+    pub keys: TenantKeys,
+}
+
+/// A registered certificate, parsed once.
+pub struct CertificateEntry {
+    /// The stored credential.
+    pub credential: KeyCredential,
+    /// The certificate.
+    pub certificate: Certificate,
+    /// The key that checks assertions signed by the certificate's key.
+    pub verifier: VerifyingKey,
+}
+
+/// An application with its credentials ready for use.
+pub struct AppEntry {
+    /// The stored document.
+    pub app: Application,
+    /// Its certificates. A stored certificate that no longer parses is left out (and logged).
+    pub certificates: Vec<CertificateEntry>,
+}
+
+impl AppEntry {
+    /// Parses the application's certificates and builds their verifying keys.
+    pub fn new(app: Application) -> Self {
+        let certificates = app
+            .key_credentials
+            .iter()
+            .filter_map(|credential| {
+                let parsed = Certificate::from_der(&credential.certificate_der)
+                    .map_err(|e| e.to_string())
+                    .and_then(|certificate| {
+                        let verifier =
+                            VerifyingKey::from_spki_der(&certificate.spki_der()).map_err(|e| e.to_string())?;
+                        Ok(CertificateEntry { credential: credential.clone(), certificate, verifier })
+                    });
+                match parsed {
+                    Ok(entry) => Some(entry),
+                    Err(reason) => {
+                        tracing::warn!(app_id = %app.app_id, key_id = %credential.key_id, %reason, "stored certificate skipped");
+                        None
+                    }
+                }
+            })
+            .collect();
+        Self { app, certificates }
+    }
+
+    /// The registered certificate with this thumbprint (SHA-1 or SHA-256).
+    pub fn certificate(&self, thumbprint: &Thumbprint) -> Option<&CertificateEntry> {
+        self.certificates
+            .iter()
+            .find(|c| c.certificate.thumbprints().matches(thumbprint))
+    }
+
+    /// Secrets valid at `now`.
+    pub fn secrets_valid_at(&self, now: OffsetDateTime) -> impl Iterator<Item = &PasswordCredential> {
+        self.app
+            .password_credentials
+            .iter()
+            .filter(move |p| p.start <= now && now <= p.end)
+    }
+}
+
+/// Everything the token service needs, indexed.
+#[derive(Clone, Default)]
+pub struct Snapshot {
+    tenants: HashMap<Uuid, Arc<TenantEntry>>,
+    aliases: HashMap<String, Uuid>,
+    /// Applications by (tenant, appId): Microsoft Graph has the same appId in every tenant.
+    apps: HashMap<(Uuid, Uuid), Arc<AppEntry>>,
+    by_object_id: HashMap<Uuid, (Uuid, Uuid)>,
+    by_service_principal: HashMap<Uuid, (Uuid, Uuid)>,
+    by_identifier: HashMap<(Uuid, String), Uuid>,
+    assignments: Vec<AppRoleAssignment>,
+    roles: HashMap<(Uuid, Uuid), Vec<Uuid>>,
+}
+
+impl Snapshot {
+    /// Builds a snapshot and its indexes.
+    pub fn new(
+        tenants: impl IntoIterator<Item = Arc<TenantEntry>>,
+        apps: impl IntoIterator<Item = Arc<AppEntry>>,
+        assignments: Vec<AppRoleAssignment>,
+    ) -> Self {
+        let mut snapshot = Self {
+            tenants: tenants.into_iter().map(|t| (t.tenant.id, t)).collect(),
+            apps: apps.into_iter().map(|a| ((a.app.tenant_id, a.app.app_id), a)).collect(),
+            assignments,
+            ..Self::default()
+        };
+        snapshot.index();
+        snapshot
+    }
+
+    fn index(&mut self) {
+        self.aliases.clear();
+        for (id, entry) in &self.tenants {
+            for alias in [
+                id.to_string(),
+                entry.tenant.name.to_lowercase(),
+                entry.tenant.domain.to_lowercase(),
+            ] {
+                self.aliases.insert(alias, *id);
+            }
+        }
+        self.by_object_id = self.apps.iter().map(|(key, a)| (a.app.id, *key)).collect();
+        self.by_service_principal = self
+            .apps
+            .iter()
+            .map(|(key, a)| (a.app.service_principal_id, *key))
+            .collect();
+        self.by_identifier.clear();
+        for entry in self.apps.values() {
+            let app = &entry.app;
+            self.by_identifier
+                .insert((app.tenant_id, app.app_id.to_string()), app.app_id);
+            for uri in &app.identifier_uris {
+                self.by_identifier
+                    .insert((app.tenant_id, uri.trim_end_matches('/').to_lowercase()), app.app_id);
+            }
+        }
+        self.roles.clear();
+        for a in &self.assignments {
+            self.roles
+                .entry((a.principal_id, a.resource_id))
+                .or_default()
+                .push(a.app_role_id);
+        }
+    }
+
+    /// The same snapshot with `entry` added or replaced.
+    pub fn with_app(&self, entry: Arc<AppEntry>) -> Self {
+        let mut next = self.clone();
+        next.apps.insert((entry.app.tenant_id, entry.app.app_id), entry);
+        next.index();
+        next
+    }
+
+    /// The same snapshot without the application and the grants naming its service principal.
+    pub fn without_app(&self, tenant_id: Uuid, app_id: Uuid) -> Self {
+        let mut next = self.clone();
+        if let Some(entry) = next.apps.remove(&(tenant_id, app_id)) {
+            let sp = entry.app.service_principal_id;
+            next.assignments.retain(|a| a.principal_id != sp && a.resource_id != sp);
+        }
+        next.index();
+        next
+    }
+
+    /// The same snapshot with `entry` added or replaced.
+    pub fn with_tenant(&self, entry: Arc<TenantEntry>) -> Self {
+        let mut next = self.clone();
+        next.tenants.insert(entry.tenant.id, entry);
+        next.index();
+        next
+    }
+
+    /// The same snapshot with other role assignments.
+    pub fn with_assignments(&self, assignments: Vec<AppRoleAssignment>) -> Self {
+        let mut next = self.clone();
+        next.assignments = assignments;
+        next.index();
+        next
+    }
+
+    /// A tenant by GUID, name or domain, in any case.
+    pub fn tenant(&self, alias: &str) -> Option<&Arc<TenantEntry>> {
+        let id = self.aliases.get(&alias.to_lowercase())?;
+        self.tenants.get(id)
+    }
+
+    /// A tenant by id.
+    pub fn tenant_by_id(&self, id: Uuid) -> Option<&Arc<TenantEntry>> {
+        self.tenants.get(&id)
+    }
+
+    /// Every tenant.
+    pub fn tenants(&self) -> impl Iterator<Item = &Arc<TenantEntry>> {
+        self.tenants.values()
+    }
+
+    /// An application by client id (`appId`), in its tenant.
+    pub fn app_in_tenant(&self, tenant_id: Uuid, app_id: Uuid) -> Option<&Arc<AppEntry>> {
+        self.apps.get(&(tenant_id, app_id))
+    }
+
+    /// An application by object id, in its tenant.
+    pub fn app_by_object_id(&self, tenant_id: Uuid, id: Uuid) -> Option<&Arc<AppEntry>> {
+        self.by_object_id
+            .get(&id)
+            .filter(|(t, _)| *t == tenant_id)
+            .and_then(|key| self.apps.get(key))
+    }
+
+    /// An application by its service principal id, in its tenant.
+    pub fn app_by_service_principal(&self, tenant_id: Uuid, sp: Uuid) -> Option<&Arc<AppEntry>> {
+        self.by_service_principal
+            .get(&sp)
+            .filter(|(t, _)| *t == tenant_id)
+            .and_then(|key| self.apps.get(key))
+    }
+
+    /// The resource application a scope names: by an identifier URI or by its appId.
+    pub fn resource(&self, tenant_id: Uuid, identifier: &str) -> Option<&Arc<AppEntry>> {
+        let key = (tenant_id, identifier.trim_end_matches('/').to_lowercase());
+        self.by_identifier
+            .get(&key)
+            .and_then(|app_id| self.app_in_tenant(tenant_id, *app_id))
+    }
+
+    /// Applications of a tenant, oldest first.
+    pub fn apps_of(&self, tenant_id: Uuid) -> Vec<&Arc<AppEntry>> {
+        let mut apps: Vec<_> = self.apps.values().filter(|a| a.app.tenant_id == tenant_id).collect();
+        apps.sort_by_key(|a| (a.app.created, a.app.id));
+        apps
+    }
+
+    /// Role assignments of a tenant.
+    pub fn assignments_of(&self, tenant_id: Uuid) -> impl Iterator<Item = &AppRoleAssignment> {
+        self.assignments.iter().filter(move |a| a.tenant_id == tenant_id)
+    }
+
+    /// All role assignments.
+    pub fn assignments(&self) -> &[AppRoleAssignment] {
+        &self.assignments
+    }
+
+    /// The enabled role values `client` holds on `resource`, for the `roles` claim.
+    pub fn roles(&self, client: &AppEntry, resource: &AppEntry) -> Vec<String> {
+        let Some(ids) = self
+            .roles
+            .get(&(client.app.service_principal_id, resource.app.service_principal_id))
+        else {
+            return Vec::new();
+        };
+        let mut values: Vec<String> = resource
+            .app
+            .app_roles
+            .iter()
+            .filter(|r| r.is_enabled && ids.contains(&r.id))
+            .map(|r| r.value.clone())
+            .collect();
+        values.sort();
+        values
+    }
+}

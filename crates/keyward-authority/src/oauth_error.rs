@@ -1,0 +1,142 @@
+//! Errors of the token service, rendered exactly as Entra renders them: HTTP status, `error`,
+//! an `error_description` that starts with the AADSTS code, `error_codes`, timestamp, trace and
+//! correlation ids.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::macros::format_description;
+use uuid::Uuid;
+
+/// The OAuth `error` values we return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthErrorKind {
+    /// The request is malformed.
+    InvalidRequest,
+    /// Client authentication failed (HTTP 401).
+    InvalidClient,
+    /// The client is unknown in this tenant.
+    UnauthorizedClient,
+    /// The grant type is not supported.
+    UnsupportedGrantType,
+    /// The scope is malformed.
+    InvalidScope,
+    /// The resource named by the scope does not exist in the tenant.
+    InvalidResource,
+    /// The tenant does not exist.
+    InvalidTenant,
+    /// Something failed on our side.
+    ServerError,
+}
+
+impl OAuthErrorKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::InvalidResource => "invalid_resource",
+            Self::InvalidTenant => "invalid_tenant",
+            Self::ServerError => "server_error",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidClient => StatusCode::UNAUTHORIZED,
+            Self::InvalidTenant => StatusCode::BAD_REQUEST,
+            Self::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// One token-service error: what Entra calls an AADSTS error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    /// The OAuth error.
+    pub kind: OAuthErrorKind,
+    /// The AADSTS number, e.g. 700027.
+    pub code: u32,
+    /// What happened, for the developer; never secret material.
+    pub message: String,
+}
+
+impl OAuthError {
+    /// An error with its AADSTS code and message.
+    pub fn new(kind: OAuthErrorKind, code: u32, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// AADSTS700027: the assertion's signature or key is not acceptable.
+    pub fn bad_signature(message: impl Into<String>) -> Self {
+        Self::new(OAuthErrorKind::InvalidClient, 700027, message)
+    }
+
+    /// AADSTS50027: the JWT cannot be read.
+    pub fn malformed_jwt(message: impl Into<String>) -> Self {
+        Self::new(OAuthErrorKind::InvalidRequest, 50027, message)
+    }
+}
+
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AADSTS{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    error_description: String,
+    error_codes: [u32; 1],
+    timestamp: String,
+    trace_id: String,
+    correlation_id: String,
+    error_uri: String,
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let now = OffsetDateTime::now_utc();
+        let timestamp = now
+            .format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z"))
+            .unwrap_or_default();
+        let (trace_id, correlation_id) = (Uuid::new_v4().to_string(), Uuid::new_v4().to_string());
+        let body = Body {
+            error: self.kind.as_str(),
+            error_description: format!(
+                "AADSTS{}: {} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {timestamp}",
+                self.code,
+                self.message.trim_end_matches('.').to_owned() + "."
+            ),
+            error_codes: [self.code],
+            timestamp,
+            trace_id,
+            correlation_id,
+            error_uri: format!("https://login.microsoftonline.com/error?code={}", self.code),
+        };
+        let mut response = (self.kind.status(), axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store, no-cache"),
+        );
+        if self.kind == OAuthErrorKind::InvalidClient {
+            headers.insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer error=\"invalid_client\""),
+            );
+        }
+        response
+    }
+}

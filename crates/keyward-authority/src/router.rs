@@ -1,0 +1,260 @@
+//! The HTTP surface of the authority: discovery, keys, the token endpoint and the management
+//! API. Handlers parse, call the domain functions and render; they build no error by hand.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use time::OffsetDateTime;
+
+use crate::authority::Authority;
+use crate::client_auth::{self, AuthenticatedClient, JWT_BEARER};
+use crate::directory::TenantEntry;
+use crate::oauth_error::{OAuthError, OAuthErrorKind};
+use crate::{discovery, graph, token};
+
+/// The largest token request body we read. A client assertion with a certificate chain is a
+/// few kilobytes.
+pub const MAX_TOKEN_REQUEST: usize = 64 * 1024;
+
+/// Builds the authority's routes.
+pub fn router(authority: Arc<Authority>) -> Router {
+    Router::new()
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(keys))
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            post(token_endpoint).layer(DefaultBodyLimit::max(MAX_TOKEN_REQUEST)),
+        )
+        .merge(graph::router())
+        .with_state(authority)
+}
+
+fn tenant_or_error(authority: &Authority, alias: &str) -> Result<Arc<TenantEntry>, OAuthError> {
+    authority.snapshot().tenant(alias).cloned().ok_or_else(|| {
+        OAuthError::new(
+            OAuthErrorKind::InvalidTenant,
+            90002,
+            format!(
+                "Tenant '{}' not found. Check the tenant in the authority URL",
+                alias.chars().take(64).collect::<String>()
+            ),
+        )
+    })
+}
+
+async fn openid_configuration(State(authority): State<Arc<Authority>>, Path(alias): Path<String>) -> Response {
+    match tenant_or_error(&authority, &alias) {
+        Ok(tenant) => {
+            let doc = discovery::openid_configuration(&authority.config().public_url, &tenant);
+            cacheable(axum::Json(doc).into_response())
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn keys(State(authority): State<Arc<Authority>>, Path(alias): Path<String>) -> Response {
+    match tenant_or_error(&authority, &alias) {
+        Ok(tenant) => {
+            let mut response = tenant.keys.jwks_json().to_owned().into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
+            cacheable(response)
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+fn cacheable(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=86400, private"),
+    );
+    response
+}
+
+async fn token_endpoint(
+    State(authority): State<Arc<Authority>>,
+    Path(alias): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match issue(&authority, &alias, &headers, &body) {
+        Ok(response) => {
+            let mut response = axum::Json(response).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+            response
+        }
+        Err(e) => {
+            tracing::info!(tenant = %alias, code = e.code, "token request refused");
+            e.into_response()
+        }
+    }
+}
+
+fn invalid_request(code: u32, message: impl Into<String>) -> OAuthError {
+    OAuthError::new(OAuthErrorKind::InvalidRequest, code, message)
+}
+
+fn issue(
+    authority: &Authority,
+    alias: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<token::TokenResponse, OAuthError> {
+    let now = OffsetDateTime::now_utc();
+    let tenant = tenant_or_error(authority, alias)?;
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(invalid_request(
+            900144,
+            "The token request must be application/x-www-form-urlencoded",
+        ));
+    }
+    let form = parse_form(body)?;
+    let field = |name: &str| form.get(name).map(String::as_str);
+    match field("grant_type") {
+        Some("client_credentials") => {}
+        Some(other) => {
+            return Err(OAuthError::new(
+                OAuthErrorKind::UnsupportedGrantType,
+                70003,
+                format!(
+                    "The app requested an unsupported grant type '{}'",
+                    other.chars().take(64).collect::<String>()
+                ),
+            ));
+        }
+        None => {
+            return Err(invalid_request(
+                900144,
+                "The request body must contain the following parameter: 'grant_type'",
+            ));
+        }
+    }
+    let snapshot = authority.snapshot();
+    let basic = basic_credentials(headers)?;
+    let client: AuthenticatedClient = match (field("client_assertion"), field("client_secret"), basic) {
+        (Some(assertion), None, None) => {
+            if field("client_assertion_type") != Some(JWT_BEARER) {
+                return Err(invalid_request(
+                    90014,
+                    format!(
+                        "The request body must contain 'client_assertion_type' = '{JWT_BEARER}' with a client assertion"
+                    ),
+                ));
+            }
+            let audiences = authority.token_endpoints(&tenant.tenant);
+            client_auth::authenticate_assertion(
+                &snapshot,
+                &tenant,
+                field("client_id"),
+                assertion,
+                &audiences,
+                &authority.config().assertion,
+                now,
+            )?
+        }
+        (None, Some(secret), None) => {
+            let client_id = field("client_id").ok_or_else(|| {
+                invalid_request(
+                    900144,
+                    "The request body must contain the following parameter: 'client_id'",
+                )
+            })?;
+            client_auth::authenticate_secret(&snapshot, &tenant, client_id, secret, now)?
+        }
+        (None, None, Some((client_id, secret))) => {
+            if field("client_id").is_some_and(|f| f != client_id) {
+                return Err(OAuthError::new(
+                    OAuthErrorKind::InvalidClient,
+                    700021,
+                    "The client_id differs from the Authorization header's",
+                ));
+            }
+            client_auth::authenticate_secret(&snapshot, &tenant, &client_id, &secret, now)?
+        }
+        (None, None, None) => {
+            return Err(invalid_request(
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'",
+            ));
+        }
+        _ => {
+            return Err(invalid_request(
+                90014,
+                "Use exactly one client authentication method per request",
+            ));
+        }
+    };
+    token::client_credentials(
+        &snapshot,
+        &tenant,
+        &client,
+        field("scope"),
+        &authority.issuer(tenant.tenant.id),
+        authority.config().token_lifetime,
+        now,
+    )
+}
+
+/// Parses a form body; a parameter sent twice is refused (RFC 6749 §3.2).
+fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+    let mut form = HashMap::new();
+    for (key, value) in form_urlencoded::parse(body) {
+        if form.insert(key.to_string(), value.into_owned()).is_some() {
+            return Err(invalid_request(
+                9002313,
+                format!(
+                    "The parameter '{}' was sent more than once",
+                    key.chars().take(64).collect::<String>()
+                ),
+            ));
+        }
+    }
+    Ok(form)
+}
+
+/// `Authorization: Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let bad = || {
+        OAuthError::new(
+            OAuthErrorKind::InvalidClient,
+            7000215,
+            "The Authorization header is not valid Basic client credentials",
+        )
+    };
+    let value = value.to_str().map_err(|_| bad())?;
+    let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) else {
+        return Err(bad());
+    };
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
+    let unescape = |s: &str| {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Ok(Some((unescape(id).ok_or_else(bad)?, unescape(secret).ok_or_else(bad)?)))
+}

@@ -1,0 +1,130 @@
+//! Access tokens for the client credentials grant, with the claims of the wire contract §4.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use keyward_jose::{Algorithm, Header};
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::client_auth::AuthenticatedClient;
+use crate::directory::{Snapshot, TenantEntry};
+use crate::oauth_error::{OAuthError, OAuthErrorKind};
+
+/// The successful token response.
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the token expires (MSAL needs it to cache).
+    pub expires_in: i64,
+    /// Same as `expires_in`, as Entra sends.
+    pub ext_expires_in: i64,
+    /// The signed access token.
+    pub access_token: String,
+}
+
+#[derive(Serialize)]
+struct AccessTokenClaims<'a> {
+    aud: String,
+    iss: &'a str,
+    iat: i64,
+    nbf: i64,
+    exp: i64,
+    azp: String,
+    azpacr: &'static str,
+    idtyp: &'static str,
+    oid: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    roles: Vec<String>,
+    sub: String,
+    tid: String,
+    uti: String,
+    ver: &'static str,
+}
+
+/// Issues an access token for `scope` (`<resource>/.default`) to an authenticated client.
+pub fn client_credentials(
+    snapshot: &Snapshot,
+    tenant: &TenantEntry,
+    client: &AuthenticatedClient,
+    scope: Option<&str>,
+    issuer: &str,
+    lifetime: Duration,
+    now: OffsetDateTime,
+) -> Result<TokenResponse, OAuthError> {
+    let scope = scope.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| {
+        OAuthError::new(
+            OAuthErrorKind::InvalidRequest,
+            900144,
+            "The request body must contain the following parameter: 'scope'",
+        )
+    })?;
+    let mut scopes = scope.split_whitespace();
+    let (Some(only), None) = (scopes.next(), scopes.next()) else {
+        return Err(OAuthError::new(
+            OAuthErrorKind::InvalidScope,
+            70011,
+            format!(
+                "The provided value for the input parameter 'scope' is not valid: the client credentials grant takes exactly one '<resource>/.default' scope, not {scope:?}"
+            ),
+        ));
+    };
+    let resource_name = only.strip_suffix("/.default").ok_or_else(|| {
+        OAuthError::new(
+            OAuthErrorKind::InvalidScope,
+            1002012,
+            format!("The provided value for scope {only} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)"),
+        )
+    })?;
+    let resource = snapshot.resource(tenant.tenant.id, resource_name).ok_or_else(|| {
+        OAuthError::new(
+            OAuthErrorKind::InvalidResource,
+            500011,
+            format!("The resource principal named {resource_name} was not found in the tenant named {}. Register the resource application, or check the scope's identifier URI or appId", tenant.tenant.name),
+        )
+    })?;
+    let app = &client.app.app;
+    let mut uti = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut uti).map_err(|_| server_error("no randomness"))?;
+    let iat = now.unix_timestamp();
+    let exp = iat + lifetime.whole_seconds();
+    let claims = AccessTokenClaims {
+        aud: resource.app.app_id.to_string(),
+        iss: issuer,
+        iat,
+        nbf: iat,
+        exp,
+        azp: app.app_id.to_string(),
+        azpacr: client.method.azpacr(),
+        idtyp: "app",
+        oid: app.service_principal_id.to_string(),
+        roles: snapshot.roles(&client.app, resource),
+        sub: app.service_principal_id.to_string(),
+        tid: tenant.tenant.id.to_string(),
+        uti: URL_SAFE_NO_PAD.encode(uti),
+        ver: "2.0",
+    };
+    let keys = &tenant.keys;
+    let header = Header::new(Algorithm::Rs256)
+        .with_typ("JWT")
+        .with_kid(keys.kid())
+        .with_x5t(keys.kid());
+    let access_token = keys
+        .signer()
+        .sign(&header, &claims)
+        .map_err(|e| server_error(&e.to_string()))?;
+    Ok(TokenResponse {
+        token_type: "Bearer",
+        expires_in: exp - iat,
+        ext_expires_in: exp - iat,
+        access_token,
+    })
+}
+
+fn server_error(what: &str) -> OAuthError {
+    OAuthError::new(
+        OAuthErrorKind::ServerError,
+        90000,
+        format!("The token could not be issued: {what}"),
+    )
+}

@@ -1,0 +1,135 @@
+//! A connection to a running server's management API, authenticated as the bootstrap admin with
+//! a certificate-signed client assertion (we use what we sell).
+
+use anyhow::{Context, anyhow, bail};
+use keyward_jose::{Algorithm, Header, SigningKey};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::cli::ServerArgs;
+use crate::serve::data_dir::{AdminInfo, DataDir, ServerInfo};
+
+/// An authenticated client of the management API.
+pub struct Connection {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+impl Connection {
+    /// Finds the server and the admin credential in the data directory and gets a token.
+    pub async fn open(args: &ServerArgs) -> anyhow::Result<Self> {
+        let dir = DataDir::new(&args.data);
+        let hint = || {
+            format!(
+                "is the server running with --data {}? Start it with `keyward serve --data {0}`",
+                args.data.display()
+            )
+        };
+        let url = match &args.server {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                dir.read_json::<ServerInfo>("server.json")
+                    .with_context(|| format!("no running server found: {}", hint()))?
+                    .url
+            }
+        };
+        let admin: AdminInfo = dir.read_json("admin/admin.json").with_context(hint)?;
+        let ca = dir.read("tls/ca.pem")?;
+        let http = http_client(&ca)?;
+        let contents = keyward_pki::read(&dir.read("admin/admin.pem")?, None)?.with_private_key(
+            keyward_pki::read(&dir.read("admin/admin.key")?, None)?
+                .private_key
+                .context("admin/admin.key holds no key")?,
+        )?;
+        let (certificate, key) = contents.certificate_and_key()?;
+
+        let token_endpoint = format!("{url}/{}/oauth2/v2.0/token", admin.tenant_id);
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let claims = json!({
+            "aud": token_endpoint, "iss": admin.app_id, "sub": admin.app_id, "jti": Uuid::new_v4(),
+            "iat": now, "nbf": now, "exp": now + 300,
+        });
+        let signer = SigningKey::new(key, Algorithm::Ps256)?;
+        let header = Header::new(Algorithm::Ps256)
+            .with_typ("JWT")
+            .with_x5t_s256(certificate.thumbprints().x5t_s256());
+        let assertion = signer.sign(&header, &claims)?;
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", admin.app_id.as_str()),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", assertion.as_str()),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ];
+        let response = http
+            .post(&token_endpoint)
+            .form(&form)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the server at {url}: {}", hint()))?;
+        let status = response.status();
+        let body: Value = response.json().await.context("the token endpoint sent no JSON")?;
+        if !status.is_success() {
+            bail!(
+                "the server refused the admin credential: {}",
+                body["error_description"].as_str().unwrap_or("unknown error")
+            );
+        }
+        let token = body["access_token"]
+            .as_str()
+            .context("no access_token in the token response")?
+            .to_owned();
+        Ok(Self { http, url, token })
+    }
+
+    /// Sends a management request; returns the JSON body (`Null` for 204).
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the server at {}", self.url))?;
+        let status = response.status();
+        if status == StatusCode::NO_CONTENT {
+            return Ok(Value::Null);
+        }
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            let message = body["error"]["message"].as_str().unwrap_or("no details");
+            return Err(anyhow!("the server refused: {message}"));
+        }
+        Ok(body)
+    }
+}
+
+/// An HTTP client that trusts `ca_pem` and nothing else.
+pub fn http_client(ca_pem: &[u8]) -> anyhow::Result<reqwest::Client> {
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for block in keyward_pki::read(ca_pem, None)?.certificates {
+        roots
+            .add(rustls::pki_types::CertificateDer::from(block.der().to_vec()))
+            .context("the CA certificate is not usable")?;
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .context("cannot build the HTTP client")
+}

@@ -1,0 +1,151 @@
+//! `keyward serve`: one HTTPS listener for the authority (and, later, the vault), on the
+//! embedded SQLite database of the data directory or on PostgreSQL.
+
+mod bootstrap;
+pub mod data_dir;
+mod tls;
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::routing::get;
+use keyward_authority::{Authority, Config, MasterKey};
+
+use crate::cli::ServeArgs;
+use crate::files::Access;
+use data_dir::{DataDir, ServerInfo};
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging();
+    let dir = DataDir::new(&args.data);
+    dir.create()?;
+    let listener = TcpListener::bind(&args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
+    listener.set_nonblocking(true)?;
+    let local: SocketAddr = listener.local_addr()?;
+    let public_url = match &args.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("https://localhost:{}", local.port()),
+    };
+    if !public_url.starts_with("https://") {
+        bail!("--public-url must be an https:// URL (MSAL and azure-identity insist on HTTPS)");
+    }
+    let host = public_url
+        .trim_start_matches("https://")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("localhost")
+        .to_owned();
+    let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    if !hosts.contains(&host) {
+        hosts.push(host);
+    }
+    let tls = tls::server_config(&dir, &hosts)?;
+
+    let master = master_key(&dir)?;
+    let database = args.database.clone().unwrap_or_else(|| dir.database_url());
+    let store = keyward_store::open(&database)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&database)))?;
+    let authority = Arc::new(Authority::open(store, master, Config::new(&public_url)).await?);
+    let tenant = authority.ensure_tenant(&args.tenant).await?;
+    bootstrap::ensure_admin(&authority, &tenant, &dir).await?;
+
+    let app: Router = keyward_authority::router(Arc::clone(&authority)).route("/healthz", get(|| async { "ok" }));
+    let handle = axum_server::Handle::new();
+    tokio::spawn(shutdown_on_signal(handle.clone()));
+    let info = ServerInfo {
+        url: public_url.clone(),
+        tenant: tenant.tenant.name.clone(),
+        pid: std::process::id(),
+    };
+    dir.write_json("server.json", &info, Access::Public)?;
+    print_banner(
+        &public_url,
+        &tenant.tenant.name,
+        &tenant.tenant.id.to_string(),
+        &dir,
+        local,
+    );
+
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+    axum_server::from_tcp_rustls(listener, config)
+        .handle(handle)
+        .serve(app.into_make_service())
+        .await
+        .context("the server stopped")?;
+    std::fs::remove_file(dir.path("server.json")).ok();
+    eprintln!("keyward: stopped");
+    Ok(())
+}
+
+fn master_key(dir: &DataDir) -> anyhow::Result<MasterKey> {
+    let path = dir.path("master.key");
+    if !path.exists() {
+        let bytes = MasterKey::generate()?;
+        dir.write("master.key", &bytes, Access::OwnerOnly)?;
+    }
+    let bytes = zeroize::Zeroizing::new(dir.read("master.key")?);
+    MasterKey::from_bytes(&bytes).with_context(|| format!("{} is damaged", path.display()))
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+async fn shutdown_on_signal(handle: axum_server::Handle) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    eprintln!("keyward: shutting down (finishing requests in flight)");
+    handle.graceful_shutdown(Some(Duration::from_secs(10)));
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init()
+        .ok();
+}
+
+fn print_banner(url: &str, tenant: &str, tenant_id: &str, dir: &DataDir, local: SocketAddr) {
+    let origin = url.trim_start_matches("https://");
+    println!("Keyward is listening on {url} ({local})");
+    println!("  Authority:   {url}/{tenant}/   (tenant {tenant}, id {tenant_id})");
+    println!(
+        "  Trust:       {}   (NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE or SSL_CERT_FILE)",
+        dir.ca_pem().display()
+    );
+    println!(
+        "  Admin:       keyward app create --name my-app --data {}",
+        dir.root().display()
+    );
+    println!(
+        "  MSAL Node:   new msal.ConfidentialClientApplication({{ auth: {{ clientId, authority: \"{url}/{tenant}/\","
+    );
+    println!(
+        "                 knownAuthorities: [\"{origin}\"], clientCertificate: {{ thumbprintSha256, privateKey }} }} }})"
+    );
+}
