@@ -42,9 +42,10 @@ pub struct ServeArgs {
     /// The origin clients use [default: https://localhost:PORT]. Issuers and endpoints use it.
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
-    /// The default tenant's name (also answers to NAME.onmicrosoft.com and its GUID).
-    #[arg(long, default_value = "contoso", value_name = "NAME")]
-    pub tenant: String,
+    /// The tenant's name (also answers to NAME.onmicrosoft.com and its GUID). Repeat it for
+    /// more tenants; the first is the default, where the admin application lives.
+    #[arg(long = "tenant", default_value = "contoso", value_name = "NAME")]
+    pub tenants: Vec<String>,
     /// A database URL (sqlite://PATH or postgres://...) [default: the data directory's keyward.db].
     #[arg(long, env = "KEYWARD_DATABASE", hide_env_values = true, value_name = "URL")]
     pub database: Option<String>,

@@ -58,7 +58,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot open the database {}", redact(&database)))?;
     let authority = Arc::new(Authority::open(store, master, Config::new(&public_url)).await?);
-    let tenant = authority.ensure_tenant(&args.tenant).await?;
+    let mut tenants = Vec::new();
+    for name in &args.tenants {
+        tenants.push(authority.ensure_tenant(name).await?);
+    }
+    let tenant = tenants.first().cloned().context("give at least one --tenant")?;
     bootstrap::ensure_admin(&authority, &tenant, &dir).await?;
 
     let app: Router = keyward_authority::router(Arc::clone(&authority)).route("/healthz", get(|| async { "ok" }));

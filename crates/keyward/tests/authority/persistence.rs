@@ -1,0 +1,97 @@
+//! What survives a restart and a `kill -9`.
+
+use keyward_jose::Algorithm;
+use keyward_pki::KeyType;
+
+use crate::common::*;
+
+#[tokio::test]
+async fn a_restart_keeps_tenants_applications_credentials_and_signing_keys() {
+    let server = Server::start();
+    let client = server.client("kept");
+    let secret = server.keyward(&["app", "secret", "add", "kept"])["secretText"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let keys_before = server.get_json("/contoso/discovery/v2.0/keys").await;
+    let issuer_before = server.get_json("/contoso/v2.0/.well-known/openid-configuration").await["issuer"].clone();
+    let dir = server.stop();
+
+    let server = Server::start_in(dir);
+    assert_eq!(
+        server.get_json("/contoso/discovery/v2.0/keys").await["keys"][0]["kid"],
+        keys_before["keys"][0]["kid"]
+    );
+    let issuer_after = server.get_json("/contoso/v2.0/.well-known/openid-configuration").await["issuer"].clone();
+    let port = |s: &serde_json::Value| s.as_str().unwrap().split('/').nth(3).map(str::to_owned);
+    assert_eq!(port(&issuer_before), port(&issuer_after), "the tenant id survives");
+    let assertion = sign(
+        &client.key,
+        Algorithm::Rs256,
+        &client.header(),
+        &client.claims(&server, "contoso"),
+    );
+    let (status, body) = server.token("contoso", &client.form(&assertion)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        claims_of(body["access_token"].as_str().unwrap())["roles"][0],
+        "Tasks.Read.All",
+        "the grant survives"
+    );
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client.app_id.as_str()),
+        ("client_secret", secret.as_str()),
+        ("scope", client.scope.as_str()),
+    ];
+    assert_eq!(server.token("contoso", &form).await.0, 200, "the secret survives");
+}
+
+#[tokio::test]
+async fn kill_9_during_a_burst_of_cert_adds_loses_no_acknowledged_write() {
+    let server = Server::start();
+    server.keyward(&["app", "create", "--name", "burst"]);
+    let data = server.data().to_path_buf();
+    let adder = std::thread::spawn(move || {
+        let mut acknowledged = Vec::new();
+        for i in 0..40 {
+            let (cert, _, path) = certificate(&data, &format!("burst-{i}"), KeyType::Rsa2048, 30);
+            let _ = cert;
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+                .args(["app", "cert", "add", "burst"])
+                .arg(&path)
+                .arg("--data")
+                .arg(&data)
+                .output()
+                .expect("keyward runs");
+            if !out.status.success() {
+                break;
+            }
+            acknowledged.push(keyward_pki::Thumbprints::of(&std::fs::read(&path).unwrap()).sha1_hex());
+        }
+        acknowledged
+    });
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let dir = server.kill9();
+    let acknowledged = adder.join().expect("adder thread");
+    assert!(
+        acknowledged.len() >= 3,
+        "the burst should have landed a few writes before the kill, got {}",
+        acknowledged.len()
+    );
+
+    let server = Server::start_in(dir);
+    let listed = server.keyward(&["app", "cert", "list", "burst"]);
+    let stored: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["customKeyIdentifier"].as_str())
+        .collect();
+    for thumbprint in &acknowledged {
+        assert!(
+            stored.contains(&thumbprint.as_str()),
+            "acknowledged certificate {thumbprint} was lost"
+        );
+    }
+}
