@@ -52,6 +52,8 @@ pub(crate) fn router() -> Router<Arc<Authority>> {
             axum::routing::delete(unassign_role),
         )
         .route("/v1.0/{keyed}", get(get_keyed).patch(patch_keyed).delete(delete_keyed))
+        .route("/admin/api/signing-keys", get(list_signing_keys))
+        .route("/admin/api/signing-keys/rotate", post(rotate_signing_key))
         .layer(DefaultBodyLimit::max(MAX_GRAPH_REQUEST))
 }
 
@@ -777,4 +779,36 @@ async fn delete_keyed(
             "Service principals are deleted with their application.",
         )),
     }
+}
+
+fn render_signing_keys(tenant: &TenantEntry) -> Vec<Value> {
+    tenant
+        .keys
+        .rows()
+        .iter()
+        .map(|k| {
+            json!({"kid": k.kid, "active": k.active, "createdDateTime": date(k.created),
+            "publishedUntil": k.publish_until.map(date)})
+        })
+        .collect()
+}
+
+/// Keyward's own extension: the caller's tenant's signing keys.
+async fn list_signing_keys(State(authority): State<Arc<Authority>>, caller: GraphCaller) -> GraphResult {
+    let snapshot = authority.snapshot();
+    let tenant = snapshot
+        .tenant_by_id(caller.tenant_id())
+        .ok_or_else(|| GraphError::not_found("tenant"))?;
+    Ok(collection(render_signing_keys(tenant)))
+}
+
+/// Keyward's own extension: rotates the caller's tenant's signing key. The old key stays in the
+/// JWKS until every token it signed has expired.
+async fn rotate_signing_key(State(authority): State<Arc<Authority>>, caller: GraphCaller) -> GraphResult {
+    let kid = authority.rotate_signing_key(caller.tenant_id()).await?;
+    let snapshot = authority.snapshot();
+    let tenant = snapshot
+        .tenant_by_id(caller.tenant_id())
+        .ok_or_else(|| GraphError::not_found("tenant"))?;
+    Ok(axum::Json(json!({"kid": kid, "keys": render_signing_keys(tenant)})).into_response())
 }

@@ -29,6 +29,23 @@ pub enum Command {
     /// Manage app registrations of a running server: create, credentials, roles, grants.
     #[command(subcommand)]
     App(AppCommand),
+    /// The tenant's token-signing keys.
+    #[command(subcommand, name = "signing-key")]
+    SigningKey(SigningKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SigningKeyCommand {
+    /// List the signing keys: the active one and retired ones still published.
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Make a new signing key; the old one stays published until the tokens it signed expire.
+    Rotate {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 #[derive(Debug, Args)]

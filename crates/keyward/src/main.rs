@@ -32,6 +32,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Cert(cmd) => cert::run(cmd),
         cli::Command::Serve(args) => serve::run(args),
         cli::Command::App(cmd) => app::run(cmd),
+        cli::Command::SigningKey(cmd) => app::run_signing_key(cmd),
     }
 }
 

@@ -13,13 +13,50 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use crate::cli::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand, ServerArgs};
+use crate::cli::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand, ServerArgs, SigningKeyCommand};
 use crate::files;
 use connection::Connection;
 
 pub fn run(command: AppCommand) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(dispatch(command))
+}
+
+pub fn run_signing_key(command: SigningKeyCommand) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let (server, path, method) = match &command {
+            SigningKeyCommand::List { server } => (server, "/admin/api/signing-keys", Method::GET),
+            SigningKeyCommand::Rotate { server } => (server, "/admin/api/signing-keys/rotate", Method::POST),
+        };
+        let api = Connection::open(server).await?;
+        let result = api.call(method, path, None).await?;
+        let keys = if result["keys"].is_array() {
+            &result["keys"]
+        } else {
+            &result["value"]
+        };
+        output(server, &result, || {
+            let mut text = match result["kid"].as_str() {
+                Some(kid) => format!("Rotated: new tokens are signed with {kid}.\n"),
+                None => String::new(),
+            };
+            text.push_str(&format!(
+                "  {:<30}{:<10}{:<24}{}\n",
+                "KID", "ACTIVE", "CREATED", "PUBLISHED UNTIL"
+            ));
+            for key in keys.as_array().into_iter().flatten() {
+                text.push_str(&format!(
+                    "  {:<30}{:<10}{:<24}{}\n",
+                    key["kid"].as_str().unwrap_or_default(),
+                    if key["active"] == true { "yes" } else { "no" },
+                    key["createdDateTime"].as_str().unwrap_or_default(),
+                    key["publishedUntil"].as_str().unwrap_or("-")
+                ));
+            }
+            text
+        })
+    })
 }
 
 async fn dispatch(command: AppCommand) -> anyhow::Result<()> {

@@ -95,3 +95,54 @@ async fn kill_9_during_a_burst_of_cert_adds_loses_no_acknowledged_write() {
         );
     }
 }
+
+#[tokio::test]
+async fn rotation_keeps_the_old_key_published_and_signs_with_the_new_one() {
+    let server = Server::start();
+    let client = server.client("rotating");
+    let assertion = client.assertion(&server);
+    let (_, before) = server.token("contoso", &client.form(&assertion)).await;
+    let old_token = before["access_token"].as_str().unwrap().to_owned();
+    let old_kid = keyward_jose::Jws::parse(&old_token)
+        .unwrap()
+        .header()
+        .kid
+        .clone()
+        .unwrap();
+
+    let rotated = server.keyward(&["signing-key", "rotate"]);
+    let new_kid = rotated["kid"].as_str().unwrap().to_owned();
+    assert_ne!(new_kid, old_kid);
+
+    let (_, after) = server.token("contoso", &client.form(&assertion)).await;
+    let new_token = after["access_token"].as_str().unwrap();
+    assert_eq!(
+        keyward_jose::Jws::parse(new_token).unwrap().header().kid.as_deref(),
+        Some(new_kid.as_str())
+    );
+
+    let jwks: keyward_jose::Jwks =
+        serde_json::from_value(server.get_json("/contoso/discovery/v2.0/keys").await).unwrap();
+    for (token, kid) in [(old_token.as_str(), &old_kid), (new_token, &new_kid)] {
+        let key = keyward_jose::VerifyingKey::from_jwk(jwks.find(kid).expect("published")).unwrap();
+        keyward_jose::Jws::parse(token)
+            .unwrap()
+            .verify(&key, &[Algorithm::Rs256])
+            .expect("verifies with the published key");
+    }
+    // After a restart, the retired key is still published until its tokens expire.
+    let dir = server.stop();
+    let server = Server::start_in(dir);
+    let jwks: keyward_jose::Jwks =
+        serde_json::from_value(server.get_json("/contoso/discovery/v2.0/keys").await).unwrap();
+    assert!(jwks.find(&old_kid).is_some() && jwks.find(&new_kid).is_some());
+    let listed = server.keyward(&["signing-key", "list"]);
+    let active: Vec<_> = listed["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["active"] == true)
+        .collect();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0]["kid"], new_kid.as_str());
+}
