@@ -171,9 +171,19 @@ pub fn authenticate_assertion(
     if let Some(expected) = expected
         && thumbprint.hash() != expected
     {
+        let matching = app
+            .certificate(&thumbprint)
+            .map(|c| {
+                let sha1 = c.certificate.thumbprints().sha1_hex();
+                format!(
+                    " It is the {} thumbprint of the registered certificate {sha1}.",
+                    thumbprint.hash()
+                )
+            })
+            .unwrap_or_default();
         return Err(OAuthError::bad_signature(format!(
-            "The '{}' header carries a {} thumbprint ({}); '{}' must be the {expected} thumbprint. \
-             Use 'x5t' for SHA-1 and 'x5t#S256' for SHA-256",
+            "The '{}' header carries a {} thumbprint ({}); '{}' must be the {expected} thumbprint.{matching} \
+             Use 'x5t' for SHA-1 and 'x5t#S256' for SHA-256 (in MSAL Node: thumbprint or thumbprintSha256)",
             identifier.0,
             thumbprint.hash(),
             thumbprint.to_hex(),
@@ -181,13 +191,27 @@ pub fn authenticate_assertion(
         )));
     }
     let Some(registered) = app.certificate(&thumbprint) else {
+        let registered: Vec<String> = app
+            .certificates
+            .iter()
+            .map(|c| {
+                let t = c.certificate.thumbprints();
+                format!("{} (SHA-256 {})", t.sha1_hex(), t.sha256_hex())
+            })
+            .collect();
+        let listing = if registered.is_empty() {
+            "none".to_owned()
+        } else {
+            registered.join(", ")
+        };
         return Err(OAuthError::bad_signature(format!(
-            "Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '{}', \
-             Found key 'Start=..., End=...' for application {}: none of its {} registered certificates has this {} thumbprint]",
+            "Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '{}' \
+             ({} thumbprint, from the '{}' header). Registered certificates of application {}: {listing}. \
+             Upload the certificate with `keyward app cert add`, or check that the client uses the right one]",
             thumbprint.to_hex(),
+            thumbprint.hash(),
+            identifier.0,
             app.app.app_id,
-            app.certificates.len(),
-            thumbprint.hash()
         )));
     };
     let credential = &registered.credential;

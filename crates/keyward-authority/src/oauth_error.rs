@@ -63,6 +63,8 @@ pub struct OAuthError {
     pub code: u32,
     /// What happened, for the developer; never secret material.
     pub message: String,
+    /// The client's `client-request-id`, echoed as Entra does; a new id when absent.
+    pub correlation_id: Option<Uuid>,
 }
 
 impl OAuthError {
@@ -72,7 +74,14 @@ impl OAuthError {
             kind,
             code,
             message: message.into(),
+            correlation_id: None,
         }
+    }
+
+    /// Echoes the client's request id as the correlation id.
+    pub fn with_correlation_id(mut self, id: Option<Uuid>) -> Self {
+        self.correlation_id = id;
+        self
     }
 
     /// AADSTS700027: the assertion's signature or key is not acceptable.
@@ -111,7 +120,9 @@ impl IntoResponse for OAuthError {
         let timestamp = now
             .format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z"))
             .unwrap_or_default();
-        let (trace_id, correlation_id) = (Uuid::new_v4().to_string(), Uuid::new_v4().to_string());
+        let trace_id = Uuid::new_v4().to_string();
+        let correlation_id = self.correlation_id.unwrap_or_else(Uuid::new_v4).to_string();
+        let echoed = axum::http::HeaderValue::from_str(&correlation_id);
         let body = Body {
             error: self.kind.as_str(),
             error_description: format!(
@@ -127,6 +138,9 @@ impl IntoResponse for OAuthError {
         };
         let mut response = (self.kind.status(), axum::Json(body)).into_response();
         let headers = response.headers_mut();
+        if let Ok(value) = echoed {
+            headers.insert("client-request-id", value);
+        }
         headers.insert(
             axum::http::header::CACHE_CONTROL,
             axum::http::HeaderValue::from_static("no-store, no-cache"),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -88,22 +88,42 @@ fn cacheable(mut response: Response) -> Response {
 async fn token_endpoint(
     State(authority): State<Arc<Authority>>,
     Path(alias): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let request_id = client_request_id(query.as_deref(), &headers);
     match issue(&authority, &alias, &headers, &body) {
         Ok(response) => {
             let mut response = axum::Json(response).into_response();
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+            let headers = response.headers_mut();
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+            if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id.to_string()).ok()) {
+                headers.insert("client-request-id", id);
+            }
             response
         }
         Err(e) => {
             tracing::info!(tenant = %alias, code = e.code, "token request refused");
-            e.into_response()
+            e.with_correlation_id(request_id).into_response()
         }
     }
+}
+
+/// The id MSAL sends as `?client-request-id=` and as a header, so that both sides' logs meet.
+fn client_request_id(query: Option<&str>, headers: &HeaderMap) -> Option<uuid::Uuid> {
+    let from_query = query.and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "client-request-id")
+            .and_then(|(_, v)| uuid::Uuid::parse_str(&v).ok())
+    });
+    from_query.or_else(|| {
+        headers
+            .get("client-request-id")?
+            .to_str()
+            .ok()
+            .and_then(|v| uuid::Uuid::parse_str(v).ok())
+    })
 }
 
 fn invalid_request(code: u32, message: impl Into<String>) -> OAuthError {

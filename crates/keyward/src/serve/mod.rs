@@ -57,6 +57,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = keyward_store::open(&database)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&database)))?;
+    restrict_database_files(&dir);
     let authority = Arc::new(Authority::open(store, master, Config::new(&public_url)).await?);
     let mut tenants = Vec::new();
     for name in &args.tenants {
@@ -91,6 +92,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::remove_file(dir.path("server.json")).ok();
     eprintln!("keyward: stopped");
     Ok(())
+}
+
+/// The SQLite files hold sealed keys and hashed secrets: owner only, like the directory.
+fn restrict_database_files(dir: &DataDir) {
+    use std::os::unix::fs::PermissionsExt;
+    for name in ["keyward.db", "keyward.db-wal", "keyward.db-shm"] {
+        std::fs::set_permissions(dir.path(name), std::fs::Permissions::from_mode(0o600)).ok();
+    }
 }
 
 fn master_key(dir: &DataDir) -> anyhow::Result<MasterKey> {

@@ -194,4 +194,17 @@ async fn discovery_and_keys_answer_under_every_alias() {
     }
     let missing = server.token("nowhere", &[("grant_type", "client_credentials")]).await;
     assert_oauth_error(&missing, 400, "invalid_tenant", 90002);
+    // The client's request id comes back as the correlation id, so both sides' logs meet.
+    let id = uuid::Uuid::new_v4().to_string();
+    let url = format!("{}?client-request-id={id}", server.token_endpoint("nowhere"));
+    let (_, body) = server
+        .post_form(&url, &[("grant_type", "client_credentials")], None)
+        .await;
+    assert_eq!(body["correlation_id"], id.as_str());
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("Correlation ID: {id}"))
+    );
 }

@@ -394,6 +394,11 @@ async fn a_sha256_thumbprint_sent_as_x5t_is_explained() {
         description.contains("SHA-256") && description.contains("x5t#S256"),
         "{description}"
     );
+    let registered = client.certificate.thumbprints().sha1_hex();
+    assert!(
+        description.contains(&format!("registered certificate {registered}")),
+        "{description}"
+    );
 }
 
 #[tokio::test]
