@@ -1,5 +1,6 @@
 //! `cargo xtask test` runs every test; `cargo xtask bench cert-new` compares `keyward cert new`
-//! with OpenSSL doing the same job. Standard library only, so it builds in seconds.
+//! with OpenSSL doing the same job; `cargo xtask bench token` load-tests the token endpoint with
+//! `keyward-loadgen`. Standard library only, so it builds in seconds.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["test"] => test(),
         ["bench", "cert-new", rest @ ..] => bench_cert_new(rest),
+        ["bench", "token", rest @ ..] => bench_token(rest),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -25,7 +27,10 @@ fn main() -> ExitCode {
 
 const USAGE: &str = "usage:
   cargo xtask test                          install what the tests need, then run every test
-  cargo xtask bench cert-new [--runs N]     keyward cert new against openssl req + pkcs12, same run";
+  cargo xtask bench cert-new [--runs N]     keyward cert new against openssl req + pkcs12, same run
+  cargo xtask bench token [--seconds N] [--json]
+                                            token endpoint load: tokens/s, p50/p99, server CPU per token
+                                            against RSA sign + verify, same run (N s per phase, default 10)";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -37,10 +42,10 @@ fn root() -> PathBuf {
 fn run(cmd: &mut Command) -> Result<(), String> {
     let shown = format!("{cmd:?}");
     eprintln!("xtask: running {shown}");
-    let status = cmd
-        .current_dir(root())
-        .status()
-        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if cmd.get_current_dir().is_none() {
+        cmd.current_dir(root());
+    }
+    let status = cmd.status().map_err(|e| format!("cannot start {shown}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -94,6 +99,36 @@ fn test() -> Result<(), String> {
         run(Command::new("cargo").args(["test", "--workspace", "--doc"]))?;
     } else {
         run(Command::new("cargo").args(["test", "--workspace", "--no-fail-fast"]))?;
+    }
+    interop()?;
+    Ok(())
+}
+
+/// The real third-party clients against the real server: MSAL Node and azure-identity JS
+/// (`interop/node`), MSAL Python and azure-identity Python (`interop/python`). Each suite starts
+/// `keyward serve` itself from the debug binary built here.
+fn interop() -> Result<(), String> {
+    run(Command::new("cargo").args(["build", "--quiet", "-p", "keyward"]))?;
+    let keyward = root().join("target/debug/keyward");
+    let node = root().join("interop/node");
+    if node.join("package.json").exists() {
+        if !have("node") || !have("npm") {
+            return Err("the interop tests need Node.js 20+ and npm".into());
+        }
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&node))?;
+        run(Command::new("node")
+            .arg("run.mjs")
+            .env("KEYWARD_BIN", &keyward)
+            .current_dir(&node))?;
+    }
+    let python = root().join("interop/python");
+    if python.join("run.sh").exists() {
+        run(Command::new("bash")
+            .arg("run.sh")
+            .env("KEYWARD_BIN", &keyward)
+            .current_dir(&python))?;
     }
     Ok(())
 }
@@ -195,6 +230,43 @@ fn bench_cert_new(args: &[&str]) -> Result<(), String> {
         o.mean_ms / k.mean_ms
     );
     Ok(())
+}
+
+/// Builds the server and the load generator (release), then runs the load generator, which
+/// starts its own server and prints the report. Two phases of N seconds plus signing and setup:
+/// about 3N + 10 seconds once built.
+fn bench_token(args: &[&str]) -> Result<(), String> {
+    let mut loadgen_args: Vec<String> = Vec::new();
+    let mut rest = args;
+    loop {
+        match rest {
+            [] => break,
+            ["--seconds", n, tail @ ..] => {
+                let seconds: u32 = n.parse().map_err(|_| format!("--seconds takes a number, not {n:?}"))?;
+                loadgen_args.extend(["--seconds".to_owned(), seconds.to_string()]);
+                rest = tail;
+            }
+            ["--json", tail @ ..] => {
+                loadgen_args.push("--json".to_owned());
+                rest = tail;
+            }
+            _ => return Err(USAGE.to_owned()),
+        }
+    }
+    run(Command::new("cargo").args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "keyward",
+        "-p",
+        "keyward-loadgen",
+    ]))?;
+    let release = root().join("target/release");
+    run(Command::new(release.join("keyward-loadgen"))
+        .arg("--keyward")
+        .arg(release.join("keyward"))
+        .args(&loadgen_args))
 }
 
 /// The password both sides encrypt with.
