@@ -1,0 +1,161 @@
+//! What a refused write means, the same for both backends. The database says only *that* a unique
+//! value was taken (`DatabaseError::is_unique_violation`); the backend then looks up who holds
+//! which value, and the functions here turn that into an [`Error::Conflict`] naming it.
+
+use std::fmt::Display;
+
+use uuid::Uuid;
+
+use crate::{AppRoleAssignment, Application, Error, SigningKey, Tenant};
+
+/// Why a write failed.
+pub(crate) enum Failure {
+    /// A unique constraint refused it: some value is taken.
+    Unique,
+    /// A foreign key refused it: the tenant it names does not exist.
+    MissingTenant,
+    /// Anything else, already an [`Error`].
+    Other(Error),
+}
+
+impl Failure {
+    /// The error to return when the failure is not [`Failure::Unique`], or when it is but the
+    /// caller could not find out more: `tenant_id` is the tenant the write named.
+    pub(crate) fn into_error(self, tenant_id: Uuid) -> Error {
+        match self {
+            Failure::Unique => Error::Conflict(String::from("a unique value")),
+            Failure::MissingTenant => Error::NotFound(format!("tenant {tenant_id}")),
+            Failure::Other(e) => e,
+        }
+    }
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Failure::Unique,
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => Failure::MissingTenant,
+            _ => Failure::Other(database(e)),
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Other(e)
+    }
+}
+
+/// A database failure as an [`Error`].
+pub(crate) fn database(e: impl Display) -> Error {
+    Error::Database(e.to_string())
+}
+
+/// A tenant's id, name or domain is taken; `holders` are (id, name, domain) of the tenants that
+/// hold one of them.
+pub(crate) fn tenant(tenant: &Tenant, holders: &[(Uuid, String, String)]) -> Error {
+    let what = holders.iter().find_map(|(id, name, domain)| {
+        if *id == tenant.id {
+            Some(format!("tenant {id}"))
+        } else if *name == tenant.name {
+            Some(format!("a tenant named {name:?}"))
+        } else if *domain == tenant.domain {
+            Some(format!("a tenant with domain {domain:?}"))
+        } else {
+            None
+        }
+    });
+    Error::Conflict(what.unwrap_or_else(|| format!("tenant {} or its name or domain", tenant.id)))
+}
+
+/// An application's id, or its appId, service principal id or an identifier URI within its
+/// tenant, is taken. `rows` are (id, appId, service principal id) of the applications that
+/// share one of the first three (the application itself when it is being updated); `uris` are
+/// (uri, application id) of identifier URIs of the tenant that the application lists.
+pub(crate) fn application(
+    app: &Application,
+    updating: bool,
+    rows: &[(Uuid, Uuid, Uuid)],
+    uris: &[(String, Uuid)],
+) -> Error {
+    let row = rows.iter().find_map(|&(id, app_id, service_principal_id)| {
+        if id == app.id {
+            (!updating).then(|| format!("application {id}"))
+        } else if app_id == app.app_id {
+            Some(format!(
+                "an application with appId {app_id} in tenant {}",
+                app.tenant_id
+            ))
+        } else if service_principal_id == app.service_principal_id {
+            Some(format!(
+                "an application with service principal {service_principal_id} in tenant {}",
+                app.tenant_id
+            ))
+        } else {
+            None
+        }
+    });
+    let uri = || {
+        uris.iter()
+            .find(|(_, owner)| *owner != app.id)
+            .map(|(uri, owner)| format!("identifier URI {uri:?} (of application {owner})"))
+    };
+    Error::Conflict(row.or_else(uri).unwrap_or_else(|| {
+        format!(
+            "application {} or its appId, service principal or an identifier URI",
+            app.id
+        )
+    }))
+}
+
+/// A role assignment's id, or the same grant, is taken; `holders` are the ids of the
+/// assignments that hold one of them.
+pub(crate) fn role_assignment(assignment: &AppRoleAssignment, holders: &[Uuid]) -> Error {
+    let what = if holders.contains(&assignment.id) {
+        format!("role assignment {}", assignment.id)
+    } else {
+        format!(
+            "the assignment of app role {} on resource {} to principal {}",
+            assignment.app_role_id, assignment.resource_id, assignment.principal_id
+        )
+    };
+    Error::Conflict(what)
+}
+
+/// A signing key's kid is taken in its tenant, or the tenant already has an active key;
+/// `holders` are (kid, active) of the tenant's keys that hold one of them.
+pub(crate) fn signing_key(key: &SigningKey, holders: &[(String, bool)]) -> Error {
+    let what = if holders.iter().any(|(kid, _)| *kid == key.kid) {
+        format!("signing key {:?} of tenant {}", key.kid, key.tenant_id)
+    } else {
+        format!("an active signing key of tenant {}", key.tenant_id)
+    };
+    Error::Conflict(what)
+}
+
+/// [`Error::Invalid`] when an application lists an identifier URI twice.
+pub(crate) fn check_identifier_uris(app: &Application) -> Result<(), Error> {
+    for (i, uri) in app.identifier_uris.iter().enumerate() {
+        if app.identifier_uris[..i].contains(uri) {
+            return Err(Error::Invalid(format!("identifier URI {uri:?} is listed twice")));
+        }
+    }
+    Ok(())
+}
+
+/// [`Error::Invalid`] unless `retired` and `new` are a rotation: two keys of one tenant, the
+/// first inactive, the second active.
+pub(crate) fn check_rotation(retired: &SigningKey, new: &SigningKey) -> Result<(), Error> {
+    let problem = if retired.tenant_id != new.tenant_id {
+        "the retired and the new key belong to different tenants"
+    } else if retired.kid == new.kid {
+        "the retired and the new key have the same kid"
+    } else if retired.active {
+        "the retired key is still marked active"
+    } else if !new.active {
+        "the new key is not marked active"
+    } else {
+        return Ok(());
+    };
+    Err(Error::Invalid(format!("signing key rotation: {problem}")))
+}

@@ -1,0 +1,144 @@
+//! Persistence for Keyward: one [`Store`] trait, implemented for SQLite (the embedded default,
+//! WAL mode) and PostgreSQL (several servers sharing one database), chosen once at start-up from
+//! the database URL by [`open`].
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod columns;
+mod conflict;
+mod model;
+mod postgres;
+mod sqlite;
+
+pub use model::{AppRole, AppRoleAssignment, Application, KeyCredential, PasswordCredential, SigningKey, Tenant};
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+/// Opens the database a URL names, creating and migrating its schema as needed, and returns the
+/// store for it. This is the one place where the backend is chosen.
+///
+/// - `sqlite://PATH` (or `sqlite:PATH`): a file, created if missing (its directory must exist),
+///   in WAL mode with `synchronous = FULL`, foreign keys on and a 5 s busy timeout.
+///   `sqlite::memory:` is a private in-memory database, for tests.
+/// - `postgres://...` or `postgresql://...`: a PostgreSQL connection URL (user, password,
+///   host, port, database, `sslmode`, `options`), e.g.
+///   `postgres://keyward@db.internal/keyward?sslmode=require`. TLS uses rustls.
+///
+/// Anything else is [`Error::UnsupportedUrl`].
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    let scheme = url.split_once(':').map(|(scheme, _)| scheme.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("sqlite") => Ok(Arc::new(sqlite::SqliteStore::open(url).await?)),
+        Some("postgres" | "postgresql") => Ok(Arc::new(postgres::PostgresStore::open(url).await?)),
+        _ => Err(Error::UnsupportedUrl(without_password(url))),
+    }
+}
+
+/// The URL with the password of its user info, if any, replaced by `***`, fit for a message.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split_once(':').map_or(user_info, |(user, _)| user);
+            let hidden = if user.len() == user_info.len() { "" } else { ":***" };
+            format!("{scheme}://{user}{hidden}@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// What can go wrong in storage.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database URL names no backend we support.
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    /// A unique value (tenant name, appId, identifier URI) is taken, or a row already exists.
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// An update named a version that is no longer current: someone else wrote first.
+    #[error("the {what} was changed by someone else; read it again and retry")]
+    VersionMismatch {
+        /// What was being updated.
+        what: &'static str,
+    },
+    /// The row to update does not exist, or the tenant a new row names does not.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request contradicts itself or cannot be written as given: a rotation whose new key is
+    /// not active, an identifier URI listed twice, a date outside the years 0 to 9999.
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// A stored document cannot be read back.
+    #[error("stored {what} is unreadable: {detail}")]
+    Corrupt {
+        /// What was being read.
+        what: &'static str,
+        /// Why.
+        detail: String,
+    },
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything the authority persists. Every write is durable when it returns (an acknowledged
+/// write survives `kill -9`).
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Adds a tenant. [`Error::Conflict`] if its id, name or domain is taken.
+    async fn insert_tenant(&self, tenant: &Tenant) -> Result<()>;
+    /// Every tenant.
+    async fn tenants(&self) -> Result<Vec<Tenant>>;
+
+    /// Adds an application. [`Error::Conflict`] if its id, or its appId, service principal id or
+    /// one of its identifier URIs within its tenant, is taken. (An appId is unique per tenant, not
+    /// globally: Microsoft Graph has the same appId in every tenant.) [`Error::NotFound`] if its
+    /// tenant does not exist, [`Error::Invalid`] if it lists an identifier URI twice.
+    async fn insert_application(&self, app: &Application) -> Result<()>;
+    /// Replaces an application whose stored version is `app.version - 1`; the stored version
+    /// becomes `app.version`. [`Error::VersionMismatch`] otherwise, [`Error::NotFound`] if gone
+    /// (or in another tenant), [`Error::Conflict`] as for an insert; a refused update changes
+    /// nothing.
+    async fn update_application(&self, app: &Application) -> Result<()>;
+    /// Deletes an application and the role assignments that name its service principal.
+    /// Returns whether it existed.
+    async fn delete_application(&self, tenant_id: Uuid, id: Uuid) -> Result<bool>;
+    /// Every application of every tenant.
+    async fn applications(&self) -> Result<Vec<Application>>;
+
+    /// Adds a role assignment. [`Error::Conflict`] if its id is taken or the same principal
+    /// already has that role on that resource; [`Error::NotFound`] if its tenant does not exist.
+    async fn insert_role_assignment(&self, assignment: &AppRoleAssignment) -> Result<()>;
+    /// Deletes a role assignment; returns whether it existed.
+    async fn delete_role_assignment(&self, tenant_id: Uuid, id: Uuid) -> Result<bool>;
+    /// Every role assignment of every tenant.
+    async fn role_assignments(&self) -> Result<Vec<AppRoleAssignment>>;
+
+    /// Adds a signing key. [`Error::Conflict`] if its kid is taken in its tenant, or if it is
+    /// active and the tenant already has an active key; [`Error::NotFound`] if its tenant does
+    /// not exist.
+    async fn insert_signing_key(&self, key: &SigningKey) -> Result<()>;
+    /// Rotation, in one transaction: stores `retired` (the old key, now inactive with a
+    /// `publish_until`) over its previous row and inserts `new` (active), so that a tenant never
+    /// has two active keys or none. [`Error::Invalid`] unless both keys belong to one tenant,
+    /// `retired` is inactive and `new` active; [`Error::NotFound`] if `retired` is not stored;
+    /// [`Error::Conflict`] if `new`'s kid is taken or another key of the tenant is still active.
+    /// A refused rotation changes nothing.
+    async fn rotate_signing_key(&self, retired: &SigningKey, new: &SigningKey) -> Result<()>;
+    /// Deletes a signing key; returns whether it existed.
+    async fn delete_signing_key(&self, tenant_id: Uuid, kid: &str) -> Result<bool>;
+    /// Every signing key of every tenant.
+    async fn signing_keys(&self) -> Result<Vec<SigningKey>>;
+}
