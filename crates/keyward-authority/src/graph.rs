@@ -106,6 +106,8 @@ impl From<Error> for GraphError {
                 "Request_MultipleObjectsWithSameKeyValue",
                 format!("{what} already exists"),
             ),
+            Error::Store(keyward_store::Error::Invalid(message)) => Self::bad_request(message),
+            Error::Store(keyward_store::Error::NotFound(what)) => Self::not_found(&what),
             Error::Store(keyward_store::Error::VersionMismatch { .. }) => Self::new(
                 StatusCode::CONFLICT,
                 "Request_Conflict",
