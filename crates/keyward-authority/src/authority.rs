@@ -66,6 +66,7 @@ pub struct Authority {
     master: MasterKey,
     config: Config,
     writes: Mutex<()>,
+    metrics: crate::metrics::Metrics,
 }
 
 impl Authority {
@@ -77,6 +78,7 @@ impl Authority {
             master,
             config,
             writes: Mutex::new(()),
+            metrics: crate::metrics::Metrics::default(),
         };
         authority.reload().await?;
         Ok(authority)
@@ -109,6 +111,11 @@ impl Authority {
     /// The directory as of now.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.directory.snapshot()
+    }
+
+    /// The counters behind `/metrics`.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
     }
 
     /// The settings.

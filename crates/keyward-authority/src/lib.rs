@@ -16,6 +16,7 @@ mod directory;
 mod discovery;
 mod error;
 mod graph;
+mod metrics;
 mod oauth_error;
 mod router;
 pub mod sealing;
@@ -26,6 +27,7 @@ pub use authority::{APPLICATION_READ_WRITE_ALL, Authority, Config, GRAPH_APP_ID,
 pub use directory::{AppEntry, Snapshot, TenantEntry};
 pub use error::{Error, Result};
 pub use graph::GraphError;
+pub use metrics::Metrics;
 pub use oauth_error::{OAuthError, OAuthErrorKind};
 pub use router::router;
 pub use sealing::MasterKey;

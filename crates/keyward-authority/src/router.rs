@@ -32,6 +32,7 @@ pub fn router(authority: Arc<Authority>) -> Router {
             get(openid_configuration),
         )
         .route("/{tenant}/discovery/v2.0/keys", get(keys))
+        .route("/metrics", get(metrics))
         .route(
             "/{tenant}/oauth2/v2.0/token",
             post(token_endpoint).layer(DefaultBodyLimit::max(MAX_TOKEN_REQUEST)),
@@ -77,6 +78,15 @@ async fn keys(State(authority): State<Arc<Authority>>, Path(alias): Path<String>
     }
 }
 
+async fn metrics(State(authority): State<Arc<Authority>>) -> Response {
+    let mut response = authority.metrics().render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    response
+}
+
 fn cacheable(mut response: Response) -> Response {
     response.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -95,6 +105,7 @@ async fn token_endpoint(
     let request_id = client_request_id(query.as_deref(), &headers);
     match issue(&authority, &alias, &headers, &body) {
         Ok(response) => {
+            authority.metrics().token_issued();
             let mut response = axum::Json(response).into_response();
             let headers = response.headers_mut();
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
@@ -104,6 +115,7 @@ async fn token_endpoint(
             response
         }
         Err(e) => {
+            authority.metrics().token_refused();
             tracing::info!(tenant = %alias, code = e.code, "token request refused");
             e.with_correlation_id(request_id).into_response()
         }

@@ -29,9 +29,61 @@ pub enum Command {
     /// Manage app registrations of a running server: create, credentials, roles, grants.
     #[command(subcommand)]
     App(AppCommand),
+    /// Get an access token with the client credentials grant, from Keyward or Entra ID.
+    ///
+    /// Prints the token, or with --json the whole response with the decoded header and claims.
+    /// The certificate's thumbprint is computed from the certificate. Assertions are PS256 with
+    /// x5t#S256 unless --sha1 (RS256 with x5t).
+    #[command(after_help = "Examples:\n  \
+        keyward token --authority https://localhost:8443/contoso --client-id APPID --cert app.pem --key app.key --scope api://tasks/.default --ca keyward-data/tls/ca.pem\n  \
+        keyward token --authority https://login.microsoftonline.com/contoso.onmicrosoft.com --client-id APPID --cert app.pfx --password-file pw --scope https://graph.microsoft.com/.default --json")]
+    Token(TokenArgs),
     /// The tenant's token-signing keys.
     #[command(subcommand, name = "signing-key")]
     SigningKey(SigningKeyCommand),
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("credential").required(true).args(["cert", "secret", "secret_file"])))]
+pub struct TokenArgs {
+    /// The authority: https://HOST:PORT/TENANT, https://login.microsoftonline.com/TENANT or https://SUB.ciamlogin.com/.
+    #[arg(long, env = "KEYWARD_AUTHORITY", value_name = "URL")]
+    pub authority: String,
+    /// The application (client) id.
+    #[arg(long, env = "KEYWARD_CLIENT_ID", value_name = "ID")]
+    pub client_id: String,
+    /// The certificate: a PEM or DER certificate (with --key), or a PEM/PFX holding both.
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// The private key, when not in the --cert file.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// A client secret. Visible in the process list: prefer --secret-file or KEYWARD_CLIENT_SECRET.
+    #[arg(long, env = "KEYWARD_CLIENT_SECRET", hide_env_values = true, value_name = "SECRET")]
+    pub secret: Option<String>,
+    /// Read the client secret from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+    /// The scope, e.g. api://tasks/.default (repeatable).
+    #[arg(long = "scope", required = true, value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// Also trust this CA (e.g. keyward-data/tls/ca.pem). Verification is never switched off.
+    #[arg(long, env = "KEYWARD_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Check that the certificate has this thumbprint (SHA-1 or SHA-256, any form).
+    #[arg(long, value_name = "THUMBPRINT", requires = "cert")]
+    pub thumbprint: Option<String>,
+    /// Sign RS256 and send x5t (SHA-1), as older MSAL versions do.
+    #[arg(long, requires = "cert")]
+    pub sha1: bool,
+    /// Send the certificate chain in x5c.
+    #[arg(long, requires = "cert")]
+    pub x5c: bool,
+    /// Print the whole response, with the token's decoded header and claims.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

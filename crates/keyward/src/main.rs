@@ -9,6 +9,7 @@ mod cli;
 mod files;
 mod password;
 mod serve;
+mod token;
 
 use std::process::ExitCode;
 
@@ -33,6 +34,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Serve(args) => serve::run(args),
         cli::Command::App(cmd) => app::run(cmd),
         cli::Command::SigningKey(cmd) => app::run_signing_key(cmd),
+        cli::Command::Token(args) => token::run(args),
     }
 }
 
@@ -45,7 +47,17 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 /// One line: the context chain, then what to do about the cause when we know.
 fn render_error(err: &anyhow::Error) -> String {
-    let mut line = err.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ");
+    // Errors that already print their source are not repeated by the chain.
+    let mut line = String::new();
+    for part in err.chain().map(ToString::to_string) {
+        if line.ends_with(&part) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&part);
+    }
     let hint = err
         .chain()
         .find_map(|e| e.downcast_ref::<keyward_pki::Error>())

@@ -1,12 +1,10 @@
 //! A connection to a running server's management API, authenticated as the bootstrap admin with
-//! a certificate-signed client assertion (we use what we sell).
+//! its certificate through `keyward-client` (we use what we sell).
 
-use anyhow::{Context, anyhow, bail};
-use keyward_jose::{Algorithm, Header, SigningKey};
+use anyhow::{Context, anyhow};
+use keyward_client::{CertificateCredential, ConfidentialClient};
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
-use time::OffsetDateTime;
-use uuid::Uuid;
+use serde_json::Value;
 
 use crate::cli::ServerArgs;
 use crate::serve::data_dir::{AdminInfo, DataDir, ServerInfo};
@@ -39,51 +37,16 @@ impl Connection {
         let admin: AdminInfo = dir.read_json("admin/admin.json").with_context(hint)?;
         let ca = dir.read("tls/ca.pem")?;
         let http = http_client(&ca)?;
-        let contents = keyward_pki::read(&dir.read("admin/admin.pem")?, None)?.with_private_key(
-            keyward_pki::read(&dir.read("admin/admin.key")?, None)?
-                .private_key
-                .context("admin/admin.key holds no key")?,
-        )?;
-        let (certificate, key) = contents.certificate_and_key()?;
-
-        let token_endpoint = format!("{url}/{}/oauth2/v2.0/token", admin.tenant_id);
-        let now = OffsetDateTime::now_utc().unix_timestamp();
-        let claims = json!({
-            "aud": token_endpoint, "iss": admin.app_id, "sub": admin.app_id, "jti": Uuid::new_v4(),
-            "iat": now, "nbf": now, "exp": now + 300,
-        });
-        let signer = SigningKey::new(key, Algorithm::Ps256)?;
-        let header = Header::new(Algorithm::Ps256)
-            .with_typ("JWT")
-            .with_x5t_s256(certificate.thumbprints().x5t_s256());
-        let assertion = signer.sign(&header, &claims)?;
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", admin.app_id.as_str()),
-            (
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ),
-            ("client_assertion", assertion.as_str()),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ];
-        let response = http
-            .post(&token_endpoint)
-            .form(&form)
-            .send()
+        let credential =
+            CertificateCredential::from_pem(&dir.read("admin/admin.pem")?, &dir.read("admin/admin.key")?, None)?;
+        let client = ConfidentialClient::builder(&format!("{url}/{}", admin.tenant_id), &admin.app_id, credential)
+            .trust_ca(&ca)
+            .build()?;
+        let token = client
+            .acquire_token_for_client(&["https://graph.microsoft.com/.default"])
             .await
-            .with_context(|| format!("cannot reach the server at {url}: {}", hint()))?;
-        let status = response.status();
-        let body: Value = response.json().await.context("the token endpoint sent no JSON")?;
-        if !status.is_success() {
-            bail!(
-                "the server refused the admin credential: {}",
-                body["error_description"].as_str().unwrap_or("unknown error")
-            );
-        }
-        let token = body["access_token"]
-            .as_str()
-            .context("no access_token in the token response")?
+            .with_context(|| format!("the server at {url} refused the admin credential ({})", hint()))?
+            .secret()
             .to_owned();
         Ok(Self { http, url, token })
     }

@@ -1,0 +1,82 @@
+//! The in-memory token cache: one slot per (authority, client, scopes), read without waiting,
+//! refreshed by one caller at a time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::token::AccessToken;
+
+/// A cache key: the authority URL, the client id and the normalised scopes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct CacheKey(String);
+
+impl CacheKey {
+    pub(crate) fn new(authority: &str, client_id: &str, scopes: &[&str]) -> Self {
+        let mut normalised: Vec<String> = scopes.iter().map(|s| s.trim().to_ascii_lowercase()).collect();
+        normalised.sort();
+        normalised.dedup();
+        Self(format!("{authority}|{client_id}|{}", normalised.join(" ")))
+    }
+}
+
+/// One cached token and the lock that lets only one caller fetch a new one.
+#[derive(Default)]
+pub(crate) struct Slot {
+    pub token: Mutex<Option<AccessToken>>,
+    pub refresh: tokio::sync::Mutex<()>,
+}
+
+impl Slot {
+    pub(crate) fn current(&self) -> Option<AccessToken> {
+        match self.token.lock() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub(crate) fn store(&self, token: AccessToken) {
+        match self.token.lock() {
+            Ok(mut guard) => *guard = Some(token),
+            Err(poisoned) => *poisoned.into_inner() = Some(token),
+        }
+    }
+}
+
+/// All slots.
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    slots: RwLock<HashMap<CacheKey, Arc<Slot>>>,
+}
+
+impl TokenCache {
+    pub(crate) fn slot(&self, key: &CacheKey) -> Arc<Slot> {
+        if let Some(slot) = self.slots.read().ok().and_then(|s| s.get(key).cloned()) {
+            return slot;
+        }
+        let mut slots = match self.slots.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        Arc::clone(slots.entry(key.clone()).or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_are_normalised_in_the_key() {
+        let a = CacheKey::new("https://x/t", "c", &["api://B/.default", "api://a/.default"]);
+        let b = CacheKey::new(
+            "https://x/t",
+            "c",
+            &["api://a/.default", " api://b/.default", "api://a/.default"],
+        );
+        assert_eq!(a, b);
+        assert_ne!(
+            a,
+            CacheKey::new("https://x/t", "other", &["api://a/.default", "api://b/.default"])
+        );
+    }
+}

@@ -1,0 +1,451 @@
+//! The confidential client: client credentials with a certificate, a secret or an assertion
+//! callback, against Entra ID or Keyward.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use crate::authority::Authority;
+use crate::cache::{CacheKey, TokenCache};
+use crate::credential::{ASSERTION_LIFETIME_SECONDS, ClientCredential};
+use crate::error::{Error, Result, ServerError};
+use crate::token::AccessToken;
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// A token expiring within this is not handed out.
+const EXPIRY_MARGIN_SECONDS: i64 = 300;
+/// An assertion is re-used while it has at least this much life left.
+const ASSERTION_REUSE_MARGIN_SECONDS: i64 = 120;
+
+/// How often and how long to retry when the server says 429 or 5xx.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// The longest wait between attempts, whatever `Retry-After` says.
+    pub max_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 3,
+            max_wait: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Builds a [`ConfidentialClient`].
+pub struct ConfidentialClientBuilder {
+    authority: String,
+    client_id: String,
+    credential: ClientCredential,
+    extra_roots: Vec<Vec<u8>>,
+    retry: RetryPolicy,
+}
+
+impl ConfidentialClientBuilder {
+    /// Also trusts this CA (PEM or DER), e.g. a Keyward server's `tls/ca.pem`, on top of the
+    /// public roots. Verification is never switched off.
+    pub fn trust_ca(mut self, ca: &[u8]) -> Self {
+        self.extra_roots.push(ca.to_vec());
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Checks the settings and builds the client. No network traffic yet.
+    pub fn build(self) -> Result<ConfidentialClient> {
+        let authority = Authority::parse(&self.authority)?;
+        if self.client_id.trim().is_empty() {
+            return Err(Error::InvalidAuthority {
+                url: self.authority,
+                reason: "the client id is empty",
+            });
+        }
+        let http = http_client(&self.extra_roots)?;
+        Ok(ConfidentialClient {
+            inner: Arc::new(Inner {
+                authority,
+                client_id: self.client_id,
+                credential: self.credential,
+                http,
+                retry: self.retry,
+                metadata: tokio::sync::OnceCell::new(),
+                cache: TokenCache::default(),
+                assertion: Mutex::new(None),
+            }),
+        })
+    }
+}
+
+/// The parts of the OpenID configuration we use.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Metadata {
+    /// `issuer`.
+    pub issuer: String,
+    /// `token_endpoint`.
+    pub token_endpoint: String,
+    /// `authorization_endpoint`.
+    pub authorization_endpoint: Option<String>,
+    /// `jwks_uri`.
+    pub jwks_uri: String,
+    /// `end_session_endpoint`.
+    pub end_session_endpoint: Option<String>,
+}
+
+/// A confidential client application. Cheap to clone; clones share the cache.
+#[derive(Clone)]
+pub struct ConfidentialClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    authority: Authority,
+    client_id: String,
+    credential: ClientCredential,
+    http: reqwest::Client,
+    retry: RetryPolicy,
+    metadata: tokio::sync::OnceCell<Metadata>,
+    cache: TokenCache,
+    /// The last assertion, re-sent while it is valid, as MSAL does: (audience, expiry, JWT).
+    assertion: Mutex<Option<(String, i64, String)>>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default = "bearer")]
+    token_type: String,
+    expires_in: Option<NumberOrString>,
+    refresh_in: Option<NumberOrString>,
+}
+
+fn bearer() -> String {
+    "Bearer".into()
+}
+
+/// Entra sends numbers; some servers send them as strings.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NumberOrString {
+    Number(i64),
+    Text(String),
+}
+
+impl NumberOrString {
+    fn seconds(&self) -> Option<i64> {
+        match self {
+            Self::Number(n) => Some(*n),
+            Self::Text(t) => t.trim().parse().ok(),
+        }
+    }
+}
+
+impl ConfidentialClient {
+    /// Starts building a client for `authority` (Entra, External ID or Keyward URL).
+    pub fn builder(
+        authority: &str,
+        client_id: &str,
+        credential: impl Into<ClientCredential>,
+    ) -> ConfidentialClientBuilder {
+        ConfidentialClientBuilder {
+            authority: authority.to_owned(),
+            client_id: client_id.trim().to_owned(),
+            credential: credential.into(),
+            extra_roots: Vec::new(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The authority.
+    pub fn authority(&self) -> &Authority {
+        &self.inner.authority
+    }
+
+    /// The OpenID configuration, fetched once and kept.
+    pub async fn metadata(&self) -> Result<&Metadata> {
+        self.inner.metadata.get_or_try_init(|| self.fetch_metadata()).await
+    }
+
+    async fn fetch_metadata(&self) -> Result<Metadata> {
+        let url = self.inner.authority.metadata_url();
+        let response = self.inner.http.get(&url).send().await.map_err(|e| network(&url, &e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(Error::Discovery {
+                url,
+                detail: format!("HTTP {status}; is the tenant in the authority right?"),
+            });
+        }
+        let metadata: Metadata = response.json().await.map_err(|e| Error::Discovery {
+            url: url.clone(),
+            detail: e.to_string(),
+        })?;
+        let origin = self.inner.authority.origin();
+        let same_origin = |u: &str| u.starts_with(&format!("{origin}/"));
+        // An issuer on another origin is refused, as MSAL does (see the wire contract, §3).
+        let known_cloud = origin.ends_with(".microsoftonline.com") || origin.ends_with(".ciamlogin.com");
+        if !same_origin(&metadata.token_endpoint) && !known_cloud {
+            return Err(Error::Discovery {
+                url,
+                detail: format!("the token endpoint {} is not on {origin}", metadata.token_endpoint),
+            });
+        }
+        if !metadata.token_endpoint.starts_with("https://") {
+            return Err(Error::Discovery {
+                url,
+                detail: "the token endpoint is not https".into(),
+            });
+        }
+        Ok(metadata)
+    }
+
+    /// Gets an access token for `scopes` (e.g. `["api://my-api/.default"]`): from the cache
+    /// while it is fresh, else from the token endpoint. Concurrent callers for the same scopes
+    /// share one request; a token past its refresh time is renewed by one caller while the
+    /// others keep using it until it expires.
+    pub async fn acquire_token_for_client(&self, scopes: &[&str]) -> Result<AccessToken> {
+        let key = CacheKey::new(&self.inner.authority.url(), &self.inner.client_id, scopes);
+        let slot = self.inner.cache.slot(&key);
+        let now = OffsetDateTime::now_utc();
+        if let Some(mut token) = slot.current() {
+            let usable = token.expires_on - now > time::Duration::seconds(EXPIRY_MARGIN_SECONDS);
+            if usable && now < token.refresh_on {
+                token.from_cache = true;
+                return Ok(token);
+            }
+            if usable {
+                // Due for refresh: one caller renews, the others go on with the current token.
+                let Ok(_guard) = slot.refresh.try_lock() else {
+                    token.from_cache = true;
+                    return Ok(token);
+                };
+                match self.request_token(scopes).await {
+                    Ok(fresh) => {
+                        slot.store(fresh.clone());
+                        return Ok(fresh);
+                    }
+                    Err(_) => {
+                        token.from_cache = true;
+                        return Ok(token);
+                    }
+                }
+            }
+        }
+        let _guard = slot.refresh.lock().await;
+        // Someone else may have fetched it while we waited.
+        if let Some(mut token) = slot.current()
+            && token.expires_on - OffsetDateTime::now_utc() > time::Duration::seconds(EXPIRY_MARGIN_SECONDS)
+        {
+            token.from_cache = true;
+            return Ok(token);
+        }
+        let fresh = self.request_token(scopes).await?;
+        slot.store(fresh.clone());
+        Ok(fresh)
+    }
+
+    async fn client_authentication(&self, token_endpoint: &str) -> Result<Vec<(&'static str, String)>> {
+        let client_id = self.inner.client_id.clone();
+        Ok(match &self.inner.credential {
+            ClientCredential::Secret(secret) => {
+                vec![("client_id", client_id), ("client_secret", secret.as_str().to_owned())]
+            }
+            ClientCredential::Certificate(certificate) => {
+                let now = OffsetDateTime::now_utc().unix_timestamp();
+                let reuse = self
+                    .inner
+                    .assertion
+                    .lock()
+                    .ok()
+                    .and_then(|cached| cached.clone())
+                    .filter(|(aud, exp, _)| aud == token_endpoint && exp - now > ASSERTION_REUSE_MARGIN_SECONDS);
+                let assertion = match reuse {
+                    Some((_, _, jwt)) => jwt,
+                    None => {
+                        let jwt = certificate.assertion(&client_id, token_endpoint, now)?;
+                        if let Ok(mut cached) = self.inner.assertion.lock() {
+                            *cached = Some((token_endpoint.to_owned(), now + ASSERTION_LIFETIME_SECONDS, jwt.clone()));
+                        }
+                        jwt
+                    }
+                };
+                assertion_form(client_id, assertion)
+            }
+            ClientCredential::Assertion(callback) => {
+                let assertion = callback().await.map_err(Error::AssertionCallback)?;
+                assertion_form(client_id, assertion)
+            }
+        })
+    }
+
+    async fn request_token(&self, scopes: &[&str]) -> Result<AccessToken> {
+        let metadata = self.metadata().await?;
+        let mut form = vec![
+            ("grant_type", "client_credentials".to_owned()),
+            ("scope", scopes.join(" ")),
+        ];
+        form.extend(self.client_authentication(&metadata.token_endpoint).await?);
+        let started = OffsetDateTime::now_utc();
+        let body = self.post_token(&metadata.token_endpoint, &form).await?;
+        let response: TokenResponse =
+            serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse(e.to_string()))?;
+        let lifetime = response
+            .expires_in
+            .as_ref()
+            .and_then(NumberOrString::seconds)
+            .filter(|s| *s > 0)
+            .ok_or_else(|| Error::InvalidResponse("no usable expires_in".into()))?;
+        let expires_on = started + time::Duration::seconds(lifetime);
+        let refresh_in = response
+            .refresh_in
+            .as_ref()
+            .and_then(NumberOrString::seconds)
+            .filter(|s| *s > 0 && *s < lifetime);
+        let refresh_on = started + time::Duration::seconds(refresh_in.unwrap_or(lifetime / 2));
+        Ok(AccessToken::new(
+            response.access_token,
+            expires_on,
+            refresh_on,
+            response.token_type,
+        ))
+    }
+
+    /// POSTs to the token endpoint with retries on 429 and 5xx, honouring `Retry-After`.
+    async fn post_token(&self, url: &str, form: &[(&str, String)]) -> Result<Vec<u8>> {
+        let retry = &self.inner.retry;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let request_id = uuid::Uuid::new_v4();
+            let sent = self
+                .inner
+                .http
+                .post(url)
+                .query(&[("client-request-id", request_id.to_string())])
+                .header("client-request-id", request_id.to_string())
+                .form(form)
+                .send()
+                .await;
+            let response = match sent {
+                Ok(r) => r,
+                Err(e) if attempt < retry.attempts && (e.is_connect() || e.is_timeout()) => {
+                    tokio::time::sleep(backoff(attempt, None, retry)).await;
+                    continue;
+                }
+                Err(e) => return Err(network(url, &e)),
+            };
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            let body = response.bytes().await.map_err(|e| network(url, &e))?.to_vec();
+            if status.is_success() {
+                return Ok(body);
+            }
+            if (status.as_u16() == 429 || status.is_server_error()) && attempt < retry.attempts {
+                tokio::time::sleep(backoff(attempt, retry_after, retry)).await;
+                continue;
+            }
+            return Err(server_error(status.as_u16(), &body));
+        }
+    }
+}
+
+fn assertion_form(client_id: String, assertion: String) -> Vec<(&'static str, String)> {
+    vec![
+        ("client_id", client_id),
+        ("client_assertion_type", JWT_BEARER.to_owned()),
+        ("client_assertion", assertion),
+    ]
+}
+
+fn backoff(attempt: u32, retry_after: Option<u64>, retry: &RetryPolicy) -> Duration {
+    let wait = match retry_after {
+        Some(seconds) => Duration::from_secs(seconds),
+        None => Duration::from_millis(250 << attempt.min(6)),
+    };
+    wait.min(retry.max_wait)
+}
+
+fn network(url: &str, e: &reqwest::Error) -> Error {
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    Error::Network {
+        url: url.to_owned(),
+        detail,
+    }
+}
+
+fn server_error(status: u16, body: &[u8]) -> Error {
+    #[derive(Deserialize, Default)]
+    struct Body {
+        error: Option<String>,
+        error_description: Option<String>,
+        #[serde(default)]
+        error_codes: Vec<u32>,
+        correlation_id: Option<String>,
+        trace_id: Option<String>,
+    }
+    let parsed: Body = serde_json::from_slice(body).unwrap_or_default();
+    Error::Server(Box::new(ServerError {
+        status,
+        error: parsed.error.unwrap_or_else(|| format!("http_{status}")),
+        code: parsed.error_codes.first().copied(),
+        description: parsed
+            .error_description
+            .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(500).collect()),
+        correlation_id: parsed.correlation_id,
+        trace_id: parsed.trace_id,
+    }))
+}
+
+fn http_client(extra_roots: &[Vec<u8>]) -> Result<reqwest::Client> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for ca in extra_roots {
+        for certificate in keyward_pki::read(ca, None)?.certificates {
+            roots
+                .add(rustls::pki_types::CertificateDer::from(certificate.der().to_vec()))
+                .map_err(|e| Error::InvalidAuthority {
+                    url: String::new(),
+                    reason: leak_reason(e),
+                })?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| Error::InvalidAuthority {
+            url: String::new(),
+            reason: "TLS versions",
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| Error::Network {
+            url: String::new(),
+            detail: e.to_string(),
+        })
+}
+
+fn leak_reason(_: rustls::Error) -> &'static str {
+    "a trusted CA certificate is not usable"
+}

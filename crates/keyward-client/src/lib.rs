@@ -1,0 +1,39 @@
+//! What MSAL is to Node, for Rust: a confidential client that gets tokens with a certificate
+//! (or a secret, or an assertion callback) from Entra ID, External ID or Keyward, caches them,
+//! refreshes them ahead of expiry, and explains the errors people run into.
+//!
+//! ```no_run
+//! use keyward_client::{CertificateCredential, ConfidentialClient};
+//!
+//! # async fn run() -> Result<(), keyward_client::Error> {
+//! let credential = CertificateCredential::from_files(
+//!     "ciam-client-app.pem".as_ref(),
+//!     "ciam-client-app.key".as_ref(),
+//!     None,
+//! )?;
+//! let client = ConfidentialClient::builder(
+//!     "https://login.microsoftonline.com/contoso.onmicrosoft.com",
+//!     "00000000-0000-0000-0000-000000000000",
+//!     credential,
+//! )
+//! .build()?;
+//! let token = client.acquire_token_for_client(&["api://tasks/.default"]).await?;
+//! println!("Bearer {}", token.secret());
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod authority;
+mod cache;
+mod client;
+mod credential;
+mod error;
+mod token;
+
+pub use authority::Authority;
+pub use client::{ConfidentialClient, ConfidentialClientBuilder, Metadata, RetryPolicy};
+pub use credential::{ASSERTION_LIFETIME_SECONDS, AssertionFuture, CertificateCredential, ClientCredential};
+pub use error::{Error, Result, ServerError};
+pub use token::AccessToken;

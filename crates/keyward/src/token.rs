@@ -1,0 +1,76 @@
+//! `keyward token`: the client credentials grant from the command line, through
+//! `keyward-client`.
+
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use keyward_client::{CertificateCredential, ClientCredential, ConfidentialClient};
+use serde_json::{Value, json};
+
+use crate::cli::TokenArgs;
+use crate::files;
+use crate::password;
+
+pub fn run(args: TokenArgs) -> anyhow::Result<()> {
+    let credential = credential(&args)?;
+    let mut builder = ConfidentialClient::builder(&args.authority, &args.client_id, credential);
+    if let Some(ca) = &args.ca {
+        let bytes =
+            files::read_limited(ca, keyward_pki::MAX_INPUT).with_context(|| format!("cannot read {}", ca.display()))?;
+        builder = builder.trust_ca(&bytes);
+    }
+    let client = builder.build()?;
+    let scopes: Vec<&str> = args.scopes.iter().map(String::as_str).collect();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let token = runtime.block_on(client.acquire_token_for_client(&scopes))?;
+    if !args.json {
+        return crate::cert::emit(&format!("{}\n", token.secret()));
+    }
+    let decode = |part: Option<&str>| -> Value {
+        part.and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(Value::Null)
+    };
+    let mut parts = token.secret().split('.');
+    let (header, claims) = (decode(parts.next()), decode(parts.next()));
+    let format = time::format_description::well_known::Rfc3339;
+    let report = json!({
+        "token_type": token.token_type,
+        "expires_on": token.expires_on.format(&format)?,
+        "refresh_on": token.refresh_on.format(&format)?,
+        "access_token": token.secret(),
+        "header": header,
+        "claims": claims,
+    });
+    crate::cert::emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))
+}
+
+fn credential(args: &TokenArgs) -> anyhow::Result<ClientCredential> {
+    if let Some(secret) = &args.secret {
+        return Ok(ClientCredential::secret(secret.clone()));
+    }
+    if let Some(path) = &args.secret_file {
+        return Ok(ClientCredential::secret(password::from_file(path)?.as_str()));
+    }
+    let cert = args.cert.as_ref().context("give --cert FILE or --secret")?;
+    let password = password::given(
+        args.password.password.as_deref(),
+        args.password.password_file.as_deref(),
+    )?;
+    let password = password.as_deref().map(String::as_str);
+    let mut credential = match &args.key {
+        Some(key) => CertificateCredential::from_files(cert, key, password),
+        None => CertificateCredential::from_bundle_file(cert, password),
+    }
+    .with_context(|| match &args.key {
+        Some(key) => format!("{} and {}", cert.display(), key.display()),
+        None => cert.display().to_string(),
+    })?;
+    if let Some(thumbprint) = &args.thumbprint {
+        credential = credential.expect_thumbprint(thumbprint)?;
+    }
+    if args.sha1 {
+        credential = credential.legacy_sha1()?;
+    }
+    Ok(credential.send_certificate_chain(args.x5c).into())
+}
