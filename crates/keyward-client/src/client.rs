@@ -14,8 +14,7 @@ use crate::error::{Error, Result, ServerError};
 use crate::token::AccessToken;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-/// A token expiring within this is not handed out.
-const EXPIRY_MARGIN_SECONDS: i64 = 300;
+
 /// An assertion is re-used while it has at least this much life left.
 const ASSERTION_REUSE_MARGIN_SECONDS: i64 = 120;
 
@@ -216,7 +215,7 @@ impl ConfidentialClient {
         let slot = self.inner.cache.slot(&key);
         let now = OffsetDateTime::now_utc();
         if let Some(mut token) = slot.current() {
-            let usable = token.expires_on - now > time::Duration::seconds(EXPIRY_MARGIN_SECONDS);
+            let usable = now < token.usable_until;
             if usable && now < token.refresh_on {
                 token.from_cache = true;
                 return Ok(token);
@@ -242,7 +241,7 @@ impl ConfidentialClient {
         let _guard = slot.refresh.lock().await;
         // Someone else may have fetched it while we waited.
         if let Some(mut token) = slot.current()
-            && token.expires_on - OffsetDateTime::now_utc() > time::Duration::seconds(EXPIRY_MARGIN_SECONDS)
+            && OffsetDateTime::now_utc() < token.usable_until
         {
             token.from_cache = true;
             return Ok(token);
@@ -303,17 +302,12 @@ impl ConfidentialClient {
             .and_then(NumberOrString::seconds)
             .filter(|s| *s > 0)
             .ok_or_else(|| Error::InvalidResponse("no usable expires_in".into()))?;
-        let expires_on = started + time::Duration::seconds(lifetime);
-        let refresh_in = response
-            .refresh_in
-            .as_ref()
-            .and_then(NumberOrString::seconds)
-            .filter(|s| *s > 0 && *s < lifetime);
-        let refresh_on = started + time::Duration::seconds(refresh_in.unwrap_or(lifetime / 2));
+        let refresh_in = response.refresh_in.as_ref().and_then(NumberOrString::seconds);
         Ok(AccessToken::new(
             response.access_token,
-            expires_on,
-            refresh_on,
+            started,
+            lifetime,
+            refresh_in,
             response.token_type,
         ))
     }

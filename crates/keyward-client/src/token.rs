@@ -13,6 +13,9 @@ pub struct AccessToken {
     pub expires_on: OffsetDateTime,
     /// When to get a new one: the server's `refresh_in`, else half the lifetime.
     pub refresh_on: OffsetDateTime,
+    /// The last moment it is handed out: expiry less a margin (five minutes, or a tenth of a
+    /// short lifetime), so that it does not expire on the way to the resource.
+    pub usable_until: OffsetDateTime,
     /// `Bearer`.
     pub token_type: String,
     /// Whether this came from the cache.
@@ -22,14 +25,21 @@ pub struct AccessToken {
 impl AccessToken {
     pub(crate) fn new(
         secret: String,
-        expires_on: OffsetDateTime,
-        refresh_on: OffsetDateTime,
+        issued: OffsetDateTime,
+        lifetime_seconds: i64,
+        refresh_in_seconds: Option<i64>,
         token_type: String,
     ) -> Self {
+        let expires_on = issued + time::Duration::seconds(lifetime_seconds);
+        let refresh_in = refresh_in_seconds
+            .filter(|s| *s > 0 && *s < lifetime_seconds)
+            .unwrap_or(lifetime_seconds / 2);
+        let margin = (lifetime_seconds / 10).min(300);
         Self {
             secret: secret.into(),
             expires_on,
-            refresh_on,
+            refresh_on: issued + time::Duration::seconds(refresh_in),
+            usable_until: expires_on - time::Duration::seconds(margin),
             token_type,
             from_cache: false,
         }

@@ -118,6 +118,10 @@ pub struct ServeArgs {
     /// A database URL (sqlite://PATH or postgres://...) [default: the data directory's keyward.db].
     #[arg(long, env = "KEYWARD_DATABASE", hide_env_values = true, value_name = "URL")]
     pub database: Option<String>,
+    /// Lifetime of access tokens in seconds (Entra's default is about an hour; short ones are
+    /// for testing clients' refresh).
+    #[arg(long, default_value_t = 3599, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(10..=86_400))]
+    pub token_lifetime: u32,
 }
 
 /// How `app` commands reach the server.

@@ -58,7 +58,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot open the database {}", redact(&database)))?;
     restrict_database_files(&dir);
-    let authority = Arc::new(Authority::open(store, master, Config::new(&public_url)).await?);
+    let mut config = Config::new(&public_url);
+    config.token_lifetime = time::Duration::seconds(i64::from(args.token_lifetime));
+    let authority = Arc::new(Authority::open(store, master, config).await?);
     let mut tenants = Vec::new();
     for name in &args.tenants {
         tenants.push(authority.ensure_tenant(name).await?);

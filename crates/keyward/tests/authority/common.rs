@@ -28,6 +28,11 @@ impl Server {
 
     /// Starts a server on an existing data directory (for restart tests).
     pub fn start_in(dir: tempfile::TempDir) -> Self {
+        Self::start_with(dir, &[])
+    }
+
+    /// Starts a server with extra `keyward serve` arguments.
+    pub fn start_with(dir: tempfile::TempDir, extra: &[&str]) -> Self {
         let info = dir.path().join("server.json");
         std::fs::remove_file(&info).ok();
         let child = Command::new(env!("CARGO_BIN_EXE_keyward"))
@@ -42,6 +47,7 @@ impl Server {
                 "--data",
             ])
             .arg(dir.path())
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -133,6 +139,27 @@ impl Server {
         let response = request.send().await.expect("token request");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Tokens the server has issued since it started, from `/metrics`.
+    pub async fn tokens_issued(&self) -> u64 {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("text");
+        text.lines()
+            .find_map(|l| l.strip_prefix("keyward_token_requests_total{result=\"issued\"} "))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("the issued counter")
+    }
+
+    pub fn ca_pem(&self) -> Vec<u8> {
+        std::fs::read(self.data().join("tls/ca.pem")).expect("ca.pem")
     }
 
     pub async fn get_json(&self, path: &str) -> Value {
