@@ -2,6 +2,7 @@
 //! directory, applications registered through `keyward app`, assertions made here.
 
 #[path = "authority/common.rs"]
+#[allow(dead_code)] // shared with tests/client.rs, which uses other parts
 mod common;
 
 #[path = "authority/accepted.rs"]
