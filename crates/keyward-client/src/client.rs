@@ -443,3 +443,54 @@ fn http_client(extra_roots: &[Vec<u8>]) -> Result<reqwest::Client> {
 fn leak_reason(_: rustls::Error) -> &'static str {
     "a trusted CA certificate is not usable"
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_an_entra_discovery_document() {
+        let doc = include_str!("../tests/fixtures/entra-openid-configuration.json");
+        let metadata: Metadata = serde_json::from_str(doc).unwrap();
+        assert_eq!(
+            metadata.issuer,
+            "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
+        );
+        assert!(metadata.token_endpoint.ends_with("/oauth2/v2.0/token"));
+        assert!(metadata.end_session_endpoint.is_some());
+    }
+
+    #[test]
+    fn maps_an_entra_error_body_to_its_code_correlation_and_hint() {
+        let body = include_bytes!("../tests/fixtures/entra-error-700027.json");
+        let Error::Server(e) = server_error(401, body) else {
+            panic!("a server error")
+        };
+        assert_eq!(
+            (e.status, e.error.as_str(), e.code),
+            (401, "invalid_client", Some(700027))
+        );
+        assert_eq!(
+            e.correlation_id.as_deref(),
+            Some("3a5c2b1e-1111-4d2f-8e3a-7c6b5a4d3e2f")
+        );
+        assert!(e.hint().unwrap().contains("x5t#S256"));
+        assert!(e.to_string().contains("AADSTS700027"));
+        // A body that is not JSON still gives a useful error.
+        let Error::Server(e) = server_error(502, b"<html>Bad Gateway</html>") else {
+            panic!()
+        };
+        assert_eq!((e.error.as_str(), e.code), ("http_502", None));
+        assert!(e.description.contains("Bad Gateway"));
+    }
+
+    #[test]
+    fn expires_in_as_a_number_or_a_string_and_backoff_is_bounded() {
+        let response: TokenResponse = serde_json::from_str(r#"{"access_token":"t","expires_in":"3599"}"#).unwrap();
+        assert_eq!(response.expires_in.and_then(|e| e.seconds()), Some(3599));
+        let policy = RetryPolicy::default();
+        assert_eq!(backoff(1, Some(3), &policy), Duration::from_secs(3));
+        assert_eq!(backoff(1, Some(3600), &policy), policy.max_wait);
+        assert!(backoff(2, None, &policy) > backoff(1, None, &policy));
+    }
+}
