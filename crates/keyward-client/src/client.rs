@@ -168,6 +168,26 @@ impl ConfidentialClient {
         &self.inner.authority
     }
 
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
+    /// The authority's signing keys; fetched again when asked for a key id it does not hold.
+    pub(crate) async fn jwks(&self, uri: &str) -> Result<keyward_jose::Jwks> {
+        let response = self.inner.http.get(uri).send().await.map_err(|e| network(uri, &e))?;
+        if !response.status().is_success() {
+            return Err(Error::Discovery {
+                url: uri.to_owned(),
+                detail: format!("JWKS: HTTP {}", response.status()),
+            });
+        }
+        response.json().await.map_err(|e| Error::Discovery {
+            url: uri.to_owned(),
+            detail: format!("JWKS: {e}"),
+        })
+    }
+
     /// The OpenID configuration, fetched once and kept.
     pub async fn metadata(&self) -> Result<&Metadata> {
         self.inner.metadata.get_or_try_init(|| self.fetch_metadata()).await
@@ -251,7 +271,7 @@ impl ConfidentialClient {
         Ok(fresh)
     }
 
-    async fn client_authentication(&self, token_endpoint: &str) -> Result<Vec<(&'static str, String)>> {
+    pub(crate) async fn client_authentication_form(&self, token_endpoint: &str) -> Result<Vec<(&'static str, String)>> {
         let client_id = self.inner.client_id.clone();
         Ok(match &self.inner.credential {
             ClientCredential::Secret(secret) => {
@@ -291,9 +311,9 @@ impl ConfidentialClient {
             ("grant_type", "client_credentials".to_owned()),
             ("scope", scopes.join(" ")),
         ];
-        form.extend(self.client_authentication(&metadata.token_endpoint).await?);
+        form.extend(self.client_authentication_form(&metadata.token_endpoint).await?);
         let started = OffsetDateTime::now_utc();
-        let body = self.post_token(&metadata.token_endpoint, &form).await?;
+        let body = self.post_token_form(&metadata.token_endpoint, &form).await?;
         let response: TokenResponse =
             serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse(e.to_string()))?;
         let lifetime = response
@@ -313,7 +333,7 @@ impl ConfidentialClient {
     }
 
     /// POSTs to the token endpoint with retries on 429 and 5xx, honouring `Retry-After`.
-    async fn post_token(&self, url: &str, form: &[(&str, String)]) -> Result<Vec<u8>> {
+    pub(crate) async fn post_token_form(&self, url: &str, form: &[(&str, String)]) -> Result<Vec<u8>> {
         let retry = &self.inner.retry;
         let mut attempt = 0;
         loop {

@@ -31,9 +31,11 @@ mod client;
 mod credential;
 mod error;
 mod token;
+mod web;
 
 pub use authority::Authority;
 pub use client::{ConfidentialClient, ConfidentialClientBuilder, Metadata, RetryPolicy};
 pub use credential::{ASSERTION_LIFETIME_SECONDS, AssertionFuture, CertificateCredential, ClientCredential};
 pub use error::{Error, Result, ServerError};
 pub use token::AccessToken;
+pub use web::{AuthCodeRequest, UserTokens, pkce_challenge, validate_id_token};
