@@ -1,0 +1,212 @@
+//! The server under test: `keyward serve` on a temporary data directory, driven by `keyward app`
+//! and stopped with SIGTERM when done, on every path (dropping a [`Server`] stops it too).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+/// How long `keyward serve` may take to write `server.json`.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one `keyward app` command may take.
+const CLI_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the server may take to exit after SIGTERM (it finishes requests for up to 10 s).
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Environment variables that would point the server or the CLI elsewhere, or make the server
+/// log every request (which would be measured as token endpoint cost).
+const SCRUBBED_ENV: [&str; 4] = ["KEYWARD_DATA", "KEYWARD_SERVER", "KEYWARD_LOG", "RUST_LOG"];
+
+/// A running `keyward serve`.
+pub struct Server {
+    child: Option<Child>,
+    data: tempfile::TempDir,
+    keyward: PathBuf,
+    /// Its public URL, e.g. `https://localhost:41234`.
+    pub url: String,
+    /// The default tenant's name.
+    pub tenant: String,
+    /// Its process id.
+    pub pid: u32,
+}
+
+impl Server {
+    /// Starts `KEYWARD serve --data TMP --listen 127.0.0.1:0` and waits until it has written
+    /// `TMP/server.json`.
+    pub fn start(keyward: &Path) -> anyhow::Result<Self> {
+        let data = tempfile::Builder::new()
+            .prefix("keyward-loadgen-")
+            .tempdir()
+            .context("cannot make a temporary data directory")?;
+        let mut command = Command::new(keyward);
+        command
+            .arg("serve")
+            .arg("--data")
+            .arg(data.path())
+            .args(["--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for name in SCRUBBED_ENV {
+            command.env_remove(name);
+        }
+        let child = command
+            .spawn()
+            .with_context(|| format!("cannot start {} serve", keyward.display()))?;
+        let pid = child.id();
+        // From here on, dropping `server` stops the process.
+        let mut server = Self {
+            child: Some(child),
+            data,
+            keyward: keyward.to_owned(),
+            url: String::new(),
+            tenant: String::new(),
+            pid,
+        };
+        let info_path = server.data.path().join("server.json");
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&info_path)
+                && let Ok(info) = serde_json::from_str::<Value>(&text)
+                && info["pid"] == pid
+            {
+                server.url = info["url"].as_str().context("server.json has no url")?.to_owned();
+                server.tenant = info["tenant"].as_str().context("server.json has no tenant")?.to_owned();
+                return Ok(server);
+            }
+            if let Some(child) = server.child.as_mut()
+                && let Some(status) = child.try_wait()?
+            {
+                server.child = None;
+                bail!("keyward serve exited with {status} before it was ready (run it by hand to see why)");
+            }
+            if Instant::now() > deadline {
+                bail!("keyward serve did not write server.json within {START_TIMEOUT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The data directory.
+    pub fn data(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// The CA certificate (PEM) the server's TLS certificate chains to.
+    pub fn ca_pem(&self) -> anyhow::Result<Vec<u8>> {
+        let path = self.data().join("tls/ca.pem");
+        std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
+    }
+
+    /// The token endpoint of the default tenant, as an assertion's `aud` names it.
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/{}/oauth2/v2.0/token", self.url, self.tenant)
+    }
+
+    /// The TCP port, from the URL.
+    pub fn port(&self) -> anyhow::Result<u16> {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim_end_matches('/').parse().ok())
+            .with_context(|| format!("the server URL {} has no port", self.url))
+    }
+
+    /// Runs `keyward ARGS --data TMP --json` and returns the JSON it prints.
+    pub fn cli(&self, args: &[&str]) -> anyhow::Result<Value> {
+        let mut command = Command::new(&self.keyward);
+        command
+            .args(args)
+            .arg("--data")
+            .arg(self.data())
+            .arg("--json")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for name in SCRUBBED_ENV {
+            command.env_remove(name);
+        }
+        let shown = format!("keyward {}", args.join(" "));
+        let out = output_within(command, CLI_TIMEOUT).with_context(|| shown.clone())?;
+        if !out.status.success() {
+            bail!(
+                "{shown} failed with {}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        serde_json::from_slice(&out.stdout).with_context(|| format!("{shown} did not print JSON"))
+    }
+
+    /// Stops the server with SIGTERM and waits for it; an error if it does not exit cleanly.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        match self.child.take() {
+            Some(child) => stop(child),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.take() {
+            stop(child).ok();
+        }
+    }
+}
+
+/// SIGTERM (with the `kill` command: we take no libc), then SIGKILL if it has not exited in
+/// time.
+fn stop(mut child: Child) -> anyhow::Result<()> {
+    let pid = child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !sent.is_ok_and(|s| s.success()) {
+        child.kill().ok();
+        child.wait().ok();
+        bail!("could not send SIGTERM to keyward serve (pid {pid}); killed it");
+    }
+    match wait_within(&mut child, STOP_TIMEOUT)? {
+        Some(status) if status.success() => Ok(()),
+        Some(status) => bail!("keyward serve exited with {status} after SIGTERM"),
+        None => {
+            child.kill().ok();
+            child.wait().ok();
+            bail!("keyward serve did not stop within {STOP_TIMEOUT:?} of SIGTERM; killed it")
+        }
+    }
+}
+
+fn wait_within(child: &mut Child, timeout: Duration) -> anyhow::Result<Option<ExitStatus>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() > deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs a command to completion, collecting its output; kills it after `timeout`.
+fn output_within(mut command: Command, timeout: Duration) -> anyhow::Result<Output> {
+    let child = command.spawn().context("cannot start")?;
+    let pid = child.id().to_string();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(timeout) {
+        Ok(output) => Ok(output?),
+        Err(_) => {
+            Command::new("kill").args(["-KILL", &pid]).status().ok();
+            bail!("did not finish within {timeout:?}; killed it")
+        }
+    }
+}
