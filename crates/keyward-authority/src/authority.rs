@@ -92,10 +92,7 @@ impl Authority {
         for tenant in self.store.tenants().await? {
             let rows = keys.iter().filter(|k| k.tenant_id == tenant.id).cloned().collect();
             let tenant_keys = TenantKeys::load(&tenant, rows, &self.master, &self.issuer(tenant.id), now)?;
-            tenants.push(Arc::new(TenantEntry {
-                tenant,
-                keys: tenant_keys,
-            }));
+            tenants.push(Arc::new(self.tenant_entry(tenant, tenant_keys)));
         }
         let apps = self
             .store
@@ -126,6 +123,15 @@ impl Authority {
     /// `https://HOST:PORT/{tenant-guid}/v2.0`.
     pub fn issuer(&self, tenant_id: Uuid) -> String {
         format!("{}/{tenant_id}/v2.0", self.config.public_url)
+    }
+
+    fn tenant_entry(&self, tenant: Tenant, keys: TenantKeys) -> TenantEntry {
+        TenantEntry {
+            issuer: self.issuer(tenant.id),
+            token_endpoints: self.token_endpoints(&tenant),
+            tenant,
+            keys,
+        }
     }
 
     /// The token endpoint under every alias of the tenant: what an assertion's `aud` may be.
@@ -160,7 +166,7 @@ impl Authority {
         self.store.insert_tenant(&tenant).await?;
         self.store.insert_signing_key(&key).await?;
         let keys = TenantKeys::load(&tenant, vec![key], &self.master, &self.issuer(tenant.id), now)?;
-        let entry = Arc::new(TenantEntry { tenant, keys });
+        let entry = Arc::new(self.tenant_entry(tenant, keys));
         let graph = graph_resource(entry.tenant.id, now);
         self.store.insert_application(&graph).await?;
         self.directory.replace(
@@ -200,10 +206,7 @@ impl Authority {
         rows.push(retired);
         rows.push(new.clone());
         let keys = TenantKeys::load(&entry.tenant, rows, &self.master, &self.issuer(tenant_id), now)?;
-        let next = Arc::new(TenantEntry {
-            tenant: entry.tenant.clone(),
-            keys,
-        });
+        let next = Arc::new(self.tenant_entry(entry.tenant.clone(), keys));
         self.directory.replace(snapshot.with_tenant(next));
         Ok(new.kid)
     }

@@ -41,12 +41,16 @@ impl Directory {
     }
 }
 
-/// A tenant and its signing keys.
+/// A tenant, its signing keys, and the URLs derived from it, built once.
 pub struct TenantEntry {
     /// The stored tenant.
     pub tenant: Tenant,
     /// Its token-signing keys: the active one and those still published.
     pub keys: TenantKeys,
+    /// `https://HOST:PORT/{tenant-guid}/v2.0`.
+    pub issuer: String,
+    /// The token endpoint under every alias: what a client assertion's `aud` may be.
+    pub token_endpoints: Vec<String>,
 }
 
 /// A registered certificate, parsed once.

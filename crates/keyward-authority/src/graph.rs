@@ -190,7 +190,7 @@ impl FromRequestParts<Arc<Authority>> for GraphCaller {
         let audience_ok =
             claims.aud == GRAPH_APP_ID.to_string() || claims.aud.trim_end_matches('/') == GRAPH_IDENTIFIER;
         let lifetime_ok = claims.exp.as_unix() + skew >= now && claims.nbf.is_none_or(|n| n.as_unix() <= now + skew);
-        if claims.iss != authority.issuer(tenant.tenant.id) || !audience_ok || !lifetime_ok {
+        if claims.iss != tenant.issuer || !audience_ok || !lifetime_ok {
             return Err(invalid());
         }
         if !claims.roles.iter().any(|r| r == APPLICATION_READ_WRITE_ALL) {

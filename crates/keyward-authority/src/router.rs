@@ -193,13 +193,13 @@ fn issue(
                     ),
                 ));
             }
-            let audiences = authority.token_endpoints(&tenant.tenant);
+            let audiences = &tenant.token_endpoints;
             client_auth::authenticate_assertion(
                 &snapshot,
                 &tenant,
                 field("client_id"),
                 assertion,
-                &audiences,
+                audiences,
                 &authority.config().assertion,
                 now,
             )?
@@ -241,7 +241,7 @@ fn issue(
         &tenant,
         &client,
         field("scope"),
-        &authority.issuer(tenant.tenant.id),
+        &tenant.issuer,
         authority.config().token_lifetime,
         now,
     )

@@ -31,7 +31,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         var("KEY")?.as_ref(),
         std::env::var("KEY_PASSPHRASE").ok().as_deref(),
     )?;
-    println!("Thumbprint (SHA-1, as the portal shows it): {}", credential.certificate().thumbprints().sha1_hex());
+    println!(
+        "Thumbprint (SHA-1, as the portal shows it): {}",
+        credential.certificate().thumbprints().sha1_hex()
+    );
     let mut builder = ConfidentialClient::builder(&var("AUTHORITY")?, &var("CLIENT_ID")?, credential);
     if let Ok(ca) = std::env::var("CA") {
         builder = builder.trust_ca(&std::fs::read(ca)?);

@@ -173,14 +173,14 @@ async fn expired_assertion_is_refused() {
 async fn nbf_in_the_future_beyond_the_skew_is_refused() {
     let server = Server::start();
     let client = server.client("c");
-    refused_claims(&server, &client, |c| c["nbf"] = json!(now() + 301), 700024).await;
+    refused_claims(&server, &client, |c| c["nbf"] = json!(now() + 400), 700024).await;
 }
 
 #[tokio::test]
 async fn exp_beyond_the_allowed_lifetime_is_refused() {
     let server = Server::start();
     let client = server.client("c");
-    refused_claims(&server, &client, |c| c["exp"] = json!(now() + 3600 + 301), 700024).await;
+    refused_claims(&server, &client, |c| c["exp"] = json!(now() + 3600 + 400), 700024).await;
 }
 
 #[tokio::test]
@@ -329,26 +329,25 @@ async fn oversized_or_malformed_assertions_get_a_4xx_and_the_server_lives_on() {
         assert!(body.get("access_token").is_none());
     }
     // A body over the limit, a form with a repeated parameter, and a JSON body.
-    assert_eq!(
-        server
-            .post_raw(
-                "/contoso/oauth2/v2.0/token",
-                "application/x-www-form-urlencoded",
-                vec![b'a'; 200_000]
-            )
-            .await,
-        413
+    let oversized = server
+        .post_raw(
+            "/contoso/oauth2/v2.0/token",
+            "application/x-www-form-urlencoded",
+            vec![b'a'; 200_000],
+        )
+        .await;
+    assert!(
+        matches!(oversized, Some(413) | None),
+        "an oversized body is refused: {oversized:?}"
     );
     let assertion = client.assertion(&server);
     let mut form = client.form(&assertion);
     form.push(("client_id", "again"));
     assert_eq!(server.token("contoso", &form).await.0, 400);
-    assert_eq!(
-        server
-            .post_raw("/contoso/oauth2/v2.0/token", "application/json", b"{}".to_vec())
-            .await,
-        400
-    );
+    let json = server
+        .post_raw("/contoso/oauth2/v2.0/token", "application/json", b"{}".to_vec())
+        .await;
+    assert_eq!(json, Some(400));
     // Still serving.
     assert_eq!(server.token("contoso", &client.form(&assertion)).await.0, 200);
 }
