@@ -132,14 +132,18 @@ pub fn authenticate_assertion(
     };
     if iss != sub {
         return Err(mismatch(&format!(
-            "The client assertion's 'iss' ({iss}) and 'sub' ({sub}) differ"
+            "The client assertion's 'iss' ({}) and 'sub' ({}) differ",
+            truncate(iss),
+            truncate(sub)
         )));
     }
     if let Some(form) = form_client_id
         && !form.eq_ignore_ascii_case(iss)
     {
         return Err(mismatch(&format!(
-            "The client_id ({form}) differs from the client assertion's 'iss' and 'sub' ({iss})"
+            "The client_id ({}) differs from the client assertion's 'iss' and 'sub' ({})",
+            truncate(form),
+            truncate(iss)
         )));
     }
     let app = find_client(snapshot, tenant, iss)?;
