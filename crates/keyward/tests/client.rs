@@ -265,3 +265,81 @@ async fn each_error_maps_to_its_variant_and_hint() {
         Err(Error::InvalidAuthority { .. })
     ));
 }
+
+#[tokio::test]
+async fn keyward_token_prints_a_token_or_the_decoded_response() {
+    let server = Server::start();
+    let registered = server.client("cli-token");
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("app.pem");
+    let key = dir.path().join("app.key");
+    let pw = dir.path().join("pw");
+    std::fs::write(&pem, registered.certificate.pem()).unwrap();
+    std::fs::write(
+        &key,
+        registered.key.to_pkcs8_pem(Some("pass phrase")).unwrap().as_bytes(),
+    )
+    .unwrap();
+    std::fs::write(&pw, "pass phrase\n").unwrap();
+    let authority = format!("{}/contoso", server.url);
+    let ca = server.data().join("tls/ca.pem");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "token",
+            "--authority",
+            &authority,
+            "--client-id",
+            &registered.app_id,
+            "--scope",
+            &registered.scope,
+        ];
+        args.extend(extra);
+        std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(&args)
+            .arg("--ca")
+            .arg(&ca)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let (pem, key, pw) = (pem.to_str().unwrap(), key.to_str().unwrap(), pw.to_str().unwrap());
+    let plain = run(&["--cert", pem, "--key", key, "--password-file", pw]);
+    assert!(plain.status.success(), "{}", String::from_utf8_lossy(&plain.stderr));
+    let token = String::from_utf8(plain.stdout).unwrap();
+    assert_eq!(claims_of(token.trim())["azp"], registered.app_id.as_str());
+
+    let json = run(&["--cert", pem, "--key", key, "--password-file", pw, "--sha1", "--json"]);
+    assert!(json.status.success(), "{}", String::from_utf8_lossy(&json.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["token_type"], "Bearer");
+    assert_eq!(report["claims"]["roles"][0], "Tasks.Read.All");
+    assert_eq!(report["header"]["alg"], "RS256");
+
+    // A wrong password and a certificate the app does not have: one line, the cause and a hint.
+    let wrong = run(&["--cert", pem, "--key", key, "--password", "nope"]);
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        !wrong.status.success() && stderr.lines().count() == 1 && stderr.contains("wrong password"),
+        "{stderr}"
+    );
+    let (other, other_key, _) = certificate(dir.path(), "other", KeyType::Rsa2048, 30);
+    std::fs::write(dir.path().join("other.pem"), other.pem()).unwrap();
+    std::fs::write(
+        dir.path().join("other.key"),
+        other_key.to_pkcs8_pem(None).unwrap().as_bytes(),
+    )
+    .unwrap();
+    let other_pem = dir.path().join("other.pem");
+    let other_key_path = dir.path().join("other.key");
+    let refused = run(&[
+        "--cert",
+        other_pem.to_str().unwrap(),
+        "--key",
+        other_key_path.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("AADSTS700027") && stderr.contains("Hint:"),
+        "{stderr}"
+    );
+}
