@@ -75,7 +75,7 @@ async fn dispatch(command: AppCommand) -> anyhow::Result<()> {
             let app = api.call(Method::POST, "/v1.0/applications", Some(body)).await?;
             output(&server, &app, || {
                 format!(
-                    "Registered {} \n  Application (client) ID:  {}\n  Object ID:                {}\n  Identifier URI:           {}\n",
+                    "Registered {}\n  Application (client) ID:  {}\n  Object ID:                {}\n  Identifier URI:           {}\n",
                     app["displayName"].as_str().unwrap_or_default(),
                     app["appId"].as_str().unwrap_or_default(),
                     app["id"].as_str().unwrap_or_default(),

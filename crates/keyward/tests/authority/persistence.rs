@@ -146,3 +146,84 @@ async fn rotation_keeps_the_old_key_published_and_signs_with_the_new_one() {
     assert_eq!(active.len(), 1);
     assert_eq!(active[0]["kid"], new_kid.as_str());
 }
+
+/// A PostgreSQL schema for one test, dropped when the test ends, however it ends.
+struct Schema(String);
+
+impl Schema {
+    fn create() -> Self {
+        let schema = Self(format!("kw_serve_{}", uuid::Uuid::new_v4().simple()));
+        schema.psql(&format!("CREATE SCHEMA {}", schema.0));
+        schema
+    }
+
+    fn psql(&self, sql: &str) {
+        let out = std::process::Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "test",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ])
+            .output()
+            .expect("psql runs (PostgreSQL client)");
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn url(&self) -> String {
+        format!(
+            "postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D{}",
+            self.0
+        )
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        std::process::Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "test",
+                "-c",
+                &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0),
+            ])
+            .output()
+            .ok();
+    }
+}
+
+/// `keyward serve --database postgres://...`: the same behaviour on PostgreSQL, in a schema of
+/// its own (PostgreSQL runs on every development and CI machine of this project).
+#[tokio::test]
+async fn serve_on_postgresql_keeps_everything_across_a_restart() {
+    let schema = Schema::create();
+    let url = schema.url();
+    let server = Server::start_with(tempfile::tempdir().unwrap(), &["--database", &url]);
+    let client = server.client("pg-client");
+    let assertion = client.assertion(&server);
+    assert_eq!(server.token("contoso", &client.form(&assertion)).await.0, 200);
+    let dir = server.stop();
+    let server = Server::start_with(dir, &["--database", &url]);
+    // A new port after the restart: a new audience.
+    let assertion = client.assertion(&server);
+    let (status, body) = server.token("contoso", &client.form(&assertion)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        claims_of(body["access_token"].as_str().unwrap())["roles"][0],
+        "Tasks.Read.All"
+    );
+}
