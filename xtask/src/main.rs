@@ -1,6 +1,7 @@
 //! `cargo xtask test` runs every test; `cargo xtask bench cert-new` compares `keyward cert new`
 //! with OpenSSL doing the same job; `cargo xtask bench token` load-tests the token endpoint with
-//! `keyward-loadgen`. Standard library only, so it builds in seconds.
+//! `keyward-loadgen`; `cargo xtask bench client` compares keyward-client with MSAL Node.
+//! Standard library only, so it builds in seconds.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ fn main() -> ExitCode {
         ["test"] => test(),
         ["bench", "cert-new", rest @ ..] => bench_cert_new(rest),
         ["bench", "token", rest @ ..] => bench_token(rest),
+        ["bench", "client", rest @ ..] => bench_client(rest),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -30,7 +32,10 @@ const USAGE: &str = "usage:
   cargo xtask bench cert-new [--runs N]     keyward cert new against openssl req + pkcs12, same run
   cargo xtask bench token [--seconds N] [--json]
                                             token endpoint load: tokens/s, p50/p99, server CPU per token
-                                            against RSA sign + verify, same run (N s per phase, default 10)";
+                                            against RSA sign + verify, same run (N s per phase, default 10)
+  cargo xtask bench client [--rounds N] [--json]
+                                            keyward-client against MSAL Node 7, same server, same run:
+                                            cache hit, new token (cold and warm); about 60 s once built";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -269,6 +274,54 @@ fn bench_token(args: &[&str]) -> Result<(), String> {
         .arg("--keyward")
         .arg(release.join("keyward"))
         .args(&loadgen_args))
+}
+
+/// Builds the server and `client_bench` (release), installs MSAL Node in `interop/node` if it is
+/// not there, then runs `client_bench`, which starts one server, registers the client and drives
+/// keyward-client in its own process and MSAL Node through `bench/client/msal.mjs`.
+fn bench_client(args: &[&str]) -> Result<(), String> {
+    let mut bench_args: Vec<String> = Vec::new();
+    let mut rest = args;
+    loop {
+        match rest {
+            [] => break,
+            ["--rounds", n, tail @ ..] => {
+                let rounds: u32 = n.parse().map_err(|_| format!("--rounds takes a number, not {n:?}"))?;
+                bench_args.extend(["--rounds".to_owned(), rounds.to_string()]);
+                rest = tail;
+            }
+            ["--json", tail @ ..] => {
+                bench_args.push("--json".to_owned());
+                rest = tail;
+            }
+            _ => return Err(USAGE.to_owned()),
+        }
+    }
+    if !have("node") || !have("npm") {
+        return Err("the client benchmark needs Node.js 20+ and npm".into());
+    }
+    let node = root().join("interop/node");
+    if !node.join("node_modules").exists() {
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&node))?;
+    }
+    run(Command::new("cargo").args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "keyward",
+        "-p",
+        "keyward-loadgen",
+    ]))?;
+    let release = root().join("target/release");
+    run(Command::new(release.join("client_bench"))
+        .arg("--keyward")
+        .arg(release.join("keyward"))
+        .arg("--node-script")
+        .arg(root().join("bench/client/msal.mjs"))
+        .args(&bench_args))
 }
 
 /// The password both sides encrypt with.

@@ -6,13 +6,12 @@
 mod assertions;
 mod bench;
 mod flags;
-mod latency;
 mod load;
 mod proc_stat;
-mod registration;
 mod report;
 mod rsa_cost;
-mod server;
+
+use keyward_loadgen::{latency, registration, server};
 
 use std::process::ExitCode;
 
