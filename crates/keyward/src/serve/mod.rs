@@ -86,7 +86,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
 
     let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
-    axum_server::from_tcp_rustls(listener, config)
+    // TCP_NODELAY: without it a response written after the TLS session ticket waits for the
+    // client's delayed ACK, about 40 ms on a new connection.
+    let acceptor =
+        axum_server::tls_rustls::RustlsAcceptor::new(config).acceptor(axum_server::accept::NoDelayAcceptor::new());
+    axum_server::Server::from_tcp(listener)
+        .acceptor(acceptor)
         .handle(handle)
         .serve(app.into_make_service())
         .await
