@@ -11,11 +11,20 @@ use crate::token::AccessToken;
 pub(crate) struct CacheKey(String);
 
 impl CacheKey {
-    pub(crate) fn new(authority: &str, client_id: &str, scopes: &[&str]) -> Self {
+    /// `prefix` identifies the authority and client (`"{authority}|{client_id}|"`).
+    pub(crate) fn new(prefix: &str, scopes: &[&str]) -> Self {
+        let mut key = String::with_capacity(prefix.len() + scopes.iter().map(|s| s.len() + 1).sum::<usize>());
+        key.push_str(prefix);
+        if let [scope] = scopes {
+            // The common case, without sorting.
+            key.push_str(&scope.trim().to_ascii_lowercase());
+            return Self(key);
+        }
         let mut normalised: Vec<String> = scopes.iter().map(|s| s.trim().to_ascii_lowercase()).collect();
         normalised.sort();
         normalised.dedup();
-        Self(format!("{authority}|{client_id}|{}", normalised.join(" ")))
+        key.push_str(&normalised.join(" "));
+        Self(key)
     }
 }
 
@@ -67,16 +76,20 @@ mod tests {
 
     #[test]
     fn scopes_are_normalised_in_the_key() {
-        let a = CacheKey::new("https://x/t", "c", &["api://B/.default", "api://a/.default"]);
+        let a = CacheKey::new("https://x/t|c|", &["api://B/.default", "api://a/.default"]);
         let b = CacheKey::new(
-            "https://x/t",
-            "c",
+            "https://x/t|c|",
             &["api://a/.default", " api://b/.default", "api://a/.default"],
         );
         assert_eq!(a, b);
+        let one = CacheKey::new("https://x/t|c|", &[" API://a/.default"]);
+        assert_eq!(
+            one,
+            CacheKey::new("https://x/t|c|", &["api://a/.default", "api://A/.default"])
+        );
         assert_ne!(
             a,
-            CacheKey::new("https://x/t", "other", &["api://a/.default", "api://b/.default"])
+            CacheKey::new("https://x/t|other|", &["api://a/.default", "api://b/.default"])
         );
     }
 }

@@ -69,6 +69,7 @@ impl ConfidentialClientBuilder {
             });
         }
         let http = http_client(&self.extra_roots)?;
+        let cache_prefix = format!("{}|{}|", authority.url(), self.client_id);
         Ok(ConfidentialClient {
             inner: Arc::new(Inner {
                 authority,
@@ -78,6 +79,7 @@ impl ConfidentialClientBuilder {
                 retry: self.retry,
                 metadata: tokio::sync::OnceCell::new(),
                 cache: TokenCache::default(),
+                cache_prefix,
                 assertion: Mutex::new(None),
             }),
         })
@@ -113,6 +115,8 @@ struct Inner {
     retry: RetryPolicy,
     metadata: tokio::sync::OnceCell<Metadata>,
     cache: TokenCache,
+    /// `"{authority}|{client_id}|"`, the start of every cache key.
+    cache_prefix: String,
     /// The last assertion, re-sent while it is valid, as MSAL does: (audience, expiry, JWT).
     assertion: Mutex<Option<(String, i64, String)>>,
 }
@@ -231,7 +235,7 @@ impl ConfidentialClient {
     /// share one request; a token past its refresh time is renewed by one caller while the
     /// others keep using it until it expires.
     pub async fn acquire_token_for_client(&self, scopes: &[&str]) -> Result<AccessToken> {
-        let key = CacheKey::new(&self.inner.authority.url(), &self.inner.client_id, scopes);
+        let key = CacheKey::new(&self.inner.cache_prefix, scopes);
         let slot = self.inner.cache.slot(&key);
         let now = OffsetDateTime::now_utc();
         if let Some(mut token) = slot.current() {
