@@ -1,6 +1,7 @@
 //! The HTTP surface of the authority: discovery, keys, the token endpoint and the management
 //! API. Handlers parse, call the domain functions and render; they build no error by hand.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -161,7 +162,7 @@ fn issue(
         ));
     }
     let form = parse_form(body)?;
-    let field = |name: &str| form.get(name).map(String::as_str);
+    let field = |name: &str| form.get(name).map(|v| v.as_ref());
     match field("grant_type") {
         Some("client_credentials") => {}
         Some(other) => {
@@ -248,10 +249,10 @@ fn issue(
 }
 
 /// Parses a form body; a parameter sent twice is refused (RFC 6749 §3.2).
-fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
-    let mut form = HashMap::new();
+fn parse_form(body: &[u8]) -> Result<HashMap<Cow<'_, str>, Cow<'_, str>>, OAuthError> {
+    let mut form = HashMap::with_capacity(8);
     for (key, value) in form_urlencoded::parse(body) {
-        if form.insert(key.to_string(), value.into_owned()).is_some() {
+        if form.contains_key(&key) {
             return Err(invalid_request(
                 9002313,
                 format!(
@@ -260,6 +261,7 @@ fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
                 ),
             ));
         }
+        form.insert(key, value);
     }
     Ok(form)
 }

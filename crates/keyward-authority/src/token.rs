@@ -5,6 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyward_jose::{Algorithm, Header};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
 
 use crate::client_auth::AuthenticatedClient;
 use crate::directory::{Snapshot, TenantEntry};
@@ -25,19 +26,19 @@ pub struct TokenResponse {
 
 #[derive(Serialize)]
 struct AccessTokenClaims<'a> {
-    aud: String,
+    aud: &'a str,
     iss: &'a str,
     iat: i64,
     nbf: i64,
     exp: i64,
-    azp: String,
+    azp: &'a str,
     azpacr: &'static str,
     idtyp: &'static str,
-    oid: String,
+    oid: &'a str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     roles: Vec<String>,
-    sub: String,
-    tid: String,
+    sub: &'a str,
+    tid: &'a str,
     uti: String,
     ver: &'static str,
 }
@@ -88,19 +89,27 @@ pub fn client_credentials(
     aws_lc_rs::rand::fill(&mut uti).map_err(|_| server_error("no randomness"))?;
     let iat = now.unix_timestamp();
     let exp = iat + lifetime.whole_seconds();
+    // GUIDs rendered into stack buffers: no allocation per token.
+    let (mut aud, mut azp, mut oid, mut tid) = (
+        Uuid::encode_buffer(),
+        Uuid::encode_buffer(),
+        Uuid::encode_buffer(),
+        Uuid::encode_buffer(),
+    );
+    let oid: &str = app.service_principal_id.hyphenated().encode_lower(&mut oid);
     let claims = AccessTokenClaims {
-        aud: resource.app.app_id.to_string(),
+        aud: resource.app.app_id.hyphenated().encode_lower(&mut aud),
         iss: issuer,
         iat,
         nbf: iat,
         exp,
-        azp: app.app_id.to_string(),
+        azp: app.app_id.hyphenated().encode_lower(&mut azp),
         azpacr: client.method.azpacr(),
         idtyp: "app",
-        oid: app.service_principal_id.to_string(),
+        oid,
         roles: snapshot.roles(&client.app, resource),
-        sub: app.service_principal_id.to_string(),
-        tid: tenant.tenant.id.to_string(),
+        sub: oid,
+        tid: tenant.tenant.id.hyphenated().encode_lower(&mut tid),
         uti: URL_SAFE_NO_PAD.encode(uti),
         ver: "2.0",
     };
