@@ -90,8 +90,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // client's delayed ACK, about 40 ms on a new connection.
     let acceptor =
         axum_server::tls_rustls::RustlsAcceptor::new(config).acceptor(axum_server::accept::NoDelayAcceptor::new());
-    axum_server::Server::from_tcp(listener)
-        .acceptor(acceptor)
+    let mut server = axum_server::Server::from_tcp(listener).acceptor(acceptor);
+    // One buffer per HTTP/1 response, so one TLS record and, with TCP_NODELAY, one segment.
+    server.http_builder().http1().writev(false);
+    server
         .handle(handle)
         .serve(app.into_make_service())
         .await
