@@ -227,3 +227,29 @@ async fn serve_on_postgresql_keeps_everything_across_a_restart() {
         "Tasks.Read.All"
     );
 }
+
+#[tokio::test]
+async fn the_data_directory_keeps_secrets_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = Server::start();
+    let mode = |name: &str| {
+        std::fs::metadata(server.data().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    for private in [
+        "keyward.db",
+        "master.key",
+        "tls/ca.key",
+        "tls/server.key",
+        "admin/admin.key",
+    ] {
+        assert_eq!(mode(private), 0o600, "{private}");
+    }
+    for dir in ["", "tls", "admin"] {
+        assert_eq!(mode(dir), 0o700, "directory {dir:?}");
+    }
+    assert_eq!(mode("tls/ca.pem"), 0o644, "the CA certificate is public");
+}
