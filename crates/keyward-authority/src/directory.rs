@@ -226,11 +226,6 @@ impl Snapshot {
         self.tenants.get(&id)
     }
 
-    /// Every tenant.
-    pub fn tenants(&self) -> impl Iterator<Item = &Arc<TenantEntry>> {
-        self.tenants.values()
-    }
-
     /// An application by client id (`appId`), in its tenant.
     pub fn app_in_tenant(&self, tenant_id: Uuid, app_id: Uuid) -> Option<&Arc<AppEntry>> {
         self.apps.get(&(tenant_id, app_id))

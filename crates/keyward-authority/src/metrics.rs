@@ -18,11 +18,6 @@ impl Metrics {
         self.token_errors.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Tokens issued since start.
-    pub fn tokens_issued(&self) -> u64 {
-        self.tokens_issued.load(Ordering::Relaxed)
-    }
-
     /// The Prometheus exposition.
     pub fn render(&self) -> String {
         format!(

@@ -121,11 +121,6 @@ impl Certificate {
         }
     }
 
-    /// Whether the certificate is valid at `when`.
-    pub fn is_valid_at(&self, when: OffsetDateTime) -> bool {
-        self.info.not_before <= when && when <= self.info.not_after
-    }
-
     /// The subjectPublicKeyInfo DER.
     pub fn spki_der(&self) -> Vec<u8> {
         X509Certificate::from_der(&self.der)

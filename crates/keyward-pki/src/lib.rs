@@ -36,7 +36,6 @@ pub use dn::Name;
 pub use error::{Error, Result, WrongPassword};
 pub use issue::{BACKDATE, CertificateSpec, SubjectAltName, Validity};
 pub use key::{Curve, KeyAlgorithm, KeyType, MIN_RSA_BITS, PrivateKey};
-pub use pem::encode as pem_encode;
 pub use pkcs8::{ENCRYPTION_ITERATIONS, MAX_ITERATIONS};
 pub use pkcs12::{PfxEncryption, Pkcs12Protection, write_pfx};
 pub use read::{Contents, Format, MAX_INPUT, read};
