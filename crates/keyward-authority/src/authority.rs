@@ -11,14 +11,21 @@ use uuid::Uuid;
 use crate::client_auth::AssertionPolicy;
 use crate::directory::{AppEntry, Directory, Snapshot, TenantEntry};
 use crate::error::{Error, Result};
-use crate::sealing::MasterKey;
 use crate::signing::{self, TenantKeys};
+use keyward_pki::sealing::MasterKey;
 
 /// The appId Microsoft Graph has in every tenant; tokens for the management API carry it as
 /// `aud`.
 pub const GRAPH_APP_ID: Uuid = Uuid::from_u128(0x00000003_0000_0000_c000_000000000000);
 /// The identifier URI of Microsoft Graph (`https://graph.microsoft.com/.default`).
 pub const GRAPH_IDENTIFIER: &str = "https://graph.microsoft.com";
+/// The appId of the vault resource in every tenant: Azure Key Vault's own, so that tokens look
+/// like the ones Entra issues for Key Vault.
+pub const KEY_VAULT_APP_ID: Uuid = Uuid::from_u128(0xcfa8b339_82a2_471a_a3c9_0fc0be7a4093);
+/// The identifier URI of the vault resource: the `resource` of the vault's challenge, so clients
+/// ask for `https://vault.keyward.localhost/.default`. No request goes to this host; Key Vault
+/// clients compare it with the vault's host only when resource verification is on.
+pub const KEY_VAULT_IDENTIFIER: &str = "https://vault.keyward.localhost";
 /// The app role that allows managing applications.
 pub const APPLICATION_READ_WRITE_ALL: &str = "Application.ReadWrite.All";
 const APPLICATION_READ_WRITE_ALL_ID: Uuid = Uuid::from_u128(0x1bfefb4e_e0b5_418b_a88f_73c46d2cc8e9);
@@ -152,8 +159,10 @@ impl Authority {
             )));
         }
         let _guard = self.writes.lock().await;
-        if let Some(existing) = self.snapshot().tenant(&name) {
-            return Ok(Arc::clone(existing));
+        if let Some(existing) = self.snapshot().tenant(&name).cloned() {
+            self.ensure_builtin_resources(existing.tenant.id, OffsetDateTime::now_utc())
+                .await?;
+            return Ok(existing);
         }
         let now = OffsetDateTime::now_utc();
         let tenant = Tenant {
@@ -167,14 +176,22 @@ impl Authority {
         self.store.insert_signing_key(&key).await?;
         let keys = TenantKeys::load(&tenant, vec![key], &self.master, &self.issuer(tenant.id), now)?;
         let entry = Arc::new(self.tenant_entry(tenant, keys));
-        let graph = graph_resource(entry.tenant.id, now);
-        self.store.insert_application(&graph).await?;
-        self.directory.replace(
-            self.snapshot()
-                .with_tenant(Arc::clone(&entry))
-                .with_app(Arc::new(AppEntry::new(graph))),
-        );
+        self.directory.replace(self.snapshot().with_tenant(Arc::clone(&entry)));
+        self.ensure_builtin_resources(entry.tenant.id, now).await?;
         Ok(entry)
+    }
+
+    /// Registers the resources every tenant has (Microsoft Graph, the vault) where missing:
+    /// tenants made by an older Keyward may lack the newer ones. Holds the write lock.
+    async fn ensure_builtin_resources(&self, tenant_id: Uuid, now: OffsetDateTime) -> Result<()> {
+        for app in [graph_resource(tenant_id, now), key_vault_resource(tenant_id, now)] {
+            if self.snapshot().app_in_tenant(tenant_id, app.app_id).is_none() {
+                self.store.insert_application(&app).await?;
+                self.directory
+                    .replace(self.snapshot().with_app(Arc::new(AppEntry::new(app))));
+            }
+        }
+        Ok(())
     }
 
     /// Rotates a tenant's signing key; the old one stays published until tokens it signed have
@@ -420,6 +437,24 @@ fn graph_resource(tenant_id: Uuid, now: OffsetDateTime) -> Application {
             allowed_member_types: vec!["Application".into()],
             is_enabled: true,
         }],
+        created: now,
+        version: 1,
+    }
+}
+
+/// The vault resource of a tenant: what vault clients get tokens for.
+fn key_vault_resource(tenant_id: Uuid, now: OffsetDateTime) -> Application {
+    Application {
+        id: Uuid::new_v4(),
+        tenant_id,
+        app_id: KEY_VAULT_APP_ID,
+        service_principal_id: Uuid::new_v4(),
+        display_name: "Azure Key Vault".into(),
+        identifier_uris: vec![KEY_VAULT_IDENTIFIER.into()],
+        redirect_uris: Vec::new(),
+        key_credentials: Vec::new(),
+        password_credentials: Vec::new(),
+        app_roles: Vec::new(),
         created: now,
         version: 1,
     }

@@ -10,7 +10,7 @@ pub enum Error {
     Store(#[from] keyward_store::Error),
     /// A sealed private key could not be opened: the master key does not match the database.
     #[error("a stored private key cannot be decrypted ({0}); is this the data directory's own master key?")]
-    Seal(#[from] crate::sealing::SealError),
+    Seal(#[from] keyward_pki::sealing::SealError),
     /// A key or certificate was refused.
     #[error(transparent)]
     Pki(#[from] keyward_pki::Error),

@@ -24,6 +24,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+use crate::access::Audience;
 use crate::authority::{APPLICATION_READ_WRITE_ALL, Authority, GRAPH_APP_ID, GRAPH_IDENTIFIER, NewApplication};
 use crate::credentials;
 use crate::directory::{AppEntry, TenantEntry};
@@ -149,17 +150,6 @@ pub struct GraphCaller {
     tenant: Arc<TenantEntry>,
 }
 
-#[derive(Deserialize)]
-struct GraphClaims {
-    iss: String,
-    aud: String,
-    tid: Uuid,
-    exp: NumericDate,
-    nbf: Option<NumericDate>,
-    #[serde(default)]
-    roles: Vec<String>,
-}
-
 impl FromRequestParts<Arc<Authority>> for GraphCaller {
     type Rejection = GraphError;
 
@@ -172,28 +162,16 @@ impl FromRequestParts<Arc<Authority>> for GraphCaller {
         let token = value
             .strip_prefix("Bearer ")
             .ok_or_else(|| GraphError::unauthorized("The Authorization header must be 'Bearer <access token>'."))?;
-        let invalid = || {
+        let audience = Audience {
+            app_id: GRAPH_APP_ID,
+            identifier: GRAPH_IDENTIFIER,
+        };
+        let caller = authority.validate_access_token(token, audience).ok_or_else(|| {
             GraphError::unauthorized(
                 "Access token validation failure. Invalid audience, issuer, signature or lifetime.",
             )
-        };
-        let jws = Jws::parse(token.trim()).map_err(|_| invalid())?;
-        let unverified: GraphClaims = serde_json::from_slice(jws.payload()).map_err(|_| invalid())?;
-        let snapshot = authority.snapshot();
-        let tenant = snapshot.tenant_by_id(unverified.tid).cloned().ok_or_else(invalid)?;
-        let kid = jws.header().kid.clone().ok_or_else(invalid)?;
-        let verifier = tenant.keys.verifier(&kid).ok_or_else(invalid)?;
-        jws.verify(verifier, &[Algorithm::Rs256]).map_err(|_| invalid())?;
-        let claims = unverified;
-        let now = OffsetDateTime::now_utc().unix_timestamp();
-        let skew = authority.config().assertion.clock_skew.whole_seconds();
-        let audience_ok =
-            claims.aud == GRAPH_APP_ID.to_string() || claims.aud.trim_end_matches('/') == GRAPH_IDENTIFIER;
-        let lifetime_ok = claims.exp.as_unix() + skew >= now && claims.nbf.is_none_or(|n| n.as_unix() <= now + skew);
-        if claims.iss != tenant.issuer || !audience_ok || !lifetime_ok {
-            return Err(invalid());
-        }
-        if !claims.roles.iter().any(|r| r == APPLICATION_READ_WRITE_ALL) {
+        })?;
+        if !caller.roles.iter().any(|r| r == APPLICATION_READ_WRITE_ALL) {
             return Err(GraphError::new(
                 StatusCode::FORBIDDEN,
                 "Authorization_RequestDenied",
@@ -202,6 +180,11 @@ impl FromRequestParts<Arc<Authority>> for GraphCaller {
                 ),
             ));
         }
+        let tenant = authority
+            .snapshot()
+            .tenant_by_id(caller.tenant_id)
+            .cloned()
+            .ok_or_else(|| GraphError::unauthorized("Access token validation failure."))?;
         Ok(Self { tenant })
     }
 }

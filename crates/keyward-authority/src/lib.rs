@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod access;
 mod authority;
 pub mod client_auth;
 pub mod credentials;
@@ -19,15 +20,17 @@ mod graph;
 mod metrics;
 mod oauth_error;
 mod router;
-pub mod sealing;
 mod signing;
 pub mod token;
 
-pub use authority::{APPLICATION_READ_WRITE_ALL, Authority, Config, GRAPH_APP_ID, GRAPH_IDENTIFIER, NewApplication};
+pub use authority::{
+    APPLICATION_READ_WRITE_ALL, Authority, Config, GRAPH_APP_ID, GRAPH_IDENTIFIER, KEY_VAULT_APP_ID,
+    KEY_VAULT_IDENTIFIER, NewApplication,
+};
 pub use directory::{AppEntry, Snapshot, TenantEntry};
 pub use error::{Error, Result};
 pub use graph::GraphError;
+pub use keyward_pki::sealing::{self, MasterKey};
 pub use metrics::Metrics;
 pub use oauth_error::{OAuthError, OAuthErrorKind};
 pub use router::router;
-pub use sealing::MasterKey;

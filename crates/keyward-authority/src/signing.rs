@@ -9,7 +9,7 @@ use keyward_store::{SigningKey, Tenant};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::Result;
-use crate::sealing::MasterKey;
+use keyward_pki::sealing::MasterKey;
 
 /// The keys of one tenant, ready to sign and to publish.
 pub struct TenantKeys {

@@ -29,6 +29,7 @@ mod pem;
 mod pkcs12;
 mod pkcs8;
 mod read;
+pub mod sealing;
 mod thumbprint;
 
 pub use certificate::{Certificate, CertificateInfo};

@@ -10,11 +10,16 @@ mod conflict;
 mod model;
 mod postgres;
 mod sqlite;
+mod user_model;
+mod vault_model;
 
 pub use model::{AppRole, AppRoleAssignment, Application, KeyCredential, PasswordCredential, SigningKey, Tenant};
+pub use user_model::{Grant, GrantKind, Redemption, User};
+pub use vault_model::{AccessPolicy, Collection, ItemKey, ItemWrite, Vault, VaultItem, VaultVersion, VaultWrite};
 
 use std::sync::Arc;
 
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Opens the database a URL names, creating and migrating its schema as needed, and returns the
@@ -141,4 +146,55 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_signing_key(&self, tenant_id: Uuid, kid: &str) -> Result<bool>;
     /// Every signing key of every tenant.
     async fn signing_keys(&self) -> Result<Vec<SigningKey>>;
+
+    // --- Customer sign-in -----------------------------------------------------------------
+
+    /// Adds a user. [`Error::Conflict`] if its id, or its email within its tenant, is taken;
+    /// [`Error::NotFound`] if its tenant does not exist.
+    async fn insert_user(&self, user: &User) -> Result<()>;
+    /// Replaces a user whose stored version is `user.version - 1`, as for applications.
+    async fn update_user(&self, user: &User) -> Result<()>;
+    /// The user of a tenant with this id.
+    async fn user(&self, tenant_id: Uuid, id: Uuid) -> Result<Option<User>>;
+    /// The user of a tenant with this email (compared in lowercase).
+    async fn user_by_email(&self, tenant_id: Uuid, email: &str) -> Result<Option<User>>;
+    /// Every user of a tenant, by email.
+    async fn users(&self, tenant_id: Uuid) -> Result<Vec<User>>;
+
+    /// Adds a grant. [`Error::Conflict`] if one of its kind has its id.
+    async fn insert_grant(&self, grant: &Grant) -> Result<()>;
+    /// Redeems a grant atomically: of two concurrent redemptions exactly one gets
+    /// [`Redemption::Redeemed`], the other [`Redemption::Replayed`]. Expired (at `now`) or
+    /// revoked grants are [`Redemption::Unusable`].
+    async fn redeem_grant(&self, kind: GrantKind, id: &str, now: OffsetDateTime) -> Result<Redemption>;
+    /// A grant that is neither redeemed, revoked nor expired at `now` (a live session, say).
+    async fn live_grant(&self, kind: GrantKind, id: &str, now: OffsetDateTime) -> Result<Option<Grant>>;
+    /// Revokes every grant of a family; returns how many were live.
+    async fn revoke_family(&self, family: Uuid) -> Result<u64>;
+    /// Revokes every grant of a user (disabled, password reset); returns how many were live.
+    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid) -> Result<u64>;
+    /// Deletes grants that expired before `before`; returns how many.
+    async fn delete_expired_grants(&self, before: OffsetDateTime) -> Result<u64>;
+
+    // --- The vault ------------------------------------------------------------------------
+
+    /// Adds a vault. [`Error::Conflict`] if its id or name is taken; [`Error::NotFound`] if its
+    /// tenant does not exist.
+    async fn insert_vault(&self, vault: &Vault) -> Result<()>;
+    /// Replaces a vault whose stored version is `vault.version - 1`, as for applications.
+    async fn update_vault(&self, vault: &Vault) -> Result<()>;
+    /// Every vault.
+    async fn vaults(&self) -> Result<Vec<Vault>>;
+
+    /// Applies a [`VaultWrite`] in one transaction; a refused write changes nothing.
+    async fn write_vault(&self, write: &VaultWrite) -> Result<()>;
+    /// One name, deleted or not.
+    async fn vault_item(&self, key: &ItemKey) -> Result<Option<VaultItem>>;
+    /// The names of a collection that are (`deleted: true`) or are not soft-deleted, ordered by
+    /// their lowercase form.
+    async fn vault_items(&self, vault_id: Uuid, collection: Collection, deleted: bool) -> Result<Vec<VaultItem>>;
+    /// Every version of a name, oldest first (empty if the name does not exist).
+    async fn vault_versions(&self, key: &ItemKey) -> Result<Vec<VaultVersion>>;
+    /// One version of a name.
+    async fn vault_version(&self, key: &ItemKey, version: &str) -> Result<Option<VaultVersion>>;
 }

@@ -1,0 +1,106 @@
+//! The rows of customer sign-in: users, and the grants handed out to them (authorization codes,
+//! refresh tokens, sign-in sessions). A grant is found by the hash of the handle its holder
+//! presents, never by the handle itself.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A customer account of a tenant.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// The object id: the `oid` and `sub` of the user's tokens.
+    pub id: Uuid,
+    /// The tenant it belongs to.
+    pub tenant_id: Uuid,
+    /// The sign-in name, lowercase; unique within the tenant.
+    pub email: String,
+    /// Graph `displayName`: any text the user chose (escape it when rendering).
+    pub display_name: String,
+    /// The password hash, an argon2id PHC string.
+    pub password_hash: String,
+    /// Graph `accountEnabled`: a disabled user cannot sign in or refresh tokens.
+    pub enabled: bool,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+    /// Bumped by every update; an update naming an older version is refused.
+    pub version: i64,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("enabled", &self.enabled)
+            .finish()
+    }
+}
+
+/// What a grant is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantKind {
+    /// An authorization code: redeemed once.
+    AuthorizationCode,
+    /// A refresh token: redeemed once, for a new one of the same family.
+    RefreshToken,
+    /// A sign-in (SSO) session behind a cookie: "consumed" when the user signs out.
+    Session,
+}
+
+impl GrantKind {
+    /// The name used in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::Session => "session",
+        }
+    }
+}
+
+/// A code, refresh token or session.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// What it is.
+    pub kind: GrantKind,
+    /// The hash of the handle its holder presents (hex SHA-256); unique per kind.
+    pub id: String,
+    /// The tenant it was issued in.
+    pub tenant_id: Uuid,
+    /// The family: a code and the refresh tokens that descend from it share one, so that a
+    /// replay can revoke them all.
+    pub family: Uuid,
+    /// The user it was issued to.
+    pub user_id: Uuid,
+    /// What the issuer needs to honour it (client, redirect URI, PKCE challenge, scopes, nonce).
+    pub document: serde_json::Value,
+    /// When it was issued.
+    pub created: OffsetDateTime,
+    /// When it stops being usable.
+    pub expires: OffsetDateTime,
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("kind", &self.kind)
+            .field("family", &self.family)
+            .field("user_id", &self.user_id)
+            .finish()
+    }
+}
+
+/// What became of a grant presented for redemption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption {
+    /// It was live and is now used up: honour it.
+    Redeemed(Grant),
+    /// It had been redeemed before: a replay. Its family should be revoked.
+    Replayed(Grant),
+    /// Unknown, expired or revoked.
+    Unusable,
+}
