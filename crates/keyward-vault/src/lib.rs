@@ -1,0 +1,43 @@
+//! A Key Vault-compatible store of certificates and secrets: the domain service ([`Vaults`]) and
+//! its HTTP adapters ([`router`]), speaking the wire protocol the unmodified Azure Key Vault SDKs
+//! use.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod clock;
+mod error;
+mod permissions;
+mod renewal;
+mod router;
+mod service;
+
+pub use clock::{Clock, ShiftedClock, SystemClock};
+pub use error::{Error, Result};
+pub use permissions::{CERTIFICATE_PERMISSIONS, SECRET_PERMISSIONS};
+pub use router::router;
+pub use service::Vaults;
+
+use uuid::Uuid;
+
+/// What the vault needs from the authority; the binary implements it over keyward-authority.
+pub trait Tokens: Send + Sync + 'static {
+    /// Validates a bearer token presented to a vault of `tenant_id` (signature, issuer,
+    /// audience = the vault resource, lifetime). The caller if valid.
+    fn vault_caller(&self, tenant_id: Uuid, token: &str) -> Option<Caller>;
+    /// Validates a management (admin) token; the tenant it may manage if valid.
+    fn admin_caller(&self, token: &str) -> Option<Uuid>;
+    /// The challenge's `authorization` for a tenant: `https://HOST:PORT/{tenant-guid}`.
+    fn authorization(&self, tenant_id: Uuid) -> Option<String>;
+    /// The challenge's `resource`.
+    fn resource(&self) -> String;
+}
+
+/// Who called: the principal a valid vault token names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    /// The principal's object id (the token's `oid`), which access policies name.
+    pub object_id: Uuid,
+    /// The application's client id (`appid` or `azp`), when the token has one.
+    pub app_id: Option<Uuid>,
+}

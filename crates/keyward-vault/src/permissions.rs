@@ -1,0 +1,137 @@
+//! Access policy permissions: Key Vault's names, checked per principal and deny by default.
+
+use keyward_store::{AccessPolicy, Collection, Vault};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// Key Vault's certificate permissions (`all` grants every one).
+pub const CERTIFICATE_PERMISSIONS: &[&str] = &[
+    "get",
+    "list",
+    "update",
+    "create",
+    "import",
+    "delete",
+    "recover",
+    "purge",
+    "backup",
+    "restore",
+    "managecontacts",
+    "manageissuers",
+    "getissuers",
+    "listissuers",
+    "setissuers",
+    "deleteissuers",
+];
+
+/// Key Vault's secret permissions (`all` grants every one).
+pub const SECRET_PERMISSIONS: &[&str] = &["get", "list", "set", "delete", "recover", "purge", "backup", "restore"];
+
+/// What an operation needs: a permission on one collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permission {
+    /// The collection the permission is on.
+    pub collection: Collection,
+    /// The permission's name, as in [`CERTIFICATE_PERMISSIONS`] or [`SECRET_PERMISSIONS`].
+    pub name: &'static str,
+}
+
+impl Permission {
+    /// A certificate permission.
+    pub const fn certificates(name: &'static str) -> Self {
+        Self {
+            collection: Collection::Certificates,
+            name,
+        }
+    }
+
+    /// A secret permission.
+    pub const fn secrets(name: &'static str) -> Self {
+        Self {
+            collection: Collection::Secrets,
+            name,
+        }
+    }
+
+    /// Key Vault's word for the collection in messages (`certificates`, `secrets`).
+    pub fn noun(&self) -> &'static str {
+        self.collection.as_str()
+    }
+}
+
+/// Whether the principal `object_id` holds `permission` in `vault`.
+pub fn allows(vault: &Vault, object_id: Uuid, permission: Permission) -> bool {
+    vault
+        .access_policies
+        .iter()
+        .filter(|p| p.object_id == object_id)
+        .any(|p| {
+            let granted = match permission.collection {
+                Collection::Certificates => &p.certificates,
+                Collection::Secrets => &p.secrets,
+            };
+            granted.iter().any(|g| g == permission.name)
+        })
+}
+
+/// Checks and normalises a policy given by an administrator: lowercase names, `all` expanded,
+/// duplicates removed, unknown names refused with [`Error::UnknownPermission`].
+pub fn normalize(policy: AccessPolicy) -> Result<AccessPolicy> {
+    Ok(AccessPolicy {
+        object_id: policy.object_id,
+        certificates: normalize_list(&policy.certificates, "certificates", CERTIFICATE_PERMISSIONS)?,
+        secrets: normalize_list(&policy.secrets, "secrets", SECRET_PERMISSIONS)?,
+    })
+}
+
+fn normalize_list(given: &[String], collection: &'static str, known: &[&'static str]) -> Result<Vec<String>> {
+    let mut granted: Vec<&'static str> = Vec::new();
+    for name in given {
+        let lower = name.trim().to_ascii_lowercase();
+        if lower == "all" {
+            granted.extend_from_slice(known);
+            continue;
+        }
+        match known.iter().find(|k| **k == lower) {
+            Some(k) => granted.push(k),
+            None => {
+                return Err(Error::UnknownPermission {
+                    collection,
+                    name: name.chars().take(64).collect(),
+                });
+            }
+        }
+    }
+    // Keep Key Vault's order, each name once.
+    Ok(known
+        .iter()
+        .filter(|k| granted.contains(k))
+        .map(|k| (*k).to_owned())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_case_all_and_duplicates_and_refuses_unknown_names() {
+        let id = Uuid::new_v4();
+        let policy = normalize(AccessPolicy {
+            object_id: id,
+            certificates: vec!["List".into(), "GET".into(), "get".into()],
+            secrets: vec!["all".into()],
+        })
+        .unwrap();
+        assert_eq!(policy.certificates, ["get", "list"]);
+        assert_eq!(policy.secrets, SECRET_PERMISSIONS);
+        let err = normalize(AccessPolicy {
+            object_id: id,
+            certificates: vec!["get".into(), "fly".into()],
+            secrets: vec![],
+        })
+        .unwrap_err();
+        assert!(matches!(err, Error::UnknownPermission { name, .. } if name == "fly"));
+    }
+}

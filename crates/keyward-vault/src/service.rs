@@ -1,0 +1,164 @@
+//! The vault service: vaults and their access policies. Certificates, secrets, soft delete and
+//! renewal add their operations in their own files.
+
+use std::sync::Arc;
+
+use keyward_pki::sealing::MasterKey;
+use keyward_store::{AccessPolicy, Store, Vault};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::{Clock, Tokens, permissions};
+
+/// How often an optimistic update is retried when another writer got there first.
+const RETRIES: usize = 5;
+
+/// The vault service: every vault of the server, their certificates and secrets.
+pub struct Vaults {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) master: Arc<MasterKey>,
+    pub(crate) tokens: Arc<dyn Tokens>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Vaults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vaults").finish_non_exhaustive()
+    }
+}
+
+impl Vaults {
+    /// The service over a store, sealing secret material with `master`, validating callers with
+    /// `tokens` and reading the time from `clock`.
+    pub fn new(store: Arc<dyn Store>, master: Arc<MasterKey>, tokens: Arc<dyn Tokens>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            master,
+            tokens,
+            clock,
+        }
+    }
+
+    /// The token validator this service was built with.
+    pub fn tokens(&self) -> &dyn Tokens {
+        self.tokens.as_ref()
+    }
+
+    /// The clock this service reads.
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    /// Creates the vault `name` for `tenant_id` unless it exists, and returns it.
+    /// [`Error::VaultOfAnotherTenant`] if the name is taken by another tenant's vault.
+    pub async fn ensure_vault(&self, tenant_id: Uuid, name: &str) -> Result<Vault> {
+        let name = vault_name(name)?;
+        for _ in 0..RETRIES {
+            if let Some(vault) = self.find_vault(&name).await? {
+                return if vault.tenant_id == tenant_id {
+                    Ok(vault)
+                } else {
+                    Err(Error::VaultOfAnotherTenant(name))
+                };
+            }
+            let vault = Vault {
+                id: Uuid::new_v4(),
+                tenant_id,
+                name: name.clone(),
+                access_policies: Vec::new(),
+                created: self.clock.now(),
+                version: 1,
+            };
+            match self.store.insert_vault(&vault).await {
+                Ok(()) => {
+                    tracing::info!(vault = %vault.name, tenant = %tenant_id, "vault created");
+                    return Ok(vault);
+                }
+                // Created concurrently: read it on the next round.
+                Err(keyward_store::Error::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Busy)
+    }
+
+    /// Every vault, by name.
+    pub async fn vaults(&self) -> Result<Vec<Vault>> {
+        let mut vaults = self.store.vaults().await?;
+        vaults.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(vaults)
+    }
+
+    /// The vault with this name (compared in lowercase), if any.
+    pub async fn find_vault(&self, name: &str) -> Result<Option<Vault>> {
+        let name = name.to_ascii_lowercase();
+        Ok(self.store.vaults().await?.into_iter().find(|v| v.name == name))
+    }
+
+    /// The vault with this name, or [`Error::VaultNotFound`].
+    pub async fn vault(&self, name: &str) -> Result<Vault> {
+        self.find_vault(name)
+            .await?
+            .ok_or_else(|| Error::VaultNotFound(name.chars().take(64).collect()))
+    }
+
+    /// Replaces the access policy of `policy.object_id` in vault `vault` (adds it if the
+    /// principal had none). Permission names are checked and normalised (lowercase, `all`
+    /// expanded); an unknown name is [`Error::UnknownPermission`] and changes nothing.
+    pub async fn set_access_policy(&self, vault: &str, policy: AccessPolicy) -> Result<Vault> {
+        let policy = permissions::normalize(policy)?;
+        self.update_vault(vault, |v| {
+            v.access_policies.retain(|p| p.object_id != policy.object_id);
+            v.access_policies.push(policy.clone());
+        })
+        .await
+    }
+
+    /// Removes every access policy of the principal `object_id` from vault `vault`.
+    pub async fn remove_access_policy(&self, vault: &str, object_id: Uuid) -> Result<Vault> {
+        self.update_vault(vault, |v| v.access_policies.retain(|p| p.object_id != object_id))
+            .await
+    }
+
+    async fn update_vault(&self, name: &str, change: impl Fn(&mut Vault)) -> Result<Vault> {
+        for _ in 0..RETRIES {
+            let mut vault = self.vault(name).await?;
+            change(&mut vault);
+            vault.version += 1;
+            match self.store.update_vault(&vault).await {
+                Ok(()) => return Ok(vault),
+                Err(keyward_store::Error::VersionMismatch { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Busy)
+    }
+
+    /// Runs [`Vaults::renew_due`] every `every`, forever, logging what it did and any error.
+    pub async fn run_lifetime_actions(self: Arc<Self>, every: std::time::Duration) {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            match self.renew_due().await {
+                Ok(0) => {}
+                Ok(made) => tracing::info!(versions = made, "lifetime actions made new certificate versions"),
+                Err(e) => tracing::error!(error = %e, "lifetime actions failed"),
+            }
+        }
+    }
+}
+
+/// Checks a vault name: the first label of a host name, 1 to 63 letters, digits and hyphens,
+/// not starting or ending with a hyphen. Returned in lowercase.
+pub fn vault_name(name: &str) -> Result<String> {
+    let ok = (1..=63).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(name.to_ascii_lowercase())
+    } else {
+        Err(Error::InvalidVaultName(name.chars().take(64).collect()))
+    }
+}
