@@ -177,6 +177,11 @@ impl ConfidentialClient {
         &self.inner.client_id
     }
 
+    /// The HTTP client, with the trusted CAs this client was built with.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
     /// The authority's signing keys; fetched again when asked for a key id it does not hold.
     pub(crate) async fn jwks(&self, uri: &str) -> Result<keyward_jose::Jwks> {
         let response = self.inner.http.get(uri).send().await.map_err(|e| network(uri, &e))?;
@@ -395,7 +400,7 @@ fn backoff(attempt: u32, retry_after: Option<u64>, retry: &RetryPolicy) -> Durat
     wait.min(retry.max_wait)
 }
 
-fn network(url: &str, e: &reqwest::Error) -> Error {
+pub(crate) fn network(url: &str, e: &reqwest::Error) -> Error {
     let mut detail = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

@@ -69,6 +69,75 @@ pub enum Error {
     /// An ID token failed validation.
     #[error("the ID token is not valid: {0}")]
     InvalidIdToken(String),
+    /// The vault URL is not one we can use.
+    #[error("invalid vault URL {url:?}: {reason}")]
+    InvalidVaultUrl {
+        /// The URL given.
+        url: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// A certificate or secret name (or version) that Key Vault would not accept.
+    #[error("invalid vault object name {0:?}: use 1 to 127 letters, digits and '-'")]
+    InvalidVaultName(String),
+    /// The vault's challenge names a resource that is not a parent domain of the vault's host.
+    #[error(
+        "the vault {vault} asks for a token for {resource}, which is not a parent domain of its host; if you trust \
+         this vault (Keyward on localhost, say), turn off verify_challenge_resource"
+    )]
+    ChallengeResource {
+        /// The vault's host.
+        vault: String,
+        /// The scope its challenge asked for.
+        resource: String,
+    },
+    /// The vault refused the request.
+    #[error("{0}")]
+    Vault(Box<VaultError>),
+}
+
+/// An error response of a vault, in Key Vault's shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VaultError {
+    /// The HTTP status.
+    pub status: u16,
+    /// Key Vault's `error.code`, e.g. `SecretNotFound` or `Forbidden`.
+    pub code: String,
+    /// Key Vault's `error.message`.
+    pub message: String,
+}
+
+impl VaultError {
+    /// What usually causes this error, and what to do.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self.status {
+            401 => Some(
+                "the vault did not accept the token: check the tenant and that the token is for the vault's resource",
+            ),
+            403 => Some(
+                "the application has no access policy on the vault for this operation: grant it, e.g. \
+                 `keyward vault grant APP --certificates get,list --secrets get`",
+            ),
+            404 => Some("no such object in this vault: check the name, and whether it was deleted"),
+            409 => Some("the name is taken by a deleted object: recover it or purge it first"),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for VaultError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the vault refused the request ({} {}): {}",
+            self.status, self.code, self.message
+        )?;
+        if let Some(hint) = self.hint() {
+            write!(f, " Hint: {hint}.")?;
+        }
+        Ok(())
+    }
 }
 
 /// An error response of the token endpoint, in Entra's shape.

@@ -31,11 +31,13 @@ mod client;
 mod credential;
 mod error;
 mod token;
+mod vault;
 mod web;
 
 pub use authority::Authority;
 pub use client::{ConfidentialClient, ConfidentialClientBuilder, Metadata, RetryPolicy};
 pub use credential::{ASSERTION_LIFETIME_SECONDS, AssertionFuture, CertificateCredential, ClientCredential};
-pub use error::{Error, Result, ServerError};
+pub use error::{Error, Result, ServerError, VaultError};
 pub use token::AccessToken;
+pub use vault::{API_VERSION, VaultCertificate, VaultClient, VaultSecret};
 pub use web::{AuthCodeRequest, UserTokens, pkce_challenge, validate_id_token};
