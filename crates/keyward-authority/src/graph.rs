@@ -15,7 +15,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use keyward_jose::{Algorithm, Jws, NumericDate};
 use keyward_pki::Thumbprints;
 use keyward_store::{AppRole, AppRoleAssignment, Application};
 use serde::Deserialize;

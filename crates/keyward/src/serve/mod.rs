@@ -4,6 +4,7 @@
 mod bootstrap;
 pub mod data_dir;
 mod tls;
+pub mod vault;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -60,15 +61,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     restrict_database_files(&dir);
     let mut config = Config::new(&public_url);
     config.token_lifetime = time::Duration::seconds(i64::from(args.token_lifetime));
-    let authority = Arc::new(Authority::open(store, master, config).await?);
+    let authority = Arc::new(Authority::open(Arc::clone(&store), master, config).await?);
     let mut tenants = Vec::new();
     for name in &args.tenants {
         tenants.push(authority.ensure_tenant(name).await?);
     }
     let tenant = tenants.first().cloned().context("give at least one --tenant")?;
     bootstrap::ensure_admin(&authority, &tenant, &dir).await?;
+    let vaults = vault::start(&authority, store, master_key(&dir)?, &tenant, &dir).await?;
 
-    let app: Router = keyward_authority::router(Arc::clone(&authority)).route("/healthz", get(|| async { "ok" }));
+    let app: Router = keyward_authority::router(Arc::clone(&authority))
+        .merge(keyward_vault::router(vaults))
+        .route("/healthz", get(|| async { "ok" }));
     let handle = axum_server::Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
     let info = ServerInfo {
