@@ -10,6 +10,7 @@ mod files;
 mod password;
 mod serve;
 mod token;
+mod vault;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::App(cmd) => app::run(cmd),
         cli::Command::SigningKey(cmd) => app::run_signing_key(cmd),
         cli::Command::Token(args) => token::run(args),
+        cli::Command::Vault(cmd) => vault::run(cmd),
     }
 }
 

@@ -2,7 +2,7 @@
 //! its certificate through `keyward-client` (we use what we sell).
 
 use anyhow::{Context, anyhow};
-use keyward_client::{CertificateCredential, ConfidentialClient};
+use keyward_client::{CertificateCredential, ConfidentialClient, VaultClient};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -14,6 +14,7 @@ pub struct Connection {
     http: reqwest::Client,
     url: String,
     token: String,
+    client: ConfidentialClient,
 }
 
 impl Connection {
@@ -48,7 +49,21 @@ impl Connection {
             .with_context(|| format!("the server at {url} refused the admin credential ({})", hint()))?
             .secret()
             .to_owned();
-        Ok(Self { http, url, token })
+        Ok(Self {
+            http,
+            url,
+            token,
+            client,
+        })
+    }
+
+    /// A Key Vault client for `vault_url` (default: the server's own origin, its default vault),
+    /// authenticated as the admin. The vault's resource is not a parent domain of `localhost`,
+    /// so the challenge's resource is not verified: the vault is this server, found through
+    /// the data directory.
+    pub fn vault(&self, vault_url: Option<&str>) -> anyhow::Result<VaultClient> {
+        let url = vault_url.unwrap_or(&self.url);
+        Ok(VaultClient::new(url, self.client.clone())?.verify_challenge_resource(false))
     }
 
     /// Sends a management request; returns the JSON body (`Null` for 204).

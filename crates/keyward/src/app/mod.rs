@@ -1,7 +1,7 @@
 //! `keyward app`: app registrations of a running server, through its Graph-shaped management
 //! API, as the bootstrap admin.
 
-mod connection;
+pub(crate) mod connection;
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -386,7 +386,7 @@ async fn secret(command: AppSecretCommand) -> anyhow::Result<()> {
 }
 
 /// An application by appId, object id or display name.
-async fn find(api: &Connection, app: &str) -> anyhow::Result<Value> {
+pub(crate) async fn find(api: &Connection, app: &str) -> anyhow::Result<Value> {
     if let Ok(uuid) = Uuid::parse_str(app) {
         if let Ok(found) = api
             .call(Method::GET, &format!("/v1.0/applications(appId='{uuid}')"), None)
@@ -424,7 +424,7 @@ fn id(app: &Value) -> &str {
     app["id"].as_str().unwrap_or_default()
 }
 
-fn output(server: &ServerArgs, value: &Value, text: impl FnOnce() -> String) -> anyhow::Result<()> {
+pub(crate) fn output(server: &ServerArgs, value: &Value, text: impl FnOnce() -> String) -> anyhow::Result<()> {
     if server.json {
         crate::cert::emit(&format!("{}\n", serde_json::to_string_pretty(value)?))
     } else {
