@@ -1,0 +1,296 @@
+//! The app's settings, from the same variables as the article's `authConfig.js`.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `CLIENT_ID` | the Application (client) ID | required |
+//! | `AUTHORITY` | e.g. `https://localhost:8443/contoso/` | `https://{TENANT_SUBDOMAIN}.ciamlogin.com/` |
+//! | `TENANT_SUBDOMAIN` | `contoso` for `contoso.onmicrosoft.com` | needed when `AUTHORITY` is not set |
+//! | `REDIRECT_URI` | where the authority sends the code | `http://localhost:3000/auth/redirect` |
+//! | `POST_LOGOUT_REDIRECT_URI` | where the authority sends the browser after sign-out | `http://localhost:3000` |
+//! | `CERTIFICATE_PATH` | the certificate (PEM or DER), or a PFX / PEM holding certificate and key | |
+//! | `PRIVATE_KEY_PATH` | the private key (the article's `PATH_TO_YOUR_PRIVATE_KEY_FILE`) | in `CERTIFICATE_PATH` |
+//! | `PRIVATE_KEY_PASSPHRASE` | opens an encrypted key or PFX (the article's `Add_Passphrase_Here`) | none |
+//! | `CERTIFICATE_THUMBPRINT` | checked against the certificate (SHA-1 or SHA-256) | not checked |
+//! | `KEY_VAULT_URL`, `CERTIFICATE_NAME` | the certificate from a vault instead of files | |
+//! | `KEYWARD_CA` | a CA to trust besides the public roots | `$KEYWARD_DATA/tls/ca.pem` |
+//! | `PORT` | where the app listens | `3000` |
+//!
+//! The library reads no environment itself: [`Config::from_vars`] takes the variables.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use zeroize::Zeroizing;
+
+/// Where the app's certificate credential comes from.
+#[derive(Clone)]
+pub enum CredentialSource {
+    /// Files: what the article's "Configure your Node.js app to use certificate" reads.
+    Files {
+        /// The certificate, or a PFX / PEM bundle holding the certificate and the key.
+        certificate: PathBuf,
+        /// The private key, when it is not in `certificate`.
+        private_key: Option<PathBuf>,
+        /// The passphrase of an encrypted key or PFX.
+        passphrase: Option<Zeroizing<String>>,
+        /// A thumbprint to check the certificate against (SHA-1 or SHA-256, any common form).
+        thumbprint: Option<String>,
+    },
+    /// A vault: the article's "Use a self-signed certificate directly from Azure Key Vault".
+    KeyVault {
+        /// The vault, e.g. `https://localhost:8443/` or `https://myvault.vault.azure.net/`.
+        url: String,
+        /// The certificate's name in the vault.
+        certificate_name: String,
+    },
+}
+
+impl fmt::Debug for CredentialSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Files {
+                certificate,
+                private_key,
+                passphrase,
+                thumbprint,
+            } => f
+                .debug_struct("Files")
+                .field("certificate", certificate)
+                .field("private_key", private_key)
+                .field("passphrase", &passphrase.as_ref().map(|_| "(set)"))
+                .field("thumbprint", thumbprint)
+                .finish(),
+            Self::KeyVault { url, certificate_name } => f
+                .debug_struct("KeyVault")
+                .field("url", url)
+                .field("certificate_name", certificate_name)
+                .finish(),
+        }
+    }
+}
+
+/// Everything the app needs to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The Application (client) ID.
+    pub client_id: String,
+    /// The authority URL.
+    pub authority: String,
+    /// The redirect URI registered on the app, where the code arrives.
+    pub redirect_uri: String,
+    /// Where the authority sends the browser after sign-out (also registered on the app).
+    pub post_logout_redirect_uri: String,
+    /// The certificate credential.
+    pub credential: CredentialSource,
+    /// A CA certificate (PEM or DER file) to trust besides the public roots, e.g. a Keyward
+    /// server's `tls/ca.pem`.
+    pub trusted_ca: Option<PathBuf>,
+    /// The port the binary listens on ([`crate::run`] takes a bound listener instead).
+    pub port: u16,
+}
+
+/// A setting that is missing or unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub variable: &'static str,
+    /// What is wrong and what to do.
+    pub problem: String,
+}
+
+impl Config {
+    /// Reads the settings from environment variables (see the module docs).
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let error = |variable: &'static str, problem: &str| ConfigError {
+            variable,
+            problem: problem.to_owned(),
+        };
+        let client_id = get("CLIENT_ID").ok_or_else(|| {
+            error(
+                "CLIENT_ID",
+                "not set: give the Application (client) ID of the app registration",
+            )
+        })?;
+        let authority = match (get("AUTHORITY"), get("TENANT_SUBDOMAIN")) {
+            (Some(authority), _) => authority,
+            (None, Some(sub)) => format!("https://{sub}.ciamlogin.com/"),
+            (None, None) => {
+                return Err(error(
+                    "AUTHORITY",
+                    "not set, and no TENANT_SUBDOMAIN either: set AUTHORITY (e.g. https://localhost:8443/contoso/) \
+                     or TENANT_SUBDOMAIN (contoso for contoso.onmicrosoft.com)",
+                ));
+            }
+        };
+        keyward_client::Authority::parse(&authority).map_err(|e| error("AUTHORITY", &e.to_string()))?;
+        let redirect_uri = get("REDIRECT_URI").unwrap_or_else(|| "http://localhost:3000/auth/redirect".into());
+        let post_logout_redirect_uri =
+            get("POST_LOGOUT_REDIRECT_URI").unwrap_or_else(|| "http://localhost:3000".into());
+        for (variable, value) in [
+            ("REDIRECT_URI", &redirect_uri),
+            ("POST_LOGOUT_REDIRECT_URI", &post_logout_redirect_uri),
+        ] {
+            let url = url::Url::parse(value).map_err(|_| error(variable, "not a URL"))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(error(variable, "must be an http:// or https:// URL"));
+            }
+        }
+        let credential = match (get("CERTIFICATE_PATH"), get("KEY_VAULT_URL"), get("CERTIFICATE_NAME")) {
+            (Some(certificate), None, _) => CredentialSource::Files {
+                certificate: certificate.into(),
+                private_key: get("PRIVATE_KEY_PATH").map(PathBuf::from),
+                // The passphrase is taken as given: spaces may be part of it.
+                passphrase: vars
+                    .get("PRIVATE_KEY_PASSPHRASE")
+                    .filter(|p| !p.is_empty())
+                    .map(|p| Zeroizing::new(p.clone())),
+                thumbprint: get("CERTIFICATE_THUMBPRINT"),
+            },
+            (None, Some(url), Some(certificate_name)) => CredentialSource::KeyVault { url, certificate_name },
+            (None, Some(_), None) => {
+                return Err(error(
+                    "CERTIFICATE_NAME",
+                    "not set: give the certificate's name in the vault at KEY_VAULT_URL",
+                ));
+            }
+            (Some(_), Some(_), _) => {
+                return Err(error(
+                    "CERTIFICATE_PATH",
+                    "set together with KEY_VAULT_URL: choose one source for the certificate",
+                ));
+            }
+            (None, None, _) => {
+                return Err(error(
+                    "CERTIFICATE_PATH",
+                    "not set: give the certificate file (with PRIVATE_KEY_PATH for its key), \
+                     or KEY_VAULT_URL and CERTIFICATE_NAME for a certificate in a vault",
+                ));
+            }
+        };
+        let trusted_ca = match (get("KEYWARD_CA"), get("KEYWARD_DATA")) {
+            (Some(ca), _) => Some(PathBuf::from(ca)),
+            (None, Some(data)) => Some(PathBuf::from(data).join("tls").join("ca.pem")),
+            (None, None) => None,
+        };
+        let port = match get("PORT") {
+            Some(port) => port.parse().map_err(|_| error("PORT", "not a port number (1-65535)"))?,
+            None => 3000,
+        };
+        Ok(Self {
+            client_id,
+            authority,
+            redirect_uri,
+            post_logout_redirect_uri,
+            credential,
+            trusted_ca,
+            port,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_are_the_articles() {
+        let config = Config::from_vars(&vars(&[
+            ("CLIENT_ID", "00000000-0000-0000-0000-000000000001"),
+            ("TENANT_SUBDOMAIN", "contoso"),
+            ("CERTIFICATE_PATH", "app.pem"),
+            ("PRIVATE_KEY_PATH", "app.key"),
+        ]))
+        .unwrap();
+        assert_eq!(config.authority, "https://contoso.ciamlogin.com/");
+        assert_eq!(config.redirect_uri, "http://localhost:3000/auth/redirect");
+        assert_eq!(config.post_logout_redirect_uri, "http://localhost:3000");
+        assert_eq!(config.port, 3000);
+        assert!(config.trusted_ca.is_none());
+        assert!(matches!(
+            config.credential,
+            CredentialSource::Files { passphrase: None, .. }
+        ));
+    }
+
+    #[test]
+    fn an_authority_wins_over_the_subdomain_and_the_data_dir_gives_the_ca() {
+        let config = Config::from_vars(&vars(&[
+            ("CLIENT_ID", "app"),
+            ("TENANT_SUBDOMAIN", "contoso"),
+            ("AUTHORITY", "https://localhost:8443/contoso/"),
+            ("KEY_VAULT_URL", "https://localhost:8443/"),
+            ("CERTIFICATE_NAME", "ciam-client-app"),
+            ("KEYWARD_DATA", "/srv/keyward"),
+            ("PORT", "4000"),
+        ]))
+        .unwrap();
+        assert_eq!(config.authority, "https://localhost:8443/contoso/");
+        assert_eq!(config.trusted_ca, Some(PathBuf::from("/srv/keyward/tls/ca.pem")));
+        assert_eq!(config.port, 4000);
+        assert!(matches!(config.credential, CredentialSource::KeyVault { .. }));
+    }
+
+    #[test]
+    fn says_which_variable_is_wrong() {
+        let check = |pairs: &[(&str, &str)]| Config::from_vars(&vars(pairs)).unwrap_err().variable;
+        assert_eq!(check(&[]), "CLIENT_ID");
+        assert_eq!(check(&[("CLIENT_ID", "a"), ("CERTIFICATE_PATH", "c")]), "AUTHORITY");
+        assert_eq!(
+            check(&[
+                ("CLIENT_ID", "a"),
+                ("AUTHORITY", "http://localhost/contoso"),
+                ("CERTIFICATE_PATH", "c")
+            ]),
+            "AUTHORITY"
+        );
+        assert_eq!(
+            check(&[("CLIENT_ID", "a"), ("TENANT_SUBDOMAIN", "c")]),
+            "CERTIFICATE_PATH"
+        );
+        assert_eq!(
+            check(&[
+                ("CLIENT_ID", "a"),
+                ("TENANT_SUBDOMAIN", "c"),
+                ("KEY_VAULT_URL", "https://v/")
+            ]),
+            "CERTIFICATE_NAME"
+        );
+        assert_eq!(
+            check(&[
+                ("CLIENT_ID", "a"),
+                ("TENANT_SUBDOMAIN", "c"),
+                ("CERTIFICATE_PATH", "c"),
+                ("PORT", "x")
+            ]),
+            "PORT"
+        );
+        assert_eq!(
+            check(&[
+                ("CLIENT_ID", "a"),
+                ("TENANT_SUBDOMAIN", "c"),
+                ("CERTIFICATE_PATH", "c"),
+                ("REDIRECT_URI", "ftp://x/")
+            ]),
+            "REDIRECT_URI"
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_passphrase() {
+        let config = Config::from_vars(&vars(&[
+            ("CLIENT_ID", "a"),
+            ("TENANT_SUBDOMAIN", "c"),
+            ("CERTIFICATE_PATH", "c.pem"),
+            ("PRIVATE_KEY_PASSPHRASE", "hunter2"),
+        ]))
+        .unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}
