@@ -1,11 +1,13 @@
 //! How model values become column values and come back, the same for both backends: times as
-//! RFC 3339 text (exact to the nanosecond, offset kept), documents as their serde_json.
+//! RFC 3339 text (exact to the nanosecond, offset kept; in UTC where SQL compares them),
+//! documents as their serde_json, names and emails by the lowercase form they are found by.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
 use crate::{Error, Result};
@@ -14,6 +16,22 @@ use crate::{Error, Result};
 pub(crate) fn time_text(time: OffsetDateTime) -> Result<String> {
     time.format(&Rfc3339)
         .map_err(|e| Error::Invalid(format!("time {time} cannot be written as RFC 3339: {e}")))
+}
+
+/// A time as stored where SQL compares or orders it (a grant's expiry, a version's creation):
+/// RFC 3339 text in UTC with all nine fraction digits, so that the bytewise order of the text is
+/// the order of the times. The offset is not kept. [`Error::Invalid`] outside the years 0 to 9999
+/// (in UTC). Read back with [`time_from_text`].
+pub(crate) fn sortable_time_text(time: OffsetDateTime) -> Result<String> {
+    let invalid = || Error::Invalid(format!("time {time} is outside the years 0 to 9999"));
+    let utc = time.checked_to_offset(UtcOffset::UTC).ok_or_else(invalid)?;
+    if !(0..=9999).contains(&utc.year()) {
+        return Err(invalid());
+    }
+    utc.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z"
+    ))
+    .map_err(|e| Error::Invalid(format!("time {time} cannot be written as RFC 3339: {e}")))
 }
 
 /// A stored time.
@@ -43,4 +61,60 @@ pub(crate) fn from_document<T: DeserializeOwned>(text: &str, what: &'static str)
         what,
         detail: e.to_string(),
     })
+}
+
+/// The form a user's email is unique in and found by: its (Unicode) lowercase.
+pub(crate) fn email_key(email: &str) -> String {
+    email.to_lowercase()
+}
+
+/// The form a vault name is unique in and found by: its ASCII lowercase, as in Key Vault.
+pub(crate) fn name_key(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn sortable_times_sort_as_the_times_do() {
+        let times = [
+            datetime!(0000-01-01 00:00:00 UTC),
+            datetime!(2026-12-03 10:00:00 +01:00),
+            datetime!(2026-12-03 09:30:00 UTC),
+            datetime!(2026-12-03 09:30:00.000000001 UTC),
+            datetime!(2026-12-03 09:30:00.5 UTC),
+            datetime!(2026-12-03 09:30:01 UTC),
+            datetime!(2026-12-03 05:00:00 -05:00),
+            datetime!(9999-12-31 23:59:59.999999999 UTC),
+        ];
+        let texts: Vec<String> = times.iter().map(|&t| sortable_time_text(t).unwrap()).collect();
+        assert_eq!(texts[1], "2026-12-03T09:00:00.000000000Z");
+        for (pair, texts) in times.windows(2).zip(texts.windows(2)) {
+            assert_eq!(pair[0].cmp(&pair[1]), texts[0].cmp(&texts[1]), "{texts:?}");
+        }
+        for (time, text) in times.iter().zip(&texts) {
+            assert_eq!(time_from_text(text, "test").unwrap(), *time);
+        }
+    }
+
+    #[test]
+    fn sortable_times_stay_within_four_digit_years() {
+        for time in [
+            datetime!(9999-12-31 23:00:00 -05:00),
+            datetime!(0000-01-01 00:30:00 +01:00),
+            datetime!(-0001-06-01 00:00:00 UTC),
+        ] {
+            assert!(matches!(sortable_time_text(time), Err(Error::Invalid(_))), "{time}");
+        }
+    }
+
+    #[test]
+    fn keys_are_lowercase() {
+        assert_eq!(name_key("My-Cert-Ä"), "my-cert-Ä");
+        assert_eq!(email_key("Ännie@Example.COM"), "ännie@example.com");
+    }
 }

@@ -6,14 +6,15 @@ use std::fmt::Display;
 
 use uuid::Uuid;
 
-use crate::{AppRoleAssignment, Application, Error, SigningKey, Tenant};
+use crate::{AppRoleAssignment, Application, Collection, Error, GrantKind, ItemKey, SigningKey, Tenant, User, Vault};
 
 /// Why a write failed.
 pub(crate) enum Failure {
     /// A unique constraint refused it: some value is taken.
     Unique,
-    /// A foreign key refused it: the tenant it names does not exist.
-    MissingTenant,
+    /// A foreign key refused it: the row it names (its tenant; for vault rows, its vault or its
+    /// name) does not exist.
+    MissingParent,
     /// Anything else, already an [`Error`].
     Other(Error),
 }
@@ -24,7 +25,7 @@ impl Failure {
     pub(crate) fn into_error(self, tenant_id: Uuid) -> Error {
         match self {
             Failure::Unique => Error::Conflict(String::from("a unique value")),
-            Failure::MissingTenant => Error::NotFound(format!("tenant {tenant_id}")),
+            Failure::MissingParent => Error::NotFound(format!("tenant {tenant_id}")),
             Failure::Other(e) => e,
         }
     }
@@ -34,7 +35,7 @@ impl From<sqlx::Error> for Failure {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => Failure::Unique,
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => Failure::MissingTenant,
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => Failure::MissingParent,
             _ => Failure::Other(database(e)),
         }
     }
@@ -131,6 +132,54 @@ pub(crate) fn signing_key(key: &SigningKey, holders: &[(String, bool)]) -> Error
         format!("an active signing key of tenant {}", key.tenant_id)
     };
     Error::Conflict(what)
+}
+
+/// A user's id, or its email within its tenant, is taken; `holders` are (id, lowercase email)
+/// of the users that hold one of them (the user itself when it is being updated).
+pub(crate) fn user(user: &User, updating: bool, holders: &[(Uuid, String)]) -> Error {
+    let what = holders.iter().find_map(|(id, _)| {
+        if *id == user.id {
+            (!updating).then(|| format!("user {id}"))
+        } else {
+            Some(format!(
+                "a user with email {:?} in tenant {}",
+                user.email, user.tenant_id
+            ))
+        }
+    });
+    Error::Conflict(what.unwrap_or_else(|| format!("user {} or its email", user.id)))
+}
+
+/// A grant's id is taken among the grants of its kind. The id (a hash of the handle) is not
+/// named: it is of no use to the reader.
+pub(crate) fn grant(kind: GrantKind) -> Error {
+    Error::Conflict(format!("a grant of kind {} with this id", kind.as_str()))
+}
+
+/// A vault's id or name is taken; `holders` are the ids of the vaults that hold one of them (the
+/// vault itself when it is being updated).
+pub(crate) fn vault(vault: &Vault, updating: bool, holders: &[Uuid]) -> Error {
+    let what = holders.iter().find_map(|id| {
+        if *id == vault.id {
+            (!updating).then(|| format!("vault {id}"))
+        } else {
+            Some(format!("a vault named {:?}", vault.name))
+        }
+    });
+    Error::Conflict(what.unwrap_or_else(|| format!("vault {} or its name", vault.id)))
+}
+
+/// A name of a vault, for messages: `certificate "My-Cert" in vault {id}`.
+pub(crate) fn item(key: &ItemKey) -> String {
+    format!("{} {:?} in vault {}", item_kind(key.collection), key.name, key.vault_id)
+}
+
+/// What a name of a collection is called: `certificate` or `secret`.
+pub(crate) fn item_kind(collection: Collection) -> &'static str {
+    match collection {
+        Collection::Certificates => "certificate",
+        Collection::Secrets => "secret",
+    }
 }
 
 /// [`Error::Invalid`] when an application lists an identifier URI twice.

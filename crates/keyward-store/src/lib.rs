@@ -161,17 +161,22 @@ pub trait Store: Send + Sync + 'static {
     /// Every user of a tenant, by email.
     async fn users(&self, tenant_id: Uuid) -> Result<Vec<User>>;
 
-    /// Adds a grant. [`Error::Conflict`] if one of its kind has its id.
+    /// Adds a grant. [`Error::Conflict`] if one of its kind has its id; [`Error::NotFound`] if its
+    /// tenant does not exist.
     async fn insert_grant(&self, grant: &Grant) -> Result<()>;
     /// Redeems a grant atomically: of two concurrent redemptions exactly one gets
     /// [`Redemption::Redeemed`], the other [`Redemption::Replayed`]. Expired (at `now`) or
-    /// revoked grants are [`Redemption::Unusable`].
+    /// revoked grants are [`Redemption::Unusable`]. A grant redeemed before is
+    /// [`Redemption::Replayed`] even once expired (so that a late replay still revokes its family),
+    /// but not once revoked.
     async fn redeem_grant(&self, kind: GrantKind, id: &str, now: OffsetDateTime) -> Result<Redemption>;
     /// A grant that is neither redeemed, revoked nor expired at `now` (a live session, say).
     async fn live_grant(&self, kind: GrantKind, id: &str, now: OffsetDateTime) -> Result<Option<Grant>>;
-    /// Revokes every grant of a family; returns how many were live.
+    /// Revokes every grant of a family; returns how many were live (neither redeemed nor revoked
+    /// before, expired or not).
     async fn revoke_family(&self, family: Uuid) -> Result<u64>;
-    /// Revokes every grant of a user (disabled, password reset); returns how many were live.
+    /// Revokes every grant of a user (disabled, password reset); returns how many were live, as
+    /// for [`Store::revoke_family`].
     async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid) -> Result<u64>;
     /// Deletes grants that expired before `before`; returns how many.
     async fn delete_expired_grants(&self, before: OffsetDateTime) -> Result<u64>;
@@ -193,7 +198,8 @@ pub trait Store: Send + Sync + 'static {
     /// The names of a collection that are (`deleted: true`) or are not soft-deleted, ordered by
     /// their lowercase form.
     async fn vault_items(&self, vault_id: Uuid, collection: Collection, deleted: bool) -> Result<Vec<VaultItem>>;
-    /// Every version of a name, oldest first (empty if the name does not exist).
+    /// Every version of a name, oldest first (empty if the name does not exist). Their keys spell
+    /// the name as [`Store::vault_item`] does.
     async fn vault_versions(&self, key: &ItemKey) -> Result<Vec<VaultVersion>>;
     /// One version of a name.
     async fn vault_version(&self, key: &ItemKey, version: &str) -> Result<Option<VaultVersion>>;

@@ -1,5 +1,9 @@
 //! The PostgreSQL backend: several servers sharing one database. Ids are `uuid`, documents
-//! `jsonb`, times RFC 3339 text as on SQLite.
+//! `jsonb`, times RFC 3339 text as on SQLite. Customer sign-in and the vault live in their own
+//! files.
+
+mod sign_in;
+mod vault;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -8,11 +12,15 @@ use serde_json::value::RawValue;
 use sqlx::PgConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::types::Json;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::columns::{document, from_document, time_from_text, time_text};
 use crate::conflict::{self, Failure, database};
-use crate::{AppRoleAssignment, Application, Error, Result, SigningKey, Store, Tenant};
+use crate::{
+    AppRoleAssignment, Application, Collection, Error, Grant, GrantKind, ItemKey, Redemption, Result, SigningKey,
+    Store, Tenant, User, Vault, VaultItem, VaultVersion, VaultWrite,
+};
 
 /// A [`Store`] in a PostgreSQL database.
 pub(crate) struct PostgresStore {
@@ -384,6 +392,82 @@ impl Store for PostgresStore {
             .iter()
             .map(|Json(raw)| from_document(raw.get(), "signing key"))
             .collect()
+    }
+
+    async fn insert_user(&self, user: &User) -> Result<()> {
+        sign_in::insert_user(&self.pool, user).await
+    }
+
+    async fn update_user(&self, user: &User) -> Result<()> {
+        sign_in::update_user(&self.pool, user).await
+    }
+
+    async fn user(&self, tenant_id: Uuid, id: Uuid) -> Result<Option<User>> {
+        sign_in::user(&self.pool, tenant_id, id).await
+    }
+
+    async fn user_by_email(&self, tenant_id: Uuid, email: &str) -> Result<Option<User>> {
+        sign_in::user_by_email(&self.pool, tenant_id, email).await
+    }
+
+    async fn users(&self, tenant_id: Uuid) -> Result<Vec<User>> {
+        sign_in::users(&self.pool, tenant_id).await
+    }
+
+    async fn insert_grant(&self, grant: &Grant) -> Result<()> {
+        sign_in::insert_grant(&self.pool, grant).await
+    }
+
+    async fn redeem_grant(&self, kind: GrantKind, id: &str, now: OffsetDateTime) -> Result<Redemption> {
+        sign_in::redeem_grant(&self.pool, kind, id, now).await
+    }
+
+    async fn live_grant(&self, kind: GrantKind, id: &str, now: OffsetDateTime) -> Result<Option<Grant>> {
+        sign_in::live_grant(&self.pool, kind, id, now).await
+    }
+
+    async fn revoke_family(&self, family: Uuid) -> Result<u64> {
+        sign_in::revoke_family(&self.pool, family).await
+    }
+
+    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid) -> Result<u64> {
+        sign_in::revoke_user_grants(&self.pool, tenant_id, user_id).await
+    }
+
+    async fn delete_expired_grants(&self, before: OffsetDateTime) -> Result<u64> {
+        sign_in::delete_expired_grants(&self.pool, before).await
+    }
+
+    async fn insert_vault(&self, vault: &Vault) -> Result<()> {
+        vault::insert_vault(&self.pool, vault).await
+    }
+
+    async fn update_vault(&self, vault: &Vault) -> Result<()> {
+        vault::update_vault(&self.pool, vault).await
+    }
+
+    async fn vaults(&self) -> Result<Vec<Vault>> {
+        vault::vaults(&self.pool).await
+    }
+
+    async fn write_vault(&self, write: &VaultWrite) -> Result<()> {
+        vault::write_vault(&self.pool, write).await
+    }
+
+    async fn vault_item(&self, key: &ItemKey) -> Result<Option<VaultItem>> {
+        vault::vault_item(&self.pool, key).await
+    }
+
+    async fn vault_items(&self, vault_id: Uuid, collection: Collection, deleted: bool) -> Result<Vec<VaultItem>> {
+        vault::vault_items(&self.pool, vault_id, collection, deleted).await
+    }
+
+    async fn vault_versions(&self, key: &ItemKey) -> Result<Vec<VaultVersion>> {
+        vault::vault_versions(&self.pool, key).await
+    }
+
+    async fn vault_version(&self, key: &ItemKey, version: &str) -> Result<Option<VaultVersion>> {
+        vault::vault_version(&self.pool, key, version).await
     }
 }
 

@@ -78,9 +78,9 @@ pub struct Grant {
     pub user_id: Uuid,
     /// What the issuer needs to honour it (client, redirect URI, PKCE challenge, scopes, nonce).
     pub document: serde_json::Value,
-    /// When it was issued.
+    /// When it was issued. The store keeps the instant, not the offset: it reads back in UTC.
     pub created: OffsetDateTime,
-    /// When it stops being usable.
+    /// When it stops being usable (read back in UTC, as `created`).
     pub expires: OffsetDateTime,
 }
 

@@ -96,7 +96,8 @@ pub struct VaultVersion {
     pub key: ItemKey,
     /// The version id (32 lowercase hex digits); unique within its name.
     pub version: String,
-    /// When it was made; versions are listed oldest first, ties broken by version id.
+    /// When it was made; versions are listed oldest first, ties broken by version id. The store
+    /// keeps the instant, not the offset: it reads back in UTC.
     pub created: OffsetDateTime,
     /// The vault's document for the version (attributes, tags, the certificate, ...).
     pub document: serde_json::Value,

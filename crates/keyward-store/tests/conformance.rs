@@ -3,19 +3,35 @@
 //! `postgres://postgres@127.0.0.1:5432/test` per test, dropped at the end).
 //!
 //! Behaviours make their own tenants with random names, so they also pass one after another on
-//! one store ([`suite`]), as they would in a running server.
+//! one store ([`suite`]), as they would in a running server. Those of customer sign-in and of the
+//! vault are in [`sign_in`] and [`vault`].
+
+#[path = "conformance/sign_in.rs"]
+mod sign_in;
+#[path = "conformance/vault.rs"]
+mod vault;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use keyward_store::{
-    AppRole, AppRoleAssignment, Application, Error, KeyCredential, PasswordCredential, SigningKey, Store, Tenant,
+    AppRole, AppRoleAssignment, Application, Collection, Error, GrantKind, ItemKey, ItemWrite, KeyCredential,
+    PasswordCredential, Redemption, SigningKey, Store, Tenant, VaultWrite,
 };
 use sqlx::Connection;
 use time::OffsetDateTime;
 use time::macros::datetime;
 use uuid::Uuid;
+
+use sign_in::{
+    concurrent_redemptions_one_wins, duplicate_grant_conflicts, duplicate_user_conflicts, expired_grants_are_unusable,
+    family_is_revoked, grant_is_redeemed_once, user_grants_are_revoked, user_optimistic_concurrency, user_round_trip,
+};
+use vault::{
+    concurrent_item_writes_one_wins, names_are_case_insensitive, purge_removes_versions, refused_writes_change_nothing,
+    sealed_bytes_round_trip, soft_deleted_names_are_listed_apart, vault_round_trip, versions_are_listed_oldest_first,
+};
 
 /// The PostgreSQL server the tests use (trust authentication, database `test`).
 const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -600,6 +616,29 @@ async fn documents_survive_reopening(url: String) {
     store.insert_role_assignment(&grant).await.unwrap();
     let key = signing_key(&tenant, true);
     store.insert_signing_key(&key).await.unwrap();
+    let user = sign_in::user(&tenant, "Ann@Example.com");
+    store.insert_user(&user).await.unwrap();
+    let refresh_token = sign_in::grant(GrantKind::RefreshToken, &user);
+    store.insert_grant(&refresh_token).await.unwrap();
+    let vault = vault::vault(&tenant);
+    store.insert_vault(&vault).await.unwrap();
+    let item = vault::item(&ItemKey {
+        vault_id: vault.id,
+        collection: Collection::Certificates,
+        name: "Web-Server".into(),
+    });
+    let version = vault::version(&item.key, CREATED, &[0x00, 0xff, 0x80]);
+    store
+        .write_vault(&VaultWrite {
+            items: vec![ItemWrite {
+                item: item.clone(),
+                expected_revision: None,
+            }],
+            versions: vec![version.clone()],
+            purges: vec![],
+        })
+        .await
+        .unwrap();
     drop(store);
 
     let store = keyward_store::open(&url).await.unwrap();
@@ -611,6 +650,24 @@ async fn documents_survive_reopening(url: String) {
     assert_eq!(apps, expected);
     assert_eq!(store.role_assignments().await.unwrap(), vec![grant]);
     assert_eq!(store.signing_keys().await.unwrap(), vec![key]);
+    assert_eq!(store.users(tenant.id).await.unwrap(), vec![user]);
+    assert_eq!(store.vaults().await.unwrap(), vec![vault]);
+    assert_eq!(store.vault_item(&item.key).await.unwrap(), Some(item.clone()));
+    let versions = store.vault_versions(&item.key).await.unwrap();
+    assert_eq!(versions[0].sealed, version.sealed);
+    assert_eq!(versions, vec![version]);
+    // The grant is redeemed once, across the reopening too.
+    let (kind, id, now) = (refresh_token.kind, refresh_token.id.clone(), refresh_token.created);
+    assert_eq!(
+        store.redeem_grant(kind, &id, now).await.unwrap(),
+        Redemption::Redeemed(refresh_token.clone())
+    );
+    drop(store);
+    let store = keyward_store::open(&url).await.unwrap();
+    assert_eq!(
+        store.redeem_grant(kind, &id, now).await.unwrap(),
+        Redemption::Replayed(refresh_token)
+    );
     // Migrations already applied are not applied again.
     drop(store);
     keyward_store::open(&url).await.unwrap();
@@ -683,6 +740,23 @@ conformance! {
     duplicate_role_assignment_conflicts,
     rotation_keeps_one_active_key,
     failed_rotation_changes_nothing,
+    user_round_trip,
+    duplicate_user_conflicts,
+    user_optimistic_concurrency,
+    grant_is_redeemed_once,
+    duplicate_grant_conflicts,
+    expired_grants_are_unusable,
+    family_is_revoked,
+    user_grants_are_revoked,
+    concurrent_redemptions_one_wins,
+    vault_round_trip,
+    names_are_case_insensitive,
+    soft_deleted_names_are_listed_apart,
+    refused_writes_change_nothing,
+    concurrent_item_writes_one_wins,
+    purge_removes_versions,
+    versions_are_listed_oldest_first,
+    sealed_bytes_round_trip,
 }
 
 /// Opens `url` and runs a behaviour on the store.

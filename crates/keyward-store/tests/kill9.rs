@@ -1,14 +1,15 @@
 //! An acknowledged write survives `kill -9`. The test runs itself again as a child process in
-//! "writer" mode: the child inserts applications into an SQLite store in a loop and prints each
-//! id once `insert_application` has returned. The parent reads a few dozen of those
-//! acknowledgements, kills the child with SIGKILL while it is writing, reopens the database and
-//! checks that it is intact and holds every acknowledged application.
+//! "writer" mode: the child inserts applications into an SQLite store in a loop, each followed by
+//! a vault write (a secret named after the application, with one version), and prints each id
+//! once both have returned. The parent reads a few dozen of those acknowledgements, kills the
+//! child with SIGKILL while it is writing, reopens the database and checks that it is intact and
+//! holds every acknowledged application and secret.
 
 use std::collections::HashSet;
 use std::process::Stdio;
 use std::time::Duration;
 
-use keyward_store::{Application, Tenant};
+use keyward_store::{Application, Collection, ItemKey, ItemWrite, Tenant, Vault, VaultItem, VaultVersion, VaultWrite};
 use sqlx::Connection;
 use time::OffsetDateTime;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -39,12 +40,18 @@ async fn acknowledged_writes_survive_sigkill() {
         domain: "kill9.onmicrosoft.com".into(),
         created: OffsetDateTime::now_utc(),
     };
-    keyward_store::open(&url)
-        .await
-        .unwrap()
-        .insert_tenant(&tenant)
-        .await
-        .unwrap();
+    let store = keyward_store::open(&url).await.unwrap();
+    store.insert_tenant(&tenant).await.unwrap();
+    let vault = Vault {
+        id: Uuid::new_v4(),
+        tenant_id: tenant.id,
+        name: "kill9".into(),
+        access_policies: vec![],
+        created: OffsetDateTime::now_utc(),
+        version: 1,
+    };
+    store.insert_vault(&vault).await.unwrap();
+    drop(store);
 
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
@@ -111,12 +118,27 @@ async fn acknowledged_writes_survive_sigkill() {
         lost.len(),
         acknowledged.len()
     );
+    for id in &acknowledged {
+        let versions = store.vault_versions(&secret(vault.id, *id)).await.unwrap();
+        assert_eq!(versions.len(), 1, "the acknowledged secret {id} was lost");
+        assert_eq!(versions[0].sealed, id.as_bytes());
+    }
+}
+
+/// Where the writer keeps the secret it writes with application `id`.
+fn secret(vault_id: Uuid, id: Uuid) -> ItemKey {
+    ItemKey {
+        vault_id,
+        collection: Collection::Secrets,
+        name: format!("secret-{id}"),
+    }
 }
 
 /// The child: writes applications until it is killed (or, if the parent is gone, for at most
 /// a minute), printing each id once its write has returned.
 async fn writer(url: &str, tenant_id: Uuid) {
     let store = keyward_store::open(url).await.unwrap();
+    let vault_id = store.vaults().await.unwrap()[0].id;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while tokio::time::Instant::now() < deadline {
         let app_id = Uuid::new_v4();
@@ -135,6 +157,27 @@ async fn writer(url: &str, tenant_id: Uuid) {
             version: 1,
         };
         store.insert_application(&app).await.unwrap();
+        let key = secret(vault_id, app.id);
+        let write = VaultWrite {
+            items: vec![ItemWrite {
+                item: VaultItem {
+                    key: key.clone(),
+                    deleted: false,
+                    document: serde_json::json!({ "contentType": "text/plain" }),
+                    revision: 1,
+                },
+                expected_revision: None,
+            }],
+            versions: vec![VaultVersion {
+                key,
+                version: Uuid::new_v4().simple().to_string(),
+                created: OffsetDateTime::now_utc(),
+                document: serde_json::json!({ "attributes": { "enabled": true } }),
+                sealed: app.id.as_bytes().to_vec(),
+            }],
+            purges: vec![],
+        };
+        store.write_vault(&write).await.unwrap();
         // Stdout is line-buffered: the line leaves the process with the newline.
         println!("{ACK}{}", app.id);
     }
