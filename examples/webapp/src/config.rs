@@ -12,6 +12,8 @@
 //! | `PRIVATE_KEY_PASSPHRASE` | opens an encrypted key or PFX (the article's `Add_Passphrase_Here`) | none |
 //! | `CERTIFICATE_THUMBPRINT` | checked against the certificate (SHA-1 or SHA-256) | not checked |
 //! | `KEY_VAULT_URL`, `CERTIFICATE_NAME` | the certificate from a vault instead of files | |
+//! | `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_CERTIFICATE_PATH` or `AZURE_CLIENT_SECRET`, `AZURE_AUTHORITY_HOST` | who reads the vault (azure-identity's `EnvironmentCredential`) | `KEYWARD_DATA`'s admin |
+//! | `KEYWARD_DATA` | a Keyward data directory: its CA, and its admin to read the vault | |
 //! | `KEYWARD_CA` | a CA to trust besides the public roots | `$KEYWARD_DATA/tls/ca.pem` |
 //! | `PORT` | where the app listens | `3000` |
 //!
@@ -43,7 +45,55 @@ pub enum CredentialSource {
         url: String,
         /// The certificate's name in the vault.
         certificate_name: String,
+        /// Who the app is when it reads the vault.
+        access: VaultAccess,
     },
+}
+
+/// The identity that reads the vault: what `DefaultAzureCredential` finds in the article.
+#[derive(Clone)]
+pub enum VaultAccess {
+    /// azure-identity's `EnvironmentCredential` variables: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+    /// and `AZURE_CLIENT_CERTIFICATE_PATH` (+ `AZURE_CLIENT_CERTIFICATE_PASSWORD`) or
+    /// `AZURE_CLIENT_SECRET`; `AZURE_AUTHORITY_HOST` (default `https://login.microsoftonline.com`).
+    Environment {
+        /// `https://login.microsoftonline.com`, or a Keyward server's origin.
+        authority_host: String,
+        /// The tenant.
+        tenant_id: String,
+        /// The identity's client id.
+        client_id: String,
+        /// Its certificate (PEM with the key, or PFX).
+        certificate: Option<PathBuf>,
+        /// The certificate file's password.
+        certificate_password: Option<Zeroizing<String>>,
+        /// Its secret, when it has no certificate.
+        secret: Option<Zeroizing<String>>,
+    },
+    /// The admin credential of a Keyward data directory (`KEYWARD_DATA`), as `az login` signs
+    /// the developer in for the article.
+    KeywardData(PathBuf),
+}
+
+impl fmt::Debug for VaultAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Environment {
+                authority_host,
+                tenant_id,
+                client_id,
+                certificate,
+                ..
+            } => f
+                .debug_struct("Environment")
+                .field("authority_host", authority_host)
+                .field("tenant_id", tenant_id)
+                .field("client_id", client_id)
+                .field("certificate", certificate)
+                .finish_non_exhaustive(),
+            Self::KeywardData(dir) => f.debug_tuple("KeywardData").field(dir).finish(),
+        }
+    }
 }
 
 impl fmt::Debug for CredentialSource {
@@ -61,10 +111,15 @@ impl fmt::Debug for CredentialSource {
                 .field("passphrase", &passphrase.as_ref().map(|_| "(set)"))
                 .field("thumbprint", thumbprint)
                 .finish(),
-            Self::KeyVault { url, certificate_name } => f
+            Self::KeyVault {
+                url,
+                certificate_name,
+                access,
+            } => f
                 .debug_struct("KeyVault")
                 .field("url", url)
                 .field("certificate_name", certificate_name)
+                .field("access", access)
                 .finish(),
         }
     }
@@ -149,7 +204,11 @@ impl Config {
                     .map(|p| Zeroizing::new(p.clone())),
                 thumbprint: get("CERTIFICATE_THUMBPRINT"),
             },
-            (None, Some(url), Some(certificate_name)) => CredentialSource::KeyVault { url, certificate_name },
+            (None, Some(url), Some(certificate_name)) => CredentialSource::KeyVault {
+                url,
+                certificate_name,
+                access: vault_access(vars)?,
+            },
             (None, Some(_), None) => {
                 return Err(error(
                     "CERTIFICATE_NAME",
@@ -188,6 +247,48 @@ impl Config {
             trusted_ca,
             port,
         })
+    }
+}
+
+/// Who reads the vault: the `AZURE_*` variables when set, else the Keyward data directory's admin.
+fn vault_access(vars: &HashMap<String, String>) -> Result<VaultAccess, ConfigError> {
+    let get = |name: &str| vars.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let secret = |name: &str| {
+        vars.get(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| Zeroizing::new(v.clone()))
+    };
+    if let Some(client_id) = get("AZURE_CLIENT_ID") {
+        let tenant_id = get("AZURE_TENANT_ID").ok_or_else(|| ConfigError {
+            variable: "AZURE_TENANT_ID",
+            problem: "not set, but AZURE_CLIENT_ID is: give the tenant of the identity that reads the vault".into(),
+        })?;
+        let certificate = get("AZURE_CLIENT_CERTIFICATE_PATH").map(PathBuf::from);
+        let client_secret = secret("AZURE_CLIENT_SECRET");
+        if certificate.is_none() && client_secret.is_none() {
+            return Err(ConfigError {
+                variable: "AZURE_CLIENT_CERTIFICATE_PATH",
+                problem: "not set, and no AZURE_CLIENT_SECRET either: give the vault reader's credential".into(),
+            });
+        }
+        return Ok(VaultAccess::Environment {
+            authority_host: get("AZURE_AUTHORITY_HOST").unwrap_or_else(|| "https://login.microsoftonline.com".into()),
+            tenant_id,
+            client_id,
+            certificate,
+            certificate_password: secret("AZURE_CLIENT_CERTIFICATE_PASSWORD"),
+            secret: client_secret,
+        });
+    }
+    match get("KEYWARD_DATA") {
+        Some(dir) => Ok(VaultAccess::KeywardData(dir.into())),
+        None => Err(ConfigError {
+            variable: "AZURE_CLIENT_ID",
+            problem: "not set: to read the vault, give AZURE_TENANT_ID, AZURE_CLIENT_ID and \
+                      AZURE_CLIENT_CERTIFICATE_PATH (or AZURE_CLIENT_SECRET), or KEYWARD_DATA for a Keyward \
+                      server's admin credential"
+                .into(),
+        }),
     }
 }
 
@@ -234,7 +335,45 @@ mod tests {
         assert_eq!(config.authority, "https://localhost:8443/contoso/");
         assert_eq!(config.trusted_ca, Some(PathBuf::from("/srv/keyward/tls/ca.pem")));
         assert_eq!(config.port, 4000);
-        assert!(matches!(config.credential, CredentialSource::KeyVault { .. }));
+        assert!(matches!(
+            config.credential,
+            CredentialSource::KeyVault {
+                access: VaultAccess::KeywardData(_),
+                ..
+            }
+        ));
+        let with_reader = |extra: &[(&str, &str)]| {
+            let mut all = vec![
+                ("CLIENT_ID", "app"),
+                ("AUTHORITY", "https://localhost:8443/contoso/"),
+                ("KEY_VAULT_URL", "https://localhost:8443/"),
+                ("CERTIFICATE_NAME", "ciam-client-app"),
+            ];
+            all.extend_from_slice(extra);
+            Config::from_vars(&vars(&all))
+        };
+        let reader = with_reader(&[
+            ("AZURE_CLIENT_ID", "reader"),
+            ("AZURE_TENANT_ID", "contoso"),
+            ("AZURE_CLIENT_SECRET", "s3cret"),
+        ])
+        .unwrap();
+        assert!(!format!("{reader:?}").contains("s3cret"));
+        let CredentialSource::KeyVault {
+            access: VaultAccess::Environment { authority_host, .. },
+            ..
+        } = reader.credential
+        else {
+            panic!("the environment's reader")
+        };
+        assert_eq!(authority_host, "https://login.microsoftonline.com");
+        assert_eq!(with_reader(&[]).unwrap_err().variable, "AZURE_CLIENT_ID");
+        assert_eq!(
+            with_reader(&[("AZURE_CLIENT_ID", "r"), ("AZURE_TENANT_ID", "t")])
+                .unwrap_err()
+                .variable,
+            "AZURE_CLIENT_CERTIFICATE_PATH"
+        );
     }
 
     #[test]

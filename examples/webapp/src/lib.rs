@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+mod credential;
 pub mod dotenv;
 mod pages;
 mod routes;
@@ -28,10 +29,10 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use keyward_client::{CertificateCredential, ConfidentialClient};
+use keyward_client::ConfidentialClient;
 use tokio::net::TcpListener;
 
-pub use config::{Config, ConfigError, CredentialSource};
+pub use config::{Config, ConfigError, CredentialSource, VaultAccess};
 
 /// Why the app cannot start.
 #[non_exhaustive]
@@ -51,89 +52,84 @@ pub enum Error {
         /// Why.
         detail: String,
     },
-    /// The certificate is to come from a vault, and this build has no vault client yet.
-    #[error(
-        "KEY_VAULT_URL: reading the certificate {certificate_name} from the vault {url} is not available in this build yet; \
-         download it (keyward vault cert download) and set CERTIFICATE_PATH and PRIVATE_KEY_PATH instead"
-    )]
-    VaultUnavailable {
+    /// The certificate could not be read from the vault.
+    #[error("cannot read the certificate {certificate_name} from the vault {url}: {source}")]
+    Vault {
         /// The vault.
         url: String,
         /// The certificate's name.
         certificate_name: String,
+        /// Why.
+        source: keyward_client::Error,
+    },
+    /// A file of the Keyward data directory (the vault reader's credential) is missing or damaged.
+    #[error("{path}: {detail} (is KEYWARD_DATA the server's data directory?)")]
+    KeywardData {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        detail: String,
     },
     /// The listener failed.
     #[error("the web server: {0}")]
     Io(#[from] std::io::Error),
 }
 
-/// The app's confidential client: the certificate loaded from its source, the CA trusted.
+/// The app's confidential client: the certificate loaded from its source (files, or a vault
+/// read over the network), the CA trusted.
 pub async fn client(config: &Config) -> Result<ConfidentialClient, Error> {
-    let credential = load_credential(&config.credential).await?;
-    let mut builder = ConfidentialClient::builder(&config.authority, &config.client_id, credential);
-    if let Some(path) = &config.trusted_ca {
-        let ca = std::fs::read(path).map_err(|e| Error::TrustedCa {
-            path: path.clone(),
-            detail: e.to_string(),
-        })?;
-        builder = builder.trust_ca(&ca);
+    let ca = config.trusted_ca.as_deref().map(credential::read_ca).transpose()?;
+    let certificate = credential::load(&config.credential, ca.as_deref()).await?;
+    let mut builder = ConfidentialClient::builder(&config.authority, &config.client_id, certificate);
+    if let Some(ca) = &ca {
+        builder = builder.trust_ca(ca);
     }
     Ok(builder.build()?)
 }
 
-async fn load_credential(source: &CredentialSource) -> Result<CertificateCredential, Error> {
-    match source {
-        CredentialSource::Files {
-            certificate,
-            private_key,
-            passphrase,
-            thumbprint,
-        } => {
-            let passphrase = passphrase.as_deref().map(String::as_str);
-            let credential = match private_key {
-                Some(key) => CertificateCredential::from_files(certificate, key, passphrase)?,
-                None => CertificateCredential::from_bundle_file(certificate, passphrase)?,
-            };
-            Ok(match thumbprint {
-                Some(thumbprint) => credential.expect_thumbprint(thumbprint)?,
-                None => credential,
-            })
-        }
-        // TODO(vault): when `keyward_client::vault` lands, fetch the certificate (its x5t and
-        // the PEM/PFX secret behind it) with the vault client here, as the article's
-        // getKeyAndThumbprint() does with CertificateClient and SecretClient.
-        CredentialSource::KeyVault { url, certificate_name } => Err(Error::VaultUnavailable {
-            url: url.clone(),
-            certificate_name: certificate_name.clone(),
-        }),
-    }
+/// The app, ready to serve: the credential loaded and the client built.
+pub struct App {
+    state: Arc<routes::AppState>,
 }
 
-/// The app's routes, ready to serve: loads the credential and builds the client (no network
-/// traffic until the first sign-in).
-pub async fn router(config: Config) -> Result<axum::Router, Error> {
-    let client = client(&config).await?;
-    let state = routes::AppState {
-        config,
-        client,
-        sessions: session::Sessions::default(),
-    };
-    Ok(routes::router(Arc::new(state)))
+impl App {
+    /// Loads the credential and builds the client (no traffic to the authority until the
+    /// first sign-in).
+    pub async fn new(config: Config) -> Result<Self, Error> {
+        let client = client(&config).await?;
+        let state = routes::AppState {
+            config,
+            client,
+            sessions: session::Sessions::default(),
+        };
+        Ok(Self { state: Arc::new(state) })
+    }
+
+    /// The app's confidential client.
+    pub fn client(&self) -> &ConfidentialClient {
+        &self.state.client
+    }
+
+    /// The app's routes.
+    pub fn router(&self) -> axum::Router {
+        routes::router(Arc::clone(&self.state))
+    }
+
+    /// Serves the app on `listener` until `shutdown` completes, then finishes the requests in
+    /// flight.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        Ok(())
+    }
 }
 
 /// Serves the app on `listener` until the process ends.
 pub async fn run(config: Config, listener: TcpListener) -> Result<(), Error> {
-    run_until(config, listener, std::future::pending()).await
-}
-
-/// Serves the app on `listener` until `shutdown` completes, then finishes the requests in
-/// flight.
-pub async fn run_until(
-    config: Config,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), Error> {
-    let app = router(config).await?;
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
-    Ok(())
+    App::new(config).await?.serve(listener, std::future::pending()).await
 }

@@ -25,15 +25,14 @@ async fn run() -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e} (set PORT to use another port)"))?;
-    let client = webapp::client(&config).await.map_err(|e| e.to_string())?;
-    if let Err(e) = client.metadata().await {
+    let authority = config.authority.clone();
+    let client_id = config.client_id.clone();
+    let app = webapp::App::new(config).await.map_err(|e| e.to_string())?;
+    if let Err(e) = app.client().metadata().await {
         eprintln!("warning: {e}");
     }
-    println!(
-        "Sample web app listening on http://localhost:{port} (authority {}, client {})",
-        config.authority, config.client_id
-    );
-    webapp::run_until(config, listener, shutdown_signal())
+    println!("Sample web app listening on http://localhost:{port} (authority {authority}, client {client_id})");
+    app.serve(listener, shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     println!("Sample web app stopped");
