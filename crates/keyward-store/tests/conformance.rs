@@ -1,19 +1,19 @@
-//! The storage conformance suite: every behaviour the authority relies on, written once against
+//! The storage conformance suite: every behaviour the services rely on, written once against
 //! the [`Store`] trait and run against SQLite (a temporary file) and PostgreSQL (a fresh schema in
 //! `postgres://postgres@127.0.0.1:5432/test` per test, dropped at the end).
 //!
 //! Behaviours make their own tenants with random names, so they also pass one after another on
 //! one store ([`suite`]), as they would in a running server. Those of customer sign-in and of the
-//! vault are in [`sign_in`] and [`vault`].
+//! vault are in [`sign_in`] and [`vault`]; [`harness`] runs them against each backend.
 
+#[path = "conformance/harness.rs"]
+mod harness;
 #[path = "conformance/sign_in.rs"]
 mod sign_in;
 #[path = "conformance/vault.rs"]
 mod vault;
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use keyward_store::{
     AppRole, AppRoleAssignment, Application, Collection, Error, GrantKind, ItemKey, ItemWrite, KeyCredential,
@@ -24,6 +24,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 use uuid::Uuid;
 
+use harness::{on_postgres, on_sqlite, with_store};
 use sign_in::{
     concurrent_redemptions_one_wins, duplicate_grant_conflicts, duplicate_user_conflicts, expired_grants_are_unusable,
     family_is_revoked, grant_is_redeemed_once, user_grants_are_revoked, user_optimistic_concurrency, user_round_trip,
@@ -32,9 +33,6 @@ use vault::{
     concurrent_item_writes_one_wins, names_are_case_insensitive, purge_removes_versions, refused_writes_change_nothing,
     sealed_bytes_round_trip, soft_deleted_names_are_listed_apart, vault_round_trip, versions_are_listed_oldest_first,
 };
-
-/// The PostgreSQL server the tests use (trust authentication, database `test`).
-const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 // ---------------------------------------------------------------------------------------------
 // Rows with every field set.
@@ -757,64 +755,6 @@ conformance! {
     purge_removes_versions,
     versions_are_listed_oldest_first,
     sealed_bytes_round_trip,
-}
-
-/// Opens `url` and runs a behaviour on the store.
-async fn with_store<F, Fut>(url: String, behaviour: F)
-where
-    F: FnOnce(Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let store = keyward_store::open(&url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
-    behaviour(store).await;
-}
-
-/// Runs a test on the URL of a new SQLite file in a temporary directory.
-async fn on_sqlite<F, Fut>(test: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    test(format!("sqlite://{}", dir.path().join("keyward.db").display())).await;
-}
-
-/// Runs a test on the URL of a new, empty schema of the test PostgreSQL database, and drops the
-/// schema afterwards, whether the test passed or not.
-async fn on_postgres<F, Fut>(test: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let mut admin = match tokio::time::timeout(Duration::from_secs(10), sqlx::PgConnection::connect(POSTGRES)).await {
-        Ok(Ok(connection)) => connection,
-        Ok(Err(e)) => panic!("{}", postgres_unreachable(&e.to_string())),
-        Err(_) => panic!("{}", postgres_unreachable("no answer within 10 s")),
-    };
-    let schema = format!("kw_test_{}", Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let url = format!("{POSTGRES}?options=-c%20search_path%3D{schema}");
-    let outcome = tokio::spawn(test(url)).await;
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-fn postgres_unreachable(why: &str) -> String {
-    format!(
-        "the PostgreSQL tests need a server at {POSTGRES} (user postgres, trust authentication, database test), \
-         and it is unreachable: {why}. Start it with `service postgresql start` (or `pg_ctlcluster 15 main start`), \
-         and create the database with `createdb -U postgres test` if it is missing."
-    )
 }
 
 // ---------------------------------------------------------------------------------------------
