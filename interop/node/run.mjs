@@ -6,6 +6,7 @@
 // runs `node --test` on tests/*.test.mjs with the server's CA in NODE_EXTRA_CA_CERTS (how real
 // users trust it), stops the server with SIGTERM and exits with the test runner's code.
 //
+// Arguments: test files to run instead of all of them (e.g. tests/keyvault-auth.test.mjs).
 // Environment: KEYWARD_BIN, KEYWARD_INTEROP_TIMEOUT_MS (whole test run, default 600000),
 // KEYWARD_INTEROP_KEEP=1 (keep the temporary directory and say where it is).
 
@@ -141,10 +142,14 @@ async function startServer(bin, data, serverLog) {
 }
 
 async function runTests(env) {
-  const files = readdirSync(join(HERE, "tests"))
-    .filter((name) => name.endsWith(".test.mjs"))
-    .sort()
-    .map((name) => join("tests", name));
+  // `node run.mjs tests/a.test.mjs ...` runs only those files (paths relative to this directory).
+  const chosen = process.argv.slice(2);
+  const files = chosen.length
+    ? chosen
+    : readdirSync(join(HERE, "tests"))
+        .filter((name) => name.endsWith(".test.mjs"))
+        .sort()
+        .map((name) => join("tests", name));
   if (files.length === 0) throw new Error("no tests/*.test.mjs found");
   // The files are named explicitly: `node --test DIR` means different things across Node majors.
   const runner = spawnGroup(process.execPath, ["--test", "--test-concurrency=1", ...files], {
