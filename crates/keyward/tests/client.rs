@@ -4,6 +4,8 @@
 #[path = "authority/common.rs"]
 #[allow(dead_code)]
 mod common;
+#[path = "client/retry.rs"]
+mod retry;
 
 use std::sync::Arc;
 

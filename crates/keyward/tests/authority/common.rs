@@ -35,17 +35,16 @@ impl Server {
     pub fn start_with(dir: tempfile::TempDir, extra: &[&str]) -> Self {
         let info = dir.path().join("server.json");
         std::fs::remove_file(&info).ok();
+        // A caller's own --listen replaces the default.
+        let listen = if extra.contains(&"--listen") {
+            &[][..]
+        } else {
+            &["--listen", "127.0.0.1:0"][..]
+        };
         let child = Command::new(env!("CARGO_BIN_EXE_keyward"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--tenant",
-                "contoso",
-                "--tenant",
-                "fabrikam",
-                "--data",
-            ])
+            .arg("serve")
+            .args(listen)
+            .args(["--tenant", "contoso", "--tenant", "fabrikam", "--data"])
             .arg(dir.path())
             .args(extra)
             .stdin(Stdio::null())
