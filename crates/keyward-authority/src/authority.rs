@@ -8,10 +8,14 @@ use time::{Duration, OffsetDateTime};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
+use std::sync::atomic::AtomicI64;
+
 use crate::client_auth::AssertionPolicy;
 use crate::directory::{AppEntry, Directory, Snapshot, TenantEntry};
 use crate::error::{Error, Result};
+use crate::password::Passwords;
 use crate::signing::{self, TenantKeys};
+use crate::throttle::{Throttle, ThrottlePolicy};
 use keyward_pki::sealing::MasterKey;
 
 /// The appId Microsoft Graph has in every tenant; tokens for the management API carry it as
@@ -38,8 +42,18 @@ pub struct Config {
     pub public_url: String,
     /// Limits on client assertions.
     pub assertion: AssertionPolicy,
-    /// Lifetime of access tokens.
+    /// Lifetime of access tokens (and of users' ID tokens).
     pub token_lifetime: Duration,
+    /// Lifetime of a user's sign-in (SSO) session.
+    pub session_lifetime: Duration,
+    /// Lifetime of a refresh token (each refresh returns a new one).
+    pub refresh_token_lifetime: Duration,
+    /// Whether the sign-in page offers self-service sign-up.
+    pub sign_up: bool,
+    /// Limits on failed sign-ins.
+    pub throttle: ThrottlePolicy,
+    /// How many password hashes may run at once (each takes 19 MiB).
+    pub password_concurrency: usize,
 }
 
 impl Config {
@@ -49,6 +63,11 @@ impl Config {
             public_url: public_url.trim_end_matches('/').to_owned(),
             assertion: AssertionPolicy::default(),
             token_lifetime: Duration::seconds(3599),
+            session_lifetime: Duration::hours(24),
+            refresh_token_lifetime: Duration::days(90),
+            sign_up: true,
+            throttle: ThrottlePolicy::default(),
+            password_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -68,12 +87,15 @@ pub struct NewApplication {
 
 /// The identity service.
 pub struct Authority {
-    store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     directory: Directory,
-    master: MasterKey,
-    config: Config,
+    pub(crate) master: MasterKey,
+    pub(crate) config: Config,
     writes: Mutex<()>,
     metrics: crate::metrics::Metrics,
+    pub(crate) passwords: Passwords,
+    pub(crate) throttle: Throttle,
+    pub(crate) last_sweep: AtomicI64,
 }
 
 impl Authority {
@@ -83,9 +105,12 @@ impl Authority {
             store,
             directory: Directory::default(),
             master,
+            passwords: Passwords::new(config.password_concurrency),
+            throttle: Throttle::new(config.throttle.clone()),
             config,
             writes: Mutex::new(()),
             metrics: crate::metrics::Metrics::default(),
+            last_sweep: AtomicI64::new(0),
         };
         authority.reload().await?;
         Ok(authority)

@@ -47,6 +47,9 @@ impl Default for AssertionPolicy {
 /// How a client proved who it is; becomes the `azpacr` claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientAuthMethod {
+    /// None: a public client (no certificate, no secret), `azpacr` "0". Only for grants that
+    /// PKCE or a refresh token protects.
+    Public,
     /// A client secret: `azpacr` "1".
     Secret,
     /// A certificate: `azpacr` "2".
@@ -57,6 +60,7 @@ impl ClientAuthMethod {
     /// The `azpacr` value.
     pub fn azpacr(self) -> &'static str {
         match self {
+            Self::Public => "0",
             Self::Secret => "1",
             Self::Certificate => "2",
         }

@@ -26,6 +26,12 @@ pub enum Error {
     /// No credential has this key id or thumbprint on the application.
     #[error("credential {0:?} not found on the application")]
     CredentialNotFound(String),
+    /// No user has this id or email in the tenant.
+    #[error("user {0:?} not found")]
+    UserNotFound(String),
+    /// Another user of the tenant has this email.
+    #[error("a user with the email {0} already exists")]
+    UserExists(String),
     /// The request is well-formed but not acceptable; the message says why.
     #[error("{0}")]
     Invalid(String),

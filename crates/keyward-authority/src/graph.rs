@@ -66,7 +66,7 @@ pub struct GraphError {
 }
 
 impl GraphError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -74,11 +74,11 @@ impl GraphError {
         }
     }
 
-    fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "Request_BadRequest", message)
     }
 
-    fn not_found(what: &str) -> Self {
+    pub(crate) fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
@@ -96,9 +96,15 @@ impl GraphError {
 impl From<Error> for GraphError {
     fn from(e: Error) -> Self {
         match e {
-            Error::ApplicationNotFound(what) | Error::CredentialNotFound(what) | Error::TenantNotFound(what) => {
-                Self::not_found(&what)
-            }
+            Error::ApplicationNotFound(what)
+            | Error::CredentialNotFound(what)
+            | Error::TenantNotFound(what)
+            | Error::UserNotFound(what) => Self::not_found(&what),
+            Error::UserExists(email) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "Request_MultipleObjectsWithSameKeyValue",
+                format!("Another object with the same value for property identities already exists: {email}."),
+            ),
             Error::Invalid(message) => Self::bad_request(message),
             Error::Pki(e) => Self::bad_request(e.to_string()),
             Error::Store(keyward_store::Error::Conflict(what)) => Self::new(
@@ -141,7 +147,7 @@ impl IntoResponse for GraphError {
     }
 }
 
-type GraphResult<T = Response> = Result<T, GraphError>;
+pub(crate) type GraphResult<T = Response> = Result<T, GraphError>;
 
 /// The authenticated caller of the management API: its tenant, checked to hold
 /// `Application.ReadWrite.All`.
@@ -189,13 +195,17 @@ impl FromRequestParts<Arc<Authority>> for GraphCaller {
 }
 
 impl GraphCaller {
-    fn tenant_id(&self) -> Uuid {
+    pub(crate) fn tenant_id(&self) -> Uuid {
         self.tenant.tenant.id
+    }
+
+    pub(crate) fn tenant(&self) -> &TenantEntry {
+        &self.tenant
     }
 }
 
 /// Graph's date-time form: RFC 3339, whole seconds, `Z`.
-fn date(t: OffsetDateTime) -> String {
+pub(crate) fn date(t: OffsetDateTime) -> String {
     t.replace_nanosecond(0)
         .unwrap_or(t)
         .format(&Rfc3339)
@@ -256,12 +266,12 @@ fn render_assignment(a: &AppRoleAssignment, principal: Option<&AppEntry>, resour
         "resourceDisplayName": resource.map(|r| r.app.display_name.clone())})
 }
 
-fn collection(values: Vec<Value>) -> Response {
+pub(crate) fn collection(values: Vec<Value>) -> Response {
     axum::Json(json!({"value": values})).into_response()
 }
 
 /// Reads a JSON body, with Graph's error for a bad one.
-fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> GraphResult<T> {
+pub(crate) fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> GraphResult<T> {
     serde_json::from_slice(bytes).map_err(|e| GraphError::bad_request(format!("Invalid request body: {e}")))
 }
 

@@ -26,12 +26,20 @@ pub enum OAuthErrorKind {
     InvalidResource,
     /// The tenant does not exist.
     InvalidTenant,
+    /// An authorization code or refresh token is invalid, expired, revoked, replayed or bound
+    /// to another client, redirect URI or PKCE verifier.
+    InvalidGrant,
+    /// The authorization request asked for a response type other than `code`.
+    UnsupportedResponseType,
+    /// `prompt=none` and no usable sign-in session.
+    LoginRequired,
     /// Something failed on our side.
     ServerError,
 }
 
 impl OAuthErrorKind {
-    fn as_str(self) -> &'static str {
+    /// The `error` value.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::InvalidRequest => "invalid_request",
             Self::InvalidClient => "invalid_client",
@@ -40,6 +48,9 @@ impl OAuthErrorKind {
             Self::InvalidScope => "invalid_scope",
             Self::InvalidResource => "invalid_resource",
             Self::InvalidTenant => "invalid_tenant",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::LoginRequired => "login_required",
             Self::ServerError => "server_error",
         }
     }
@@ -92,6 +103,17 @@ impl OAuthError {
     /// AADSTS50027: the JWT cannot be read.
     pub fn malformed_jwt(message: impl Into<String>) -> Self {
         Self::new(OAuthErrorKind::InvalidRequest, 50027, message)
+    }
+}
+
+impl OAuthError {
+    /// The `error_description` of a redirect: the AADSTS code and the message.
+    pub fn description(&self) -> String {
+        format!(
+            "AADSTS{}: {}",
+            self.code,
+            self.message.trim_end_matches('.').to_owned() + "."
+        )
     }
 }
 

@@ -1,4 +1,5 @@
-//! The HTTP surface of the authority: discovery, keys, the token endpoint and the management
+//! The HTTP surface of the authority: discovery, keys, the token endpoint (client credentials,
+//! authorization code, refresh token), the sign-in flow ([`crate::signin`]) and the management
 //! API. Handlers parse, call the domain functions and render; they build no error by hand.
 
 use std::borrow::Cow;
@@ -16,10 +17,12 @@ use base64::engine::general_purpose::STANDARD;
 use time::OffsetDateTime;
 
 use crate::authority::Authority;
-use crate::client_auth::{self, AuthenticatedClient, JWT_BEARER};
+use crate::authorize;
+use crate::client_auth::{self, AuthenticatedClient, ClientAuthMethod, JWT_BEARER};
 use crate::directory::TenantEntry;
+use crate::grants::CodeRedemption;
 use crate::oauth_error::{OAuthError, OAuthErrorKind};
-use crate::{discovery, graph, token};
+use crate::{discovery, graph, graph_users, signin, token};
 
 /// The largest token request body we read. A client assertion with a certificate chain is a
 /// few kilobytes.
@@ -39,6 +42,8 @@ pub fn router(authority: Arc<Authority>) -> Router {
             post(token_endpoint).layer(DefaultBodyLimit::max(MAX_TOKEN_REQUEST)),
         )
         .merge(graph::router())
+        .merge(graph_users::router())
+        .merge(signin::router())
         .with_state(authority)
 }
 
@@ -104,7 +109,7 @@ async fn token_endpoint(
     body: Bytes,
 ) -> Response {
     let request_id = client_request_id(query.as_deref(), &headers);
-    match issue(&authority, &alias, &headers, &body) {
+    match issue(&authority, &alias, &headers, &body).await {
         Ok(response) => {
             authority.metrics().token_issued();
             let mut response = axum::Json(response).into_response();
@@ -143,7 +148,15 @@ fn invalid_request(code: u32, message: impl Into<String>) -> OAuthError {
     OAuthError::new(OAuthErrorKind::InvalidRequest, code, message)
 }
 
-fn issue(
+/// The grants of the token endpoint.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum GrantType {
+    ClientCredentials,
+    AuthorizationCode,
+    RefreshToken,
+}
+
+async fn issue(
     authority: &Authority,
     alias: &str,
     headers: &HeaderMap,
@@ -163,8 +176,10 @@ fn issue(
     }
     let form = parse_form(body)?;
     let field = |name: &str| form.get(name).map(|v| v.as_ref());
-    match field("grant_type") {
-        Some("client_credentials") => {}
+    let grant = match field("grant_type") {
+        Some("client_credentials") => GrantType::ClientCredentials,
+        Some("authorization_code") => GrantType::AuthorizationCode,
+        Some("refresh_token") => GrantType::RefreshToken,
         Some(other) => {
             return Err(OAuthError::new(
                 OAuthErrorKind::UnsupportedGrantType,
@@ -181,10 +196,61 @@ fn issue(
                 "The request body must contain the following parameter: 'grant_type'",
             ));
         }
-    }
+    };
     let snapshot = authority.snapshot();
+    // Public clients (no certificate, no secret) may redeem codes (with PKCE) and refresh
+    // tokens without authenticating; never get app tokens.
+    let public_allowed = grant != GrantType::ClientCredentials;
+    let client = authenticate(authority, &snapshot, &tenant, &form, headers, public_allowed, now)?;
+    match grant {
+        GrantType::ClientCredentials => token::client_credentials(
+            &snapshot,
+            &tenant,
+            &client,
+            field("scope"),
+            &tenant.issuer,
+            authority.config().token_lifetime,
+            now,
+        ),
+        GrantType::AuthorizationCode => {
+            let code = field("code").filter(|c| !c.is_empty()).ok_or_else(|| {
+                invalid_request(900144, "The request body must contain the following parameter: 'code'")
+            })?;
+            let redemption = CodeRedemption {
+                code,
+                redirect_uri: field("redirect_uri"),
+                code_verifier: field("code_verifier"),
+            };
+            authority.redeem_code(&tenant, &client, redemption, now).await
+        }
+        GrantType::RefreshToken => {
+            let refresh_token = field("refresh_token").filter(|c| !c.is_empty()).ok_or_else(|| {
+                invalid_request(
+                    900144,
+                    "The request body must contain the following parameter: 'refresh_token'",
+                )
+            })?;
+            authority
+                .redeem_refresh_token(&tenant, &client, refresh_token, field("scope"), now)
+                .await
+        }
+    }
+}
+
+/// Authenticates the client by assertion, secret (form or Basic), or, where `public_allowed`,
+/// as a public client that has no credential to present.
+fn authenticate(
+    authority: &Authority,
+    snapshot: &crate::directory::Snapshot,
+    tenant: &TenantEntry,
+    form: &HashMap<Cow<'_, str>, Cow<'_, str>>,
+    headers: &HeaderMap,
+    public_allowed: bool,
+    now: OffsetDateTime,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let field = |name: &str| form.get(name).map(|v| v.as_ref());
     let basic = basic_credentials(headers)?;
-    let client: AuthenticatedClient = match (field("client_assertion"), field("client_secret"), basic) {
+    match (field("client_assertion"), field("client_secret"), basic) {
         (Some(assertion), None, None) => {
             if field("client_assertion_type") != Some(JWT_BEARER) {
                 return Err(invalid_request(
@@ -196,14 +262,14 @@ fn issue(
             }
             let audiences = &tenant.token_endpoints;
             client_auth::authenticate_assertion(
-                &snapshot,
-                &tenant,
+                snapshot,
+                tenant,
                 field("client_id"),
                 assertion,
                 audiences,
                 &authority.config().assertion,
                 now,
-            )?
+            )
         }
         (None, Some(secret), None) => {
             let client_id = field("client_id").ok_or_else(|| {
@@ -212,7 +278,7 @@ fn issue(
                     "The request body must contain the following parameter: 'client_id'",
                 )
             })?;
-            client_auth::authenticate_secret(&snapshot, &tenant, client_id, secret, now)?
+            client_auth::authenticate_secret(snapshot, tenant, client_id, secret, now)
         }
         (None, None, Some((client_id, secret))) => {
             if field("client_id").is_some_and(|f| f != client_id) {
@@ -222,30 +288,38 @@ fn issue(
                     "The client_id differs from the Authorization header's",
                 ));
             }
-            client_auth::authenticate_secret(&snapshot, &tenant, &client_id, &secret, now)?
+            client_auth::authenticate_secret(snapshot, tenant, &client_id, &secret, now)
         }
         (None, None, None) => {
-            return Err(invalid_request(
-                7000218,
-                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'",
-            ));
+            let missing = || {
+                invalid_request(
+                    7000218,
+                    "The request body must contain the following parameter: 'client_assertion' or 'client_secret'",
+                )
+            };
+            if !public_allowed {
+                return Err(missing());
+            }
+            let client_id = field("client_id").ok_or_else(|| {
+                invalid_request(
+                    900144,
+                    "The request body must contain the following parameter: 'client_id'",
+                )
+            })?;
+            let app = client_auth::find_client(snapshot, tenant, client_id)?;
+            if !authorize::is_public_client(app) {
+                return Err(missing());
+            }
+            Ok(AuthenticatedClient {
+                app: Arc::clone(app),
+                method: ClientAuthMethod::Public,
+            })
         }
-        _ => {
-            return Err(invalid_request(
-                90014,
-                "Use exactly one client authentication method per request",
-            ));
-        }
-    };
-    token::client_credentials(
-        &snapshot,
-        &tenant,
-        &client,
-        field("scope"),
-        &tenant.issuer,
-        authority.config().token_lifetime,
-        now,
-    )
+        _ => Err(invalid_request(
+            90014,
+            "Use exactly one client authentication method per request",
+        )),
+    }
 }
 
 /// Parses a form body; a parameter sent twice is refused (RFC 6749 §3.2).

@@ -1,4 +1,5 @@
-//! Access tokens for the client credentials grant, with the claims of the wire contract §4.
+//! Access tokens for the client credentials grant, with the claims of the wire contract §4,
+//! and the token response of every grant.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,12 +17,24 @@ use crate::oauth_error::{OAuthError, OAuthErrorKind};
 pub struct TokenResponse {
     /// Always `Bearer`.
     pub token_type: &'static str,
+    /// The scopes granted (user flows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     /// Seconds until the token expires (MSAL needs it to cache).
     pub expires_in: i64,
     /// Same as `expires_in`, as Entra sends.
     pub ext_expires_in: i64,
     /// The signed access token.
     pub access_token: String,
+    /// A refresh token (user flows with `offline_access`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The ID token (user flows with `openid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// base64url of `{"uid": oid, "utid": tid}` (user flows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_info: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -124,9 +137,13 @@ pub fn client_credentials(
         .map_err(|e| server_error(&e.to_string()))?;
     Ok(TokenResponse {
         token_type: "Bearer",
+        scope: None,
         expires_in: exp - iat,
         ext_expires_in: exp - iat,
         access_token,
+        refresh_token: None,
+        id_token: None,
+        client_info: None,
     })
 }
 

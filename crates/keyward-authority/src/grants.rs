@@ -1,0 +1,500 @@
+//! What a signed-in user is handed, and its redemption: the sign-in (SSO) session behind a
+//! cookie, authorization codes (single use, ten minutes, bound to the client, the redirect URI
+//! and the PKCE challenge) and refresh tokens (single use, rotated at every refresh).
+//!
+//! Every handle is 256 random bits; the store keeps only its SHA-256 (hex), so a copy of the
+//! database hands out nothing. A code and the refresh tokens that descend from it share a
+//! family: a replayed code or a reused refresh token revokes the whole family, so that a thief
+//! and the rightful holder both lose it (OAuth 2.0 Security BCP, §4.13 and §4.14).
+
+use std::sync::atomic::Ordering;
+
+use aws_lc_rs::digest;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use keyward_store::{Grant, GrantKind, Redemption, User};
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::authority::Authority;
+use crate::authorize::PendingRequest;
+use crate::client_auth::{AuthenticatedClient, ClientAuthMethod};
+use crate::directory::TenantEntry;
+use crate::error::{Error, Result};
+use crate::oauth_error::{OAuthError, OAuthErrorKind};
+use crate::pkce;
+use crate::scopes::{self, ScopeGrant};
+use crate::token::TokenResponse;
+use crate::user_token::{self, UserTokenRequest, server_error};
+
+/// How long an authorization code can be redeemed.
+pub const CODE_LIFETIME: Duration = Duration::minutes(10);
+/// How often expired grants are swept from the store.
+const SWEEP_EVERY_SECONDS: i64 = 600;
+
+/// A new random handle: 32 bytes, base64url (43 characters).
+pub fn new_handle() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Error::Invalid("no randomness available".into()))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// What the store keeps of a handle: its SHA-256, lowercase hex.
+pub fn handle_hash(handle: &str) -> String {
+    let digest = digest::digest(&digest::SHA256, handle.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Serialize, Deserialize)]
+struct SessionDocument {
+    /// The application whose sign-in started it (where a logout without `client_id` may
+    /// return to).
+    client_id: Uuid,
+    auth_time: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CodeDocument {
+    client_id: Uuid,
+    redirect_uri: String,
+    code_challenge: Option<String>,
+    nonce: Option<String>,
+    scopes: ScopeGrant,
+    sid: Uuid,
+    auth_time: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RefreshDocument {
+    client_id: Uuid,
+    scopes: ScopeGrant,
+    sid: Option<Uuid>,
+    auth_time: i64,
+}
+
+/// A live sign-in session and its user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The session id: the `sid` claim.
+    pub sid: Uuid,
+    /// The signed-in user (enabled).
+    pub user: User,
+    /// The application whose sign-in started the session.
+    pub client_id: Uuid,
+    /// When the user entered their password (Unix seconds).
+    pub auth_time: i64,
+}
+
+fn invalid_grant(code: u32, message: impl Into<String>) -> OAuthError {
+    OAuthError::new(OAuthErrorKind::InvalidGrant, code, message)
+}
+
+fn store_error(e: keyward_store::Error) -> OAuthError {
+    tracing::error!(error = %e, "grant storage failed");
+    server_error("the grant store failed")
+}
+
+fn document<T: serde::de::DeserializeOwned>(grant: &Grant) -> Result<T, OAuthError> {
+    serde_json::from_value(grant.document.clone()).map_err(|e| {
+        tracing::error!(error = %e, kind = ?grant.kind, "unreadable grant document");
+        server_error("a stored grant is unreadable")
+    })
+}
+
+fn to_document(value: &impl Serialize) -> Result<serde_json::Value> {
+    serde_json::to_value(value).map_err(|e| Error::Invalid(e.to_string()))
+}
+
+/// A grant to store; its id is set from its handle when it is inserted.
+fn new_grant(
+    kind: GrantKind,
+    (tenant_id, family, user_id): (Uuid, Uuid, Uuid),
+    document: serde_json::Value,
+    now: OffsetDateTime,
+    lifetime: Duration,
+) -> Grant {
+    Grant {
+        kind,
+        id: String::new(),
+        tenant_id,
+        family,
+        user_id,
+        document,
+        created: now,
+        expires: now + lifetime,
+    }
+}
+
+/// A code redemption's form fields.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeRedemption<'a> {
+    /// `code`.
+    pub code: &'a str,
+    /// `redirect_uri`: must be the authorization request's.
+    pub redirect_uri: Option<&'a str>,
+    /// `code_verifier`: required when the request had a challenge.
+    pub code_verifier: Option<&'a str>,
+}
+
+impl Authority {
+    /// Removes grants that expired a day ago or earlier, at most every ten minutes, in the
+    /// background.
+    fn sweep_expired_grants(&self, now: OffsetDateTime) {
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        if now.unix_timestamp() - last < SWEEP_EVERY_SECONDS
+            || self
+                .last_sweep
+                .compare_exchange(last, now.unix_timestamp(), Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let store = std::sync::Arc::clone(&self.store);
+        tokio::spawn(async move {
+            match store.delete_expired_grants(now - Duration::days(1)).await {
+                Ok(n) if n > 0 => tracing::info!(deleted = n, "expired grants removed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "expired grants could not be removed"),
+            }
+        });
+    }
+
+    /// Stores `grant` under a new handle's hash; returns the handle.
+    async fn insert_grant(&self, mut grant: Grant) -> Result<String> {
+        let handle = new_handle()?;
+        grant.id = handle_hash(&handle);
+        let now = grant.created;
+        self.store.insert_grant(&grant).await?;
+        self.sweep_expired_grants(now);
+        Ok(handle)
+    }
+
+    /// Starts a sign-in session for `user`; returns the cookie's handle and the session.
+    pub(crate) async fn start_session(
+        &self,
+        user: &User,
+        client_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<(String, Session)> {
+        let sid = Uuid::new_v4();
+        let auth_time = now.unix_timestamp();
+        let document = to_document(&SessionDocument { client_id, auth_time })?;
+        let handle = self
+            .insert_grant(new_grant(
+                GrantKind::Session,
+                (user.tenant_id, sid, user.id),
+                document,
+                now,
+                self.config.session_lifetime,
+            ))
+            .await?;
+        let session = Session {
+            sid,
+            user: user.clone(),
+            client_id,
+            auth_time,
+        };
+        Ok((handle, session))
+    }
+
+    /// The live session of the tenant behind a cookie's handle, if its user still exists and
+    /// is enabled.
+    pub(crate) async fn session(&self, tenant_id: Uuid, handle: &str, now: OffsetDateTime) -> Result<Option<Session>> {
+        let Some(grant) = self
+            .store
+            .live_grant(GrantKind::Session, &handle_hash(handle), now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if grant.tenant_id != tenant_id {
+            return Ok(None);
+        }
+        let Some(user) = self.store.user(tenant_id, grant.user_id).await? else {
+            return Ok(None);
+        };
+        if !user.enabled {
+            return Ok(None);
+        }
+        let Ok(document) = serde_json::from_value::<SessionDocument>(grant.document) else {
+            return Ok(None);
+        };
+        Ok(Some(Session {
+            sid: grant.family,
+            user,
+            client_id: document.client_id,
+            auth_time: document.auth_time,
+        }))
+    }
+
+    /// Ends the session behind a cookie's handle; returns it if it was live.
+    pub(crate) async fn end_session(
+        &self,
+        tenant_id: Uuid,
+        handle: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>> {
+        let session = self.session(tenant_id, handle, now).await?;
+        if session.is_some() {
+            self.store
+                .redeem_grant(GrantKind::Session, &handle_hash(handle), now)
+                .await?;
+        }
+        Ok(session)
+    }
+
+    /// Issues an authorization code for a checked request and a session.
+    pub(crate) async fn issue_code(
+        &self,
+        pending: &PendingRequest,
+        session: &Session,
+        now: OffsetDateTime,
+    ) -> Result<String> {
+        let document = to_document(&CodeDocument {
+            client_id: pending.client_id,
+            redirect_uri: pending.target.uri.clone(),
+            code_challenge: pending.code_challenge.clone(),
+            nonce: pending.nonce.clone(),
+            scopes: pending.scopes.clone(),
+            sid: session.sid,
+            auth_time: session.auth_time,
+        })?;
+        self.insert_grant(new_grant(
+            GrantKind::AuthorizationCode,
+            (pending.tenant_id, Uuid::new_v4(), session.user.id),
+            document,
+            now,
+            CODE_LIFETIME,
+        ))
+        .await
+    }
+
+    /// The user of a grant being redeemed, refused if gone or disabled.
+    async fn grant_user(&self, grant: &Grant) -> Result<User, OAuthError> {
+        let user = self
+            .store
+            .user(grant.tenant_id, grant.user_id)
+            .await
+            .map_err(store_error)?
+            .filter(|u| !u.password_hash.is_empty())
+            .ok_or_else(|| invalid_grant(50034, "The user account does not exist in the directory. Sign in again"))?;
+        if !user.enabled {
+            return Err(invalid_grant(
+                50057,
+                "The user account is disabled. Ask an administrator to enable it",
+            ));
+        }
+        Ok(user)
+    }
+
+    /// Adds a new refresh token of `family` to `response`.
+    async fn add_refresh_token(
+        &self,
+        response: &mut TokenResponse,
+        tenant_id: Uuid,
+        family: Uuid,
+        user_id: Uuid,
+        document: RefreshDocument,
+        now: OffsetDateTime,
+    ) -> Result<(), OAuthError> {
+        let document = to_document(&document).map_err(|e| server_error(&e.to_string()))?;
+        let handle = self
+            .insert_grant(new_grant(
+                GrantKind::RefreshToken,
+                (tenant_id, family, user_id),
+                document,
+                now,
+                self.config.refresh_token_lifetime,
+            ))
+            .await
+            .map_err(|e| server_error(&e.to_string()))?;
+        response.refresh_token = Some(handle);
+        Ok(())
+    }
+
+    /// The `authorization_code` grant: redeems the code once, checks its bindings, and issues
+    /// the user's tokens (with a refresh token of the code's family for `offline_access`).
+    pub(crate) async fn redeem_code(
+        &self,
+        tenant: &TenantEntry,
+        client: &AuthenticatedClient,
+        form: CodeRedemption<'_>,
+        now: OffsetDateTime,
+    ) -> Result<TokenResponse, OAuthError> {
+        let Some(redirect_uri) = form.redirect_uri else {
+            return Err(OAuthError::new(
+                OAuthErrorKind::InvalidRequest,
+                900144,
+                "The request body must contain the following parameter: 'redirect_uri'",
+            ));
+        };
+        let grant = match self
+            .store
+            .redeem_grant(GrantKind::AuthorizationCode, &handle_hash(form.code), now)
+            .await
+            .map_err(store_error)?
+        {
+            Redemption::Redeemed(grant) => grant,
+            Redemption::Replayed(grant) => {
+                let revoked = self.store.revoke_family(grant.family).await.map_err(store_error)?;
+                tracing::warn!(family = %grant.family, revoked, "authorization code replayed: its tokens are revoked");
+                return Err(invalid_grant(
+                    54005,
+                    "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token. \
+                     The tokens issued for it are revoked",
+                ));
+            }
+            Redemption::Unusable => {
+                return Err(invalid_grant(
+                    70008,
+                    "The provided authorization code has expired, was revoked or is not valid. Send a new interactive authorization request",
+                ));
+            }
+        };
+        if grant.tenant_id != tenant.tenant.id {
+            return Err(invalid_grant(
+                700005,
+                "Provided Authorization Code is intended to use against other tenant",
+            ));
+        }
+        let code: CodeDocument = document(&grant)?;
+        if code.client_id != client.app.app.app_id {
+            return Err(invalid_grant(
+                700005,
+                "Provided Authorization Code is intended to use against another client: the code was issued to a different application",
+            ));
+        }
+        if code.redirect_uri != redirect_uri {
+            return Err(invalid_grant(
+                70000,
+                "The redirect_uri does not match the one of the authorization request",
+            ));
+        }
+        match (&code.code_challenge, form.code_verifier) {
+            (Some(_), None) => {
+                return Err(invalid_grant(
+                    501481,
+                    "The code_verifier is missing: the authorization request had a code_challenge",
+                ));
+            }
+            (Some(challenge), Some(verifier)) if !pkce::verify(challenge, verifier) => {
+                return Err(invalid_grant(
+                    501481,
+                    "The Code_Verifier does not match the code_challenge supplied in the authorization request",
+                ));
+            }
+            (None, _) if client.method == ClientAuthMethod::Public => {
+                return Err(invalid_grant(
+                    9002325,
+                    "Proof Key for Code Exchange is required for public clients",
+                ));
+            }
+            _ => {}
+        }
+        let user = self.grant_user(&grant).await?;
+        let mut response = user_token::issue(&UserTokenRequest {
+            tenant,
+            client_id: code.client_id,
+            azpacr: client.method.azpacr(),
+            user: &user,
+            scopes: &code.scopes,
+            nonce: code.nonce.as_deref(),
+            sid: Some(code.sid),
+            lifetime: self.config.token_lifetime,
+            now,
+        })?;
+        if code.scopes.has("offline_access") {
+            let document = RefreshDocument {
+                client_id: code.client_id,
+                scopes: code.scopes.clone(),
+                sid: Some(code.sid),
+                auth_time: code.auth_time,
+            };
+            self.add_refresh_token(&mut response, tenant.tenant.id, grant.family, user.id, document, now)
+                .await?;
+        }
+        Ok(response)
+    }
+
+    /// Revokes a family whose refresh token was presented wrongly (by another client, for a
+    /// disabled user), and refuses.
+    async fn refuse_family(&self, family: Uuid, e: OAuthError) -> Result<TokenResponse, OAuthError> {
+        self.store.revoke_family(family).await.map_err(store_error)?;
+        Err(e)
+    }
+
+    /// The `refresh_token` grant: redeems the refresh token once and returns a new one of the
+    /// same family with the tokens. `scope`, when given, may name another resource (MSAL uses
+    /// one refresh token for every resource).
+    pub(crate) async fn redeem_refresh_token(
+        &self,
+        tenant: &TenantEntry,
+        client: &AuthenticatedClient,
+        refresh_token: &str,
+        scope: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<TokenResponse, OAuthError> {
+        // Read the scope before the token is used up: a typo must not cost the user their
+        // sign-in.
+        let requested = match scope.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(scope) => Some(scopes::parse(&self.snapshot(), tenant.tenant.id, scope, false)?),
+            None => None,
+        };
+        let grant = match self
+            .store
+            .redeem_grant(GrantKind::RefreshToken, &handle_hash(refresh_token), now)
+            .await
+            .map_err(store_error)?
+        {
+            Redemption::Redeemed(grant) => grant,
+            Redemption::Replayed(grant) => {
+                let revoked = self.store.revoke_family(grant.family).await.map_err(store_error)?;
+                tracing::warn!(family = %grant.family, revoked, "refresh token reused: its family is revoked");
+                return Err(invalid_grant(
+                    70000,
+                    "The provided refresh token was already used. Refresh tokens are single use: each refresh returns a new one. \
+                     Every refresh token of this sign-in is now revoked; sign in again",
+                ));
+            }
+            Redemption::Unusable => {
+                return Err(invalid_grant(
+                    70008,
+                    "The provided refresh token has expired, was revoked or is not valid. Sign in again",
+                ));
+            }
+        };
+        if grant.tenant_id != tenant.tenant.id {
+            return self
+                .refuse_family(
+                    grant.family,
+                    invalid_grant(70000, "The refresh token was issued by another tenant"),
+                )
+                .await;
+        }
+        let stored: RefreshDocument = document(&grant)?;
+        if stored.client_id != client.app.app.app_id {
+            let e = invalid_grant(70000, "The refresh token was issued to a different application");
+            return self.refuse_family(grant.family, e).await;
+        }
+        let user = match self.grant_user(&grant).await {
+            Ok(user) => user,
+            Err(e) => return self.refuse_family(grant.family, e).await,
+        };
+        let scopes = requested.as_ref().unwrap_or(&stored.scopes);
+        let mut response = user_token::issue(&UserTokenRequest {
+            tenant,
+            client_id: stored.client_id,
+            azpacr: client.method.azpacr(),
+            user: &user,
+            scopes,
+            nonce: None,
+            sid: stored.sid,
+            lifetime: self.config.token_lifetime,
+            now,
+        })?;
+        self.add_refresh_token(&mut response, tenant.tenant.id, grant.family, user.id, stored, now)
+            .await?;
+        Ok(response)
+    }
+}

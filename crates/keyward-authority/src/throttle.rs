@@ -1,0 +1,283 @@
+//! Throttling of failed sign-ins, per account and per client address, in memory.
+//!
+//! An account (a tenant and an email, whether or not such a user exists, so that the answer
+//! reveals nothing) gets a few free failures; after that it is locked for a time that doubles
+//! with each further failure. A client address gets more free failures (many people may share
+//! one), then the same. While locked, attempts are refused before any password is checked, so
+//! even the right password does not get in. A success clears the account's count.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+
+/// Limits of the throttle.
+#[derive(Debug, Clone)]
+pub struct ThrottlePolicy {
+    /// Failures an account may have before it is locked.
+    pub account_failures: u32,
+    /// Failures a client address may have before it is locked.
+    pub address_failures: u32,
+    /// The first lockout; each further failure doubles it.
+    pub lockout: Duration,
+    /// The longest lockout.
+    pub max_lockout: Duration,
+    /// Failures older than this (and not locked) are forgotten.
+    pub forget_after: Duration,
+    /// The most entries kept; past it, forgettable entries are dropped first.
+    pub max_entries: usize,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        Self {
+            account_failures: 5,
+            address_failures: 20,
+            lockout: Duration::from_secs(60),
+            max_lockout: Duration::from_secs(3600),
+            forget_after: Duration::from_secs(3600),
+            max_entries: 100_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Account(Uuid, String),
+    Address(IpAddr),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    failures: u32,
+    locked_until: Option<Instant>,
+    last: Instant,
+}
+
+/// The in-memory record of failed sign-ins.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    policy: ThrottlePolicy,
+    entries: Mutex<HashMap<Key, Entry>>,
+}
+
+/// The subjects of one sign-in attempt.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    account: Option<Key>,
+    address: Option<Key>,
+}
+
+impl Attempt {
+    /// An attempt on `email` of a tenant, from `address` when known. IPv6 addresses count by
+    /// their /64, what one client usually holds.
+    pub fn new(tenant_id: Uuid, email: &str, address: Option<IpAddr>) -> Self {
+        Self {
+            account: Some(Key::Account(tenant_id, email.trim().to_lowercase())),
+            address: Self::address_key(address),
+        }
+    }
+
+    /// An attempt counted against the address only (a sign-up naming a taken email).
+    pub fn from_address(address: Option<IpAddr>) -> Self {
+        Self {
+            account: None,
+            address: Self::address_key(address),
+        }
+    }
+
+    fn address_key(address: Option<IpAddr>) -> Option<Key> {
+        let address = address.map(|ip| match ip {
+            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+                let mut octets = v6.octets();
+                octets[8..].fill(0);
+                IpAddr::from(octets)
+            }
+            IpAddr::V6(v6) => IpAddr::V4(v6.to_ipv4_mapped().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)),
+            v4 => v4,
+        });
+        address.map(Key::Address)
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.account.iter().chain(self.address.as_ref())
+    }
+}
+
+impl Throttle {
+    /// A throttle with these limits.
+    pub fn new(policy: ThrottlePolicy) -> Self {
+        Self {
+            policy,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
+        match self.entries.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// `Err(wait)` while the account or the address is locked.
+    pub fn check(&self, attempt: &Attempt, now: Instant) -> Result<(), Duration> {
+        let entries = self.entries();
+        let wait = attempt
+            .keys()
+            .filter_map(|key| entries.get(key)?.locked_until)
+            .filter(|until| *until > now)
+            .map(|until| until - now)
+            .max();
+        match wait {
+            Some(wait) => Err(wait),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a failed attempt against the account and the address.
+    pub fn failure(&self, attempt: &Attempt, now: Instant) {
+        let mut entries = self.entries();
+        if entries.len() >= self.policy.max_entries {
+            self.prune(&mut entries, now);
+        }
+        for key in attempt.keys() {
+            let free = match key {
+                Key::Account(..) => self.policy.account_failures,
+                Key::Address(_) => self.policy.address_failures,
+            };
+            let entry = entries.entry(key.clone()).or_insert(Entry {
+                failures: 0,
+                locked_until: None,
+                last: now,
+            });
+            if now.duration_since(entry.last) > self.policy.forget_after
+                && entry.locked_until.is_none_or(|until| until <= now)
+            {
+                entry.failures = 0;
+            }
+            entry.failures = entry.failures.saturating_add(1);
+            entry.last = now;
+            if entry.failures >= free {
+                let doublings = (entry.failures - free).min(16);
+                let lockout = self
+                    .policy
+                    .lockout
+                    .saturating_mul(1 << doublings)
+                    .min(self.policy.max_lockout);
+                entry.locked_until = Some(now + lockout);
+            }
+        }
+    }
+
+    /// Clears the account's failures after a successful sign-in (the address keeps its count:
+    /// one right password does not excuse a spray across accounts).
+    pub fn success(&self, attempt: &Attempt) {
+        if let Some(account) = &attempt.account {
+            self.entries().remove(account);
+        }
+    }
+
+    fn prune(&self, entries: &mut HashMap<Key, Entry>, now: Instant) {
+        let forget = self.policy.forget_after;
+        entries.retain(|_, e| e.locked_until.is_some_and(|until| until > now) || now.duration_since(e.last) < forget);
+        if entries.len() >= self.policy.max_entries {
+            // Under a flood of distinct names: keep only the locked.
+            entries.retain(|_, e| e.locked_until.is_some_and(|until| until > now));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn throttle() -> Throttle {
+        Throttle::new(ThrottlePolicy::default())
+    }
+
+    #[test]
+    fn five_failures_lock_the_account_and_the_lock_doubles() {
+        let t = throttle();
+        let tenant = Uuid::new_v4();
+        let start = Instant::now();
+        let attempt = Attempt::new(tenant, "Alice@Example.com", None);
+        for _ in 0..4 {
+            t.failure(&attempt, start);
+            assert!(t.check(&attempt, start).is_ok());
+        }
+        t.failure(&attempt, start);
+        let wait = t.check(&attempt, start).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(60));
+        // The same account in another case is the same account.
+        assert!(
+            t.check(&Attempt::new(tenant, "alice@example.com ", None), start)
+                .is_err()
+        );
+        // Another tenant's account of the same name is not.
+        assert!(
+            t.check(&Attempt::new(Uuid::new_v4(), "alice@example.com", None), start)
+                .is_ok()
+        );
+        let later = start + Duration::from_secs(61);
+        assert!(t.check(&attempt, later).is_ok());
+        t.failure(&attempt, later);
+        assert_eq!(t.check(&attempt, later).unwrap_err(), Duration::from_secs(120));
+        t.success(&attempt);
+        assert!(t.check(&attempt, later).is_ok());
+    }
+
+    #[test]
+    fn an_address_spraying_many_accounts_is_locked() {
+        let t = throttle();
+        let tenant = Uuid::new_v4();
+        let ip: IpAddr = "203.0.113.9".parse().unwrap();
+        let now = Instant::now();
+        for i in 0..20 {
+            let attempt = Attempt::new(tenant, &format!("user{i}@example.com"), Some(ip));
+            assert!(t.check(&attempt, now).is_ok(), "attempt {i}");
+            t.failure(&attempt, now);
+        }
+        let fresh = Attempt::new(tenant, "someone-else@example.com", Some(ip));
+        assert!(t.check(&fresh, now).is_err());
+        let elsewhere = Attempt::new(
+            tenant,
+            "someone-else@example.com",
+            Some("203.0.113.10".parse().unwrap()),
+        );
+        assert!(t.check(&elsewhere, now).is_ok());
+    }
+
+    #[test]
+    fn ipv6_counts_by_slash_64() {
+        let tenant = Uuid::new_v4();
+        let a = Attempt::new(tenant, "x", Some("2001:db8::1".parse().unwrap()));
+        let b = Attempt::new(tenant, "x", Some("2001:db8::ffff:2".parse().unwrap()));
+        assert_eq!(a.address, b.address);
+        let mapped = Attempt::new(tenant, "x", Some("::ffff:192.0.2.1".parse().unwrap()));
+        assert_eq!(mapped.address, Some(Key::Address("192.0.2.1".parse().unwrap())));
+    }
+
+    #[test]
+    fn old_failures_are_forgotten_and_memory_is_bounded() {
+        let t = Throttle::new(ThrottlePolicy {
+            max_entries: 10,
+            ..ThrottlePolicy::default()
+        });
+        let tenant = Uuid::new_v4();
+        let start = Instant::now();
+        let attempt = Attempt::new(tenant, "a@example.com", None);
+        for _ in 0..4 {
+            t.failure(&attempt, start);
+        }
+        let much_later = start + Duration::from_secs(7200);
+        t.failure(&attempt, much_later);
+        assert!(t.check(&attempt, much_later).is_ok(), "the count started over");
+        for i in 0..100 {
+            t.failure(&Attempt::new(tenant, &format!("{i}"), None), much_later);
+        }
+        assert!(t.entries().len() <= 10);
+    }
+}
