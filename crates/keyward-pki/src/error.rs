@@ -86,6 +86,9 @@ pub enum Error {
         /// Why it was refused.
         reason: &'static str,
     },
+    /// An extended key usage is not a dotted object identifier.
+    #[error("invalid extended key usage {0:?}: not an object identifier such as 1.3.6.1.5.5.7.3.1")]
+    InvalidExtendedKeyUsage(String),
     /// A thumbprint string is in no form we recognise.
     #[error("invalid thumbprint {input:?}: {reason}")]
     InvalidThumbprint {
@@ -160,6 +163,9 @@ impl Error {
             }
             Self::InvalidSubjectAltName { .. } => {
                 "give a DNS name, an IP address, an e-mail address or a URI (e.g. \"localhost\", \"127.0.0.1\", \"me@example.com\", \"https://example.com\")"
+            }
+            Self::InvalidExtendedKeyUsage(_) => {
+                "give extended key usages as dotted OIDs, e.g. 1.3.6.1.5.5.7.3.1 (serverAuth) and 1.3.6.1.5.5.7.3.2 (clientAuth)"
             }
             Self::InvalidThumbprint { .. } => {
                 "give the SHA-1 (40 hex digits) or SHA-256 (64 hex digits) thumbprint, or its base64url form (x5t / x5t#S256)"

@@ -7,7 +7,7 @@ use std::time::Duration as StdDuration;
 use aws_lc_rs::digest;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyUsagePurpose,
-    SanType, SerialNumber,
+    OtherNameValue, SanType, SerialNumber,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -47,10 +47,12 @@ pub enum SubjectAltName {
     Email(String),
     /// A URI.
     Uri(String),
+    /// A user principal name (`otherName` of type 1.3.6.1.4.1.311.20.2.3), e.g. `app@contoso.com`.
+    Upn(String),
 }
 
 impl SubjectAltName {
-    /// Parses `DNS:x`, `IP:x`, `email:x`, `URI:x`, or a bare value whose kind is evident
+    /// Parses `DNS:x`, `IP:x`, `email:x`, `URI:x`, `UPN:x`, or a bare value whose kind is evident
     /// (an IP address, something with `@`, something with `://`, else a DNS name).
     pub fn parse(input: &str) -> Result<Self> {
         let invalid = |reason| Error::InvalidSubjectAltName {
@@ -59,7 +61,7 @@ impl SubjectAltName {
         };
         let value = input.trim();
         let (kind, value) = match value.split_once(':') {
-            Some((k, v)) if ["dns", "ip", "email", "uri"].contains(&k.to_ascii_lowercase().as_str()) => {
+            Some((k, v)) if ["dns", "ip", "email", "uri", "upn"].contains(&k.to_ascii_lowercase().as_str()) => {
                 (Some(k.to_ascii_lowercase()), v.trim())
             }
             _ => (None, value),
@@ -71,6 +73,7 @@ impl SubjectAltName {
             Some("ip") => Self::Ip(value.parse().map_err(|_| invalid("not an IP address"))?),
             Some("email") => Self::Email(value.to_owned()),
             Some("uri") => Self::Uri(value.to_owned()),
+            Some("upn") => Self::Upn(value.to_owned()),
             Some(_) => Self::Dns(value.to_owned()),
             None => match value.parse::<IpAddr>() {
                 Ok(ip) => Self::Ip(ip),
@@ -101,6 +104,7 @@ impl SubjectAltName {
             Self::Ip(ip) => SanType::IpAddress(*ip),
             Self::Email(e) => SanType::Rfc822Name(ia5(e)?),
             Self::Uri(u) => SanType::URI(ia5(u)?),
+            Self::Upn(u) => SanType::OtherName((UPN_OID.to_vec(), OtherNameValue::Utf8String(u.clone()))),
         })
     }
 }
@@ -115,6 +119,9 @@ pub struct CertificateSpec {
     validity: Validity,
     subject_alt_names: Vec<SubjectAltName>,
     certificate_authority: bool,
+    issued_at: Option<OffsetDateTime>,
+    key_usage: Option<Vec<KeyUsage>>,
+    extended_key_usage: Option<Vec<ExtendedKeyUsage>>,
 }
 
 impl CertificateSpec {
@@ -125,6 +132,9 @@ impl CertificateSpec {
             validity: Validity::default(),
             subject_alt_names: Vec::new(),
             certificate_authority: false,
+            issued_at: None,
+            key_usage: None,
+            extended_key_usage: None,
         }
     }
 
@@ -137,6 +147,27 @@ impl CertificateSpec {
     /// Adds a subject alternative name.
     pub fn subject_alt_name(mut self, san: SubjectAltName) -> Self {
         self.subject_alt_names.push(san);
+        self
+    }
+
+    /// Issues the certificate as of `time` (truncated to whole seconds) instead of the system
+    /// clock's now: `not_before` is `time` minus [`BACKDATE`] and the validity counts from `time`.
+    pub fn issued_at(mut self, time: OffsetDateTime) -> Self {
+        self.issued_at = Some(time);
+        self
+    }
+
+    /// Replaces the default key usages of a leaf (digitalSignature, plus keyEncipherment for
+    /// RSA). The extension stays critical; an empty list leaves it out.
+    pub fn key_usage(mut self, usages: Vec<KeyUsage>) -> Self {
+        self.key_usage = Some(usages);
+        self
+    }
+
+    /// Replaces the default extended key usages of a leaf (clientAuth, serverAuth). An empty
+    /// list leaves the extension out.
+    pub fn extended_key_usage(mut self, usages: Vec<ExtendedKeyUsage>) -> Self {
+        self.extended_key_usage = Some(usages);
         self
     }
 
@@ -170,8 +201,25 @@ impl CertificateSpec {
         Certificate::from_der(cert.der())
     }
 
+    /// A PKCS#10 certificate signing request (DER) for `key` with this subject, subject
+    /// alternative names and extensions, signed by `key`: what a CA outside this process signs.
+    pub fn signing_request(&self, key: &PrivateKey) -> Result<Vec<u8>> {
+        let mut params = self.params(key)?;
+        // A request carries neither serial nor authority key identifier: the issuer sets them.
+        params.serial_number = None;
+        params.use_authority_key_identifier_extension = false;
+        let signer = key.rcgen_key_pair()?;
+        let csr = params
+            .serialize_request(&signer)
+            .map_err(|_| Error::Crypto("signing the certificate request"))?;
+        Ok(csr.der().to_vec())
+    }
+
     fn params(&self, key: &PrivateKey) -> Result<CertificateParams> {
-        let now = OffsetDateTime::now_utc()
+        let now = self
+            .issued_at
+            .unwrap_or_else(OffsetDateTime::now_utc)
+            .to_offset(time::UtcOffset::UTC)
             .replace_nanosecond(0)
             .map_err(|_| Error::Crypto("clock"))?;
         let mut params = CertificateParams::default();
@@ -197,11 +245,17 @@ impl CertificateSpec {
             ];
         } else {
             params.is_ca = IsCa::ExplicitNoCa;
-            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-            if matches!(key.algorithm(), KeyAlgorithm::Rsa { .. }) {
-                params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
-            }
-            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth, ExtendedKeyUsagePurpose::ServerAuth];
+            params.key_usages = match &self.key_usage {
+                Some(usages) => usages.iter().map(|u| u.to_rcgen()).collect(),
+                None if matches!(key.algorithm(), KeyAlgorithm::Rsa { .. }) => {
+                    vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment]
+                }
+                None => vec![KeyUsagePurpose::DigitalSignature],
+            };
+            params.extended_key_usages = match &self.extended_key_usage {
+                Some(usages) => usages.iter().map(ExtendedKeyUsage::to_rcgen).collect(),
+                None => vec![ExtendedKeyUsagePurpose::ClientAuth, ExtendedKeyUsagePurpose::ServerAuth],
+            };
         }
         if params.distinguished_name.get(&DnType::CommonName).is_none() && self.subject_alt_names.is_empty() {
             return Err(Error::InvalidSubject {
@@ -210,6 +264,126 @@ impl CertificateSpec {
             });
         }
         Ok(params)
+    }
+}
+
+/// The OID of a user principal name in `otherName`: 1.3.6.1.4.1.311.20.2.3.
+const UPN_OID: [u64; 10] = [1, 3, 6, 1, 4, 1, 311, 20, 2, 3];
+
+/// A key usage (RFC 5280 4.2.1.3), by the names Key Vault and OpenSSL use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyUsage {
+    /// `digitalSignature`
+    DigitalSignature,
+    /// `nonRepudiation` (also called contentCommitment)
+    NonRepudiation,
+    /// `keyEncipherment`
+    KeyEncipherment,
+    /// `dataEncipherment`
+    DataEncipherment,
+    /// `keyAgreement`
+    KeyAgreement,
+    /// `keyCertSign`
+    KeyCertSign,
+    /// `cRLSign`
+    CrlSign,
+    /// `encipherOnly`
+    EncipherOnly,
+    /// `decipherOnly`
+    DecipherOnly,
+}
+
+impl KeyUsage {
+    /// Every key usage, in the order of their bits.
+    pub const ALL: [KeyUsage; 9] = [
+        Self::DigitalSignature,
+        Self::NonRepudiation,
+        Self::KeyEncipherment,
+        Self::DataEncipherment,
+        Self::KeyAgreement,
+        Self::KeyCertSign,
+        Self::CrlSign,
+        Self::EncipherOnly,
+        Self::DecipherOnly,
+    ];
+
+    /// The RFC 5280 name (`digitalSignature`, `cRLSign`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::DigitalSignature => "digitalSignature",
+            Self::NonRepudiation => "nonRepudiation",
+            Self::KeyEncipherment => "keyEncipherment",
+            Self::DataEncipherment => "dataEncipherment",
+            Self::KeyAgreement => "keyAgreement",
+            Self::KeyCertSign => "keyCertSign",
+            Self::CrlSign => "cRLSign",
+            Self::EncipherOnly => "encipherOnly",
+            Self::DecipherOnly => "decipherOnly",
+        }
+    }
+
+    /// The key usage with this name, compared case-insensitively.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|u| u.name().eq_ignore_ascii_case(name))
+    }
+
+    fn to_rcgen(self) -> KeyUsagePurpose {
+        match self {
+            Self::DigitalSignature => KeyUsagePurpose::DigitalSignature,
+            Self::NonRepudiation => KeyUsagePurpose::ContentCommitment,
+            Self::KeyEncipherment => KeyUsagePurpose::KeyEncipherment,
+            Self::DataEncipherment => KeyUsagePurpose::DataEncipherment,
+            Self::KeyAgreement => KeyUsagePurpose::KeyAgreement,
+            Self::KeyCertSign => KeyUsagePurpose::KeyCertSign,
+            Self::CrlSign => KeyUsagePurpose::CrlSign,
+            Self::EncipherOnly => KeyUsagePurpose::EncipherOnly,
+            Self::DecipherOnly => KeyUsagePurpose::DecipherOnly,
+        }
+    }
+}
+
+/// An extended key usage: an object identifier such as `1.3.6.1.5.5.7.3.1` (serverAuth).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExtendedKeyUsage(Vec<u64>);
+
+impl ExtendedKeyUsage {
+    /// id-kp-serverAuth, 1.3.6.1.5.5.7.3.1.
+    pub fn server_auth() -> Self {
+        Self(vec![1, 3, 6, 1, 5, 5, 7, 3, 1])
+    }
+
+    /// id-kp-clientAuth, 1.3.6.1.5.5.7.3.2.
+    pub fn client_auth() -> Self {
+        Self(vec![1, 3, 6, 1, 5, 5, 7, 3, 2])
+    }
+
+    /// Parses a dotted object identifier (at least two arcs, the first 0, 1 or 2).
+    pub fn parse(dotted: &str) -> Result<Self> {
+        let invalid = || Error::InvalidExtendedKeyUsage(dotted.chars().take(64).collect());
+        let arcs: Vec<u64> = dotted
+            .trim()
+            .split('.')
+            .map(|arc| {
+                if arc.is_empty() || arc.len() > 18 || !arc.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(invalid());
+                }
+                arc.parse().map_err(|_| invalid())
+            })
+            .collect::<Result<_>>()?;
+        match arcs.as_slice() {
+            [0 | 1, second, ..] if *second < 40 => Ok(Self(arcs)),
+            [2, _, ..] => Ok(Self(arcs)),
+            _ => Err(invalid()),
+        }
+    }
+
+    /// The dotted form.
+    pub fn dotted(&self) -> String {
+        self.0.iter().map(u64::to_string).collect::<Vec<_>>().join(".")
+    }
+
+    fn to_rcgen(&self) -> ExtendedKeyUsagePurpose {
+        ExtendedKeyUsagePurpose::Other(self.0.clone())
     }
 }
 

@@ -436,8 +436,34 @@ pub fn write_pfx(
         &alias,
         KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(local_key_id, p12_key, certs)),
     );
-    let writer = store.writer(password);
-    let writer = match encryption {
+    protect(store.writer(password), encryption)
+        .write()
+        .map_err(|_| Error::Crypto("PKCS#12 encoding"))
+}
+
+/// Writes a PFX holding certificates and no key: what Key Vault serves behind a certificate whose
+/// key is not exportable.
+pub fn write_pfx_certificates(
+    certificates: &[Certificate],
+    password: &str,
+    encryption: PfxEncryption,
+) -> Result<Vec<u8>> {
+    let mut store = KeyStore::new();
+    for certificate in certificates {
+        let entry = p12_keystore::Certificate::from_der(certificate.der())
+            .map_err(|_| Error::Crypto("PKCS#12 certificate encoding"))?;
+        store.add_entry(&certificate.thumbprints().sha1_hex(), KeyStoreEntry::Certificate(entry));
+    }
+    protect(store.writer(password), encryption)
+        .write()
+        .map_err(|_| Error::Crypto("PKCS#12 encoding"))
+}
+
+fn protect<'a, 'b>(
+    writer: p12_keystore::Pkcs12Writer<'a, 'b>,
+    encryption: PfxEncryption,
+) -> p12_keystore::Pkcs12Writer<'a, 'b> {
+    match encryption {
         PfxEncryption::Aes256 => writer
             .encryption_algorithm(EncryptionAlgorithm::PbeWithHmacSha256AndAes256)
             .encryption_iterations(ENCRYPTION_ITERATIONS)
@@ -448,8 +474,7 @@ pub fn write_pfx(
             .encryption_iterations(2000)
             .mac_algorithm(MacAlgorithm::HmacSha1)
             .mac_iterations(2000),
-    };
-    writer.write().map_err(|_| Error::Crypto("PKCS#12 encoding"))
+    }
 }
 
 fn friendly_name(certificate: &Certificate) -> String {

@@ -1,9 +1,15 @@
 //! The one error type of this crate.
 
+use keyward_pki::sealing::SealError;
+use keyward_store::Collection;
+
+use crate::access::Permission;
+
 /// A result with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything a vault operation can refuse or fail with.
+/// Everything a vault operation can refuse or fail with. Messages never contain secret values,
+/// keys or passwords.
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -24,10 +30,121 @@ pub enum Error {
         /// The name given.
         name: String,
     },
+    /// The caller's access policy does not grant the permission the operation needs.
+    #[error("the caller {principal} does not have {} {} permission on key vault '{vault}'", .permission.noun(), .permission.name)]
+    Forbidden {
+        /// The caller, as Key Vault names it: `appid=...;oid=...`.
+        principal: String,
+        /// What was needed.
+        permission: Permission,
+        /// The vault's name.
+        vault: String,
+    },
+    /// An object name is not 1 to 127 letters, digits and hyphens.
+    #[error("the request URI contains an invalid name: {0:?}")]
+    InvalidName(String),
+    /// A request is malformed or asks for something Key Vault refuses (a bad policy, a body
+    /// that is not JSON, an unsupported key type).
+    #[error("{0}")]
+    BadParameter(String),
+    /// No such certificate (or version); `deleted` when looking among deleted certificates.
+    #[error("{} not found: {name}", if *.deleted { "Deleted Certificate" } else { "Certificate" })]
+    CertificateNotFound {
+        /// The name asked for.
+        name: String,
+        /// Whether the deleted certificates were searched.
+        deleted: bool,
+    },
+    /// No such secret (or version); `deleted` when looking among deleted secrets.
+    #[error("{} not found: {name}", if *.deleted { "Deleted Secret" } else { "Secret" })]
+    SecretNotFound {
+        /// The name asked for.
+        name: String,
+        /// Whether the deleted secrets were searched.
+        deleted: bool,
+    },
+    /// The certificate has no pending operation.
+    #[error("Pending certificate not found: {0}")]
+    OperationNotFound(String),
+    /// The name is soft-deleted: it can only be recovered or purged.
+    #[error("{} {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the {} can only be recovered or purged.", kind(*.collection, true), kind(*.collection, false))]
+    DeletedButRecoverable {
+        /// The collection the name is in.
+        collection: Collection,
+        /// The name.
+        name: String,
+    },
+    /// A certificate cannot take a name that a plain secret already has.
+    #[error("a secret named {0} already exists and is not managed by a certificate: choose another certificate name")]
+    NameTakenBySecret(String),
+    /// A certificate operation is still in progress.
+    #[error("certificate {0} has an operation in progress: complete, cancel or delete it first")]
+    OperationInProgress(String),
+    /// The secret belongs to a certificate and changes only through it.
+    #[error("Operation \"{operation}\" is not allowed as this object's lifetime is managed by Key Vault.")]
+    ManagedSecret {
+        /// `set`, `update`, `delete`, `recover` or `purge`.
+        operation: &'static str,
+        /// The secret's name.
+        name: String,
+    },
+    /// A disabled secret's value is not served.
+    #[error("Operation get is not allowed on a disabled secret.")]
+    SecretDisabled(String),
+    /// A secret value is larger than Key Vault allows.
+    #[error("the secret value is {size} bytes; Key Vault allows at most {limit} bytes")]
+    SecretTooLarge {
+        /// The value's size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A certificate or key given by the caller could not be read or used.
+    #[error("{0}")]
+    Certificate(keyward_pki::Error),
+    /// Making a key or certificate failed on our side.
+    #[error("certificate issuance failed: {0}")]
+    Issuance(keyward_pki::Error),
+    /// Sealed material could not be sealed or opened (wrong master key, damaged row).
+    #[error("sealed vault data: {0}")]
+    Sealing(#[from] SealError),
+    /// A stored document cannot be read back.
+    #[error("stored vault document is unreadable: {0}")]
+    Corrupt(String),
     /// Concurrent writers kept changing the same object; the caller may retry.
     #[error("the object was changed concurrently too many times; retry")]
     Busy,
+    /// A background task (key generation) did not finish.
+    #[error("a background task failed")]
+    Task,
     /// The storage failed or refused the write.
     #[error(transparent)]
     Store(#[from] keyward_store::Error),
+}
+
+fn kind(collection: Collection, capital: bool) -> &'static str {
+    match (collection, capital) {
+        (Collection::Certificates, true) => "Certificate",
+        (Collection::Certificates, false) => "certificate",
+        (Collection::Secrets, true) => "Secret",
+        (Collection::Secrets, false) => "secret",
+    }
+}
+
+impl Error {
+    /// Whether the error is a lost race with another writer, worth retrying from a fresh read.
+    pub(crate) fn is_write_race(&self) -> bool {
+        matches!(
+            self,
+            Self::Store(
+                keyward_store::Error::VersionMismatch { .. }
+                    | keyward_store::Error::Conflict(_)
+                    | keyward_store::Error::NotFound(_)
+            )
+        )
+    }
+
+    pub(crate) fn corrupt(detail: impl std::fmt::Display) -> Self {
+        Self::Corrupt(detail.to_string())
+    }
 }

@@ -5,18 +5,43 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod access;
+mod certificates;
 mod clock;
+mod deletion;
+mod documents;
 mod error;
-mod permissions;
+mod http;
+mod import;
+mod model;
+mod names;
+mod operations;
+mod paging;
+mod policy;
 mod renewal;
-mod router;
+mod secret_value;
+mod secrets;
 mod service;
 
+pub use access::{Access, CERTIFICATE_PERMISSIONS, Permission, SECRET_PERMISSIONS};
+pub use certificates::{CreateCertificate, ImportCertificate, UpdateCertificate};
 pub use clock::{Clock, ShiftedClock, SystemClock};
 pub use error::{Error, Result};
-pub use permissions::{CERTIFICATE_PERMISSIONS, SECRET_PERMISSIONS};
-pub use router::router;
-pub use service::Vaults;
+pub use http::{AdminError, ApiError, DEFAULT_VAULT, MAX_BODY, MAX_IMPORT_BODY, MISSING_TOKEN, router, vault_for_host};
+pub use import::MAX_IMPORT_VALUE;
+pub use model::{
+    Attributes, AttributesInput, CertificateBundle, CertificateOperation, Deleted, Deletion, MAX_PAGE, MAX_TAGS,
+    OperationStatus, Page, PageRequest, PolicyBundle, RECOVERABLE_DAYS, RECOVERY_LEVEL, SecretBundle, Tags,
+};
+pub use names::MAX_NAME_LEN;
+pub use operations::MergeCertificate;
+pub use policy::{
+    ActionInput, ActionType, ContentType, IssuerInput, IssuerParameters, KeyPropsInput, LifetimeAction,
+    LifetimeActionInput, Policy, PolicyInput, SansInput, SecretPropsInput, SubjectAlternativeNames, Trigger,
+    TriggerInput, X509PropsInput,
+};
+pub use secrets::{MAX_SECRET_VALUE, SetSecret, UpdateSecret};
+pub use service::{Vaults, vault_name};
 
 use uuid::Uuid;
 

@@ -1,17 +1,75 @@
 //! The vault service: vaults and their access policies. Certificates, secrets, soft delete and
 //! renewal add their operations in their own files.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use keyward_pki::sealing::MasterKey;
-use keyward_store::{AccessPolicy, Store, Vault};
+use keyward_pki::{Certificate, CertificateSpec, KeyType, PrivateKey};
+use keyward_store::{AccessPolicy, Collection, ItemKey, ItemWrite, Store, Vault, VaultItem};
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
+use crate::access::Access;
 use crate::error::{Error, Result};
-use crate::{Clock, Tokens, permissions};
+use crate::{Caller, Clock, Tokens, access};
 
-/// How often an optimistic update is retried when another writer got there first.
+/// How often an operation is retried when another writer got there first.
 const RETRIES: usize = 5;
+
+/// Runs `op` again from a fresh read when it lost a race with another writer.
+pub(crate) async fn retrying<T, F, Fut>(mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    for _ in 1..RETRIES {
+        match op().await {
+            Err(e) if e.is_write_race() => continue,
+            other => return other,
+        }
+    }
+    match op().await {
+        Err(e) if e.is_write_race() => Err(Error::Busy),
+        other => other,
+    }
+}
+
+/// The write of an item over its current state: an insert when there is none, else a replace of
+/// the revision that was read.
+pub(crate) fn item_write(
+    current: Option<&VaultItem>,
+    key: ItemKey,
+    deleted: bool,
+    document: serde_json::Value,
+) -> ItemWrite {
+    let key = current.map(|c| c.key.clone()).unwrap_or(key);
+    ItemWrite {
+        item: VaultItem {
+            key,
+            deleted,
+            document,
+            revision: current.map_or(1, |c| c.revision + 1),
+        },
+        expected_revision: current.map(|c| c.revision),
+    }
+}
+
+/// Generates a key off the async threads (an RSA key takes tens to hundreds of milliseconds).
+pub(crate) async fn generate_key(key_type: KeyType) -> Result<PrivateKey> {
+    tokio::task::spawn_blocking(move || PrivateKey::generate(key_type))
+        .await
+        .map_err(|_| Error::Task)?
+        .map_err(Error::Issuance)
+}
+
+/// Self-signs a certificate off the async threads.
+pub(crate) async fn self_sign(spec: CertificateSpec, key: PrivateKey) -> Result<(Certificate, PrivateKey)> {
+    tokio::task::spawn_blocking(move || spec.self_signed(&key).map(|c| (c, key)))
+        .await
+        .map_err(|_| Error::Task)?
+        .map_err(Error::Issuance)
+}
 
 /// The vault service: every vault of the server, their certificates and secrets.
 pub struct Vaults {
@@ -37,6 +95,33 @@ impl Vaults {
             tokens,
             clock,
         }
+    }
+
+    /// `caller` acting on the vault `vault`: what every certificate and secret operation takes.
+    /// [`Error::VaultNotFound`] if there is no such vault.
+    pub async fn access(&self, vault: &str, caller: Caller) -> Result<Access> {
+        Ok(Access::new(self.vault(vault).await?, caller))
+    }
+
+    pub(crate) fn item_key(vault: &Vault, collection: Collection, name: &str) -> ItemKey {
+        ItemKey {
+            vault_id: vault.id,
+            collection,
+            name: name.to_owned(),
+        }
+    }
+
+    pub(crate) fn seal(&self, owner: &str, plaintext: &[u8]) -> Result<Vec<u8>> {
+        Ok(self.master.seal(owner, plaintext)?)
+    }
+
+    pub(crate) fn open(&self, owner: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        Ok(self.master.open(owner, sealed)?)
+    }
+
+    /// Now, in whole unix seconds.
+    pub(crate) fn unix_now(&self) -> i64 {
+        self.clock.now().unix_timestamp()
     }
 
     /// The token validator this service was built with.
@@ -106,7 +191,7 @@ impl Vaults {
     /// principal had none). Permission names are checked and normalised (lowercase, `all`
     /// expanded); an unknown name is [`Error::UnknownPermission`] and changes nothing.
     pub async fn set_access_policy(&self, vault: &str, policy: AccessPolicy) -> Result<Vault> {
-        let policy = permissions::normalize(policy)?;
+        let policy = access::normalize(policy)?;
         self.update_vault(vault, |v| {
             v.access_policies.retain(|p| p.object_id != policy.object_id);
             v.access_policies.push(policy.clone());

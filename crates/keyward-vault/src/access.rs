@@ -1,9 +1,50 @@
-//! Access policy permissions: Key Vault's names, checked per principal and deny by default.
+//! Who may do what: Key Vault's permission names, access policies per principal, deny by
+//! default, and the [`Access`] every vault operation checks before it looks anything up.
 
 use keyward_store::{AccessPolicy, Collection, Vault};
 use uuid::Uuid;
 
+use crate::Caller;
 use crate::error::{Error, Result};
+
+/// A caller's standing in one vault: what every certificate and secret operation takes, and
+/// checks against the vault's access policies before it reads anything.
+#[derive(Debug, Clone)]
+pub struct Access {
+    vault: Vault,
+    caller: Caller,
+}
+
+impl Access {
+    /// `caller` acting on `vault`.
+    pub fn new(vault: Vault, caller: Caller) -> Self {
+        Self { vault, caller }
+    }
+
+    /// The vault.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// The caller.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    /// [`Error::Forbidden`] unless the caller holds `permission` in this vault.
+    pub fn require(&self, permission: Permission) -> Result<()> {
+        let caller = &self.caller;
+        if allows(&self.vault, caller.object_id, permission) {
+            return Ok(());
+        }
+        let app_id = caller.app_id.map(|a| a.to_string()).unwrap_or_default();
+        Err(Error::Forbidden {
+            principal: format!("appid={app_id};oid={}", caller.object_id),
+            permission,
+            vault: self.vault.name.clone(),
+        })
+    }
+}
 
 /// Key Vault's certificate permissions (`all` grants every one).
 pub const CERTIFICATE_PERMISSIONS: &[&str] = &[
