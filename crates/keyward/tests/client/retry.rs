@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -29,6 +29,7 @@ struct Proxy {
     failures: u32,
     failure: Failure,
     token_requests: AtomicU32,
+    armed: AtomicBool,
 }
 
 /// A real server behind a proxy at its public URL: the proxy presents the server's own TLS
@@ -60,6 +61,7 @@ impl Flaky {
             failures,
             failure,
             token_requests: AtomicU32::new(0),
+            armed: AtomicBool::new(false),
         });
         let app = axum::Router::new().fallback(forward).with_state(Arc::clone(&proxy));
         let handle = axum_server::Handle::new();
@@ -70,6 +72,13 @@ impl Flaky {
                 .serve(app.into_make_service());
         tokio::spawn(serve);
         Self { server, proxy, handle }
+    }
+
+    /// Registers a client app (through the proxy, untouched), then arms the failures.
+    fn client(&self, name: &str) -> Client {
+        let registered = self.server.client(name);
+        self.proxy.armed.store(true, Ordering::SeqCst);
+        registered
     }
 
     fn token_requests(&self) -> u32 {
@@ -90,9 +99,8 @@ async fn forward(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    // Only the test's client uses the `contoso` alias; the CLI that registers apps uses the
-    // tenant's GUID and goes through untouched.
-    if uri.path() == "/contoso/oauth2/v2.0/token" {
+    // Armed once the test's apps are registered: the CLI's own token requests go through.
+    if proxy.armed.load(Ordering::SeqCst) && uri.path().ends_with("/oauth2/v2.0/token") {
         let n = proxy.token_requests.fetch_add(1, Ordering::SeqCst) + 1;
         if n <= proxy.failures {
             let body = r#"{"error":"temporarily_unavailable","error_description":"AADSTS50196: The server is busy.","error_codes":[50196]}"#;
@@ -107,8 +115,10 @@ async fn forward(
         .http
         .request(method, format!("{}{path}", proxy.upstream))
         .body(body);
-    if let Some(content_type) = headers.get("content-type") {
-        request = request.header("content-type", content_type.as_bytes());
+    for (name, value) in &headers {
+        if !matches!(name.as_str(), "host" | "content-length" | "connection" | "transfer-encoding") {
+            request = request.header(name.as_str(), value.as_bytes());
+        }
     }
     let upstream = request.send().await.unwrap();
     let status = StatusCode::from_u16(upstream.status().as_u16()).unwrap();
@@ -178,7 +188,7 @@ fn client(flaky: &Flaky, registered: &Client, attempts: u32) -> ConfidentialClie
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_is_retried_after_the_time_the_server_asks_for() {
     let flaky = Flaky::start(2, Failure::Throttled);
-    let registered = flaky.server.client("retried");
+    let registered = flaky.client("retried");
     let started = Instant::now();
     let token = client(&flaky, &registered, 3)
         .acquire_token_for_client(&[&registered.scope])
@@ -193,7 +203,7 @@ async fn throttling_is_retried_after_the_time_the_server_asks_for() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_errors_are_retried_and_the_bound_is_kept() {
     let flaky = Flaky::start(1, Failure::Unavailable);
-    let registered = flaky.server.client("unavailable");
+    let registered = flaky.client("unavailable");
     client(&flaky, &registered, 2)
         .acquire_token_for_client(&[&registered.scope])
         .await
@@ -202,7 +212,7 @@ async fn server_errors_are_retried_and_the_bound_is_kept() {
 
     // More failures than attempts: the last error comes back, typed, after exactly `attempts`.
     let flaky = Flaky::start(5, Failure::Throttled);
-    let registered = flaky.server.client("throttled");
+    let registered = flaky.client("throttled");
     let error = client(&flaky, &registered, 2)
         .acquire_token_for_client(&[&registered.scope])
         .await
