@@ -41,6 +41,18 @@ pub enum Command {
     /// The tenant's token-signing keys.
     #[command(subcommand, name = "signing-key")]
     SigningKey(SigningKeyCommand),
+    /// The article, end to end: the server, the app registration, its certificate, and the
+    /// sample web app with customer sign-in on http://localhost:3000.
+    ///
+    /// Starts the server (as `keyward serve`), registers ciam-client-app with the sample's
+    /// redirect URIs, adds a client secret, makes a certificate, uploads it, removes the
+    /// secret, and starts the sample web app with the certificate. Each step prints the command
+    /// that does it by hand. Running it again reuses the app and the certificate. Ctrl-C stops
+    /// the server and the app.
+    #[command(
+        after_help = "Examples:\n  keyward quickstart\n  keyward quickstart --data /tmp/kw --listen 127.0.0.1:9443 --port 3001"
+    )]
+    Quickstart(QuickstartArgs),
     /// Certificates and secrets in the server's Key Vault-compatible vault, and who may use them.
     ///
     /// The commands speak the Key Vault REST API, as the admin application (which may do
@@ -128,6 +140,20 @@ pub struct ServeArgs {
     /// for testing clients' refresh).
     #[arg(long, default_value_t = 3599, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(10..=86_400))]
     pub token_lifetime: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct QuickstartArgs {
+    /// The data directory (the server's, and the app's certificate in DIR/quickstart).
+    #[arg(long, env = "KEYWARD_DATA", default_value = "keyward-data", value_name = "DIR")]
+    pub data: PathBuf,
+    /// The address the server listens on.
+    #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
+    pub listen: String,
+    /// The sample web app's port (its redirect URIs are http://localhost:PORT/auth/redirect and
+    /// http://localhost:PORT).
+    #[arg(long, default_value_t = 3000, value_name = "PORT")]
+    pub port: u16,
 }
 
 /// How `app` commands reach the server.

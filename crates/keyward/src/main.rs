@@ -8,6 +8,7 @@ mod cert;
 mod cli;
 mod files;
 mod password;
+mod quickstart;
 mod serve;
 mod token;
 mod vault;
@@ -36,6 +37,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::App(cmd) => app::run(cmd),
         cli::Command::SigningKey(cmd) => app::run_signing_key(cmd),
         cli::Command::Token(args) => token::run(args),
+        cli::Command::Quickstart(args) => quickstart::run(args),
         cli::Command::Vault(cmd) => vault::run(cmd),
     }
 }

@@ -29,6 +29,48 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
+    let started = start(&args).await?;
+    tokio::spawn(shutdown_on_signal(started.handle.clone()));
+    print_banner(
+        &started.public_url,
+        &started.tenant.tenant.name,
+        &started.tenant.tenant.id.to_string(),
+        &started.dir,
+        started.local,
+    );
+    started.wait().await?;
+    eprintln!("keyward: stopped");
+    Ok(())
+}
+
+/// A server that listens and has written `server.json`; it answers once [`Started::wait`] (or
+/// a task running it) polls it, and stops through `handle`.
+pub struct Started {
+    /// The origin clients use, e.g. `https://localhost:8443`.
+    pub public_url: String,
+    /// The default tenant.
+    pub tenant: Arc<keyward_authority::TenantEntry>,
+    /// The data directory.
+    pub dir: DataDir,
+    /// The address listened on.
+    pub local: SocketAddr,
+    /// Stops the server (`graceful_shutdown`).
+    pub handle: axum_server::Handle,
+    server: std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>,
+}
+
+impl Started {
+    /// Serves until the handle shuts the server down; then removes `server.json`.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let result = self.server.await.context("the server stopped");
+        std::fs::remove_file(self.dir.path("server.json")).ok();
+        result
+    }
+}
+
+/// Everything `keyward serve` does before it serves: the data directory, TLS, the database,
+/// the tenants, the admin, the vault, the listener and `server.json`.
+pub async fn start(args: &ServeArgs) -> anyhow::Result<Started> {
     let dir = DataDir::new(&args.data);
     dir.create()?;
     let listener = TcpListener::bind(&args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -74,20 +116,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .merge(keyward_vault::router(vaults))
         .route("/healthz", get(|| async { "ok" }));
     let handle = axum_server::Handle::new();
-    tokio::spawn(shutdown_on_signal(handle.clone()));
     let info = ServerInfo {
         url: public_url.clone(),
         tenant: tenant.tenant.name.clone(),
         pid: std::process::id(),
     };
     dir.write_json("server.json", &info, Access::Public)?;
-    print_banner(
-        &public_url,
-        &tenant.tenant.name,
-        &tenant.tenant.id.to_string(),
-        &dir,
-        local,
-    );
 
     let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
     // TCP_NODELAY: without it a response written after the TLS session ticket waits for the
@@ -97,14 +131,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut server = axum_server::Server::from_tcp(listener).acceptor(acceptor);
     // One buffer per HTTP/1 response, so one TLS record and, with TCP_NODELAY, one segment.
     server.http_builder().http1().writev(false);
-    server
-        .handle(handle)
-        .serve(app.into_make_service())
-        .await
-        .context("the server stopped")?;
-    std::fs::remove_file(dir.path("server.json")).ok();
-    eprintln!("keyward: stopped");
-    Ok(())
+    let server = Box::pin(server.handle(handle.clone()).serve(app.into_make_service()));
+    Ok(Started {
+        public_url,
+        tenant,
+        dir,
+        local,
+        handle,
+        server,
+    })
 }
 
 /// The SQLite files hold sealed keys and hashed secrets: owner only, like the directory.
@@ -146,7 +181,7 @@ async fn shutdown_on_signal(handle: axum_server::Handle) {
     handle.graceful_shutdown(Some(Duration::from_secs(10)));
 }
 
-fn init_logging() {
+pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()

@@ -1,0 +1,442 @@
+//! `keyward quickstart`: Microsoft's "Use client certificate for authentication in your Node.js
+//! web app" end to end, on this machine, in one command. It starts the server (as `keyward
+//! serve` does), registers `ciam-client-app`, gives it a client secret (where the tutorial
+//! starts), makes a certificate, uploads it, removes the secret, and starts the sample web app
+//! with the certificate; each step prints the command that does the same by hand and checks its
+//! effect on the token endpoint. Re-running reuses the data directory's app and certificate.
+
+mod certificate;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, FromArgMatches};
+use keyward_client::{CertificateCredential, ClientCredential, ConfidentialClient};
+use reqwest::Method;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use zeroize::Zeroizing;
+
+use crate::app::connection::Connection;
+use crate::cli::{QuickstartArgs, ServeArgs, ServerArgs};
+use crate::files::{self, Access};
+use crate::serve;
+
+/// The article's app registration.
+const APP_NAME: &str = "ciam-client-app";
+/// The tenant the quickstart uses.
+const TENANT: &str = "contoso";
+/// A scope every tenant serves, to check that a credential is accepted.
+const CHECK_SCOPE: &str = "https://graph.microsoft.com/.default";
+
+pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(quickstart(args))
+}
+
+async fn quickstart(args: QuickstartArgs) -> anyhow::Result<()> {
+    serve::init_logging();
+    let app_origin = format!("http://localhost:{}", args.port);
+    // Bound first: a port in use is found before anything else happens.
+    let app_listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on 127.0.0.1:{} for the sample web app (is another copy running?); stop what uses it, or give --port",
+                args.port
+            )
+        })?;
+    let data = args.data.display().to_string();
+    println!(
+        "Keyward quickstart: \"Use client certificate for authentication in your Node.js web app\", on this machine.\n"
+    );
+
+    step(
+        1,
+        "Start the authority (and the vault)",
+        &format!("keyward serve --data {data}"),
+    );
+    let serve_args =
+        parse_args::<ServeArgs>(&["serve", "--data", &data, "--listen", &args.listen, "--tenant", TENANT])?;
+    let started = serve::start(&serve_args).await?;
+    let handle = started.handle.clone();
+    let url = started.public_url.clone();
+    let authority = format!("{url}/{TENANT}/");
+    let ca = started.dir.ca_pem();
+    let quickstart_dir = started.dir.path("quickstart");
+    let server = tokio::spawn(started.wait());
+    result(&format!(
+        "{authority} (tenant {TENANT}); clients trust {}",
+        ca.display()
+    ));
+
+    let setup = Setup {
+        data: &data,
+        url: &url,
+        authority: &authority,
+        ca: &ca,
+        dir: &quickstart_dir,
+        app_origin: &app_origin,
+    };
+    let app = match setup.run(args.port).await {
+        Ok(config) => webapp::App::new(config)
+            .await
+            .context("the sample web app cannot start"),
+        Err(e) => Err(e),
+    };
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            handle.graceful_shutdown(Some(Duration::from_secs(5)));
+            server.await.ok();
+            return Err(e);
+        }
+    };
+    let (stop_app, app_stopped) = tokio::sync::oneshot::channel::<()>();
+    let web = tokio::spawn(app.serve(app_listener, async {
+        app_stopped.await.ok();
+    }));
+    result(&format!("{app_origin}, signing in with the certificate"));
+
+    println!(
+        "\nOpen {app_origin} and choose \"Sign up\" to create a customer account (or create one first with\n  \
+         keyward user create --email you@example.com --data {data}\nand choose \"Sign in\"). \
+         The app shows the ID token's claims; \"Sign out\" signs you out of both.\n\
+         Press Ctrl-C to stop the server and the app."
+    );
+    wait_for_signal().await;
+    println!("\nStopping the sample web app and the server...");
+    stop_app.send(()).ok();
+    handle.graceful_shutdown(Some(Duration::from_secs(10)));
+    let web = web.await.context("the sample web app failed")?;
+    let server = server.await.context("the server failed")?;
+    web.context("the sample web app")?;
+    server?;
+    println!("Stopped.");
+    Ok(())
+}
+
+/// Steps 2 to 7, against the running server.
+struct Setup<'a> {
+    data: &'a str,
+    url: &'a str,
+    authority: &'a str,
+    ca: &'a Path,
+    dir: &'a Path,
+    app_origin: &'a str,
+}
+
+impl Setup<'_> {
+    async fn run(&self, port: u16) -> anyhow::Result<webapp::Config> {
+        let redirect_uri = format!("{}/auth/redirect", self.app_origin);
+        let post_logout_redirect_uri = self.app_origin.to_owned();
+        let api = Connection::open(&parse_args::<ServerArgs>(&[
+            "app", "--data", self.data, "--server", self.url,
+        ])?)
+        .await?;
+        let ca = std::fs::read(self.ca).with_context(|| format!("cannot read {}", self.ca.display()))?;
+
+        step(
+            2,
+            "Register the web app",
+            &format!(
+                "keyward app create --name {APP_NAME} --redirect-uri {redirect_uri} --redirect-uri {post_logout_redirect_uri}"
+            ),
+        );
+        let (app, created) = register(&api, &[&redirect_uri, &post_logout_redirect_uri]).await?;
+        let client_id = text(&app["appId"]).to_owned();
+        let object_id = text(&app["id"]).to_owned();
+        result(&format!(
+            "Application (client) ID {client_id}{}",
+            if created { "" } else { " (registered before: reused)" }
+        ));
+
+        step(
+            3,
+            "Add a client secret (where the tutorial starts)",
+            &format!("keyward app secret add {APP_NAME}"),
+        );
+        let secret = if created {
+            let end = OffsetDateTime::now_utc() + time::Duration::days(30);
+            let added = api
+                .call(
+                    Method::POST,
+                    &format!("/v1.0/applications/{object_id}/addPassword"),
+                    Some(json!({"passwordCredential": {"displayName": "tutorial secret", "endDateTime": end.format(&Rfc3339)?}})),
+                )
+                .await?;
+            let value = Zeroizing::new(text(&added["secretText"]).to_owned());
+            self.token(&client_id, ClientCredential::secret(value.as_str()), &ca)
+                .await
+                .context("the token endpoint refused the new client secret")?;
+            result(&format!(
+                "secret {}... (key id {}); the token endpoint accepts it",
+                text(&added["hint"]),
+                text(&added["keyId"])
+            ));
+            Some(value)
+        } else {
+            result("skipped: the app was registered before");
+            None
+        };
+
+        step(
+            4,
+            "Make a certificate (RSA 2048, 12 months; the key encrypted)",
+            &format!(
+                "keyward cert new --subject CN={APP_NAME} --out {}",
+                self.dir.join(APP_NAME).display()
+            ),
+        );
+        certificate::create_private_dir(self.dir)?;
+        let env_path = self.dir.join(".env");
+        let passphrase = read_env(&env_path)
+            .and_then(|vars| vars.into_iter().find(|(k, _)| k == "PRIVATE_KEY_PASSPHRASE"))
+            .map(|(_, v)| Zeroizing::new(v));
+        let cert = certificate::ensure(self.dir, APP_NAME, passphrase)?;
+        let thumbprint = cert.certificate.thumbprints().sha1_hex();
+        result(&format!(
+            "{} {APP_NAME}.cer, .pem, .key (encrypted) and .pfx; thumbprint {thumbprint}, expires {}",
+            if cert.new { "made" } else { "reused" },
+            cert.certificate.info().not_after.format(&Rfc3339)?,
+        ));
+
+        step(
+            5,
+            "Upload the certificate to the app registration",
+            &format!("keyward app cert add {APP_NAME} {}", cert.cer.display()),
+        );
+        let uploaded = upload(&api, &object_id, &cert.certificate).await?;
+        let credential = CertificateCredential::from_files(&cert.pem, &cert.key, Some(&cert.passphrase))?;
+        self.token(&client_id, credential.into(), &ca)
+            .await
+            .context("the token endpoint refused an assertion signed with the certificate")?;
+        result(&format!(
+            "{}Thumbprint {thumbprint}, Start date {}, Expires {}; the token endpoint accepts an assertion signed with it",
+            if uploaded.1 { "" } else { "(uploaded before) " },
+            text(&uploaded.0["startDateTime"]),
+            text(&uploaded.0["endDateTime"])
+        ));
+
+        let secrets: Vec<String> = api
+            .call(Method::GET, &format!("/v1.0/applications/{object_id}"), None)
+            .await?["passwordCredentials"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| text(&s["keyId"]).to_owned())
+            .collect();
+        step(
+            6,
+            "Remove the client secret",
+            &format!(
+                "keyward app secret remove {APP_NAME} {}",
+                secrets.first().map_or("KEYID", String::as_str)
+            ),
+        );
+        for key_id in &secrets {
+            api.call(
+                Method::POST,
+                &format!("/v1.0/applications/{object_id}/removePassword"),
+                Some(json!({"keyId": key_id})),
+            )
+            .await?;
+        }
+        match (&secret, secrets.is_empty()) {
+            (_, true) => result("skipped: the app has no client secret"),
+            (Some(value), false) => {
+                let refused = self
+                    .token(&client_id, ClientCredential::secret(value.as_str()), &ca)
+                    .await
+                    .is_err_and(|e| e.aadsts_code() == Some(7000215));
+                if !refused {
+                    bail!("the token endpoint still accepts the removed client secret");
+                }
+                result("removed; the token endpoint now refuses the secret (AADSTS7000215)");
+            }
+            (None, false) => result(&format!("removed {} secret(s) left from an earlier run", secrets.len())),
+        }
+
+        let env = [
+            ("CLIENT_ID", client_id.clone()),
+            ("AUTHORITY", self.authority.to_owned()),
+            ("REDIRECT_URI", redirect_uri.clone()),
+            ("POST_LOGOUT_REDIRECT_URI", post_logout_redirect_uri.clone()),
+            ("CERTIFICATE_PATH", absolute(&cert.pem)),
+            ("PRIVATE_KEY_PATH", absolute(&cert.key)),
+            ("PRIVATE_KEY_PASSPHRASE", cert.passphrase.to_string()),
+            ("KEYWARD_CA", absolute(self.ca)),
+            ("PORT", port.to_string()),
+        ];
+        let mut text_env = String::from("# The sample web app's settings, written by keyward quickstart.\n");
+        for (k, v) in &env {
+            text_env.push_str(&format!("{k}='{v}'\n"));
+        }
+        files::write_new(&env_path, Zeroizing::new(text_env).as_bytes(), Access::OwnerOnly, true)?;
+        step(
+            7,
+            "Start the sample web app with the certificate",
+            &format!("DOTENV_CONFIG_PATH={} cargo run -p webapp", env_path.display()),
+        );
+        Ok(webapp::Config {
+            client_id,
+            authority: self.authority.to_owned(),
+            redirect_uri,
+            post_logout_redirect_uri,
+            credential: webapp::CredentialSource::Files {
+                certificate: cert.pem.clone(),
+                private_key: Some(cert.key.clone()),
+                passphrase: Some(cert.passphrase.clone()),
+                thumbprint: Some(thumbprint),
+            },
+            trusted_ca: Some(self.ca.to_path_buf()),
+            port,
+        })
+    }
+
+    /// A client credentials token for the app, to see that the token endpoint takes `credential`.
+    async fn token(
+        &self,
+        client_id: &str,
+        credential: ClientCredential,
+        ca: &[u8],
+    ) -> Result<(), keyward_client::Error> {
+        ConfidentialClient::builder(self.authority, client_id, credential)
+            .trust_ca(ca)
+            .build()?
+            .acquire_token_for_client(&[CHECK_SCOPE])
+            .await
+            .map(|_| ())
+    }
+}
+
+/// The app registration named `ciam-client-app`, created when missing; its redirect URIs made
+/// to include `redirect_uris`. Returns it and whether it was created.
+async fn register(api: &Connection, redirect_uris: &[&str]) -> anyhow::Result<(Value, bool)> {
+    let all = api.call(Method::GET, "/v1.0/applications", None).await?;
+    let named: Vec<&Value> = all["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["displayName"] == APP_NAME)
+        .collect();
+    match named.as_slice() {
+        [] => {
+            let body = json!({"displayName": APP_NAME, "web": {"redirectUris": redirect_uris}});
+            Ok((api.call(Method::POST, "/v1.0/applications", Some(body)).await?, true))
+        }
+        [app] => {
+            let mut uris: Vec<String> = app["web"]["redirectUris"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|u| u.as_str().map(str::to_owned))
+                .collect();
+            let missing: Vec<&&str> = redirect_uris
+                .iter()
+                .filter(|u| !uris.iter().any(|x| x == **u))
+                .collect();
+            if !missing.is_empty() {
+                uris.extend(missing.into_iter().map(|u| (*u).to_owned()));
+                api.call(
+                    Method::PATCH,
+                    &format!("/v1.0/applications/{}", text(&app["id"])),
+                    Some(json!({"web": {"redirectUris": uris}})),
+                )
+                .await?;
+            }
+            Ok(((*app).clone(), false))
+        }
+        many => bail!(
+            "{} applications are named {APP_NAME}; delete the extra ones (keyward app delete APPID) and run the quickstart again",
+            many.len()
+        ),
+    }
+}
+
+/// Adds the certificate to the app unless it is there; returns its key credential and whether
+/// it was added now.
+async fn upload(
+    api: &Connection,
+    object_id: &str,
+    certificate: &keyward_pki::Certificate,
+) -> anyhow::Result<(Value, bool)> {
+    let path = format!("/v1.0/applications/{object_id}");
+    let thumbprint = certificate.thumbprints().sha1_hex();
+    let find = |app: &Value| {
+        app["keyCredentials"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|k| k["customKeyIdentifier"] == thumbprint.as_str())
+            .cloned()
+    };
+    let app = api.call(Method::GET, &path, None).await?;
+    if let Some(existing) = find(&app) {
+        return Ok((existing, false));
+    }
+    use base64::Engine;
+    let mut keys: Vec<Value> = app["keyCredentials"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|k| json!({"keyId": k["keyId"]}))
+        .collect();
+    keys.push(json!({
+        "type": "AsymmetricX509Cert",
+        "usage": "Verify",
+        "displayName": format!("CN={APP_NAME}"),
+        "key": base64::engine::general_purpose::STANDARD.encode(certificate.der()),
+    }));
+    api.call(Method::PATCH, &path, Some(json!({"keyCredentials": keys})))
+        .await?;
+    let app = api.call(Method::GET, &path, None).await?;
+    let added = find(&app).context("the uploaded certificate is not on the app registration")?;
+    Ok((added, true))
+}
+
+/// Flags parsed as the command line would give them, so that every default applies.
+fn parse_args<T: Args + FromArgMatches>(argv: &[&str]) -> anyhow::Result<T> {
+    let matches = T::augment_args(clap::Command::new("keyward")).try_get_matches_from(argv)?;
+    Ok(T::from_arg_matches(&matches)?)
+}
+
+fn read_env(path: &Path) -> Option<Vec<(String, String)>> {
+    let text = Zeroizing::new(std::fs::read_to_string(path).ok()?);
+    webapp::dotenv::parse(&text).ok()
+}
+
+fn absolute(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| PathBuf::from(path))
+        .display()
+        .to_string()
+}
+
+fn text(value: &Value) -> &str {
+    value.as_str().unwrap_or_default()
+}
+
+fn step(number: u32, title: &str, command: &str) {
+    println!("{number}. {title}\n   $ {command}");
+}
+
+fn result(line: &str) {
+    println!("   {line}");
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
