@@ -112,8 +112,9 @@ fn test() -> Result<(), String> {
 }
 
 /// The real third-party clients against the real server: MSAL Node and azure-identity JS
-/// (`interop/node`), MSAL Python and azure-identity Python (`interop/python`). Each suite starts
-/// `keyward serve` itself from the debug binary built here.
+/// (`interop/node`), MSAL Python and azure-identity Python (`interop/python`), Chromium through
+/// customer sign-in (`interop/browser`). Each suite starts `keyward serve` itself from the debug
+/// binary built here.
 fn interop() -> Result<(), String> {
     run(Command::new("cargo").args(["build", "--quiet", "-p", "keyward"]))?;
     let keyward = root().join("target/debug/keyward");
@@ -137,7 +138,37 @@ fn interop() -> Result<(), String> {
             .env("KEYWARD_BIN", &keyward)
             .current_dir(&python))?;
     }
+    let browser = root().join("interop/browser");
+    if browser.join("package.json").exists() {
+        browser_tests(&browser, &keyward)?;
+    }
     Ok(())
+}
+
+/// A real browser through customer sign-in (`interop/browser`): Debian's Chromium, driven
+/// headless by playwright-core, installed here when missing (no test downloads a browser).
+/// Screenshots land in `target/browser-screenshots/`.
+fn browser_tests(dir: &Path, keyward: &Path) -> Result<(), String> {
+    const CHROMIUM: &str = "/usr/bin/chromium";
+    if !Path::new(CHROMIUM).exists() {
+        run(Command::new("apt-get").arg("update"))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends", "chromium"])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    if !have("node") || !have("npm") {
+        return Err("the browser tests need Node.js 20+ and npm".into());
+    }
+    run(Command::new("cargo").args(["build", "--quiet", "-p", "webapp"]))?;
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir))?;
+    run(Command::new("node")
+        .arg("run.mjs")
+        .env("KEYWARD_BIN", keyward)
+        .env("WEBAPP_BIN", root().join("target/debug/webapp"))
+        .env("CHROMIUM", CHROMIUM)
+        .current_dir(dir))
 }
 
 fn bench_cert_new(args: &[&str]) -> Result<(), String> {
