@@ -11,6 +11,7 @@ mod password;
 mod quickstart;
 mod serve;
 mod token;
+mod user;
 mod vault;
 
 use std::process::ExitCode;
@@ -35,6 +36,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Cert(cmd) => cert::run(cmd),
         cli::Command::Serve(args) => serve::run(args),
         cli::Command::App(cmd) => app::run(cmd),
+        cli::Command::User(cmd) => user::run(cmd),
         cli::Command::SigningKey(cmd) => app::run_signing_key(cmd),
         cli::Command::Token(args) => token::run(args),
         cli::Command::Quickstart(args) => quickstart::run(args),
