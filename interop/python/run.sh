@@ -6,6 +6,12 @@
 #   interop/python/run.sh -k pfx -x
 set -euo pipefail
 
+# A relative KEYWARD_BIN means relative to where this script was called from.
+if [ -n "${KEYWARD_BIN:-}" ] && [ "${KEYWARD_BIN#/}" = "$KEYWARD_BIN" ]; then
+    KEYWARD_BIN="$PWD/$KEYWARD_BIN"
+    export KEYWARD_BIN
+fi
+
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 PYTHON="${PYTHON:-python3}"

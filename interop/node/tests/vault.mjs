@@ -218,7 +218,7 @@ export function assertCertificateBundle(certificate, name) {
   assert.equal(certificate.name, name);
   assert.match(certificate.properties.version, VERSION, `version ${certificate.properties.version}`);
   const version = certificate.properties.version;
-  assert.equal(certificate.id, `${VAULT_URL}/certificates/${name}/${version}`);
+  assert.equal(certificate.properties.id, `${VAULT_URL}/certificates/${name}/${version}`);
   assert.equal(certificate.properties.vaultUrl, VAULT_URL);
   assert.equal(certificate.keyId, `${VAULT_URL}/keys/${name}/${version}`);
   assert.equal(certificate.secretId, `${VAULT_URL}/secrets/${name}/${version}`);
