@@ -199,9 +199,10 @@ function spkiHash(pemFile) {
 
 /**
  * Debian's Chromium, headless, trusting the server's local CA (by its key, through
- * --ignore-certificate-errors-spki-list: any other certificate error still fails the page).
+ * --ignore-certificate-errors-spki-list: any other certificate error still fails the page), or
+ * the CA in `caFile`.
  */
-export async function launchBrowser() {
+export async function launchBrowser(caFile = CA_FILE) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -213,7 +214,7 @@ export async function launchBrowser() {
       "--disable-component-update",
       "--disable-sync",
       "--no-first-run",
-      `--ignore-certificate-errors-spki-list=${spkiHash(CA_FILE)}`,
+      `--ignore-certificate-errors-spki-list=${spkiHash(caFile)}`,
     ],
   });
 }
@@ -223,10 +224,10 @@ export async function shot(page, name) {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
-/** Fills the authority's hosted sign-up page and submits it. */
-export async function signUp(page, { email, name, password }) {
+/** Fills the hosted sign-up page of the authority at `authority` (an origin). */
+export async function signUp(page, { email, name, password }, { authority = KEYWARD_URL } = {}) {
   await page.waitForSelector('input[name="display_name"]');
-  assert.ok(page.url().startsWith(KEYWARD_URL), `the sign-up page is the authority's, not ${page.url()}`);
+  assert.ok(page.url().startsWith(authority), `the sign-up page is the authority's, not ${page.url()}`);
   await page.fill('input[name="email"]', email);
   await page.fill('input[name="display_name"]', name);
   await page.fill('input[name="password"]', password);
