@@ -94,7 +94,12 @@ fn vault_reader(access: &VaultAccess, vault_url: &str, trusted_ca: Option<&[u8]>
                         .into()
                 }
                 (None, Some(secret)) => ClientCredential::secret(secret.as_str()),
-                (None, None) => unreachable_credential()?,
+                (None, None) => {
+                    return Err(Error::Config(crate::ConfigError {
+                        variable: "AZURE_CLIENT_CERTIFICATE_PATH",
+                        problem: "not set, and no AZURE_CLIENT_SECRET either".into(),
+                    }));
+                }
             };
             (
                 format!("{}/{tenant_id}", authority_host.trim_end_matches('/')),
@@ -136,13 +141,6 @@ fn vault_reader(access: &VaultAccess, vault_url: &str, trusted_ca: Option<&[u8]>
         builder = builder.trust_ca(ca);
     }
     Ok(builder.build()?)
-}
-
-fn unreachable_credential() -> Result<ClientCredential, Error> {
-    Err(Error::Config(crate::ConfigError {
-        variable: "AZURE_CLIENT_CERTIFICATE_PATH",
-        problem: "not set, and no AZURE_CLIENT_SECRET either".into(),
-    }))
 }
 
 fn origin_of(url: &str) -> String {

@@ -63,7 +63,13 @@ async fn quickstart(args: QuickstartArgs) -> anyhow::Result<()> {
     );
     let serve_args =
         parse_args::<ServeArgs>(&["serve", "--data", &data, "--listen", &args.listen, "--tenant", TENANT])?;
-    let started = serve::start(&serve_args).await?;
+    let started = match serve::start(&serve_args).await {
+        Ok(started) => started,
+        Err(e) if in_use(&e) => {
+            bail!("{e:#}: is a server already running there? Stop it, or give --listen");
+        }
+        Err(e) => return Err(e),
+    };
     let handle = started.handle.clone();
     let url = started.public_url.clone();
     let authority = format!("{url}/{TENANT}/");
@@ -404,6 +410,13 @@ async fn upload(
 fn parse_args<T: Args + FromArgMatches>(argv: &[&str]) -> anyhow::Result<T> {
     let matches = T::augment_args(clap::Command::new("keyward")).try_get_matches_from(argv)?;
     Ok(T::from_arg_matches(&matches)?)
+}
+
+fn in_use(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
+    })
 }
 
 fn read_env(path: &Path) -> Option<Vec<(String, String)>> {
