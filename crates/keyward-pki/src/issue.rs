@@ -6,8 +6,8 @@ use std::time::Duration as StdDuration;
 
 use aws_lc_rs::digest;
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyUsagePurpose,
-    OtherNameValue, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod,
+    KeyUsagePurpose, OtherNameValue, SanType, SerialNumber,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -244,7 +244,18 @@ impl CertificateSpec {
                 KeyUsagePurpose::CrlSign,
             ];
         } else {
-            params.is_ca = IsCa::ExplicitNoCa;
+            // CA:FALSE in a non-critical extension, as Key Vault and OpenSSL write it. rcgen
+            // writes it critical, and the subject key identifier only with it, so both are ours.
+            params.is_ca = IsCa::NoCa;
+            params.custom_extensions.push(CustomExtension::from_oid_content(
+                &BASIC_CONSTRAINTS_OID,
+                vec![0x30, 0x00],
+            ));
+            let mut ski = vec![0x04, 20];
+            ski.extend_from_slice(key_id.as_ref());
+            params
+                .custom_extensions
+                .push(CustomExtension::from_oid_content(&SUBJECT_KEY_IDENTIFIER_OID, ski));
             params.key_usages = match &self.key_usage {
                 Some(usages) => usages.iter().map(|u| u.to_rcgen()).collect(),
                 None if matches!(key.algorithm(), KeyAlgorithm::Rsa { .. }) => {
@@ -266,6 +277,11 @@ impl CertificateSpec {
         Ok(params)
     }
 }
+
+/// The OID of SubjectKeyIdentifier: 2.5.29.14.
+const SUBJECT_KEY_IDENTIFIER_OID: [u64; 4] = [2, 5, 29, 14];
+/// The OID of BasicConstraints: 2.5.29.19.
+const BASIC_CONSTRAINTS_OID: [u64; 4] = [2, 5, 29, 19];
 
 /// The OID of a user principal name in `otherName`: 1.3.6.1.4.1.311.20.2.3.
 const UPN_OID: [u64; 10] = [1, 3, 6, 1, 4, 1, 311, 20, 2, 3];

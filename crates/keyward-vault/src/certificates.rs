@@ -178,13 +178,7 @@ impl Vaults {
         let base = Policy::for_import(&imported.certificate, content_type);
         // The policy may change what the vault does with the certificate, not what it is.
         let policy = match &request.policy {
-            Some(input) => {
-                let mut policy = input.apply(&base)?;
-                policy.kty = base.kty.clone();
-                policy.key_size = base.key_size;
-                policy.crv = base.crv.clone();
-                policy
-            }
+            Some(input) => input.apply_to_import(&base)?,
             None => base,
         };
         let new = NewVersion {
@@ -515,12 +509,13 @@ impl Vaults {
     }
 
     fn change_policy(&self, doc: &mut CertificateDoc, input: &PolicyInput, now: i64) -> Result<()> {
-        let mut policy = input.apply(&doc.policy)?;
-        // The key of an imported certificate is what it is.
-        if !doc.policy.self_issued() && input.key_props.is_some() && doc.latest.is_some() && !policy.self_issued() {
-            policy.kty = doc.policy.kty.clone();
-            policy.key_size = doc.policy.key_size;
-            policy.crv = doc.policy.crv.clone();
+        let policy = input.merge(&doc.policy)?;
+        // A policy the vault issues from must be complete; an imported certificate's describes
+        // a certificate made elsewhere, whose subject the vault need not be able to write.
+        if policy.self_issued() {
+            policy.validate()?;
+        } else {
+            policy.key_type()?;
         }
         doc.policy = policy;
         doc.policy_attributes.enabled = doc.policy.enabled;

@@ -30,8 +30,8 @@ pub use error::{Error, Result};
 pub use http::{AdminError, ApiError, DEFAULT_VAULT, MAX_BODY, MAX_IMPORT_BODY, MISSING_TOKEN, router, vault_for_host};
 pub use import::MAX_IMPORT_VALUE;
 pub use model::{
-    Attributes, AttributesInput, CertificateBundle, CertificateOperation, Deleted, Deletion, MAX_PAGE, MAX_TAGS,
-    OperationStatus, Page, PageRequest, PolicyBundle, RECOVERABLE_DAYS, RECOVERY_LEVEL, SecretBundle, Tags,
+    Attributes, AttributesInput, CertificateBundle, CertificateOperation, Deleted, Deletion, LifetimeEvent, MAX_PAGE,
+    MAX_TAGS, OperationStatus, Page, PageRequest, PolicyBundle, RECOVERABLE_DAYS, RECOVERY_LEVEL, SecretBundle, Tags,
 };
 pub use names::MAX_NAME_LEN;
 pub use operations::MergeCertificate;

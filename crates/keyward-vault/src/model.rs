@@ -235,3 +235,17 @@ pub struct Page<T> {
     /// The `$skiptoken` of the next page, if there is one.
     pub next: Option<String>,
 }
+
+/// Something a lifetime action did that has no other trace: an EmailContacts trigger (no mail
+/// is sent; the event is the record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifetimeEvent {
+    /// The action (`EmailContacts`).
+    pub action: crate::policy::ActionType,
+    /// The version whose lifetime triggered it.
+    pub version: String,
+    /// When it was recorded, unix seconds.
+    pub recorded: i64,
+    /// When the trigger was due, unix seconds.
+    pub due: i64,
+}

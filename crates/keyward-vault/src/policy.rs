@@ -348,7 +348,7 @@ impl Policy {
     }
 
     /// Checks what [`PolicyInput::apply`] cannot check field by field.
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         self.key_type()?;
         if self.subject.trim().is_empty() {
             return Err(Error::BadParameter(
@@ -512,6 +512,23 @@ pub const MAX_LIFETIME_ACTIONS: usize = 2;
 impl PolicyInput {
     /// The policy `base` with the given fields replaced, checked as a whole.
     pub fn apply(&self, base: &Policy) -> Result<Policy> {
+        let policy = self.merge(base)?;
+        policy.validate()?;
+        Ok(policy)
+    }
+
+    /// The policy of an imported certificate: `base` (what the certificate says) with the given
+    /// fields replaced, except the key's, which are the certificate's. The subject and names
+    /// describe the certificate as it is, so they are not checked as a request would be.
+    pub fn apply_to_import(&self, base: &Policy) -> Result<Policy> {
+        let mut policy = self.merge(base)?;
+        policy.kty = base.kty.clone();
+        policy.key_size = base.key_size;
+        policy.crv = base.crv.clone();
+        Ok(policy)
+    }
+
+    pub(crate) fn merge(&self, base: &Policy) -> Result<Policy> {
         let mut policy = base.clone();
         if let Some(key) = &self.key_props {
             apply_key(key, &mut policy)?;
@@ -561,7 +578,6 @@ impl PolicyInput {
         if let Some(enabled) = self.attributes.as_ref().and_then(|a| a.enabled) {
             policy.enabled = enabled;
         }
-        policy.validate()?;
         Ok(policy)
     }
 }

@@ -7,10 +7,11 @@ use keyward_store::{Collection, Vault, VaultItem, VaultWrite};
 use time::OffsetDateTime;
 
 use crate::Vaults;
+use crate::access::{Access, Permission};
 use crate::certificates::{NewVersion, Origin, secret_key};
 use crate::documents::{CertificateDoc, CertificateVersionDoc, EventDoc, SecretDoc, from_json, to_json};
 use crate::error::Result;
-use crate::model::OperationStatus;
+use crate::model::{LifetimeEvent, OperationStatus};
 use crate::policy::ActionType;
 use crate::service::{generate_key, item_write, self_sign};
 
@@ -21,6 +22,24 @@ struct Outcome {
 }
 
 impl Vaults {
+    /// What the lifetime actions recorded for a certificate (EmailContacts triggers), oldest
+    /// first. Needs `certificates/get`.
+    pub async fn certificate_events(&self, access: &Access, name: &str) -> Result<Vec<LifetimeEvent>> {
+        access.require(Permission::certificates("get"))?;
+        let (_, doc) = self.live_certificate(access.vault(), name).await?;
+        Ok(doc
+            .events
+            .iter()
+            .filter(|e| e.kind == ActionType::EmailContacts.as_str())
+            .map(|e| LifetimeEvent {
+                action: ActionType::EmailContacts,
+                version: e.version.clone(),
+                recorded: e.at,
+                due: e.due,
+            })
+            .collect())
+    }
+
     /// One pass of the lifetime actions at `clock.now()` over every vault; returns how many
     /// certificate versions it made. A certificate whose actions fail is logged and skipped.
     pub async fn renew_due(&self) -> Result<usize> {

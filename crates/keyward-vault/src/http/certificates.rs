@@ -1,4 +1,6 @@
-//! `/certificates/...` and `/deletedcertificates/...`: parse, call the service, render.
+//! `/certificates/...` and `/deletedcertificates/...`: parse, call the service, render. A
+//! handler with a body checks the caller's permission before it reads the body, so that a caller
+//! without it gets the same 403 whatever it sends.
 
 use std::sync::Arc;
 
@@ -12,7 +14,7 @@ use serde_json::Value;
 use super::auth::{Body, VaultCall};
 use super::error::ApiError;
 use super::wire;
-use crate::Vaults;
+use crate::{Permission, Vaults};
 
 type Reply = Result<Response, ApiError>;
 
@@ -47,6 +49,7 @@ pub(crate) async fn create(
     Path(name): Path<String>,
     body: Body,
 ) -> Reply {
+    call.access.require(Permission::certificates("create"))?;
     let request = body.json()?;
     let op = v.create_certificate(&call.access, &name, request).await?;
     let mut response = (StatusCode::ACCEPTED, Json(wire::operation(&call.base, &op))).into_response();
@@ -72,6 +75,7 @@ pub(crate) async fn import(
     Path(name): Path<String>,
     body: Body,
 ) -> Reply {
+    call.access.require(Permission::certificates("import"))?;
     let request = body.json()?;
     let c = v.import_certificate(&call.access, &name, request).await?;
     ok(wire::certificate(&call.base, &c))
@@ -91,6 +95,7 @@ pub(crate) async fn update_latest(
     Path(name): Path<String>,
     body: Body,
 ) -> Reply {
+    call.access.require(Permission::certificates("update"))?;
     let c = v.update_certificate(&call.access, &name, None, body.json()?).await?;
     ok(wire::certificate(&call.base, &c))
 }
@@ -101,6 +106,7 @@ pub(crate) async fn update_version(
     Path((name, version)): Path<(String, String)>,
     body: Body,
 ) -> Reply {
+    call.access.require(Permission::certificates("update"))?;
     let c = v
         .update_certificate(&call.access, &name, Some(&version), body.json()?)
         .await?;
@@ -118,6 +124,7 @@ pub(crate) async fn update_policy(
     Path(name): Path<String>,
     body: Body,
 ) -> Reply {
+    call.access.require(Permission::certificates("update"))?;
     let p = v.update_certificate_policy(&call.access, &name, body.json()?).await?;
     ok(wire::policy_bundle(&call.base, &p))
 }
@@ -139,6 +146,7 @@ pub(crate) async fn cancel_operation(
     Path(name): Path<String>,
     body: Body,
 ) -> Reply {
+    call.access.require(Permission::certificates("update"))?;
     let request: CancelOperation = body.json()?;
     let cancel = request
         .cancellation_requested
@@ -158,6 +166,7 @@ pub(crate) async fn merge(
     Path(name): Path<String>,
     body: Body,
 ) -> Reply {
+    call.access.require(Permission::certificates("create"))?;
     let c = v.merge_certificate(&call.access, &name, body.json()?).await?;
     let mut response = Json(wire::certificate(&call.base, &c)).into_response();
     *response.status_mut() = StatusCode::CREATED;

@@ -68,7 +68,7 @@ impl From<Error> for ApiError {
             Error::Forbidden { .. } => Self::new(
                 StatusCode::FORBIDDEN,
                 "Forbidden",
-                format!("{message}. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287"),
+                format!("{message} For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287"),
             )
             .inner("ForbiddenByPolicy"),
             Error::ManagedSecret { .. } => {

@@ -1,4 +1,5 @@
-//! `/secrets/...` and `/deletedsecrets/...`: parse, call the service, render.
+//! `/secrets/...` and `/deletedsecrets/...`: parse, call the service, render. A handler with a
+//! body checks the caller's permission before it reads the body.
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use serde_json::Value;
 use super::auth::{Body, VaultCall};
 use super::error::ApiError;
 use super::wire;
-use crate::Vaults;
+use crate::{Permission, Vaults};
 
 type Reply = Result<Response, ApiError>;
 
@@ -27,6 +28,7 @@ pub(crate) async fn list(State(v): State<Arc<Vaults>>, call: VaultCall) -> Reply
 }
 
 pub(crate) async fn set(State(v): State<Arc<Vaults>>, call: VaultCall, Path(name): Path<String>, body: Body) -> Reply {
+    call.access.require(Permission::secrets("set"))?;
     let s = v.set_secret(&call.access, &name, body.json()?).await?;
     ok(wire::secret(&call.base, &s))
 }
@@ -59,6 +61,7 @@ pub(crate) async fn update_latest(
     Path(name): Path<String>,
     body: Body,
 ) -> Reply {
+    call.access.require(Permission::secrets("set"))?;
     let s = v.update_secret(&call.access, &name, None, body.json()?).await?;
     ok(wire::secret(&call.base, &s))
 }
@@ -69,6 +72,7 @@ pub(crate) async fn update_version(
     Path((name, version)): Path<(String, String)>,
     body: Body,
 ) -> Reply {
+    call.access.require(Permission::secrets("set"))?;
     let s = v
         .update_secret(&call.access, &name, Some(&version), body.json()?)
         .await?;
