@@ -472,11 +472,23 @@ async fn signin(
         );
     }
     authority.throttle.success(&attempt);
-    Ok(start(&authority, &pending, &user).await)
+    Ok(start(&authority, &pending, &user, &headers).await)
 }
 
 /// Starts a session for a user who just proved who they are, and answers the application.
-async fn start(authority: &Authority, pending: &PendingRequest, user: &keyward_store::User) -> Response {
+/// A session the browser had before (`prompt=login`, another account) ends.
+async fn start(
+    authority: &Authority,
+    pending: &PendingRequest,
+    user: &keyward_store::User,
+    headers: &HeaderMap,
+) -> Response {
+    let now = OffsetDateTime::now_utc();
+    if let Some(old) = pages::cookie(headers, &pages::session_cookie_name(pending.tenant_id))
+        && let Err(e) = authority.end_session(pending.tenant_id, old, now).await
+    {
+        tracing::warn!(error = %e, "the previous session could not be ended");
+    }
     match authority
         .start_session(user, pending.client_id, OffsetDateTime::now_utc())
         .await
@@ -545,7 +557,7 @@ async fn signup(
         Err(e) => return Ok(internal(&e)),
     };
     tracing::info!(tenant = %tenant.tenant.name, user = %user.id, "account created by sign-up");
-    Ok(start(&authority, &pending, &user).await)
+    Ok(start(&authority, &pending, &user, &headers).await)
 }
 
 async fn logout_get(

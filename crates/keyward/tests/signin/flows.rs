@@ -354,3 +354,38 @@ async fn public_clients_sign_in_with_pkce_and_no_secret() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error_codes"][0], 7000218);
 }
+
+#[tokio::test]
+async fn signing_in_again_ends_the_previous_session() {
+    let server = Server::start();
+    let app = web_app(&server, "again");
+    let discovery = server.get_json("/contoso/v2.0/.well-known/openid-configuration").await;
+    let issuer = discovery["issuer"].as_str().unwrap().to_owned();
+    let tenant_id = issuer.trim_end_matches("/v2.0").rsplit('/').next().unwrap().to_owned();
+    let cookie = session_cookie(&tenant_id);
+
+    let (browser, _) = signed_up_tokens(&server, &app, "again@example.com").await;
+    let first = browser.cookie(&cookie).unwrap();
+    let (_, challenge) = pkce();
+    let page = browser
+        .get(&authorize_url(&app, &challenge, &[("prompt", "login")]))
+        .await;
+    assert_eq!(page.status, 200, "prompt=login shows the form despite the session");
+    code_of(
+        &browser
+            .submit(&page, &[("email", "again@example.com"), ("password", PASSWORD)])
+            .await,
+    );
+    let second = browser.cookie(&cookie).unwrap();
+    assert_ne!(first, second);
+    // The first session's handle is dead.
+    let old = Browser::new(&server);
+    old.set_cookie(&cookie, &first);
+    let silent = old.get(&authorize_url(&app, &challenge, &[("prompt", "none")])).await;
+    assert_eq!(params(&silent.location().unwrap())["error"], "login_required");
+    // The second is alive.
+    let silent = browser
+        .get(&authorize_url(&app, &challenge, &[("prompt", "none")]))
+        .await;
+    code_of(&silent);
+}
