@@ -324,8 +324,10 @@ pub enum AppRoleCommand {
 pub enum UserCommand {
     /// Create an account. The password comes from --password-file, else it is asked twice on
     /// a terminal, else read from the first line of standard input.
-    #[command(after_help = "Examples:\n  keyward user create --email alice@example.com --name \"Alice Smith\"\n  \
-        keyward user create --email bob@example.com --password-file pw.txt --json")]
+    #[command(
+        after_help = "Examples:\n  keyward user create --email alice@example.com --name \"Alice Smith\"\n  \
+        keyward user create --email bob@example.com --password-file pw.txt --json"
+    )]
     Create {
         /// The sign-in email.
         #[arg(long)]
@@ -614,8 +616,8 @@ pub enum VaultCertCommand {
     Show {
         /// The certificate's name in the vault.
         name: String,
-        /// A version [default: the latest].
-        #[arg(long)]
+        /// A version id [default: the latest].
+        #[arg(id = "object_version", value_name = "VERSION")]
         version: Option<String>,
         #[command(flatten)]
         vault: VaultArgs,
@@ -635,8 +637,8 @@ pub enum VaultCertCommand {
         /// The file to write (created 0600 when it holds a private key).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
-        /// A version [default: the latest].
-        #[arg(long)]
+        /// A version id [default: the latest].
+        #[arg(id = "object_version", value_name = "VERSION")]
         version: Option<String>,
         /// The password of a .pfx (first line of this file) [default: none].
         #[arg(long, value_name = "FILE")]
@@ -686,10 +688,22 @@ pub enum VaultSecretCommand {
     Show {
         /// The secret's name.
         name: String,
-        /// A version [default: the latest].
-        #[arg(long)]
+        /// A version id [default: the latest].
+        #[arg(id = "object_version", value_name = "VERSION")]
         version: Option<String>,
         #[command(flatten)]
         vault: VaultArgs,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Clap checks its definitions only when a command is parsed: a clash in a subcommand
+    /// nobody ran would panic at a user's first use. This walks them all.
+    #[test]
+    fn every_subcommand_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -20,7 +20,7 @@ async fn a_restart_keeps_certificates_their_keys_and_secrets() {
         "--content-type",
         "pem",
     ]);
-    let admin_view = reader(&server, "restart-reader", "get,list", "get,list");
+    let admin_view = reader(&server, "restart-reader", "get,list", "get,list,set");
     let vault = admin_view.vault(&server);
     vault
         .set_secret("kept-secret", "value ✓", Some("text/plain"))
