@@ -131,7 +131,11 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Started> {
     let mut server = axum_server::Server::from_tcp(listener).acceptor(acceptor);
     // One buffer per HTTP/1 response, so one TLS record and, with TCP_NODELAY, one segment.
     server.http_builder().http1().writev(false);
-    let server = Box::pin(server.handle(handle.clone()).serve(app.into_make_service()));
+    let server = Box::pin(
+        server
+            .handle(handle.clone())
+            .serve(app.into_make_service_with_connect_info::<SocketAddr>()),
+    );
     Ok(Started {
         public_url,
         tenant,

@@ -116,7 +116,10 @@ async fn forward(
         .request(method, format!("{}{path}", proxy.upstream))
         .body(body);
     for (name, value) in &headers {
-        if !matches!(name.as_str(), "host" | "content-length" | "connection" | "transfer-encoding") {
+        if !matches!(
+            name.as_str(),
+            "host" | "content-length" | "connection" | "transfer-encoding"
+        ) {
             request = request.header(name.as_str(), value.as_bytes());
         }
     }
