@@ -18,6 +18,8 @@ mod flow;
 mod attacks;
 #[path = "signin/cli.rs"]
 mod cli;
+#[path = "signin/client_library.rs"]
+mod client_library;
 #[path = "signin/flows.rs"]
 mod flows;
 #[path = "signin/grants.rs"]
