@@ -42,8 +42,6 @@ REPO = Path(__file__).resolve().parent.parent.parent
 FIXTURES = REPO.parent / "shared" / "fixtures" / "azure-key-vault"
 FIXTURE_PFX_THUMBPRINT = "430CB3D0ECCC21A3E991A6B02A877D858F32C5D7"
 VAULT_RESOURCE = "https://vault.keyward.localhost"
-VAULT_SCOPE = f"{VAULT_RESOURCE}/.default"
-GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 VERSION = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -108,44 +106,14 @@ class Vault:
             self.url, credential or self.admin_credential(), verify_challenge_resource=False, **kwargs
         )
 
-    def graph_token(self) -> str:
-        return self.admin_credential().get_token(GRAPH_SCOPE).token
-
-    def service_principal_id(self, app_id: str) -> str:
-        response = requests.get(
-            f"{self.url}/v1.0/servicePrincipals",
-            headers={"Authorization": f"Bearer {self.graph_token()}"},
-            timeout=10,
-        )
-        assert response.status_code == 200, response.text
-        ids = [sp["id"] for sp in response.json()["value"] if sp["appId"] == app_id]
-        assert len(ids) == 1, f"no service principal for {app_id}"
-        return ids[0]
-
     def grant(self, app_id: str, certificates: list[str] = (), secrets: list[str] = ()) -> None:
-        """`keyward vault grant` when this binary has it, else the management API."""
-        has_cli = (
-            subprocess.run(
-                [str(self.server.bin), "vault", "grant", "--help"], capture_output=True, timeout=30
-            ).returncode
-            == 0
-        )
-        if has_cli:
-            args = ["vault", "grant", app_id]
-            if certificates:
-                args += ["--certificates", ",".join(certificates)]
-            if secrets:
-                args += ["--secrets", ",".join(secrets)]
-            self.server.run(*args)
-            return
-        object_id = self.service_principal_id(app_id)
-        response = requests.put(
-            f"{self.url}/admin/api/vaults/default/accessPolicies/{object_id}",
-            headers={"Authorization": f"Bearer {self.graph_token()}"},
-            json={"certificates": list(certificates), "secrets": list(secrets)},
-            timeout=10,
-        )
-        assert response.status_code in (200, 201, 204), f"{response.status_code} {response.text}"
+        """`keyward vault grant APPID --certificates ... --secrets ...` (replaces what it had)."""
+        args = ["vault", "grant", app_id]
+        if certificates:
+            args += ["--certificates", ",".join(certificates)]
+        if secrets:
+            args += ["--secrets", ",".join(secrets)]
+        self.server.run(*args)
 
 
 @pytest.fixture(scope="module")
@@ -536,3 +504,15 @@ def test_no_permission_is_403(vault: Vault, registry: Registry):
     with pytest.raises(HttpResponseError) as denied:
         vault.secrets(credential).get_secret(unique("anything"))
     assert denied.value.status_code == 403, denied.value
+
+
+def test_challenge_without_token(vault: Vault):
+    """What both SDKs parse: 401, the authority by tenant GUID and the resource, Key Vault's body."""
+    response = requests.get(f"{vault.url}/secrets/{unique('anything')}/?api-version=2026-04-01", timeout=10)
+    assert response.status_code == 401, response.text
+    assert response.headers["WWW-Authenticate"] == (
+        f'Bearer authorization="{vault.url}/{vault.server.tenant_id}", resource="{VAULT_RESOURCE}"'
+    )
+    assert response.json() == {
+        "error": {"code": "Unauthorized", "message": "AKV10000: Request is missing a Bearer or PoP token."}
+    }

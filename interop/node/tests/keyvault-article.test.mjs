@@ -72,7 +72,7 @@ async function articleSetup() {
   // The identity the article's code runs as (DefaultAzureCredential), allowed to read the
   // certificate and its secret and nothing else.
   const reader = appWithCertificate("vault-reader");
-  await grantVault(reader.appId, { certificates: ["get"], secrets: ["get"] });
+  grantVault(reader.appId, { certificates: ["get"], secrets: ["get"] });
   return { client, name, der, reader };
 }
 

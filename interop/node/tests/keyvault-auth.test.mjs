@@ -128,7 +128,7 @@ test("the challenge: a write with a body and no token gets 401 and the challenge
 test("the SDKs with exactly the permissions granted: certificates get only", { timeout: TEST_TIMEOUT_MS }, async () => {
   await setup();
   const app = appWithCertificate("certs-get-only");
-  await grantVault(app.appId, { certificates: ["get"] });
+  grantVault(app.appId, { certificates: ["get"] });
   const credential = credentialOf(app);
   const certificates = new CertificateClient(VAULT_URL, credential, VAULT_CLIENT_OPTIONS);
   const secrets = new SecretClient(VAULT_URL, credential, VAULT_CLIENT_OPTIONS);
@@ -159,7 +159,7 @@ test("the SDKs with exactly the permissions granted: certificates get only", { t
 test("the SDKs with exactly the permissions granted: secrets get and list, no certificates", { timeout: TEST_TIMEOUT_MS }, async () => {
   await setup();
   const app = appWithCertificate("secrets-get-list");
-  await grantVault(app.appId, { secrets: ["get", "list"] });
+  grantVault(app.appId, { secrets: ["get", "list"] });
   const credential = credentialOf(app);
   const certificates = new CertificateClient(VAULT_URL, credential, VAULT_CLIENT_OPTIONS);
   const secrets = new SecretClient(VAULT_URL, credential, VAULT_CLIENT_OPTIONS);

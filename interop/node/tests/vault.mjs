@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { ClientCertificateCredential } from "@azure/identity";
 import { CertificateClient } from "@azure/keyvault-certificates";
 import { SecretClient } from "@azure/keyvault-secrets";
-import { KEYWARD_BIN, KEYWARD_DATA, KEYWARD_URL, createClient, kw, newCertificate } from "./keyward.mjs";
+import { KEYWARD_DATA, KEYWARD_URL, createClient, kw, newCertificate } from "./keyward.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "..", "..", "..");
@@ -138,48 +138,15 @@ export async function adminGraphToken() {
   return (await adminCredential.getToken(GRAPH_SCOPE)).token;
 }
 
-/** The object id of an application's service principal (what its tokens carry as `oid`). */
-export async function servicePrincipalId(appId) {
-  const response = await request("GET", `${KEYWARD_URL}/v1.0/servicePrincipals`, { token: await adminGraphToken() });
-  assert.equal(response.status, 200, describeResponse(response));
-  const sp = response.json.value.find((s) => s.appId === appId);
-  assert.ok(sp, `no service principal for ${appId}`);
-  return sp.id;
-}
-
-let vaultCli;
-/** Whether this keyward binary has `keyward vault grant` (the lead is adding it). */
-function hasVaultCli() {
-  if (vaultCli === undefined) {
-    try {
-      execFileSync(KEYWARD_BIN, ["vault", "grant", "--help"], { stdio: "ignore", timeout: 10_000 });
-      vaultCli = true;
-    } catch {
-      vaultCli = false;
-    }
-  }
-  return vaultCli;
-}
-
 /**
- * Gives the application these permissions on the default vault (replacing what it had):
- * `keyward vault grant APPID --certificates a,b --secrets c` when the binary has it, else the
- * management API `PUT /admin/api/vaults/default/accessPolicies/{servicePrincipalId}`.
+ * Gives the application these permissions on the default vault (replacing what it had), with
+ * the CLI: `keyward vault grant APPID --certificates a,b --secrets c`.
  */
-export async function grantVault(appId, { certificates = [], secrets = [] }) {
-  if (hasVaultCli()) {
-    const args = ["vault", "grant", appId];
-    if (certificates.length) args.push("--certificates", certificates.join(","));
-    if (secrets.length) args.push("--secrets", secrets.join(","));
-    kw(...args);
-    return;
-  }
-  const objectId = await servicePrincipalId(appId);
-  const response = await request("PUT", `${KEYWARD_URL}/admin/api/vaults/default/accessPolicies/${objectId}`, {
-    token: await adminGraphToken(),
-    body: { certificates, secrets },
-  });
-  assert.ok(response.status === 200 || response.status === 201 || response.status === 204, describeResponse(response));
+export function grantVault(appId, { certificates = [], secrets = [] }) {
+  const args = ["vault", "grant", appId];
+  if (certificates.length) args.push("--certificates", certificates.join(","));
+  if (secrets.length) args.push("--secrets", secrets.join(","));
+  kw(...args);
 }
 
 /**
