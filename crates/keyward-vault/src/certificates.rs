@@ -84,6 +84,8 @@ pub struct UpdateCertificate {
 
 /// A certificate version about to be stored, with its key.
 pub(crate) struct NewVersion {
+    /// The request the certificate answers, shown by the operation.
+    pub csr: Option<Vec<u8>>,
     pub certificate: Certificate,
     pub chain: Vec<Certificate>,
     pub key: PrivateKey,
@@ -140,8 +142,11 @@ impl Vaults {
                 .start_operation(access.vault(), name, policy, key, tags, enabled)
                 .await;
         }
-        let (certificate, key) = self_sign(policy.spec(now)?, key).await?;
+        let spec = policy.spec(now)?;
+        let csr = spec.signing_request(&key).map_err(Error::Issuance)?;
+        let (certificate, key) = self_sign(spec, key).await?;
         let new = NewVersion {
+            csr: Some(csr),
             certificate,
             chain: Vec::new(),
             key,
@@ -182,6 +187,7 @@ impl Vaults {
             None => base,
         };
         let new = NewVersion {
+            csr: None,
             certificate: imported.certificate,
             chain: imported.chain,
             key: imported.key,
@@ -299,11 +305,14 @@ impl Vaults {
                 status: OperationStatus::Completed,
                 status_details: String::new(),
                 cancellation_requested: false,
-                csr: old
-                    .as_ref()
-                    .and_then(|d| d.operation.as_ref())
-                    .filter(|_| origin == Origin::Merge)
-                    .and_then(|o| o.csr.clone()),
+                csr: match &new.csr {
+                    Some(csr) => Some(STANDARD.encode(csr)),
+                    None => old
+                        .as_ref()
+                        .and_then(|d| d.operation.as_ref())
+                        .filter(|_| origin == Origin::Merge)
+                        .and_then(|o| o.csr.clone()),
+                },
                 sealed_key: None,
                 tags: Tags::new(),
                 enabled: None,

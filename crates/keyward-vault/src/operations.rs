@@ -255,6 +255,7 @@ impl Vaults {
             Error::BadParameter("the merged certificate is not for the key of the pending request".into())
         })?;
         let new = NewVersion {
+            csr: None,
             certificate,
             chain: certificates,
             key,

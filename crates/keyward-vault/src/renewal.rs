@@ -139,6 +139,7 @@ impl Vaults {
         };
         let (certificate, key) = self_sign(doc.policy.spec(now)?, key).await?;
         let new = NewVersion {
+            csr: None,
             certificate,
             chain: Vec::new(),
             key,

@@ -52,7 +52,7 @@ pub(crate) async fn create(
     call.access.require(Permission::certificates("create"))?;
     let request = body.json()?;
     let op = v.create_certificate(&call.access, &name, request).await?;
-    let mut response = (StatusCode::ACCEPTED, Json(wire::operation(&call.base, &op))).into_response();
+    let mut response = (StatusCode::ACCEPTED, Json(wire::operation_accepted(&call.base, &op))).into_response();
     let mut location = format!("{}/certificates/{}/pending?", call.base, op.name);
     if let Some(api) = &call.query.api_version {
         location.push_str(

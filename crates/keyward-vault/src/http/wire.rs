@@ -171,6 +171,23 @@ pub(crate) fn operation(base: &str, op: &CertificateOperation) -> Value {
     out
 }
 
+/// The 202 of a create: Key Vault answers `inProgress` and clients poll `/pending` for the
+/// outcome. Python's poller never polls, and so never fetches the certificate, when the first
+/// answer is already final; the stored operation (what `/pending` shows) says `completed`.
+pub(crate) fn operation_accepted(base: &str, op: &CertificateOperation) -> Value {
+    let mut out = operation(base, op);
+    if op.status == crate::model::OperationStatus::Completed {
+        out["status"] = json!(crate::model::OperationStatus::InProgress.as_str());
+        out["status_details"] = json!(
+            "Pending certificate created. Certificate request is in progress. This may take some time based on the issuer provider. Please check again later."
+        );
+        if let Some(object) = out.as_object_mut() {
+            object.remove("target");
+        }
+    }
+    out
+}
+
 /// A SecretBundle (with the value when it has one).
 pub(crate) fn secret(base: &str, s: &SecretBundle) -> Value {
     let v = Some(s.version.as_str());

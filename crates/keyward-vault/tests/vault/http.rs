@@ -226,15 +226,22 @@ async fn certificate_wire_shapes() {
     assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.body);
     let op = &created.body;
     assert_eq!(op["id"], "https://localhost:8443/certificates/Wire/pending");
-    assert_eq!(op["status"], "completed");
-    assert_eq!(op["target"], "https://localhost:8443/certificates/Wire");
+    // Accepted in progress, as Key Vault answers; the operation itself is complete.
+    assert_eq!(op["status"], "inProgress");
+    assert!(op.get("target").is_none());
     assert_eq!(op["issuer"]["name"], "Self");
     assert_eq!(op["cancellation_requested"], false);
+    let csr = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, op["csr"].as_str().unwrap()).unwrap();
+    assert_eq!(csr[0], 0x30, "a DER CSR");
+    let pending = c.get("/certificates/wire/pending").await.body;
+    assert_eq!(pending["status"], "completed");
+    assert_eq!(pending["target"], "https://localhost:8443/certificates/Wire");
+    assert_eq!(pending["request_id"], op["request_id"]);
+    assert_eq!(pending["csr"], op["csr"]);
     let location = created.headers.get(header::LOCATION).unwrap().to_str().unwrap();
     assert!(
         location.starts_with("https://localhost:8443/certificates/Wire/pending?api-version=2025-07-01&request_id=")
     );
-    assert_eq!(c.get("/certificates/wire/pending").await.body["status"], "completed");
 
     let with_slash = c.get("/certificates/wire/?api-version=2026-04-01").await;
     let without = c.get("/certificates/WIRE").await;
