@@ -1,6 +1,32 @@
 //! A Key Vault-compatible store of certificates and secrets: the domain service ([`Vaults`]) and
 //! its HTTP adapters ([`router`]), speaking the wire protocol the unmodified Azure Key Vault SDKs
-//! use.
+//! use (`@azure/keyvault-certificates`, `@azure/keyvault-secrets`, `azure-keyvault-certificates`,
+//! `azure-keyvault-secrets`).
+//!
+//! - **Vaults** belong to a tenant and are chosen by host name: `{name}.localhost[:port]` is the
+//!   vault `name`, every other host the vault [`DEFAULT_VAULT`]. Object ids are built from the
+//!   request's `Host` header, port included, as the SDKs parse them.
+//! - **Auth.** Every vault request needs a bearer token of the vault's tenant for the vault
+//!   resource ([`Tokens::vault_caller`]); without one the answer is Key Vault's 401 challenge.
+//!   Then the vault's access policies decide, per principal, deny by default, before anything is
+//!   looked up: a caller without permission gets the same 403 for objects that exist and objects
+//!   that do not. Clients on `localhost` must turn off the SDKs' challenge resource verification
+//!   (`disableChallengeResourceVerification` / `verify_challenge_resource=False`), because the
+//!   resource's host is not a parent of `localhost`.
+//! - **Certificates** are made from a policy (Key Vault's defaults fill sparse ones) or imported
+//!   (PEM text, base64 of a PEM file or of a PFX; the password is used and dropped). Every
+//!   version has its managed secret, same name and version: the PKCS#8 key and the certificate
+//!   as PEM, or a PFX with an empty password, per the policy's content type.
+//! - **Secrets** are versioned values of at most 25 KiB.
+//! - **Soft delete** is always on: 90 days, then purged by [`Vaults::renew_due`], unless
+//!   recovered or purged first.
+//! - **Lifetime actions** ([`Vaults::renew_due`], run every minute by
+//!   [`Vaults::run_lifetime_actions`]): AutoRenew makes a new version; EmailContacts is recorded
+//!   as an event ([`Vaults::certificate_events`]) and logged.
+//! - **At rest**, private keys and secret values are sealed with the master key, bound to their
+//!   row (`vault/{vault_id}/{collection}/{name}/{version}`); they appear in no log and no `Debug`.
+//! - **Management** (`/admin/api/vaults`): create and list a tenant's vaults, set and remove
+//!   access policies, with a management token ([`Tokens::admin_caller`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

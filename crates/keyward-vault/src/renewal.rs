@@ -53,6 +53,13 @@ impl Vaults {
             {
                 match self.run_actions(&vault, &item, now).await {
                     Ok(outcome) => made += usize::from(outcome.renewed),
+                    // Another server on the same database acted first; the next pass decides
+                    // again from what it wrote.
+                    Err(e) if e.is_write_race() => tracing::debug!(
+                        vault = %vault.name,
+                        certificate = %item.key.name,
+                        "lifetime action raced with another writer"
+                    ),
                     Err(e) => tracing::warn!(
                         vault = %vault.name,
                         certificate = %item.key.name,

@@ -208,8 +208,17 @@ impl Body {
             return Ok(T::default());
         }
         serde_json::from_slice(&self.0).map_err(|e| {
-            // serde's message names the field and position, never the value.
-            ApiError::bad_parameter(format!("The request body is not valid: {e}"))
+            // serde's messages can quote the value they choke on, and the value may be a secret:
+            // say where, not what.
+            let what = match e.classify() {
+                serde_json::error::Category::Data => "has a field of the wrong type or value",
+                _ => "is not valid JSON",
+            };
+            ApiError::bad_parameter(format!(
+                "The request body {what} (line {}, column {}).",
+                e.line(),
+                e.column()
+            ))
         })
     }
 }

@@ -557,6 +557,19 @@ async fn client_mistakes_are_4xx_in_key_vaults_shape() {
     )
     .await;
     assert_eq!(not_json.status, StatusCode::BAD_REQUEST);
+    // The error does not echo what it could not read: it may be the secret.
+    let wrong_shape = c.send(Method::PUT, "/secrets/x", json!("hunter2-secret")).await;
+    assert_eq!(wrong_shape.status, StatusCode::BAD_REQUEST);
+    assert!(
+        !wrong_shape.body.to_string().contains("hunter2"),
+        "{}",
+        wrong_shape.body
+    );
+    let wrong_type = c
+        .send(Method::PUT, "/secrets/x", json!({"value": ["hunter2-secret"]}))
+        .await;
+    assert_eq!(wrong_type.status, StatusCode::BAD_REQUEST);
+    assert!(!wrong_type.body.to_string().contains("hunter2"), "{}", wrong_type.body);
     let bad_name = c.send(Method::PUT, "/secrets/bad_name", json!({"value": "v"})).await;
     assert_eq!(bad_name.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad_name.body["error"]["code"], "BadParameter");
