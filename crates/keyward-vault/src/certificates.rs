@@ -237,16 +237,14 @@ impl Vaults {
         if let (Some(item), Some(doc)) = (&secret_item, &secret_doc)
             && !doc.managed
         {
-            {
-                return Err(if item.deleted {
-                    Error::DeletedButRecoverable {
-                        collection: Collection::Secrets,
-                        name: item.key.name.clone(),
-                    }
-                } else {
-                    Error::NameTakenBySecret(item.key.name.clone())
-                });
-            }
+            return Err(if item.deleted {
+                Error::DeletedButRecoverable {
+                    collection: Collection::Secrets,
+                    name: item.key.name.clone(),
+                }
+            } else {
+                Error::NameTakenBySecret(item.key.name.clone())
+            });
         }
         let policy = match (policy, &old) {
             (Some(p), _) => p.clone(),
