@@ -33,10 +33,10 @@ async fn a_restart_keeps_certificates_their_keys_and_secrets() {
     let server = Server::start_in(dir);
     let vault = admin_view.vault(&server);
     let after = vault.get_certificate("kept", None).await.unwrap();
-    assert_eq!(
-        (after.id.as_str(), after.x5t.as_str()),
-        (certificate.id.as_str(), certificate.x5t.as_str())
-    );
+    // Ids are built from the request's host, and the restarted server has another port.
+    let path = |id: &str| id.split_once("/certificates/").map(|(_, path)| path.to_owned());
+    assert_eq!(path(&after.id), path(&certificate.id), "the same name and version");
+    assert_eq!(after.x5t, certificate.x5t);
     let managed_after = vault.get_secret("kept", None).await.unwrap();
     assert_eq!(
         *managed_after.value, *managed.value,
