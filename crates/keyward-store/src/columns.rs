@@ -1,16 +1,19 @@
 //! How model values become column values and come back, the same for both backends: times as
 //! RFC 3339 text (exact to the nanosecond, offset kept; in UTC where SQL compares them),
-//! documents as their serde_json, names and emails by the lowercase form they are found by.
+//! documents as their serde_json, names and emails by the lowercase form they are found by; the
+//! rows of the vault's names and versions, whichever way the backend stores the document.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
+use sqlx::types::Json;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
-use crate::{Error, Result};
+use crate::conflict::item_kind;
+use crate::{Collection, Error, ItemKey, Result, VaultItem, VaultVersion};
 
 /// A time as stored: RFC 3339 text.
 pub(crate) fn time_text(time: OffsetDateTime) -> Result<String> {
@@ -60,6 +63,65 @@ pub(crate) fn from_document<T: DeserializeOwned>(text: &str, what: &'static str)
     serde_json::from_str(text).map_err(|e| Error::Corrupt {
         what,
         detail: e.to_string(),
+    })
+}
+
+/// A document column as read: `text` on SQLite, `jsonb` on PostgreSQL.
+pub(crate) trait DocumentColumn {
+    /// The document's JSON text.
+    fn json(&self) -> &str;
+}
+
+impl DocumentColumn for String {
+    fn json(&self) -> &str {
+        self
+    }
+}
+
+impl DocumentColumn for Json<Box<RawValue>> {
+    fn json(&self) -> &str {
+        self.0.get()
+    }
+}
+
+/// The columns of a name: name, deleted, revision, document.
+pub(crate) type ItemRow<D> = (String, bool, i64, D);
+
+/// The columns of a version read with its name: name, version, created, document, sealed.
+pub(crate) type VersionRow<D> = (String, String, String, D, Vec<u8>);
+
+/// A name of a vault's collection from its row.
+pub(crate) fn item_from_row<D: DocumentColumn>(
+    vault_id: Uuid,
+    collection: Collection,
+    row: ItemRow<D>,
+) -> Result<VaultItem> {
+    let (name, deleted, revision, document) = row;
+    Ok(VaultItem {
+        document: from_document(document.json(), item_kind(collection))?,
+        key: ItemKey {
+            vault_id,
+            collection,
+            name,
+        },
+        deleted,
+        revision,
+    })
+}
+
+/// A version from its row; its key has the name's stored spelling.
+pub(crate) fn version_from_row<D: DocumentColumn>(key: &ItemKey, row: VersionRow<D>) -> Result<VaultVersion> {
+    let (name, version, created, document, sealed) = row;
+    Ok(VaultVersion {
+        key: ItemKey {
+            vault_id: key.vault_id,
+            collection: key.collection,
+            name,
+        },
+        version,
+        created: time_from_text(&created, "vault version")?,
+        document: from_document(document.json(), "vault version")?,
+        sealed,
     })
 }
 

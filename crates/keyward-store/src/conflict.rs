@@ -6,7 +6,10 @@ use std::fmt::Display;
 
 use uuid::Uuid;
 
-use crate::{AppRoleAssignment, Application, Collection, Error, GrantKind, ItemKey, SigningKey, Tenant, User, Vault};
+use crate::{
+    AppRoleAssignment, Application, Collection, Error, GrantKind, ItemKey, SigningKey, Tenant, User, Vault,
+    VaultVersion,
+};
 
 /// Why a write failed.
 pub(crate) enum Failure {
@@ -167,6 +170,24 @@ pub(crate) fn vault(vault: &Vault, updating: bool, holders: &[Uuid]) -> Error {
         }
     });
     Error::Conflict(what.unwrap_or_else(|| format!("vault {} or its name", vault.id)))
+}
+
+/// Why a new name could not be inserted: it is taken, or its vault does not exist.
+pub(crate) fn item_refused(key: &ItemKey, failure: Failure) -> Error {
+    match failure {
+        Failure::Unique => Error::Conflict(item(key)),
+        Failure::MissingParent => Error::NotFound(format!("vault {}", key.vault_id)),
+        Failure::Other(e) => e,
+    }
+}
+
+/// Why a version could not be written: its name does not exist, or the version is taken.
+pub(crate) fn version_refused(version: &VaultVersion, failure: Failure) -> Error {
+    match failure {
+        Failure::MissingParent => Error::NotFound(item(&version.key)),
+        Failure::Unique => Error::Conflict(format!("version {} of {}", version.version, item(&version.key))),
+        Failure::Other(e) => e,
+    }
 }
 
 /// A name of a vault, for messages: `certificate "My-Cert" in vault {id}`.

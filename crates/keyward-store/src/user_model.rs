@@ -104,3 +104,8 @@ pub enum Redemption {
     /// Unknown, expired or revoked.
     Unusable,
 }
+
+/// How many of the grants just revoked (given whether each was redeemed) were live.
+pub(crate) fn live(redeemed: &[bool]) -> u64 {
+    redeemed.iter().filter(|&&redeemed| !redeemed).count() as u64
+}

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::columns::{document, email_key, from_document, sortable_time_text, time_from_text, uuid_from_text};
 use crate::conflict::{self, Failure, database};
-use crate::{Error, Grant, GrantKind, Redemption, Result, User};
+use crate::{Error, Grant, GrantKind, Redemption, Result, User, user_model};
 
 /// The columns of a grant besides its kind and id: tenant, family, user, document, created,
 /// expires.
@@ -201,7 +201,7 @@ pub(super) async fn revoke_family(pool: &SqlitePool, family: Uuid) -> Result<u64
             .fetch_all(pool)
             .await
             .map_err(database)?;
-    Ok(live(&redeemed))
+    Ok(user_model::live(&redeemed))
 }
 
 pub(super) async fn revoke_user_grants(pool: &SqlitePool, tenant_id: Uuid, user_id: Uuid) -> Result<u64> {
@@ -213,7 +213,7 @@ pub(super) async fn revoke_user_grants(pool: &SqlitePool, tenant_id: Uuid, user_
     .fetch_all(pool)
     .await
     .map_err(database)?;
-    Ok(live(&redeemed))
+    Ok(user_model::live(&redeemed))
 }
 
 pub(super) async fn delete_expired_grants(pool: &SqlitePool, before: OffsetDateTime) -> Result<u64> {
@@ -223,11 +223,6 @@ pub(super) async fn delete_expired_grants(pool: &SqlitePool, before: OffsetDateT
         .await
         .map_err(database)?;
     Ok(deleted.rows_affected())
-}
-
-/// How many of the grants just revoked (given whether each was redeemed) were live.
-fn live(redeemed: &[bool]) -> u64 {
-    redeemed.iter().filter(|&&redeemed| !redeemed).count() as u64
 }
 
 /// A grant from its row.

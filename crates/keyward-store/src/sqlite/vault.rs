@@ -3,12 +3,16 @@
 use sqlx::{SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
-use crate::columns::{document, from_document, name_key, sortable_time_text, time_from_text, uuid_from_text};
+use crate::columns::{
+    self, document, from_document, item_from_row, name_key, sortable_time_text, uuid_from_text, version_from_row,
+};
 use crate::conflict::{self, Failure, database};
 use crate::{Collection, Error, ItemKey, ItemWrite, Result, Vault, VaultItem, VaultVersion, VaultWrite};
 
-/// The columns of a version read with its name: name, version, created, document, sealed.
-type VersionRow = (String, String, String, String, Vec<u8>);
+/// A name's row, the document as text.
+type ItemRow = columns::ItemRow<String>;
+/// A version's row, the document as text.
+type VersionRow = columns::VersionRow<String>;
 
 /// The query [`VersionRow`]s are read with; `$1`, `$2`, `$3` are the name's key.
 const VERSIONS: &str = "SELECT i.name, v.version, v.created, v.document, v.sealed \
@@ -130,12 +134,7 @@ async fn write_item(tx: &mut SqliteConnection, write: &ItemWrite) -> Result<()> 
         .bind(document.get())
         .execute(&mut *tx)
         .await;
-        return match inserted.map_err(Failure::from) {
-            Ok(_) => Ok(()),
-            Err(Failure::Unique) => Err(Error::Conflict(conflict::item(key))),
-            Err(Failure::MissingParent) => Err(Error::NotFound(format!("vault {}", key.vault_id))),
-            Err(Failure::Other(e)) => Err(e),
-        };
+        return inserted.map(|_| ()).map_err(|e| conflict::item_refused(key, e.into()));
     };
     let updated = sqlx::query(
         "UPDATE vault_items SET deleted = $1, revision = $2, document = $3 \
@@ -188,20 +187,13 @@ async fn write_version(tx: &mut SqliteConnection, version: &VaultVersion) -> Res
     .bind(&version.sealed)
     .execute(&mut *tx)
     .await;
-    match written.map_err(Failure::from) {
-        Ok(_) => Ok(()),
-        Err(Failure::MissingParent) => Err(Error::NotFound(conflict::item(key))),
-        Err(Failure::Unique) => Err(Error::Conflict(format!(
-            "version {} of {}",
-            version.version,
-            conflict::item(key)
-        ))),
-        Err(Failure::Other(e)) => Err(e),
-    }
+    written
+        .map(|_| ())
+        .map_err(|e| conflict::version_refused(version, e.into()))
 }
 
 pub(super) async fn vault_item(pool: &SqlitePool, key: &ItemKey) -> Result<Option<VaultItem>> {
-    let row: Option<(String, bool, i64, String)> = sqlx::query_as(
+    let row: Option<ItemRow> = sqlx::query_as(
         "SELECT name, deleted, revision, document FROM vault_items \
          WHERE vault_id = $1 AND collection = $2 AND name_key = $3",
     )
@@ -211,10 +203,8 @@ pub(super) async fn vault_item(pool: &SqlitePool, key: &ItemKey) -> Result<Optio
     .fetch_optional(pool)
     .await
     .map_err(database)?;
-    row.map(|(name, deleted, revision, document)| {
-        item_from_row(key.vault_id, key.collection, (name, deleted, revision, document))
-    })
-    .transpose()
+    row.map(|row| item_from_row(key.vault_id, key.collection, row))
+        .transpose()
 }
 
 pub(super) async fn vault_items(
@@ -223,7 +213,7 @@ pub(super) async fn vault_items(
     collection: Collection,
     deleted: bool,
 ) -> Result<Vec<VaultItem>> {
-    let rows: Vec<(String, bool, i64, String)> = sqlx::query_as(
+    let rows: Vec<ItemRow> = sqlx::query_as(
         "SELECT name, deleted, revision, document FROM vault_items \
          WHERE vault_id = $1 AND collection = $2 AND deleted = $3 ORDER BY name_key",
     )
@@ -259,35 +249,4 @@ pub(super) async fn vault_version(pool: &SqlitePool, key: &ItemKey, version: &st
         .await
         .map_err(database)?;
     row.map(|row| version_from_row(key, row)).transpose()
-}
-
-/// A name from its row: name, deleted, revision, document.
-fn item_from_row(vault_id: Uuid, collection: Collection, row: (String, bool, i64, String)) -> Result<VaultItem> {
-    let (name, deleted, revision, document) = row;
-    Ok(VaultItem {
-        document: from_document(&document, conflict::item_kind(collection))?,
-        key: ItemKey {
-            vault_id,
-            collection,
-            name,
-        },
-        deleted,
-        revision,
-    })
-}
-
-/// A version from its row; its key has the name's stored spelling.
-fn version_from_row(key: &ItemKey, row: VersionRow) -> Result<VaultVersion> {
-    let (name, version, created, document, sealed) = row;
-    Ok(VaultVersion {
-        key: ItemKey {
-            vault_id: key.vault_id,
-            collection: key.collection,
-            name,
-        },
-        version,
-        created: time_from_text(&created, "vault version")?,
-        document: from_document(&document, "vault version")?,
-        sealed,
-    })
 }
