@@ -8,7 +8,7 @@ use time::{Duration, OffsetDateTime};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::client_auth::AssertionPolicy;
 use crate::directory::{AppEntry, Directory, Snapshot, TenantEntry};
@@ -96,6 +96,8 @@ pub struct Authority {
     pub(crate) passwords: Passwords,
     pub(crate) throttle: Throttle,
     pub(crate) last_sweep: AtomicI64,
+    /// The store's directory revision the in-memory directory reflects.
+    revision: AtomicI64,
 }
 
 impl Authority {
@@ -111,6 +113,7 @@ impl Authority {
             writes: Mutex::new(()),
             metrics: crate::metrics::Metrics::default(),
             last_sweep: AtomicI64::new(0),
+            revision: AtomicI64::new(i64::MIN),
         };
         authority.reload().await?;
         // The dummy hash that unknown accounts are checked against, made now so that the first
@@ -119,8 +122,13 @@ impl Authority {
         Ok(authority)
     }
 
-    /// Rebuilds the directory from the store.
+    /// Rebuilds the directory from the store. Holds the write lock, so that a reload never
+    /// publishes a directory older than a write this process has just published.
     pub async fn reload(&self) -> Result<()> {
+        let _guard = self.writes.lock().await;
+        // Read before the rows: a change made while they are read moves the revision past this
+        // one, and the next check reloads again.
+        let revision = self.store.directory_revision().await?;
         let now = OffsetDateTime::now_utc();
         let keys = self.store.signing_keys().await?;
         let mut tenants = Vec::new();
@@ -137,7 +145,30 @@ impl Authority {
             .map(|a| Arc::new(AppEntry::new(a)));
         let assignments = self.store.role_assignments().await?;
         self.directory.replace(Snapshot::new(tenants, apps, assignments));
+        self.revision.store(revision, Ordering::Release);
         Ok(())
+    }
+
+    /// Keeps the directory in step with other servers sharing the database: every `every`, reads
+    /// the store's directory revision and reloads when it moved (this process's own writes move
+    /// it too, which costs one reload each). A credential removed through one server is refused
+    /// by all of them within `every`. Runs until the process ends; failures are logged and the
+    /// check is tried again at the next tick.
+    pub async fn follow_store(self: Arc<Self>, every: std::time::Duration) {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            ticks.tick().await;
+            match self.store.directory_revision().await {
+                Ok(revision) if revision == self.revision.load(Ordering::Acquire) => {}
+                Ok(_) => {
+                    if let Err(e) = self.reload().await {
+                        tracing::warn!(error = %e, "reloading the directory failed; retrying at the next check");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read the directory revision; retrying at the next check"),
+            }
+        }
     }
 
     /// The directory as of now.

@@ -146,6 +146,10 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_signing_key(&self, tenant_id: Uuid, kid: &str) -> Result<bool>;
     /// Every signing key of every tenant.
     async fn signing_keys(&self) -> Result<Vec<SigningKey>>;
+    /// A number that changes whenever tenants, applications, role assignments or signing keys
+    /// change, by this process or another one sharing the database: a server compares it with
+    /// the value it read before its last reload to know whether to reload.
+    async fn directory_revision(&self) -> Result<i64>;
 
     // --- Customer sign-in -----------------------------------------------------------------
 

@@ -394,6 +394,13 @@ impl Store for PostgresStore {
             .collect()
     }
 
+    async fn directory_revision(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT revision FROM directory_revision WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(database)
+    }
+
     async fn insert_user(&self, user: &User) -> Result<()> {
         sign_in::insert_user(&self.pool, user).await
     }

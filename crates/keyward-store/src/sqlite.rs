@@ -423,6 +423,13 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn directory_revision(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT revision FROM directory_revision WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(database)
+    }
+
     async fn insert_user(&self, user: &User) -> Result<()> {
         sign_in::insert_user(&self.pool, user).await
     }

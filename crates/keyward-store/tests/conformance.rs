@@ -604,6 +604,41 @@ async fn failed_rotation_changes_nothing(store: Arc<dyn Store>) {
 }
 
 /// Everything written is read back the same by a new store on the same database.
+/// Every kind of directory write moves the revision another server compares.
+async fn directory_revision_moves_with_directory_writes(store: Arc<dyn Store>) {
+    let mut last = store.directory_revision().await.unwrap();
+    let mut moved = |now: i64, what: &str| {
+        assert!(now > last, "{what} must move the directory revision ({last} -> {now})");
+        last = now;
+    };
+    let tenant = tenant();
+    store.insert_tenant(&tenant).await.unwrap();
+    moved(store.directory_revision().await.unwrap(), "a new tenant");
+    let client = application(&tenant);
+    let resource = application(&tenant);
+    store.insert_application(&client).await.unwrap();
+    moved(store.directory_revision().await.unwrap(), "a new application");
+    store.insert_application(&resource).await.unwrap();
+    let mut changed = client.clone();
+    changed.display_name = "renamed".into();
+    changed.version += 1;
+    store.update_application(&changed).await.unwrap();
+    moved(store.directory_revision().await.unwrap(), "an updated application");
+    let grant = assignment(&tenant, &client, &resource);
+    store.insert_role_assignment(&grant).await.unwrap();
+    moved(store.directory_revision().await.unwrap(), "a role assignment");
+    store.delete_role_assignment(tenant.id, grant.id).await.unwrap();
+    moved(store.directory_revision().await.unwrap(), "a revoked role");
+    let key = signing_key(&tenant, true);
+    store.insert_signing_key(&key).await.unwrap();
+    moved(store.directory_revision().await.unwrap(), "a signing key");
+    store.delete_application(tenant.id, resource.id).await.unwrap();
+    moved(store.directory_revision().await.unwrap(), "a deleted application");
+    // A refused write changes nothing, the revision included.
+    assert!(store.insert_tenant(&tenant).await.is_err());
+    assert_eq!(store.directory_revision().await.unwrap(), last);
+}
+
 async fn documents_survive_reopening(url: String) {
     let store = keyward_store::open(&url).await.unwrap();
     let tenant = with_tenant(&*store).await;
@@ -738,6 +773,7 @@ conformance! {
     duplicate_role_assignment_conflicts,
     rotation_keeps_one_active_key,
     failed_rotation_changes_nothing,
+    directory_revision_moves_with_directory_writes,
     user_round_trip,
     duplicate_user_conflicts,
     user_optimistic_concurrency,

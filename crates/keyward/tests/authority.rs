@@ -11,3 +11,5 @@ mod accepted;
 mod attacks;
 #[path = "authority/persistence.rs"]
 mod persistence;
+#[path = "authority/shared_database.rs"]
+mod shared_database;

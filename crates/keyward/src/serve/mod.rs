@@ -19,6 +19,9 @@ use crate::cli::ServeArgs;
 use crate::files::Access;
 use data_dir::{DataDir, ServerInfo};
 
+/// How often a server checks whether another one sharing the database changed the directory.
+const DIRECTORY_CHECK: Duration = Duration::from_secs(1);
+
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -111,6 +114,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Started> {
     let tenant = tenants.first().cloned().context("give at least one --tenant")?;
     bootstrap::ensure_admin(&authority, &tenant, &dir).await?;
     let vaults = vault::start(&authority, store, master_key(&dir)?, &tenant, &dir).await?;
+    tokio::spawn(Arc::clone(&authority).follow_store(DIRECTORY_CHECK));
 
     let app: Router = keyward_authority::router(Arc::clone(&authority))
         .merge(keyward_vault::router(vaults))
