@@ -104,6 +104,19 @@ impl OAuthError {
     pub fn malformed_jwt(message: impl Into<String>) -> Self {
         Self::new(OAuthErrorKind::InvalidRequest, 50027, message)
     }
+
+    /// AADSTS90002: no tenant is known by `alias` (quoted, cut at 64 characters); `place` is where
+    /// the caller named it (`the authority URL`, `the address`).
+    pub(crate) fn tenant_not_found(alias: &str, place: &str) -> Self {
+        Self::new(
+            OAuthErrorKind::InvalidTenant,
+            90002,
+            format!(
+                "Tenant '{}' not found. Check the tenant in {place}",
+                alias.chars().take(64).collect::<String>()
+            ),
+        )
+    }
 }
 
 impl OAuthError {

@@ -48,16 +48,11 @@ pub fn router(authority: Arc<Authority>) -> Router {
 }
 
 fn tenant_or_error(authority: &Authority, alias: &str) -> Result<Arc<TenantEntry>, OAuthError> {
-    authority.snapshot().tenant(alias).cloned().ok_or_else(|| {
-        OAuthError::new(
-            OAuthErrorKind::InvalidTenant,
-            90002,
-            format!(
-                "Tenant '{}' not found. Check the tenant in the authority URL",
-                alias.chars().take(64).collect::<String>()
-            ),
-        )
-    })
+    authority
+        .snapshot()
+        .tenant(alias)
+        .cloned()
+        .ok_or_else(|| OAuthError::tenant_not_found(alias, "the authority URL"))
 }
 
 async fn openid_configuration(State(authority): State<Arc<Authority>>, Path(alias): Path<String>) -> Response {

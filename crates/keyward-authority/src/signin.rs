@@ -18,11 +18,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, RawQuery, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, RawQuery, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use keyward_jose::{Algorithm, Jws};
@@ -46,11 +47,14 @@ pub(crate) fn router() -> Router<Arc<Authority>> {
     Router::new()
         .route(
             "/{tenant}/oauth2/v2.0/authorize",
-            get(authorize_get).post(authorize_post),
+            get(authorize_endpoint).post(authorize_endpoint),
         )
         .route("/{tenant}/oauth2/v2.0/authorize/signin", get(show_signin).post(signin))
         .route("/{tenant}/oauth2/v2.0/authorize/signup", get(show_signup).post(signup))
-        .route("/{tenant}/oauth2/v2.0/logout", get(logout_get).post(logout_post))
+        .route(
+            "/{tenant}/oauth2/v2.0/logout",
+            get(logout_endpoint).post(logout_endpoint),
+        )
         .layer(DefaultBodyLimit::max(MAX_FORM))
 }
 
@@ -87,15 +91,32 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     }
 }
 
+/// The parameters of a request to an endpoint that takes them either way (the authorization and
+/// logout endpoints), still URL-encoded: the query of a GET, the body of a POST. `None` for a
+/// POST whose body is not an HTML form.
+struct Sent(Option<Bytes>);
+
+impl<S: Send + Sync> FromRequest<S> for Sent {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if request.method() != Method::POST {
+            let query = request.uri().query().unwrap_or_default();
+            return Ok(Self(Some(Bytes::copy_from_slice(query.as_bytes()))));
+        }
+        let form = is_form(request.headers());
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self(form.then_some(body)))
+    }
+}
+
 fn tenant(authority: &Authority, alias: &str) -> PageResult<Arc<TenantEntry>> {
     authority.snapshot().tenant(alias).cloned().ok_or_else(|| {
-        Stop::from(pages::oauth_error_page(&OAuthError::new(
-            OAuthErrorKind::InvalidTenant,
-            90002,
-            format!(
-                "Tenant '{}' not found. Check the tenant in the address",
-                alias.chars().take(64).collect::<String>()
-            ),
+        Stop::from(pages::oauth_error_page(&OAuthError::tenant_not_found(
+            alias,
+            "the address",
         )))
     })
 }
@@ -133,30 +154,21 @@ async fn current_session(authority: &Authority, tenant_id: uuid::Uuid, headers: 
     }
 }
 
-async fn authorize_get(
-    State(authority): State<Arc<Authority>>,
-    Path(alias): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> PageResult {
-    authorize(&authority, &alias, query.unwrap_or_default().as_bytes(), &headers).await
-}
-
-async fn authorize_post(
+async fn authorize_endpoint(
     State(authority): State<Arc<Authority>>,
     Path(alias): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    Sent(encoded): Sent,
 ) -> PageResult {
-    if !is_form(&headers) {
+    let Some(encoded) = encoded else {
         return Ok(pages::error_page(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Cannot sign in",
             "The authorization request must be sent as a query string or an HTML form.",
             None,
         ));
-    }
-    authorize(&authority, &alias, &body, &headers).await
+    };
+    authorize(&authority, &alias, &encoded, &headers).await
 }
 
 async fn authorize(authority: &Authority, alias: &str, encoded: &[u8], headers: &HeaderMap) -> PageResult {
@@ -219,14 +231,43 @@ async fn complete(
     response
 }
 
-fn form_action(pending: &PendingRequest) -> Option<String> {
-    pending.target.origin()
+/// What the sign-in and sign-up pages both carry in their form.
+struct FormFields {
+    /// The CSP nonce of the page's inline style.
+    csp_nonce: String,
+    /// The path the pages' actions are under: `/{tenant id}/oauth2/v2.0/authorize`.
+    base: String,
+    /// The sealed pending request.
+    sealed: String,
+    /// The CSRF token bound to the browser's cookie.
+    csrf: String,
 }
 
-fn page_urls(authority: &Authority, pending: &PendingRequest) -> PageResult<(String, String)> {
+/// Renders a page with a form for the pending request, built by `page` from the fields every
+/// such form carries, and sets the CSRF cookie if the browser has none yet. Its form may post
+/// here and be sent on to the application's origin, nowhere else (CSP `form-action`).
+fn form_page<P: Template>(
+    authority: &Authority,
+    pending: &PendingRequest,
+    headers: &HeaderMap,
+    status: StatusCode,
+    page: impl FnOnce(FormFields) -> P,
+) -> PageResult {
     let sealed = pending.seal(&authority.master).map_err(|e| Stop::from(internal(&e)))?;
-    let base = format!("/{}/oauth2/v2.0/authorize", pending.tenant_id);
-    Ok((base, sealed))
+    let csrf = Csrf::of(headers);
+    let csp_nonce = pages::random_token(16);
+    let page = page(FormFields {
+        csp_nonce: csp_nonce.clone(),
+        base: format!("/{}/oauth2/v2.0/authorize", pending.tenant_id),
+        sealed,
+        csrf: csrf.token(&authority.master),
+    });
+    let form_action = pending.target.origin();
+    let mut response = pages::html(status, &page, &csp_nonce, form_action.as_deref());
+    if let Some(cookie) = csrf.set_cookie() {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -240,28 +281,18 @@ fn signin_page(
     email: &str,
     signed_in_as: Option<String>,
 ) -> PageResult {
-    let (base, sealed) = page_urls(authority, pending)?;
-    let csrf = Csrf::of(headers);
-    let csp_nonce = pages::random_token(16);
-    let page = SignInPage {
-        csp_nonce: csp_nonce.clone(),
+    let sign_up = authority.config().sign_up;
+    form_page(authority, pending, headers, status, |form| SignInPage {
         app_name: app.app.display_name.clone(),
         signed_in_as,
         error,
-        action: format!("{base}/signin"),
-        request: sealed.clone(),
-        csrf: csrf.token(&authority.master),
+        action: format!("{}/signin", form.base),
+        signup_url: sign_up.then(|| format!("{}/signup?request={}", form.base, form.sealed)),
+        request: form.sealed,
+        csrf: form.csrf,
         email: email.to_owned(),
-        signup_url: authority
-            .config()
-            .sign_up
-            .then(|| format!("{base}/signup?request={sealed}")),
-    };
-    let mut response = pages::html(status, &page, &csp_nonce, form_action(pending).as_deref());
-    if let Some(cookie) = csrf.set_cookie() {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    Ok(response)
+        csp_nonce: form.csp_nonce,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -275,25 +306,17 @@ fn signup_page(
     email: &str,
     display_name: &str,
 ) -> PageResult {
-    let (base, sealed) = page_urls(authority, pending)?;
-    let csrf = Csrf::of(headers);
-    let csp_nonce = pages::random_token(16);
-    let page = SignUpPage {
-        csp_nonce: csp_nonce.clone(),
+    form_page(authority, pending, headers, status, |form| SignUpPage {
         app_name: app.app.display_name.clone(),
         error,
-        action: format!("{base}/signup"),
-        request: sealed.clone(),
-        csrf: csrf.token(&authority.master),
+        action: format!("{}/signup", form.base),
+        signin_url: format!("{}/signin?request={}", form.base, form.sealed),
+        request: form.sealed,
+        csrf: form.csrf,
         email: email.to_owned(),
         display_name: display_name.to_owned(),
-        signin_url: format!("{base}/signin?request={sealed}"),
-    };
-    let mut response = pages::html(status, &page, &csp_nonce, form_action(pending).as_deref());
-    if let Some(cookie) = csrf.set_cookie() {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    Ok(response)
+        csp_nonce: form.csp_nonce,
+    })
 }
 
 /// The pending request a page carries, and its application, still registered with the same
@@ -560,26 +583,16 @@ async fn signup(
     Ok(start(&authority, &pending, &user, &headers).await)
 }
 
-async fn logout_get(
-    State(authority): State<Arc<Authority>>,
-    Path(alias): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> PageResult {
-    logout(&authority, &alias, query.unwrap_or_default().as_bytes(), &headers).await
-}
-
-async fn logout_post(
+async fn logout_endpoint(
     State(authority): State<Arc<Authority>>,
     Path(alias): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    Sent(encoded): Sent,
 ) -> PageResult {
     // RP-initiated logout by POST comes from the application's page, cross-site by nature,
     // so it cannot carry our CSRF token; it does no more than the GET form, which any page
-    // can trigger with a link.
-    let encoded: &[u8] = if is_form(&headers) { &body } else { b"" };
-    logout(&authority, &alias, encoded, &headers).await
+    // can trigger with a link. A POST that is not a form names nothing.
+    logout(&authority, &alias, encoded.as_deref().unwrap_or_default(), &headers).await
 }
 
 /// The application a logout names: by `client_id`, by the `aud` of an `id_token_hint` we
