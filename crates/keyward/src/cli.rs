@@ -17,11 +17,13 @@ pub enum Command {
     /// Make, inspect and convert certificates and keys.
     #[command(subcommand)]
     Cert(CertCommand),
-    /// Run the server: the authority (token service, discovery, management API) over HTTPS.
+    /// Run the server over HTTPS: the authority (token service, discovery, customer sign-in,
+    /// management API) and the Key Vault-compatible vault, on one origin.
     ///
     /// On first start it creates the data directory: a local CA (tls/ca.pem is what clients
-    /// trust), the SQLite database, the tenant with its signing key, and a bootstrap admin
-    /// application whose certificate the `keyward app` commands use.
+    /// trust), the SQLite database, the tenant with its signing key, the default vault, and a
+    /// bootstrap admin application whose certificate the `keyward app`, `user` and `vault`
+    /// commands use.
     #[command(
         after_help = "Examples:\n  keyward serve\n  keyward serve --data /var/lib/keyward --listen 0.0.0.0:8443 --public-url https://id.example.test:8443"
     )]
