@@ -338,7 +338,7 @@ impl PendingRequest {
         let bytes = URL_SAFE_NO_PAD.decode(sealed.trim()).ok()?;
         let json = master.open(&seal_owner(tenant_id), &bytes).ok()?;
         let request: Self = serde_json::from_slice(&json).ok()?;
-        let age = now.unix_timestamp() - request.issued;
+        let age = now.unix_timestamp().checked_sub(request.issued)?;
         (request.tenant_id == tenant_id && (-60..=PENDING_LIFETIME_SECONDS).contains(&age)).then_some(request)
     }
 }

@@ -22,6 +22,9 @@ pub mod credentials;
 mod directory;
 mod discovery;
 mod error;
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[doc(hidden)]
+pub mod fuzzing;
 mod grants;
 mod graph;
 mod graph_users;

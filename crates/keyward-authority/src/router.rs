@@ -124,7 +124,7 @@ async fn token_endpoint(
 }
 
 /// The id MSAL sends as `?client-request-id=` and as a header, so that both sides' logs meet.
-fn client_request_id(query: Option<&str>, headers: &HeaderMap) -> Option<uuid::Uuid> {
+pub(crate) fn client_request_id(query: Option<&str>, headers: &HeaderMap) -> Option<uuid::Uuid> {
     let from_query = query.and_then(|q| {
         form_urlencoded::parse(q.as_bytes())
             .find(|(k, _)| k == "client-request-id")
@@ -318,7 +318,7 @@ fn authenticate(
 }
 
 /// Parses a form body; a parameter sent twice is refused (RFC 6749 §3.2).
-fn parse_form(body: &[u8]) -> Result<HashMap<Cow<'_, str>, Cow<'_, str>>, OAuthError> {
+pub(crate) fn parse_form(body: &[u8]) -> Result<HashMap<Cow<'_, str>, Cow<'_, str>>, OAuthError> {
     let mut form = HashMap::with_capacity(8);
     for (key, value) in form_urlencoded::parse(body) {
         if form.contains_key(&key) {
@@ -336,7 +336,7 @@ fn parse_form(body: &[u8]) -> Result<HashMap<Cow<'_, str>, Cow<'_, str>>, OAuthE
 }
 
 /// `Authorization: Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };

@@ -323,22 +323,7 @@ impl ConfidentialClient {
         form.extend(self.client_authentication_form(&metadata.token_endpoint).await?);
         let started = OffsetDateTime::now_utc();
         let body = self.post_token_form(&metadata.token_endpoint, &form).await?;
-        let response: TokenResponse =
-            serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse(e.to_string()))?;
-        let lifetime = response
-            .expires_in
-            .as_ref()
-            .and_then(NumberOrString::seconds)
-            .filter(|s| *s > 0)
-            .ok_or_else(|| Error::InvalidResponse("no usable expires_in".into()))?;
-        let refresh_in = response.refresh_in.as_ref().and_then(NumberOrString::seconds);
-        Ok(AccessToken::new(
-            response.access_token,
-            started,
-            lifetime,
-            refresh_in,
-            response.token_type,
-        ))
+        access_token(&body, started)
     }
 
     /// POSTs to the token endpoint with retries on 429 and 5xx, honouring `Retry-After`.
@@ -384,6 +369,26 @@ impl ConfidentialClient {
     }
 }
 
+/// The access token of a token endpoint's success response, received at `started`.
+pub(crate) fn access_token(body: &[u8], started: OffsetDateTime) -> Result<AccessToken> {
+    let response: TokenResponse = serde_json::from_slice(body).map_err(|e| Error::InvalidResponse(e.to_string()))?;
+    let lifetime = response
+        .expires_in
+        .as_ref()
+        .and_then(NumberOrString::seconds)
+        // Positive, and an expiry there is a date for.
+        .filter(|s| *s > 0 && started.checked_add(time::Duration::seconds(*s)).is_some())
+        .ok_or_else(|| Error::InvalidResponse("no usable expires_in".into()))?;
+    let refresh_in = response.refresh_in.as_ref().and_then(NumberOrString::seconds);
+    Ok(AccessToken::new(
+        response.access_token,
+        started,
+        lifetime,
+        refresh_in,
+        response.token_type,
+    ))
+}
+
 fn assertion_form(client_id: String, assertion: String) -> Vec<(&'static str, String)> {
     vec![
         ("client_id", client_id),
@@ -414,7 +419,7 @@ pub(crate) fn network(url: &str, e: &reqwest::Error) -> Error {
     }
 }
 
-fn server_error(status: u16, body: &[u8]) -> Error {
+pub(crate) fn server_error(status: u16, body: &[u8]) -> Error {
     #[derive(Deserialize, Default)]
     struct Body {
         error: Option<String>,
@@ -511,6 +516,30 @@ mod tests {
         };
         assert_eq!((e.error.as_str(), e.code), ("http_502", None));
         assert!(e.description.contains("Bad Gateway"));
+    }
+
+    /// Found while writing the `token_response` fuzz target, confirmed with it: an `expires_in`
+    /// past the end of the calendar (about 8,000 years) made the client panic ("resulting value
+    /// is out of range") instead of refusing the response.
+    #[test]
+    fn an_expires_in_past_the_calendar_is_refused_not_a_panic() {
+        let started = OffsetDateTime::now_utc();
+        for body in [
+            r#"{"access_token":"t","expires_in":9223372036854775807}"#,
+            r#"{"access_token":"t","expires_in":"300000000000"}"#,
+        ] {
+            assert!(
+                matches!(access_token(body.as_bytes(), started), Err(Error::InvalidResponse(_))),
+                "{body}"
+            );
+        }
+        let token = access_token(
+            br#"{"access_token":"t","expires_in":"3599","refresh_in":1800}"#,
+            started,
+        )
+        .unwrap();
+        assert_eq!(token.expires_on, started + time::Duration::seconds(3599));
+        assert_eq!(token.refresh_on, started + time::Duration::seconds(1800));
     }
 
     #[test]

@@ -30,6 +30,9 @@ mod cache;
 mod client;
 mod credential;
 mod error;
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[doc(hidden)]
+pub mod fuzzing;
 mod token;
 mod vault;
 mod web;

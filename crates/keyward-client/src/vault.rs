@@ -423,7 +423,7 @@ fn object_path(collection: &str, name: &str, version: Option<&str>) -> Result<St
     }
 }
 
-fn into_result((status, _, body): (StatusCode, Option<String>, Vec<u8>)) -> Result<Value> {
+pub(crate) fn into_result((status, _, body): (StatusCode, Option<String>, Vec<u8>)) -> Result<Value> {
     if status.is_success() {
         if body.is_empty() {
             return Ok(Value::Null);
@@ -460,7 +460,7 @@ fn vault_error(status: u16, code: &str, message: &str) -> Error {
     }))
 }
 
-fn certificate_bundle(body: Value) -> Result<VaultCertificate> {
+pub(crate) fn certificate_bundle(body: Value) -> Result<VaultCertificate> {
     let text = |field: &str| body.get(field).and_then(Value::as_str).map(str::to_owned);
     let id = text("id").ok_or_else(|| Error::InvalidResponse("a certificate without id".into()))?;
     let cer = text("cer").ok_or_else(|| Error::InvalidResponse("a certificate without cer".into()))?;
@@ -481,7 +481,7 @@ fn certificate_bundle(body: Value) -> Result<VaultCertificate> {
     })
 }
 
-fn secret_bundle(body: Value) -> Result<VaultSecret> {
+pub(crate) fn secret_bundle(body: Value) -> Result<VaultSecret> {
     #[derive(Deserialize)]
     struct Bundle {
         id: String,
@@ -502,14 +502,14 @@ fn secret_bundle(body: Value) -> Result<VaultSecret> {
 
 /// The parameters of a `Bearer` challenge we use.
 #[derive(Debug, Default, PartialEq, Eq)]
-struct Challenge {
-    authorization: Option<String>,
-    resource: Option<String>,
-    scope: Option<String>,
+pub(crate) struct Challenge {
+    pub(crate) authorization: Option<String>,
+    pub(crate) resource: Option<String>,
+    pub(crate) scope: Option<String>,
 }
 
 /// Parses `Bearer authorization="…", resource="…"` (or `authorization_uri`, `scope`).
-fn parse_challenge(header: &str) -> Option<Challenge> {
+pub(crate) fn parse_challenge(header: &str) -> Option<Challenge> {
     let rest = header.trim().strip_prefix("Bearer")?.trim_start();
     let mut challenge = Challenge::default();
     for part in rest.split(',') {

@@ -62,7 +62,7 @@ impl std::fmt::Debug for UserTokens {
 }
 
 #[derive(Deserialize)]
-struct UserTokenResponse {
+pub(crate) struct UserTokenResponse {
     access_token: String,
     id_token: Option<String>,
     refresh_token: Option<String>,

@@ -37,6 +37,9 @@ mod clock;
 mod deletion;
 mod documents;
 mod error;
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod import;
 mod model;

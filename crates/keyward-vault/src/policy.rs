@@ -72,11 +72,16 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    /// When the action fires for a version valid from `not_before` to `not_after`.
+    /// When the action fires for a version valid from `not_before` to `not_after`. More days
+    /// before expiry than there are dates (which the policy of an imported certificate, or of
+    /// issuer `Unknown`, may ask for: only a self-issued policy is checked against its validity)
+    /// is due at the earliest date there is: at once.
     pub fn due(self, not_before: OffsetDateTime, not_after: OffsetDateTime) -> OffsetDateTime {
         match self {
             Self::LifetimePercentage(p) => not_before + (not_after - not_before) * (f64::from(p) / 100.0),
-            Self::DaysBeforeExpiry(d) => not_after - time::Duration::days(i64::from(d)),
+            Self::DaysBeforeExpiry(d) => not_after
+                .checked_sub(time::Duration::days(i64::from(d)))
+                .unwrap_or_else(|| time::PrimitiveDateTime::MIN.assume_utc()),
         }
     }
 }

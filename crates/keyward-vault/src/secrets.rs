@@ -68,7 +68,7 @@ fn not_found(name: &str) -> Error {
     }
 }
 
-fn check_content_type(content_type: Option<&str>) -> Result<()> {
+pub(crate) fn check_content_type(content_type: Option<&str>) -> Result<()> {
     match content_type {
         Some(c) if c.chars().count() > MAX_CONTENT_TYPE => Err(Error::BadParameter(format!(
             "contentType is longer than {MAX_CONTENT_TYPE} characters"

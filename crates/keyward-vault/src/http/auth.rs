@@ -43,7 +43,7 @@ pub(crate) struct Query {
     pub bad_maxresults: bool,
 }
 
-fn parse_query(raw: Option<&str>) -> Query {
+pub(crate) fn parse_query(raw: Option<&str>) -> Query {
     let mut query = Query::default();
     for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         match key.as_ref() {

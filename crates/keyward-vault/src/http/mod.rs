@@ -3,7 +3,7 @@
 //! errors become Key Vault's shape through [`ApiError`].
 
 mod admin;
-mod auth;
+pub(crate) mod auth;
 mod certificates;
 mod error;
 mod secrets;

@@ -163,6 +163,33 @@ fn triggers_fall_where_the_policy_says() {
     );
 }
 
+/// Found while writing the `vault_policy` fuzz target, confirmed with it: an imported
+/// certificate's policy (and any policy of issuer `Unknown`) is not checked against its validity,
+/// so `days_before_expiry` can be up to `u32::MAX`; the renewal pass then subtracted millions of
+/// years from the expiry and panicked ("resulting value is out of range"), which stopped the
+/// lifetime-actions task of the server, and with it renewals and purges in every vault.
+#[test]
+fn days_before_expiry_beyond_the_calendar_is_due_at_once() {
+    let key = keyward_pki::PrivateKey::generate(KeyType::EcP256).unwrap();
+    let cert = CertificateSpec::new(Name::parse("CN=imported").unwrap())
+        .self_signed(&key)
+        .unwrap();
+    let policy = input(
+        r#"{"lifetime_actions":[{"trigger":{"days_before_expiry":4294967295},"action":{"action_type":"EmailContacts"}}]}"#,
+    )
+    .apply_to_import(&Policy::for_import(&cert, ContentType::Pem))
+    .unwrap();
+    let (start, end) = (cert.info().not_before, cert.info().not_after);
+    let due = policy.lifetime_actions[0].trigger.due(start, end);
+    assert!(due < start, "due at once: {due}");
+    assert_eq!(Trigger::DaysBeforeExpiry(u32::MAX).due(start, end), due);
+    // Within the calendar, as before.
+    assert_eq!(
+        Trigger::DaysBeforeExpiry(4_000).due(start, end),
+        end - time::Duration::days(4_000)
+    );
+}
+
 #[test]
 fn an_imported_certificate_gets_a_policy_from_what_it_says() {
     let key = keyward_pki::PrivateKey::generate(KeyType::EcP256).unwrap();

@@ -143,3 +143,32 @@ async fn deleted_objects_are_purged_after_their_retention_and_not_renewed() {
         Err(Error::SecretNotFound { deleted: true, .. })
     ));
 }
+
+/// A policy of issuer `Unknown` is not checked against the validity, so a caller with
+/// `certificates/update` could store a trigger millions of years before expiry; the renewal pass
+/// then panicked, which stopped the server's lifetime-actions task (renewals and purges in every
+/// vault) until a restart, and again on the first pass after it.
+#[tokio::test]
+async fn a_trigger_before_the_calendar_does_not_stop_the_renewal_pass() {
+    let h = harness().await;
+    let owner = h.owner().await;
+    h.vaults
+        .create_certificate(
+            &owner,
+            "far-back",
+            create_request(json!({"policy": {"x509_props": {"subject": "CN=far-back"}}})),
+        )
+        .await
+        .unwrap();
+    let patch = json!({
+        "issuer": {"name": "Unknown"},
+        "lifetime_actions": [{"trigger": {"days_before_expiry": u32::MAX}, "action": {"action_type": "EmailContacts"}}]
+    });
+    h.vaults
+        .update_certificate_policy(&owner, "far-back", serde_json::from_value(patch).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(h.vaults.renew_due().await.unwrap(), 0);
+    let events = h.vaults.certificate_events(&owner, "far-back").await.unwrap();
+    assert_eq!(events.len(), 1, "due at once");
+}
