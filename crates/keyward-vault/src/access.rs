@@ -32,7 +32,8 @@ impl Access {
     }
 
     /// [`Error::Forbidden`] unless the caller holds `permission` in this vault.
-    pub fn require(&self, permission: Permission) -> Result<()> {
+    pub fn require(&self, permission: impl Into<Permission>) -> Result<()> {
+        let permission = permission.into();
         let caller = &self.caller;
         if allows(&self.vault, caller.object_id, permission) {
             return Ok(());
@@ -46,73 +47,125 @@ impl Access {
     }
 }
 
-/// Key Vault's certificate permissions (`all` grants every one).
-pub const CERTIFICATE_PERMISSIONS: &[&str] = &[
-    "get",
-    "list",
-    "update",
-    "create",
-    "import",
-    "delete",
-    "recover",
-    "purge",
-    "backup",
-    "restore",
-    "managecontacts",
-    "manageissuers",
-    "getissuers",
-    "listissuers",
-    "setissuers",
-    "deleteissuers",
-];
+/// Declares one of Key Vault's permission families: the enum, its wire names in Key Vault's
+/// order, and the list of every name (what `all` grants).
+macro_rules! permissions {
+    ($(#[$doc:meta])* $name:ident, $wrapper:ident, $names:ident { $($variant:ident => $wire:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $(#[doc = concat!("`", $wire, "`")] $variant,)+
+        }
 
-/// Key Vault's secret permissions (`all` grants every one).
-pub const SECRET_PERMISSIONS: &[&str] = &["get", "list", "set", "delete", "recover", "purge", "backup", "restore"];
+        impl $name {
+            /// Every permission of the family, in Key Vault's order.
+            pub const ALL: &[$name] = &[$($name::$variant,)+];
+
+            /// Key Vault's name for the permission, as stored in access policies.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $wire,)+
+                }
+            }
+
+            /// The permission with this name, compared in lowercase.
+            pub fn from_name(name: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|p| p.as_str().eq_ignore_ascii_case(name))
+            }
+        }
+
+        impl From<$name> for Permission {
+            fn from(permission: $name) -> Self {
+                Permission::$wrapper(permission)
+            }
+        }
+
+        #[doc = concat!("The names of every [`", stringify!($name), "`], in Key Vault's order (`all` grants every one).")]
+        pub const $names: &[&str] = &[$($wire,)+];
+    };
+}
+
+permissions! {
+    /// A permission on a vault's certificates.
+    CertificatePermission, Certificates, CERTIFICATE_PERMISSIONS {
+        Get => "get",
+        List => "list",
+        Update => "update",
+        Create => "create",
+        Import => "import",
+        Delete => "delete",
+        Recover => "recover",
+        Purge => "purge",
+        Backup => "backup",
+        Restore => "restore",
+        ManageContacts => "managecontacts",
+        ManageIssuers => "manageissuers",
+        GetIssuers => "getissuers",
+        ListIssuers => "listissuers",
+        SetIssuers => "setissuers",
+        DeleteIssuers => "deleteissuers",
+    }
+}
+
+permissions! {
+    /// A permission on a vault's secrets.
+    SecretPermission, Secrets, SECRET_PERMISSIONS {
+        Get => "get",
+        List => "list",
+        Set => "set",
+        Delete => "delete",
+        Recover => "recover",
+        Purge => "purge",
+        Backup => "backup",
+        Restore => "restore",
+    }
+}
 
 /// What an operation needs: a permission on one collection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Permission {
-    /// The collection the permission is on.
-    pub collection: Collection,
-    /// The permission's name, as in [`CERTIFICATE_PERMISSIONS`] or [`SECRET_PERMISSIONS`].
-    pub name: &'static str,
+pub enum Permission {
+    /// A permission on certificates.
+    Certificates(CertificatePermission),
+    /// A permission on secrets.
+    Secrets(SecretPermission),
 }
 
 impl Permission {
-    /// A certificate permission.
-    pub const fn certificates(name: &'static str) -> Self {
-        Self {
-            collection: Collection::Certificates,
-            name,
+    /// The collection the permission is on.
+    pub fn collection(self) -> Collection {
+        match self {
+            Permission::Certificates(_) => Collection::Certificates,
+            Permission::Secrets(_) => Collection::Secrets,
         }
     }
 
-    /// A secret permission.
-    pub const fn secrets(name: &'static str) -> Self {
-        Self {
-            collection: Collection::Secrets,
-            name,
+    /// Key Vault's name for the permission (`get`, `list`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::Certificates(p) => p.as_str(),
+            Permission::Secrets(p) => p.as_str(),
         }
     }
 
     /// Key Vault's word for the collection in messages (`certificates`, `secrets`).
-    pub fn noun(&self) -> &'static str {
-        self.collection.as_str()
+    pub fn noun(self) -> &'static str {
+        self.collection().as_str()
     }
 }
 
 /// Whether the principal `object_id` holds `permission` in `vault`.
 pub fn allows(vault: &Vault, object_id: Uuid, permission: Permission) -> bool {
+    let name = permission.name();
     vault
         .access_policies
         .iter()
         .filter(|p| p.object_id == object_id)
         .any(|p| {
-            let granted = match permission.collection {
+            let granted = match permission.collection() {
                 Collection::Certificates => &p.certificates,
                 Collection::Secrets => &p.secrets,
             };
-            granted.iter().any(|g| g == permission.name)
+            granted.iter().any(|g| g == name)
         })
 }
 
@@ -121,12 +174,12 @@ pub fn allows(vault: &Vault, object_id: Uuid, permission: Permission) -> bool {
 pub fn normalize(policy: AccessPolicy) -> Result<AccessPolicy> {
     Ok(AccessPolicy {
         object_id: policy.object_id,
-        certificates: normalize_list(&policy.certificates, "certificates", CERTIFICATE_PERMISSIONS)?,
-        secrets: normalize_list(&policy.secrets, "secrets", SECRET_PERMISSIONS)?,
+        certificates: normalize_list(&policy.certificates, Collection::Certificates, CERTIFICATE_PERMISSIONS)?,
+        secrets: normalize_list(&policy.secrets, Collection::Secrets, SECRET_PERMISSIONS)?,
     })
 }
 
-fn normalize_list(given: &[String], collection: &'static str, known: &[&'static str]) -> Result<Vec<String>> {
+fn normalize_list(given: &[String], collection: Collection, known: &[&'static str]) -> Result<Vec<String>> {
     let mut granted: Vec<&'static str> = Vec::new();
     for name in given {
         let lower = name.trim().to_ascii_lowercase();
@@ -138,7 +191,7 @@ fn normalize_list(given: &[String], collection: &'static str, known: &[&'static 
             Some(k) => granted.push(k),
             None => {
                 return Err(Error::UnknownPermission {
-                    collection,
+                    collection: collection.as_str(),
                     name: name.chars().take(64).collect(),
                 });
             }

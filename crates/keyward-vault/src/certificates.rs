@@ -8,7 +8,7 @@ use keyward_store::{Collection, ItemKey, Vault, VaultItem, VaultVersion, VaultWr
 use serde::Deserialize;
 
 use crate::Vaults;
-use crate::access::{Access, Permission};
+use crate::access::{Access, CertificatePermission};
 use crate::documents::{
     CertificateDoc, CertificateVersionDoc, OperationDoc, SecretDoc, SecretVersionDoc, from_json, to_json, version_owner,
 };
@@ -129,7 +129,7 @@ impl Vaults {
         name: &str,
         request: CreateCertificate,
     ) -> Result<CertificateOperation> {
-        access.require(Permission::certificates("create"))?;
+        access.require(CertificatePermission::Create)?;
         check_name(name)?;
         let tags = request.tags.unwrap_or_default();
         check_tags(&tags)?;
@@ -166,7 +166,7 @@ impl Vaults {
         name: &str,
         request: ImportCertificate,
     ) -> Result<CertificateBundle> {
-        access.require(Permission::certificates("import"))?;
+        access.require(CertificatePermission::Import)?;
         check_name(name)?;
         let tags = request.tags.clone().unwrap_or_default();
         check_tags(&tags)?;
@@ -410,13 +410,13 @@ impl Vaults {
     /// A certificate version; `None` (or an empty version) for the latest. Needs
     /// `certificates/get`.
     pub async fn certificate(&self, access: &Access, name: &str, version: Option<&str>) -> Result<CertificateBundle> {
-        access.require(Permission::certificates("get"))?;
+        access.require(CertificatePermission::Get)?;
         self.read_bundle(access.vault(), name, version).await
     }
 
     /// The latest version of every certificate, a page at a time. Needs `certificates/list`.
     pub async fn certificates(&self, access: &Access, page: &PageRequest) -> Result<Page<CertificateBundle>> {
-        access.require(Permission::certificates("list"))?;
+        access.require(CertificatePermission::List)?;
         let items = self
             .store
             .vault_items(access.vault().id, Collection::Certificates, false)
@@ -440,7 +440,7 @@ impl Vaults {
         name: &str,
         page: &PageRequest,
     ) -> Result<Page<CertificateBundle>> {
-        access.require(Permission::certificates("list"))?;
+        access.require(CertificatePermission::List)?;
         let (item, doc) = self.live_certificate(access.vault(), name).await?;
         let versions = self.store.vault_versions(&item.key).await?;
         let (versions, next) = page_by_offset(versions, page)?;
@@ -460,7 +460,7 @@ impl Vaults {
         version: Option<&str>,
         update: UpdateCertificate,
     ) -> Result<CertificateBundle> {
-        access.require(Permission::certificates("update"))?;
+        access.require(CertificatePermission::Update)?;
         if let Some(tags) = &update.tags {
             check_tags(tags)?;
         }
@@ -532,7 +532,7 @@ impl Vaults {
 
     /// A certificate's policy. Needs `certificates/get`.
     pub async fn certificate_policy(&self, access: &Access, name: &str) -> Result<PolicyBundle> {
-        access.require(Permission::certificates("get"))?;
+        access.require(CertificatePermission::Get)?;
         let (item, doc) = self.live_certificate(access.vault(), name).await?;
         Ok(PolicyBundle {
             name: item.key.name,
@@ -549,7 +549,7 @@ impl Vaults {
         name: &str,
         input: PolicyInput,
     ) -> Result<PolicyBundle> {
-        access.require(Permission::certificates("update"))?;
+        access.require(CertificatePermission::Update)?;
         retrying(|| async {
             let (item, mut doc) = self.live_certificate(access.vault(), name).await?;
             self.change_policy(&mut doc, &input, self.unix_now())?;

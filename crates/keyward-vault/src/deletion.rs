@@ -5,7 +5,7 @@
 use keyward_store::{Collection, ItemKey, VaultItem, VaultWrite};
 
 use crate::Vaults;
-use crate::access::{Access, Permission};
+use crate::access::{Access, CertificatePermission, SecretPermission};
 use crate::certificates::{cert_key, secret_key};
 use crate::documents::{CertificateDoc, SecretDoc, from_json};
 use crate::error::{Error, Result};
@@ -59,7 +59,7 @@ impl Vaults {
     /// Soft-deletes a certificate with its secret; returns its latest version. Needs
     /// `certificates/delete`.
     pub async fn delete_certificate(&self, access: &Access, name: &str) -> Result<Deleted<CertificateBundle>> {
-        access.require(Permission::certificates("delete"))?;
+        access.require(CertificatePermission::Delete)?;
         let vault = access.vault();
         let deleted = retrying(|| async {
             let (item, doc) = self.live_certificate(vault, name).await?;
@@ -109,7 +109,7 @@ impl Vaults {
 
     /// A deleted certificate. Needs `certificates/get`.
     pub async fn deleted_certificate(&self, access: &Access, name: &str) -> Result<Deleted<CertificateBundle>> {
-        access.require(Permission::certificates("get"))?;
+        access.require(CertificatePermission::Get)?;
         check_name(name)?;
         let item = self
             .deleted_item(&cert_key(access.vault(), name))
@@ -124,7 +124,7 @@ impl Vaults {
         access: &Access,
         page: &PageRequest,
     ) -> Result<Page<Deleted<CertificateBundle>>> {
-        access.require(Permission::certificates("list"))?;
+        access.require(CertificatePermission::List)?;
         let items = self
             .store
             .vault_items(access.vault().id, Collection::Certificates, true)
@@ -140,7 +140,7 @@ impl Vaults {
     /// Recovers a deleted certificate with its secret; returns its latest version. Needs
     /// `certificates/recover`.
     pub async fn recover_certificate(&self, access: &Access, name: &str) -> Result<CertificateBundle> {
-        access.require(Permission::certificates("recover"))?;
+        access.require(CertificatePermission::Recover)?;
         check_name(name)?;
         let vault = access.vault();
         retrying(|| async {
@@ -179,7 +179,7 @@ impl Vaults {
     /// Purges a deleted certificate and its secret, every version, for good. Needs
     /// `certificates/purge`.
     pub async fn purge_certificate(&self, access: &Access, name: &str) -> Result<()> {
-        access.require(Permission::certificates("purge"))?;
+        access.require(CertificatePermission::Purge)?;
         check_name(name)?;
         let vault = access.vault();
         let item = self
@@ -207,7 +207,7 @@ impl Vaults {
     /// Soft-deletes a secret; returns its latest version without the value. Refused for a
     /// certificate's secret. Needs `secrets/delete`.
     pub async fn delete_secret(&self, access: &Access, name: &str) -> Result<Deleted<SecretBundle>> {
-        access.require(Permission::secrets("delete"))?;
+        access.require(SecretPermission::Delete)?;
         let vault = access.vault();
         let deleted = retrying(|| async {
             let (item, doc) = self.live_secret(vault, name).await?;
@@ -250,7 +250,7 @@ impl Vaults {
 
     /// A deleted secret, without its value. Needs `secrets/get`.
     pub async fn deleted_secret(&self, access: &Access, name: &str) -> Result<Deleted<SecretBundle>> {
-        access.require(Permission::secrets("get"))?;
+        access.require(SecretPermission::Get)?;
         check_name(name)?;
         let item = self
             .deleted_item(&secret_key(access.vault(), name))
@@ -262,7 +262,7 @@ impl Vaults {
     /// The deleted secrets (those behind deleted certificates included), a page at a time.
     /// Needs `secrets/list`.
     pub async fn deleted_secrets(&self, access: &Access, page: &PageRequest) -> Result<Page<Deleted<SecretBundle>>> {
-        access.require(Permission::secrets("list"))?;
+        access.require(SecretPermission::List)?;
         let items = self
             .store
             .vault_items(access.vault().id, Collection::Secrets, true)
@@ -278,7 +278,7 @@ impl Vaults {
     /// Recovers a deleted secret; returns its latest version without the value. Refused for a
     /// certificate's secret (recover the certificate). Needs `secrets/recover`.
     pub async fn recover_secret(&self, access: &Access, name: &str) -> Result<SecretBundle> {
-        access.require(Permission::secrets("recover"))?;
+        access.require(SecretPermission::Recover)?;
         check_name(name)?;
         let vault = access.vault();
         let item = retrying(|| async {
@@ -311,7 +311,7 @@ impl Vaults {
     /// Purges a deleted secret, every version, for good. Refused for a certificate's secret
     /// (purge the certificate). Needs `secrets/purge`.
     pub async fn purge_secret(&self, access: &Access, name: &str) -> Result<()> {
-        access.require(Permission::secrets("purge"))?;
+        access.require(SecretPermission::Purge)?;
         check_name(name)?;
         let vault = access.vault();
         let item = self

@@ -31,7 +31,7 @@ pub enum Error {
         name: String,
     },
     /// The caller's access policy does not grant the permission the operation needs.
-    #[error("The user, group or application '{principal}' does not have {} {} permission on key vault '{vault}'.", .permission.noun(), .permission.name)]
+    #[error("The user, group or application '{principal}' does not have {} {} permission on key vault '{vault}'.", .permission.noun(), .permission.name())]
     Forbidden {
         /// The caller, as Key Vault names it: `appid=...;oid=...`.
         principal: String,

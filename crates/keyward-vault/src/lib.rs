@@ -52,7 +52,9 @@ mod secret_value;
 mod secrets;
 mod service;
 
-pub use access::{Access, CERTIFICATE_PERMISSIONS, Permission, SECRET_PERMISSIONS};
+pub use access::{
+    Access, CERTIFICATE_PERMISSIONS, CertificatePermission, Permission, SECRET_PERMISSIONS, SecretPermission,
+};
 pub use certificates::{CreateCertificate, ImportCertificate, UpdateCertificate};
 pub use clock::{Clock, ShiftedClock, SystemClock};
 pub use error::{Error, Result};

@@ -9,7 +9,7 @@ use keyward_store::{Collection, Vault, VaultWrite};
 use serde::Deserialize;
 
 use crate::Vaults;
-use crate::access::{Access, Permission};
+use crate::access::{Access, CertificatePermission};
 use crate::certificates::{NewVersion, Origin, cert_key, secret_key};
 use crate::documents::{CertificateDoc, OperationDoc, SecretDoc, from_json, pending_key_owner, to_json};
 use crate::error::{Error, Result};
@@ -146,7 +146,7 @@ impl Vaults {
 
     /// The certificate's last operation. Needs `certificates/get`.
     pub async fn certificate_operation(&self, access: &Access, name: &str) -> Result<CertificateOperation> {
-        access.require(Permission::certificates("get"))?;
+        access.require(CertificatePermission::Get)?;
         check_name(name)?;
         self.read_operation(access.vault(), name).await
     }
@@ -159,7 +159,7 @@ impl Vaults {
         name: &str,
         cancel: bool,
     ) -> Result<CertificateOperation> {
-        access.require(Permission::certificates("update"))?;
+        access.require(CertificatePermission::Update)?;
         check_name(name)?;
         retrying(|| async {
             let (item, mut doc) = self
@@ -189,7 +189,7 @@ impl Vaults {
     /// Deletes the certificate's operation and returns it as it was. A certificate that never
     /// got a version is gone with it. Needs `certificates/update`.
     pub async fn delete_certificate_operation(&self, access: &Access, name: &str) -> Result<CertificateOperation> {
-        access.require(Permission::certificates("update"))?;
+        access.require(CertificatePermission::Update)?;
         check_name(name)?;
         retrying(|| async {
             let (item, mut doc) = self
@@ -223,7 +223,7 @@ impl Vaults {
         name: &str,
         request: MergeCertificate,
     ) -> Result<crate::model::CertificateBundle> {
-        access.require(Permission::certificates("create"))?;
+        access.require(CertificatePermission::Create)?;
         check_name(name)?;
         if let Some(tags) = &request.tags {
             check_tags(tags)?;

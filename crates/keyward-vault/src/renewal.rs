@@ -7,7 +7,7 @@ use keyward_store::{Collection, Vault, VaultItem, VaultWrite};
 use time::OffsetDateTime;
 
 use crate::Vaults;
-use crate::access::{Access, Permission};
+use crate::access::{Access, CertificatePermission};
 use crate::certificates::{NewVersion, Origin, secret_key};
 use crate::documents::{CertificateDoc, CertificateVersionDoc, EventDoc, SecretDoc, from_json, to_json};
 use crate::error::Result;
@@ -25,7 +25,7 @@ impl Vaults {
     /// What the lifetime actions recorded for a certificate (EmailContacts triggers), oldest
     /// first. Needs `certificates/get`.
     pub async fn certificate_events(&self, access: &Access, name: &str) -> Result<Vec<LifetimeEvent>> {
-        access.require(Permission::certificates("get"))?;
+        access.require(CertificatePermission::Get)?;
         let (_, doc) = self.live_certificate(access.vault(), name).await?;
         Ok(doc
             .events

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::Vaults;
-use crate::access::{Access, Permission};
+use crate::access::{Access, SecretPermission};
 use crate::certificates::secret_key;
 use crate::documents::{SecretDoc, SecretVersionDoc, from_json, to_json, version_owner};
 use crate::error::{Error, Result};
@@ -81,7 +81,7 @@ impl Vaults {
     /// Stores a new version of a secret. Refused for a certificate's secret
     /// ([`Error::ManagedSecret`]) and for a deleted name. Needs `secrets/set`.
     pub async fn set_secret(&self, access: &Access, name: &str, request: SetSecret) -> Result<SecretBundle> {
-        access.require(Permission::secrets("set"))?;
+        access.require(SecretPermission::Set)?;
         check_name(name)?;
         let value = Zeroizing::new(
             request
@@ -226,7 +226,7 @@ impl Vaults {
     /// A secret version with its value; `None` (or an empty version) for the latest. A disabled
     /// version is [`Error::SecretDisabled`]. Needs `secrets/get`.
     pub async fn secret(&self, access: &Access, name: &str, version: Option<&str>) -> Result<SecretBundle> {
-        access.require(Permission::secrets("get"))?;
+        access.require(SecretPermission::Get)?;
         let (item, _) = self.live_secret(access.vault(), name).await?;
         let bundle = self.secret_bundle(&item, version, false).await?;
         if !bundle.attributes.enabled {
@@ -238,7 +238,7 @@ impl Vaults {
     /// The latest version of every secret (those behind certificates included), without values,
     /// a page at a time. Needs `secrets/list`.
     pub async fn secrets(&self, access: &Access, page: &PageRequest) -> Result<Page<SecretBundle>> {
-        access.require(Permission::secrets("list"))?;
+        access.require(SecretPermission::List)?;
         let items = self
             .store
             .vault_items(access.vault().id, Collection::Secrets, false)
@@ -253,7 +253,7 @@ impl Vaults {
 
     /// Every version of a secret, oldest first, without values. Needs `secrets/list`.
     pub async fn secret_versions(&self, access: &Access, name: &str, page: &PageRequest) -> Result<Page<SecretBundle>> {
-        access.require(Permission::secrets("list"))?;
+        access.require(SecretPermission::List)?;
         let (item, _) = self.live_secret(access.vault(), name).await?;
         let versions = self.store.vault_versions(&item.key).await?;
         let (versions, next) = page_by_offset(versions, page)?;
@@ -273,7 +273,7 @@ impl Vaults {
         version: Option<&str>,
         update: UpdateSecret,
     ) -> Result<SecretBundle> {
-        access.require(Permission::secrets("set"))?;
+        access.require(SecretPermission::Set)?;
         check_content_type(update.content_type.as_deref())?;
         if let Some(tags) = &update.tags {
             check_tags(tags)?;

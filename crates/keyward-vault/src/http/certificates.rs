@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::auth::{Body, VaultCall};
 use super::error::ApiError;
 use super::wire;
-use crate::{Permission, Vaults};
+use crate::{CertificatePermission, Vaults};
 
 type Reply = Result<Response, ApiError>;
 
@@ -49,7 +49,7 @@ pub(crate) async fn create(
     Path(name): Path<String>,
     body: Body,
 ) -> Reply {
-    call.access.require(Permission::certificates("create"))?;
+    call.access.require(CertificatePermission::Create)?;
     let request = body.json()?;
     let op = v.create_certificate(&call.access, &name, request).await?;
     let mut response = (StatusCode::ACCEPTED, Json(wire::operation_accepted(&call.base, &op))).into_response();
@@ -75,7 +75,7 @@ pub(crate) async fn import(
     Path(name): Path<String>,
     body: Body,
 ) -> Reply {
-    call.access.require(Permission::certificates("import"))?;
+    call.access.require(CertificatePermission::Import)?;
     let request = body.json()?;
     let c = v.import_certificate(&call.access, &name, request).await?;
     ok(wire::certificate(&call.base, &c))
@@ -95,7 +95,7 @@ pub(crate) async fn update_latest(
     Path(name): Path<String>,
     body: Body,
 ) -> Reply {
-    call.access.require(Permission::certificates("update"))?;
+    call.access.require(CertificatePermission::Update)?;
     let c = v.update_certificate(&call.access, &name, None, body.json()?).await?;
     ok(wire::certificate(&call.base, &c))
 }
@@ -106,7 +106,7 @@ pub(crate) async fn update_version(
     Path((name, version)): Path<(String, String)>,
     body: Body,
 ) -> Reply {
-    call.access.require(Permission::certificates("update"))?;
+    call.access.require(CertificatePermission::Update)?;
     let c = v
         .update_certificate(&call.access, &name, Some(&version), body.json()?)
         .await?;
@@ -124,7 +124,7 @@ pub(crate) async fn update_policy(
     Path(name): Path<String>,
     body: Body,
 ) -> Reply {
-    call.access.require(Permission::certificates("update"))?;
+    call.access.require(CertificatePermission::Update)?;
     let p = v.update_certificate_policy(&call.access, &name, body.json()?).await?;
     ok(wire::policy_bundle(&call.base, &p))
 }
@@ -146,7 +146,7 @@ pub(crate) async fn cancel_operation(
     Path(name): Path<String>,
     body: Body,
 ) -> Reply {
-    call.access.require(Permission::certificates("update"))?;
+    call.access.require(CertificatePermission::Update)?;
     let request: CancelOperation = body.json()?;
     let cancel = request
         .cancellation_requested
@@ -166,7 +166,7 @@ pub(crate) async fn merge(
     Path(name): Path<String>,
     body: Body,
 ) -> Reply {
-    call.access.require(Permission::certificates("create"))?;
+    call.access.require(CertificatePermission::Create)?;
     let c = v.merge_certificate(&call.access, &name, body.json()?).await?;
     let mut response = Json(wire::certificate(&call.base, &c)).into_response();
     *response.status_mut() = StatusCode::CREATED;

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::auth::{Body, VaultCall};
 use super::error::ApiError;
 use super::wire;
-use crate::{Permission, Vaults};
+use crate::{SecretPermission, Vaults};
 
 type Reply = Result<Response, ApiError>;
 
@@ -28,7 +28,7 @@ pub(crate) async fn list(State(v): State<Arc<Vaults>>, call: VaultCall) -> Reply
 }
 
 pub(crate) async fn set(State(v): State<Arc<Vaults>>, call: VaultCall, Path(name): Path<String>, body: Body) -> Reply {
-    call.access.require(Permission::secrets("set"))?;
+    call.access.require(SecretPermission::Set)?;
     let s = v.set_secret(&call.access, &name, body.json()?).await?;
     ok(wire::secret(&call.base, &s))
 }
@@ -61,7 +61,7 @@ pub(crate) async fn update_latest(
     Path(name): Path<String>,
     body: Body,
 ) -> Reply {
-    call.access.require(Permission::secrets("set"))?;
+    call.access.require(SecretPermission::Set)?;
     let s = v.update_secret(&call.access, &name, None, body.json()?).await?;
     ok(wire::secret(&call.base, &s))
 }
@@ -72,7 +72,7 @@ pub(crate) async fn update_version(
     Path((name, version)): Path<(String, String)>,
     body: Body,
 ) -> Reply {
-    call.access.require(Permission::secrets("set"))?;
+    call.access.require(SecretPermission::Set)?;
     let s = v
         .update_secret(&call.access, &name, Some(&version), body.json()?)
         .await?;
