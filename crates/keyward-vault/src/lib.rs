@@ -68,8 +68,8 @@ pub use names::MAX_NAME_LEN;
 pub use operations::MergeCertificate;
 pub use policy::{
     ActionInput, ActionType, ContentType, IssuerInput, IssuerParameters, KeyPropsInput, LifetimeAction,
-    LifetimeActionInput, Policy, PolicyInput, SansInput, SecretPropsInput, SubjectAlternativeNames, Trigger,
-    TriggerInput, X509PropsInput,
+    LifetimeActionInput, MAX_LIFETIME_ACTIONS, Policy, PolicyInput, SansInput, SecretPropsInput,
+    SubjectAlternativeNames, Trigger, TriggerInput, X509PropsInput,
 };
 pub use secrets::{MAX_SECRET_VALUE, SetSecret, UpdateSecret};
 pub use service::{Vaults, vault_name};
