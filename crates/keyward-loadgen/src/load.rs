@@ -284,8 +284,7 @@ pub async fn open_loop(
     let ticker_pool = Arc::clone(pool);
     let ticker = tokio::task::spawn_blocking(move || {
         let mut sent = 0u64;
-        loop {
-            let offset = Duration::from_secs_f64(sent as f64 / rate);
+        while let Ok(offset) = Duration::try_from_secs_f64(sent as f64 / rate) {
             if offset >= duration {
                 break;
             }
