@@ -1,13 +1,15 @@
 //! A connection to a running server's management API, authenticated as the bootstrap admin with
 //! its certificate through `keyward-client` (we use what we sell).
 
+use std::path::Path;
+
 use anyhow::{Context, anyhow};
 use keyward_client::{CertificateCredential, ConfidentialClient, VaultClient};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::cli::ServerArgs;
-use crate::serve::data_dir::{AdminInfo, DataDir, ServerInfo};
+use keyward_server::{AdminInfo, DataDir, ServerInfo};
 
 /// An authenticated client of the management API.
 pub struct Connection {
@@ -20,14 +22,20 @@ pub struct Connection {
 impl Connection {
     /// Finds the server and the admin credential in the data directory and gets a token.
     pub async fn open(args: &ServerArgs) -> anyhow::Result<Self> {
-        let dir = DataDir::new(&args.data);
+        Self::to(&args.data, args.server.as_deref()).await
+    }
+
+    /// Finds the admin credential in the data directory `data`, and the server there unless
+    /// `server` names its URL, and gets a token.
+    pub async fn to(data: &Path, server: Option<&str>) -> anyhow::Result<Self> {
+        let dir = DataDir::new(data);
         let hint = || {
             format!(
                 "is the server running with --data {}? Start it with `keyward serve --data {0}`",
-                args.data.display()
+                data.display()
             )
         };
-        let url = match &args.server {
+        let url = match server {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => {
                 dir.read_json::<ServerInfo>("server.json")

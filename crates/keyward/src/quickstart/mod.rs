@@ -8,10 +8,8 @@
 mod certificate;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::{Args, FromArgMatches};
 use keyward_client::{CertificateCredential, ClientCredential, ConfidentialClient};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -20,7 +18,9 @@ use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
 use crate::app::connection::Connection;
-use crate::cli::{QuickstartArgs, ServeArgs, ServerArgs};
+use keyward_server::ServeSettings;
+
+use crate::cli::QuickstartArgs;
 use crate::files::{self, Access};
 use crate::serve;
 
@@ -61,21 +61,24 @@ async fn quickstart(args: QuickstartArgs) -> anyhow::Result<()> {
         "Start the authority (and the vault)",
         &format!("keyward serve --data {data}"),
     );
-    let serve_args =
-        parse_args::<ServeArgs>(&["serve", "--data", &data, "--listen", &args.listen, "--tenant", TENANT])?;
-    let started = match serve::start(&serve_args).await {
-        Ok(started) => started,
+    let settings = ServeSettings::new(&args.data).tenants([TENANT])?;
+    let listener = match serve::bind(&args.listen) {
+        Ok(listener) => listener,
         Err(e) if in_use(&e) => {
             bail!("{e:#}: is a server already running there? Stop it, or give --listen");
         }
         Err(e) => return Err(e),
     };
-    let handle = started.handle.clone();
-    let url = started.public_url.clone();
+    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = keyward_server::start(settings, listener, async {
+        server_stopped.await.ok();
+    })
+    .await?;
+    let url = server.public_url().to_owned();
     let authority = format!("{url}/{TENANT}/");
-    let ca = started.dir.ca_pem();
-    let quickstart_dir = started.dir.path("quickstart");
-    let server = tokio::spawn(started.wait());
+    let ca = server.data_dir().ca_pem();
+    let quickstart_dir = server.data_dir().path("quickstart");
+    let server = tokio::spawn(server.wait());
     result(&format!(
         "{authority} (tenant {TENANT}); clients trust {}",
         ca.display()
@@ -98,7 +101,7 @@ async fn quickstart(args: QuickstartArgs) -> anyhow::Result<()> {
     let app = match app {
         Ok(app) => app,
         Err(e) => {
-            handle.graceful_shutdown(Some(Duration::from_secs(5)));
+            stop_server.send(()).ok();
             server.await.ok();
             return Err(e);
         }
@@ -115,10 +118,10 @@ async fn quickstart(args: QuickstartArgs) -> anyhow::Result<()> {
          The app shows the ID token's claims; \"Sign out\" signs you out of both.\n\
          Press Ctrl-C to stop the server and the app."
     );
-    wait_for_signal().await;
+    serve::wait_for_signal().await;
     println!("\nStopping the sample web app and the server...");
     stop_app.send(()).ok();
-    handle.graceful_shutdown(Some(Duration::from_secs(10)));
+    stop_server.send(()).ok();
     let web = web.await.context("the sample web app failed")?;
     let server = server.await.context("the server failed")?;
     web.context("the sample web app")?;
@@ -141,10 +144,7 @@ impl Setup<'_> {
     async fn run(&self, port: u16) -> anyhow::Result<webapp::Config> {
         let redirect_uri = format!("{}/auth/redirect", self.app_origin);
         let post_logout_redirect_uri = self.app_origin.to_owned();
-        let api = Connection::open(&parse_args::<ServerArgs>(&[
-            "app", "--data", self.data, "--server", self.url,
-        ])?)
-        .await?;
+        let api = Connection::to(Path::new(self.data), Some(self.url)).await?;
         let ca = std::fs::read(self.ca).with_context(|| format!("cannot read {}", self.ca.display()))?;
 
         step(
@@ -406,12 +406,6 @@ async fn upload(
     Ok((added, true))
 }
 
-/// Flags parsed as the command line would give them, so that every default applies.
-fn parse_args<T: Args + FromArgMatches>(argv: &[&str]) -> anyhow::Result<T> {
-    let matches = T::augment_args(clap::Command::new("keyward")).try_get_matches_from(argv)?;
-    Ok(T::from_arg_matches(&matches)?)
-}
-
 fn in_use(error: &anyhow::Error) -> bool {
     error.chain().any(|e| {
         e.downcast_ref::<std::io::Error>()
@@ -441,15 +435,4 @@ fn step(number: u32, title: &str, command: &str) {
 
 fn result(line: &str) {
     println!("   {line}");
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
 }

@@ -1,20 +1,19 @@
 //! The bootstrap admin: an application with a certificate credential (we use what we sell) and
 //! the `Application.ReadWrite.All` role on Microsoft Graph, whose key the CLI uses.
 
-use anyhow::Context;
 use keyward_authority::{APPLICATION_READ_WRITE_ALL, Authority, GRAPH_APP_ID, NewApplication, TenantEntry};
 use keyward_pki::{CertificateSpec, KeyType, Name, PrivateKey, Validity};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::data_dir::{AdminInfo, DataDir};
-use crate::files::Access;
+use crate::data_dir::{Access, AdminInfo, DataDir};
+use crate::error::{Error, Result};
 
 /// The admin application's display name.
-pub const ADMIN_APP_NAME: &str = "Keyward admin (CLI)";
+pub(crate) const ADMIN_APP_NAME: &str = "Keyward admin (CLI)";
 
 /// Makes the admin application and its credential unless they exist.
-pub async fn ensure_admin(authority: &Authority, tenant: &TenantEntry, dir: &DataDir) -> anyhow::Result<()> {
+pub(crate) async fn ensure_admin(authority: &Authority, tenant: &TenantEntry, dir: &DataDir) -> Result<()> {
     let tenant_id = tenant.tenant.id;
     if let Ok(info) = dir.read_json::<AdminInfo>("admin/admin.json")
         && let Ok(app_id) = Uuid::parse_str(&info.app_id)
@@ -54,13 +53,13 @@ pub async fn ensure_admin(authority: &Authority, tenant: &TenantEntry, dir: &Dat
     let snapshot = authority.snapshot();
     let graph = snapshot
         .app_in_tenant(tenant_id, GRAPH_APP_ID)
-        .context("the tenant has no Microsoft Graph resource")?;
+        .ok_or(Error::Inconsistent("the tenant has no Microsoft Graph resource"))?;
     let role = graph
         .app
         .app_roles
         .iter()
         .find(|r| r.value == APPLICATION_READ_WRITE_ALL)
-        .context("Microsoft Graph lacks its app role")?;
+        .ok_or(Error::Inconsistent("Microsoft Graph lacks its app role"))?;
     authority
         .grant_role(
             tenant_id,

@@ -5,23 +5,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use keyward_authority::access::Audience;
 use keyward_authority::{
     APPLICATION_READ_WRITE_ALL, Authority, GRAPH_APP_ID, GRAPH_IDENTIFIER, KEY_VAULT_APP_ID, KEY_VAULT_IDENTIFIER,
     TenantEntry,
 };
 use keyward_store::{AccessPolicy, Store};
-use keyward_vault::{CERTIFICATE_PERMISSIONS, Caller, SECRET_PERMISSIONS, SystemClock, Tokens, Vaults};
+use keyward_vault::{CERTIFICATE_PERMISSIONS, Caller, DEFAULT_VAULT, SECRET_PERMISSIONS, SystemClock, Tokens, Vaults};
 use uuid::Uuid;
 
-use super::data_dir::{AdminInfo, DataDir};
-
-/// The vault the bare host name serves.
-pub const DEFAULT_VAULT: &str = "default";
+use crate::data_dir::{AdminInfo, DataDir};
+use crate::error::{Error, Result};
 
 /// How often certificates are checked for due lifetime actions (auto-renewal).
-const LIFETIME_ACTIONS_EVERY: Duration = Duration::from_secs(60);
+pub(crate) const LIFETIME_ACTIONS_EVERY: Duration = Duration::from_secs(60);
 
 /// Tokens for the vault, validated by the authority that issued them.
 struct AuthorityTokens(Arc<Authority>);
@@ -62,28 +59,29 @@ impl Tokens for AuthorityTokens {
     }
 }
 
-/// Starts the vault service: the default vault of `tenant`, the admin's access to it, and the
-/// background task that runs lifetime actions.
-pub async fn start(
+/// The vault service: the default vault of `tenant`, and the admin's access to it. The caller
+/// runs [`Vaults::run_lifetime_actions`] every [`LIFETIME_ACTIONS_EVERY`].
+pub(crate) async fn open(
     authority: &Arc<Authority>,
     store: Arc<dyn Store>,
     master: keyward_pki::sealing::MasterKey,
     tenant: &TenantEntry,
     dir: &DataDir,
-) -> anyhow::Result<Arc<Vaults>> {
+) -> Result<Arc<Vaults>> {
     let tokens = Arc::new(AuthorityTokens(Arc::clone(authority)));
     let vaults = Arc::new(Vaults::new(store, Arc::new(master), tokens, Arc::new(SystemClock)));
     vaults
         .ensure_vault(tenant.tenant.id, DEFAULT_VAULT)
         .await
-        .context("cannot create the default vault")?;
+        .map_err(Error::DefaultVault)?;
     let admin: AdminInfo = dir.read_json("admin/admin.json")?;
-    let app_id = Uuid::parse_str(&admin.app_id).context("admin/admin.json has no valid app_id")?;
+    let app_id =
+        Uuid::parse_str(&admin.app_id).map_err(|_| Error::Inconsistent("admin/admin.json has no valid app_id"))?;
     let principal = authority
         .snapshot()
         .app_in_tenant(tenant.tenant.id, app_id)
         .map(|app| app.app.service_principal_id)
-        .context("the admin application is missing")?;
+        .ok_or(Error::Inconsistent("the admin application is missing"))?;
     let everything = AccessPolicy {
         object_id: principal,
         certificates: CERTIFICATE_PERMISSIONS.iter().map(|p| (*p).to_owned()).collect(),
@@ -93,6 +91,5 @@ pub async fn start(
     if !current.access_policies.contains(&everything) {
         vaults.set_access_policy(DEFAULT_VAULT, everything).await?;
     }
-    tokio::spawn(Arc::clone(&vaults).run_lifetime_actions(LIFETIME_ACTIONS_EVERY));
     Ok(vaults)
 }

@@ -3,15 +3,14 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use keyward_pki::{Certificate, CertificateSpec, KeyType, Name, PrivateKey, SubjectAltName, Validity};
 use time::{Duration, OffsetDateTime};
 
-use super::data_dir::DataDir;
-use crate::files::Access;
+use crate::data_dir::{Access, DataDir};
+use crate::error::{Error, Result};
 
 /// Loads or makes the CA and the leaf for `hosts`; returns the rustls server configuration.
-pub fn server_config(dir: &DataDir, hosts: &[String]) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+pub(crate) fn server_config(dir: &DataDir, hosts: &[String]) -> Result<Arc<rustls::ServerConfig>> {
     let (ca, ca_key) = ensure_ca(dir)?;
     let (leaf, leaf_key) = ensure_leaf(dir, &ca, &ca_key, hosts)?;
     let chain = vec![
@@ -22,32 +21,29 @@ pub fn server_config(dir: &DataDir, hosts: &[String]) -> anyhow::Result<Arc<rust
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .context("TLS protocol versions")?
+        .map_err(Error::Tls)?
         .with_no_client_auth()
         .with_single_cert(chain, key)
-        .context("the server certificate is not usable for TLS")?;
+        .map_err(Error::Tls)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
-fn load_pair(dir: &DataDir, cert: &str, key: &str) -> anyhow::Result<Option<(Certificate, PrivateKey)>> {
+fn load_pair(dir: &DataDir, cert: &'static str, key: &'static str) -> Result<Option<(Certificate, PrivateKey)>> {
     if !dir.path(cert).exists() {
         return Ok(None);
     }
-    let cert_contents =
-        keyward_pki::read(&dir.read(cert)?, None).with_context(|| format!("{cert} in the data directory"))?;
-    let key_contents =
-        keyward_pki::read(&dir.read(key)?, None).with_context(|| format!("{key} in the data directory"))?;
-    let contents = cert_contents.with_private_key(
-        key_contents
-            .private_key
-            .with_context(|| format!("{key} holds no private key"))?,
-    )?;
+    let read = |file: &'static str| {
+        keyward_pki::read(&dir.read(file)?, None).map_err(|source| Error::DataDirCertificate { file, source })
+    };
+    let cert_contents = read(cert)?;
+    let key_contents = read(key)?;
+    let contents = cert_contents.with_private_key(key_contents.private_key.ok_or(Error::MissingKey { file: key })?)?;
     let (c, k) = contents.certificate_and_key()?;
     Ok(Some((c.clone(), k.clone())))
 }
 
-fn ensure_ca(dir: &DataDir) -> anyhow::Result<(Certificate, PrivateKey)> {
+fn ensure_ca(dir: &DataDir) -> Result<(Certificate, PrivateKey)> {
     if let Some(pair) = load_pair(dir, "tls/ca.pem", "tls/ca.key")? {
         return Ok(pair);
     }
@@ -66,7 +62,7 @@ fn ensure_leaf(
     ca: &Certificate,
     ca_key: &PrivateKey,
     hosts: &[String],
-) -> anyhow::Result<(Certificate, PrivateKey)> {
+) -> Result<(Certificate, PrivateKey)> {
     let wanted: Vec<SubjectAltName> = hosts
         .iter()
         .map(|h| SubjectAltName::parse(h))
