@@ -4,10 +4,20 @@
 //! starts), makes a certificate, uploads it, removes the secret, and starts the sample web app
 //! with the certificate; each step prints the command that does the same by hand and checks its
 //! effect on the token endpoint. Re-running reuses the data directory's app and certificate.
+//!
+//! The server runs in this process, through `keyward-server` as `keyward serve` does. The sample
+//! web app runs as its own process: the `webapp` binary found beside `keyward` (`cargo build`
+//! puts both in `target/debug/`), given only the `.env` file step 4 writes — exactly what step 7
+//! tells the reader to run by hand. That is simpler than the alternative, a library the sample
+//! exports for us to link: the CLI does not depend on a sample app (nor on its templates and
+//! web stack), the `.env` file stays the one interface between the two, and the app the
+//! quickstart starts is the one the article's reader runs. The cost: `webapp` must be built.
 
 mod certificate;
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use keyward_client::{CertificateCredential, ClientCredential, ConfidentialClient};
@@ -17,9 +27,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
-use crate::app::connection::Connection;
 use keyward_server::ServeSettings;
+use rustix::process::{Pid, Signal, kill_process};
 
+use crate::app::connection::Connection;
 use crate::cli::QuickstartArgs;
 use crate::files::{self, Access};
 use crate::serve;
@@ -30,6 +41,10 @@ const APP_NAME: &str = "ciam-client-app";
 const TENANT: &str = "contoso";
 /// A scope every tenant serves, to check that a credential is accepted.
 const CHECK_SCOPE: &str = "https://graph.microsoft.com/.default";
+/// How long the sample web app may take to start listening.
+const WEBAPP_START: Duration = Duration::from_secs(30);
+/// How long it may take to stop.
+const WEBAPP_STOP: Duration = Duration::from_secs(15);
 
 pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -41,16 +56,16 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
 
 async fn quickstart(args: QuickstartArgs) -> anyhow::Result<()> {
     serve::init_logging();
+    let webapp = webapp_binary()?;
     let app_origin = format!("http://localhost:{}", args.port);
-    // Bound first: a port in use is found before anything else happens.
-    let app_listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on 127.0.0.1:{} for the sample web app (is another copy running?); stop what uses it, or give --port",
-                args.port
-            )
-        })?;
+    // Bound first: a port in use is found before anything else happens. Released just before
+    // the web app starts and binds it.
+    let app_port = std::net::TcpListener::bind(("127.0.0.1", args.port)).with_context(|| {
+        format!(
+            "cannot listen on 127.0.0.1:{} for the sample web app (is another copy running?); stop what uses it, or give --port",
+            args.port
+        )
+    })?;
     let data = args.data.display().to_string();
     println!(
         "Keyward quickstart: \"Use client certificate for authentication in your Node.js web app\", on this machine.\n"
@@ -93,12 +108,15 @@ async fn quickstart(args: QuickstartArgs) -> anyhow::Result<()> {
         app_origin: &app_origin,
     };
     let app = match setup.run(args.port).await {
-        Ok(config) => webapp::App::new(config)
-            .await
-            .context("the sample web app cannot start"),
+        Ok(env_path) => {
+            drop(app_port);
+            WebApp::start(&webapp, &env_path)
+                .await
+                .context("the sample web app cannot start")
+        }
         Err(e) => Err(e),
     };
-    let app = match app {
+    let mut app = match app {
         Ok(app) => app,
         Err(e) => {
             stop_server.send(()).ok();
@@ -106,10 +124,6 @@ async fn quickstart(args: QuickstartArgs) -> anyhow::Result<()> {
             return Err(e);
         }
     };
-    let (stop_app, app_stopped) = tokio::sync::oneshot::channel::<()>();
-    let web = tokio::spawn(app.serve(app_listener, async {
-        app_stopped.await.ok();
-    }));
     result(&format!("{app_origin}, signing in with the certificate"));
 
     println!(
@@ -118,16 +132,107 @@ async fn quickstart(args: QuickstartArgs) -> anyhow::Result<()> {
          The app shows the ID token's claims; \"Sign out\" signs you out of both.\n\
          Press Ctrl-C to stop the server and the app."
     );
-    serve::wait_for_signal().await;
+    let exited = tokio::select! {
+        () = serve::wait_for_signal() => None,
+        status = app.child.wait() => Some(status),
+    };
     println!("\nStopping the sample web app and the server...");
-    stop_app.send(()).ok();
     stop_server.send(()).ok();
-    let web = web.await.context("the sample web app failed")?;
+    let web = match exited {
+        Some(status) => Err(anyhow::anyhow!(
+            "the sample web app stopped by itself ({})",
+            status.map_or_else(|e| e.to_string(), |s| s.to_string())
+        )),
+        None => app.stop().await,
+    };
     let server = server.await.context("the server failed")?;
-    web.context("the sample web app")?;
+    web?;
     server?;
     println!("Stopped.");
     Ok(())
+}
+
+/// The sample web app's binary: `webapp`, beside this executable (where `cargo build` puts
+/// both).
+fn webapp_binary() -> anyhow::Result<PathBuf> {
+    let keyward = std::env::current_exe().context("cannot find the keyward executable")?;
+    let webapp = keyward.with_file_name("webapp");
+    if !webapp.is_file() {
+        bail!(
+            "the sample web app is not at {} (beside keyward): build it with `cargo build -p webapp`, then run the quickstart again",
+            webapp.display()
+        );
+    }
+    Ok(webapp)
+}
+
+/// The sample web app, running as its own process.
+struct WebApp {
+    child: tokio::process::Child,
+}
+
+impl WebApp {
+    /// Runs `binary` with the settings of `env_path` only (what step 7 prints: the environment
+    /// is cleared, so that variables of this shell cannot override the file), and waits until
+    /// it says it listens.
+    async fn start(binary: &Path, env_path: &Path) -> anyhow::Result<Self> {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(binary)
+            .env_clear()
+            .env("DOTENV_CONFIG_PATH", env_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot run {}", binary.display()))?;
+        let stdout = child.stdout.take().context("the web app's output")?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let listening = tokio::time::timeout(WEBAPP_START, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.starts_with("Sample web app listening on") {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        match listening {
+            Ok(true) => {}
+            Ok(false) => {
+                let status = child.wait().await?;
+                bail!("it exited ({status}); its error is above");
+            }
+            Err(_) => bail!("it did not start listening within {} s", WEBAPP_START.as_secs()),
+        }
+        // Its later output (one line when it stops) is not ours to show; keep the pipe open.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self { child })
+    }
+
+    /// Stops it as Ctrl-C would (SIGTERM), and waits for it.
+    async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(pid) = self
+            .child
+            .id()
+            .and_then(|id| i32::try_from(id).ok())
+            .and_then(Pid::from_raw)
+        {
+            // It may have gone already: Ctrl-C on a terminal reaches the whole process group.
+            kill_process(pid, Signal::TERM).ok();
+        }
+        let status = match tokio::time::timeout(WEBAPP_STOP, self.child.wait()).await {
+            Ok(status) => status.context("the sample web app")?,
+            Err(_) => {
+                self.child.kill().await.ok();
+                bail!("the sample web app did not stop within {} s", WEBAPP_STOP.as_secs());
+            }
+        };
+        if !status.success() {
+            bail!("the sample web app failed ({status})");
+        }
+        Ok(())
+    }
 }
 
 /// Steps 2 to 7, against the running server.
@@ -141,7 +246,7 @@ struct Setup<'a> {
 }
 
 impl Setup<'_> {
-    async fn run(&self, port: u16) -> anyhow::Result<webapp::Config> {
+    async fn run(&self, port: u16) -> anyhow::Result<PathBuf> {
         let redirect_uri = format!("{}/auth/redirect", self.app_origin);
         let post_logout_redirect_uri = self.app_origin.to_owned();
         let api = Connection::to(Path::new(self.data), Some(self.url)).await?;
@@ -276,6 +381,7 @@ impl Setup<'_> {
             ("CERTIFICATE_PATH", absolute(&cert.pem)),
             ("PRIVATE_KEY_PATH", absolute(&cert.key)),
             ("PRIVATE_KEY_PASSPHRASE", cert.passphrase.to_string()),
+            ("CERTIFICATE_THUMBPRINT", thumbprint.clone()),
             ("KEYWARD_CA", absolute(self.ca)),
             ("PORT", port.to_string()),
         ];
@@ -289,20 +395,7 @@ impl Setup<'_> {
             "Start the sample web app with the certificate",
             &format!("DOTENV_CONFIG_PATH={} cargo run -p webapp", env_path.display()),
         );
-        Ok(webapp::Config {
-            client_id,
-            authority: self.authority.to_owned(),
-            redirect_uri,
-            post_logout_redirect_uri,
-            credential: webapp::CredentialSource::Files {
-                certificate: cert.pem.clone(),
-                private_key: Some(cert.key.clone()),
-                passphrase: Some(cert.passphrase.clone()),
-                thumbprint: Some(thumbprint),
-            },
-            trusted_ca: Some(self.ca.to_path_buf()),
-            port,
-        })
+        Ok(env_path)
     }
 
     /// A client credentials token for the app, to see that the token endpoint takes `credential`.
@@ -413,9 +506,23 @@ fn in_use(error: &anyhow::Error) -> bool {
     })
 }
 
+/// The variables of a `.env` file the quickstart wrote (`KEY='value'` lines).
 fn read_env(path: &Path) -> Option<Vec<(String, String)>> {
     let text = Zeroizing::new(std::fs::read_to_string(path).ok()?);
-    webapp::dotenv::parse(&text).ok()
+    let vars = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .map(|(key, value)| {
+            let value = value.trim();
+            let value = value
+                .strip_prefix('\'')
+                .and_then(|v| v.strip_suffix('\''))
+                .unwrap_or(value);
+            (key.trim().to_owned(), value.to_owned())
+        })
+        .collect();
+    Some(vars)
 }
 
 fn absolute(path: &Path) -> String {
