@@ -6,9 +6,9 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use crate::browser::Browser;
+use super::browser::Browser;
+use super::flow::*;
 use crate::common::Server;
-use crate::flow::*;
 
 /// Runs `keyward ARGS --data DIR`, feeding `stdin`.
 fn keyward(server: &Server, args: &[&str], stdin: &str) -> Output {

@@ -1,7 +1,7 @@
 //! Bad input ends in one clear line on stderr, `error: ...`, naming the file, and a non-zero
 //! exit: never a panic, a stack of causes or a silent success.
 
-use crate::common::{Alg, Dir, OpensslPair, PASSWORD, assert_error, assert_error_any, make_self_signed};
+use super::support::{Alg, Dir, OpensslPair, PASSWORD, assert_error, assert_error_any, make_self_signed};
 
 const CUT_SHORT: &[&str] = &["truncated or corrupt", "cut short"];
 

@@ -1,10 +1,10 @@
 //! What an attacker tries against the hosted pages: open redirects, cross-site form posts,
 //! password guessing, markup in what users type.
 
-use crate::browser::{Browser, Page};
+use super::browser::{Browser, Page};
+use super::flow::*;
+use super::flows::urlencode;
 use crate::common::{Server, claims_of};
-use crate::flow::*;
-use crate::flows::urlencode;
 
 fn assert_no_redirect(page: &Page, context: &str) {
     assert!(

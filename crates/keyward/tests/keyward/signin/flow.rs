@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyward_jose::{Algorithm, Jwks, Jws, VerifyingKey};
 use serde_json::Value;
 
-use crate::browser::{Browser, Page, params};
+use super::browser::{Browser, Page, params};
 use crate::common::Server;
 
 pub const REDIRECT: &str = "https://localhost:3000/auth/redirect";

@@ -1,7 +1,7 @@
 //! `keyward cert extract-key` writes a PKCS#8 key that OpenSSL reads and that matches the
 //! certificate.
 
-use crate::common::{Alg, Dir, OpensslPair, PASSWORD, assert_error};
+use super::support::{Alg, Dir, OpensslPair, PASSWORD, assert_error};
 
 /// `keyward cert new` with a password: app.pfx, app.pem, pw.txt.
 fn new_pfx(key_type: &str) -> Dir {

@@ -1,9 +1,9 @@
 //! Codes and refresh tokens: single use, bound to their client and PKCE verifier, and a replay
 //! revokes what descends from them.
 
-use crate::browser::{Browser, params};
+use super::browser::{Browser, params};
+use super::flow::*;
 use crate::common::{Server, assert_oauth_error};
-use crate::flow::*;
 
 #[tokio::test]
 async fn a_replayed_code_fails_and_revokes_the_refresh_token_it_gave() {

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::common::{Dir, PASSWORD, assert_error, assert_key_matches, base64url, json_str, now_unix, parse_iso_utc};
+use super::support::{Dir, PASSWORD, assert_error, assert_key_matches, base64url, json_str, now_unix, parse_iso_utc};
 
 /// How the files of one `cert new` run are protected.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -9,7 +9,7 @@ use crate::common::*;
 
 #[tokio::test]
 async fn a_restart_keeps_certificates_their_keys_and_secrets() {
-    let server = Server::start();
+    let server = Server::spawn();
     server.keyward(&[
         "vault",
         "cert",
@@ -30,7 +30,7 @@ async fn a_restart_keeps_certificates_their_keys_and_secrets() {
     let managed = vault.get_secret("kept", None).await.unwrap();
     let dir = server.stop();
 
-    let server = Server::start_in(dir);
+    let server = Server::spawn_in(dir);
     let vault = admin_view.vault(&server);
     let after = vault.get_certificate("kept", None).await.unwrap();
     // Ids are built from the request's host, and the restarted server has another port.
@@ -48,7 +48,7 @@ async fn a_restart_keeps_certificates_their_keys_and_secrets() {
 
 #[tokio::test]
 async fn kill_9_during_a_burst_of_imports_loses_no_acknowledged_write() {
-    let server = Server::start();
+    let server = Server::spawn();
     let importer = reader(&server, "importer", "get,import,list", "get,set");
     let bundles: Vec<(String, Vec<u8>)> = (0..48)
         .map(|i| {
@@ -98,7 +98,7 @@ async fn kill_9_during_a_burst_of_imports_loses_no_acknowledged_write() {
         acknowledged.len()
     );
 
-    let server = Server::start_in(dir);
+    let server = Server::spawn_in(dir);
     let vault = importer.vault(&server);
     for (name, x5t, secret) in &acknowledged {
         let certificate = vault

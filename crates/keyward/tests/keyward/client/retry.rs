@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use keyward_client::{ConfidentialClient, Error, RetryPolicy};
 
-use super::common::*;
+use crate::common::*;
 
 /// What the proxy answers the first token requests with.
 #[derive(Clone, Copy)]
@@ -44,13 +44,12 @@ impl Flaky {
     fn start(failures: u32, failure: Failure) -> Self {
         let proxy_listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let proxy_port = proxy_listener.local_addr().unwrap().port();
-        let server_port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let listen = format!("127.0.0.1:{server_port}");
+        let server_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let server_port = server_listener.local_addr().unwrap().port();
         let public = format!("https://localhost:{proxy_port}");
-        let server = Server::start_with(
-            tempfile::tempdir().unwrap(),
-            &["--listen", &listen, "--public-url", &public],
-        );
+        let server = Server::start_on(tempfile::tempdir().unwrap(), server_listener, |settings| {
+            settings.public_url(&public).unwrap()
+        });
         let tls = tls_config(server.data());
         let proxy = Arc::new(Proxy {
             upstream: format!("https://localhost:{server_port}"),

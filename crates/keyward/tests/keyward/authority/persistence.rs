@@ -7,7 +7,7 @@ use crate::common::*;
 
 #[tokio::test]
 async fn a_restart_keeps_tenants_applications_credentials_and_signing_keys() {
-    let server = Server::start();
+    let server = Server::spawn();
     let client = server.client("kept");
     let secret = server.keyward(&["app", "secret", "add", "kept"])["secretText"]
         .as_str()
@@ -17,7 +17,7 @@ async fn a_restart_keeps_tenants_applications_credentials_and_signing_keys() {
     let issuer_before = server.get_json("/contoso/v2.0/.well-known/openid-configuration").await["issuer"].clone();
     let dir = server.stop();
 
-    let server = Server::start_in(dir);
+    let server = Server::spawn_in(dir);
     assert_eq!(
         server.get_json("/contoso/discovery/v2.0/keys").await["keys"][0]["kid"],
         keys_before["keys"][0]["kid"]
@@ -49,7 +49,7 @@ async fn a_restart_keeps_tenants_applications_credentials_and_signing_keys() {
 
 #[tokio::test]
 async fn kill_9_during_a_burst_of_cert_adds_loses_no_acknowledged_write() {
-    let server = Server::start();
+    let server = Server::spawn();
     server.keyward(&["app", "create", "--name", "burst"]);
     let data = server.data().to_path_buf();
     let adder = std::thread::spawn(move || {
@@ -80,7 +80,7 @@ async fn kill_9_during_a_burst_of_cert_adds_loses_no_acknowledged_write() {
         acknowledged.len()
     );
 
-    let server = Server::start_in(dir);
+    let server = Server::spawn_in(dir);
     let listed = server.keyward(&["app", "cert", "list", "burst"]);
     let stored: Vec<&str> = listed
         .as_array()
@@ -98,7 +98,7 @@ async fn kill_9_during_a_burst_of_cert_adds_loses_no_acknowledged_write() {
 
 #[tokio::test]
 async fn rotation_keeps_the_old_key_published_and_signs_with_the_new_one() {
-    let server = Server::start();
+    let server = Server::spawn();
     let client = server.client("rotating");
     let assertion = client.assertion(&server);
     let (_, before) = server.token("contoso", &client.form(&assertion)).await;
@@ -132,7 +132,7 @@ async fn rotation_keeps_the_old_key_published_and_signs_with_the_new_one() {
     }
     // After a restart, the retired key is still published until its tokens expire.
     let dir = server.stop();
-    let server = Server::start_in(dir);
+    let server = Server::spawn_in(dir);
     let jwks: keyward_jose::Jwks =
         serde_json::from_value(server.get_json("/contoso/discovery/v2.0/keys").await).unwrap();
     assert!(jwks.find(&old_kid).is_some() && jwks.find(&new_kid).is_some());
@@ -212,12 +212,12 @@ impl Drop for Schema {
 async fn serve_on_postgresql_keeps_everything_across_a_restart() {
     let schema = Schema::create();
     let url = schema.url();
-    let server = Server::start_with(tempfile::tempdir().unwrap(), &["--database", &url]);
+    let server = Server::spawn_with(tempfile::tempdir().unwrap(), &["--database", &url]);
     let client = server.client("pg-client");
     let assertion = client.assertion(&server);
     assert_eq!(server.token("contoso", &client.form(&assertion)).await.0, 200);
     let dir = server.stop();
-    let server = Server::start_with(dir, &["--database", &url]);
+    let server = Server::spawn_with(dir, &["--database", &url]);
     // A new port after the restart: a new audience.
     let assertion = client.assertion(&server);
     let (status, body) = server.token("contoso", &client.form(&assertion)).await;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::common::{Dir, assert_key_matches, json_str};
+use super::support::{Dir, assert_key_matches, json_str};
 
 fn fixture(name: &str) -> PathBuf {
     let path = PathBuf::from(concat!(

@@ -1,4 +1,4 @@
-//! Two `keyward serve` processes on one PostgreSQL database behave as one service: what one
+//! Two servers on one PostgreSQL database behave as one service: what one
 //! registers, removes or rotates, the other honours within its directory check (1 s).
 
 use std::process::Command;
@@ -55,11 +55,11 @@ where
 async fn two_servers_on_one_postgres_database_act_as_one() {
     let schema = Schema::new();
     let url = schema.url();
-    let a = Server::start_with(tempfile::tempdir().unwrap(), &["--database", &url]);
+    let a = Server::start_with(tempfile::tempdir().unwrap(), |settings| settings.database(&url));
     // The second server seals with the same master key: a deployment shares it like the database.
     let b_dir = tempfile::tempdir().unwrap();
     std::fs::copy(a.data().join("master.key"), b_dir.path().join("master.key")).unwrap();
-    let b = Server::start_with(b_dir, &["--database", &url]);
+    let b = Server::start_with(b_dir, |settings| settings.database(&url));
 
     // Registered through A, honoured by B.
     let client = a.client("shared");

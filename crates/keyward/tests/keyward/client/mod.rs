@@ -1,15 +1,11 @@
-//! `keyward-client` against a real `keyward serve`: every credential form, the cache, refresh
-//! ahead of expiry, single flight, and each error mapped to its variant and hint.
+//! `keyward-client` against a real server: every credential form, the cache, refresh ahead of
+//! expiry, single flight, and each error mapped to its variant and hint.
 
-#[path = "authority/common.rs"]
-#[allow(dead_code)]
-mod common;
-#[path = "client/retry.rs"]
 mod retry;
 
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use keyward_client::{CertificateCredential, ClientCredential, ConfidentialClient, Error};
 use keyward_jose::Algorithm;
 use keyward_pki::{KeyType, PfxEncryption};
@@ -162,7 +158,9 @@ async fn the_cache_answers_and_a_hundred_concurrent_callers_cause_one_request() 
 
 #[tokio::test]
 async fn a_token_past_its_refresh_time_is_renewed_ahead_of_expiry() {
-    let server = Server::start_with(tempfile::tempdir().unwrap(), &["--token-lifetime", "10"]);
+    let server = Server::start_with(tempfile::tempdir().unwrap(), |settings| {
+        settings.token_lifetime(std::time::Duration::from_secs(10)).unwrap()
+    });
     let registered = server.client("refreshing");
     let credential =
         CertificateCredential::new(registered.certificate.clone(), vec![], registered.key.clone()).unwrap();

@@ -5,9 +5,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
-use crate::browser::{Browser, params};
+use super::browser::{Browser, params};
+use super::flow::*;
 use crate::common::{Server, claims_of, now};
-use crate::flow::*;
 
 #[tokio::test]
 async fn sign_up_then_code_tokens_refresh_and_logout() {

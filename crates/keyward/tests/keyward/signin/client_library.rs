@@ -3,9 +3,9 @@
 
 use keyward_client::{ClientCredential, ConfidentialClient, Error};
 
-use crate::browser::{Browser, params};
+use super::browser::{Browser, params};
+use super::flow::{PASSWORD, REDIRECT, web_app};
 use crate::common::Server;
-use crate::flow::{PASSWORD, REDIRECT, web_app};
 
 #[tokio::test]
 async fn the_client_library_signs_a_user_in_and_renews_with_the_refresh_token() {

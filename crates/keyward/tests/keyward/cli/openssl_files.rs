@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::common::{Alg, OpensslPair, json_str, make_ca_and_leaf};
+use super::support::{Alg, OpensslPair, json_str, make_ca_and_leaf};
 
 #[test]
 fn pem_certificate_with_pem_key() {
@@ -97,7 +97,7 @@ fn chain_with_the_ca_before_the_leaf() {
             leaf,
             "cert show did not pick the leaf: {json:#}"
         );
-        crate::common::assert_key_matches(&json);
+        super::support::assert_key_matches(&json);
         let chain = json["chain"]
             .as_array()
             .unwrap_or_else(|| panic!("no chain array: {json:#}"));
@@ -193,7 +193,7 @@ fn pkcs12_empty_password_needs_no_password() {
             "empty.pfx",
         ]);
         let json = p.dir.keyward_json(&["cert", "show", "empty.pfx", "--json"]);
-        crate::common::assert_key_matches(&json);
+        super::support::assert_key_matches(&json);
         assert_eq!(json_str(&json, "/thumbprint"), p.thumbprint);
     }
 }
@@ -223,7 +223,7 @@ fn pkcs12_with_leaf_and_ca() {
         let leaf = dir.thumbprint("leaf.pem");
         let ca = dir.thumbprint("ca.pem");
         let json = dir.keyward_json(&["cert", "show", "chain.pfx", "--password-file", p.pw, "--json"]);
-        crate::common::assert_key_matches(&json);
+        super::support::assert_key_matches(&json);
         assert_eq!(
             json_str(&json, "/thumbprint"),
             leaf,

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::Duration;
 
-use crate::common::{Dir, PASSWORD};
+use super::support::{Dir, PASSWORD};
 
 /// Runs `keyward ARGS` on a pseudo-terminal, typing `lines` at its prompts; returns the screen.
 fn on_terminal(dir: &Dir, args: &str, lines: &[&str]) -> String {
