@@ -6,7 +6,9 @@
 mod app;
 mod cert;
 mod cli;
+mod connection;
 mod files;
+mod output;
 mod password;
 mod quickstart;
 mod serve;

@@ -30,8 +30,8 @@ use zeroize::Zeroizing;
 use keyward_server::ServeSettings;
 use rustix::process::{Pid, Signal, kill_process};
 
-use crate::app::connection::Connection;
 use crate::cli::QuickstartArgs;
+use crate::connection::Connection;
 use crate::files::{self, Access};
 use crate::serve;
 

@@ -13,12 +13,13 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use crate::app::connection::Connection;
-use crate::app::{find, output};
+use crate::app::find;
 use crate::cli::{
     DownloadFormat, SecretContentType, ServerArgs, VaultArgs, VaultCertCommand, VaultCommand, VaultSecretCommand,
 };
+use crate::connection::Connection;
 use crate::files::{self, Access};
+use crate::output::print;
 use crate::password;
 
 /// Key Vault's limit on a secret's value.
@@ -72,7 +73,7 @@ async fn certificate(command: VaultCertCommand) -> anyhow::Result<()> {
                 .create_certificate(&name, policy)
                 .await
                 .with_context(|| format!("cannot create the certificate {name:?}"))?;
-            output(&vault.server, &created.raw, || {
+            print(vault.server.json, &created.raw, || {
                 format!("Created {name}\n{}", describe(&created))
             })
         }
@@ -111,14 +112,16 @@ async fn certificate(command: VaultCertCommand) -> anyhow::Result<()> {
                 .import_certificate(&name, &bytes, given.as_deref().map(String::as_str), Some(policy))
                 .await
                 .with_context(|| format!("cannot import {} as {name:?}", file.display()))?;
-            output(&vault.server, &imported.raw, || {
+            print(vault.server.json, &imported.raw, || {
                 format!("Imported {} as {name}\n{}", file.display(), describe(&imported))
             })
         }
         VaultCertCommand::Show { name, version, vault } => {
             let client = open(&vault).await?;
             let found = client.get_certificate(&name, version.as_deref()).await?;
-            output(&vault.server, &found.raw, || format!("{name}\n{}", describe(&found)))
+            print(vault.server.json, &found.raw, || {
+                format!("{name}\n{}", describe(&found))
+            })
         }
         VaultCertCommand::Download {
             name,
@@ -176,8 +179,8 @@ async fn certificate(command: VaultCertCommand) -> anyhow::Result<()> {
                 }
             };
             files::write_new(&out, &bytes, access, force)?;
-            output(
-                &vault.server,
+            print(
+                vault.server.json,
                 &json!({"id": found.id, "out": out, "thumbprint": found.thumbprint()}),
                 || format!("Wrote {} ({})\n", out.display(), found.thumbprint()),
             )
@@ -185,7 +188,7 @@ async fn certificate(command: VaultCertCommand) -> anyhow::Result<()> {
         VaultCertCommand::List { vault } => {
             let client = open(&vault).await?;
             let items = client.list_certificates().await?;
-            output(&vault.server, &Value::Array(items.clone()), || {
+            print(vault.server.json, &Value::Array(items.clone()), || {
                 let mut text = format!("{:<44}{:<30}{}\n", "NAME", "X5T", "EXPIRES");
                 for item in &items {
                     let id = item["id"].as_str().unwrap_or_default();
@@ -231,8 +234,8 @@ async fn secret(command: VaultSecretCommand) -> anyhow::Result<()> {
             )?);
             let client = open(&vault).await?;
             let stored = client.set_secret(&name, &value, content_type.as_deref()).await?;
-            output(
-                &vault.server,
+            print(
+                vault.server.json,
                 &json!({"id": stored.id, "contentType": stored.content_type}),
                 || format!("Stored {}\n", stored.id),
             )
@@ -243,7 +246,7 @@ async fn secret(command: VaultSecretCommand) -> anyhow::Result<()> {
             let value = found.value.as_str();
             let bundle =
                 json!({"id": found.id, "value": value, "contentType": found.content_type, "managed": found.managed});
-            output(&vault.server, &bundle, || {
+            print(vault.server.json, &bundle, || {
                 let mut text = value.to_owned();
                 if !text.ends_with('\n') {
                     text.push('\n');
@@ -284,7 +287,7 @@ async fn grant(
         )
         .await
         .with_context(|| format!("cannot grant {app_id} access to the vault {vault:?}"))?;
-    output(server, &result, || {
+    print(server.json, &result, || {
         format!(
             "Granted {} ({app_id}, object id {object_id}) on vault {vault}:\n  certificates: {}\n  secrets:      {}\n",
             found["displayName"].as_str().unwrap_or_default(),

@@ -8,8 +8,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use crate::app::connection::Connection;
 use crate::cli::{ServerArgs, UserCommand};
+use crate::connection::Connection;
+use crate::output::print;
 use crate::password::{self, Password};
 
 pub fn run(command: UserCommand) -> anyhow::Result<()> {
@@ -37,19 +38,19 @@ async fn dispatch(command: UserCommand) -> anyhow::Result<()> {
                 body["displayName"] = json!(name);
             }
             let user = api.call(Method::POST, "/v1.0/users", Some(body)).await?;
-            output(&server, &user, || {
+            print(server.json, &user, || {
                 format!("Created the user {}\n{}", mail(&user), describe(&user))
             })
         }
         UserCommand::List { server } => {
             let api = Connection::open(&server).await?;
             let users = api.call(Method::GET, "/v1.0/users", None).await?;
-            output(&server, &users["value"], || table(&users["value"]))
+            print(server.json, &users["value"], || table(&users["value"]))
         }
         UserCommand::Show { user, server } => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &user).await?;
-            output(&server, &found, || describe(&found))
+            print(server.json, &found, || describe(&found))
         }
         UserCommand::Disable { user, server } => set_enabled(&server, &user, false).await,
         UserCommand::Enable { user, server } => set_enabled(&server, &user, true).await,
@@ -65,7 +66,7 @@ async fn dispatch(command: UserCommand) -> anyhow::Result<()> {
                 json!({"passwordProfile": {"password": password.as_str(), "forceChangePasswordNextSignIn": false}});
             api.call(Method::PATCH, &path(&found), Some(body)).await?;
             let updated = api.call(Method::GET, &path(&found), None).await?;
-            output(&server, &updated, || {
+            print(server.json, &updated, || {
                 format!(
                     "Set a new password for {}; their sign-in sessions and refresh tokens are revoked.\n",
                     mail(&updated)
@@ -76,9 +77,11 @@ async fn dispatch(command: UserCommand) -> anyhow::Result<()> {
             let api = Connection::open(&server).await?;
             let found = find(&api, &user).await?;
             api.call(Method::DELETE, &path(&found), None).await?;
-            output(&server, &json!({"deleted": found["id"], "mail": found["mail"]}), || {
-                format!("Deleted the user {}; they can no longer sign in.\n", mail(&found))
-            })
+            print(
+                server.json,
+                &json!({"deleted": found["id"], "mail": found["mail"]}),
+                || format!("Deleted the user {}; they can no longer sign in.\n", mail(&found)),
+            )
         }
     }
 }
@@ -89,7 +92,7 @@ async fn set_enabled(server: &ServerArgs, user: &str, enabled: bool) -> anyhow::
     api.call(Method::PATCH, &path(&found), Some(json!({"accountEnabled": enabled})))
         .await?;
     let updated = api.call(Method::GET, &path(&found), None).await?;
-    output(server, &updated, || {
+    print(server.json, &updated, || {
         if enabled {
             format!("Enabled {}: they can sign in again.\n", mail(&updated))
         } else {
@@ -162,14 +165,6 @@ fn new_password(email: &str, file: Option<&std::path::Path>) -> anyhow::Result<P
         bail!("no password: give --password-file FILE, or the password on standard input");
     }
     Ok(password)
-}
-
-fn output(server: &ServerArgs, value: &Value, text: impl FnOnce() -> String) -> anyhow::Result<()> {
-    if server.json {
-        crate::cert::emit(&format!("{}\n", serde_json::to_string_pretty(value)?))
-    } else {
-        crate::cert::emit(&text())
-    }
 }
 
 fn describe(user: &Value) -> String {

@@ -1,8 +1,6 @@
 //! `keyward app`: app registrations of a running server, through its Graph-shaped management
 //! API, as the bootstrap admin.
 
-pub(crate) mod connection;
-
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -13,9 +11,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use crate::cli::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand, ServerArgs, SigningKeyCommand};
+use crate::cli::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand, SigningKeyCommand};
+use crate::connection::Connection;
 use crate::files;
-use connection::Connection;
+use crate::output::print;
 
 pub fn run(command: AppCommand) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -36,7 +35,7 @@ pub fn run_signing_key(command: SigningKeyCommand) -> anyhow::Result<()> {
         } else {
             &result["value"]
         };
-        output(server, &result, || {
+        print(server.json, &result, || {
             let mut text = match result["kid"].as_str() {
                 Some(kid) => format!("Rotated: new tokens are signed with {kid}.\n"),
                 None => String::new(),
@@ -73,7 +72,7 @@ async fn dispatch(command: AppCommand) -> anyhow::Result<()> {
                 body["identifierUris"] = json!(identifier_uris);
             }
             let app = api.call(Method::POST, "/v1.0/applications", Some(body)).await?;
-            output(&server, &app, || {
+            print(server.json, &app, || {
                 format!(
                     "Registered {}\n  Application (client) ID:  {}\n  Object ID:                {}\n  Identifier URI:           {}\n",
                     app["displayName"].as_str().unwrap_or_default(),
@@ -86,7 +85,7 @@ async fn dispatch(command: AppCommand) -> anyhow::Result<()> {
         AppCommand::List { server } => {
             let api = Connection::open(&server).await?;
             let apps = api.call(Method::GET, "/v1.0/applications", None).await?;
-            output(&server, &apps["value"], || {
+            print(server.json, &apps["value"], || {
                 let mut text = format!(
                     "{:<38}{:<6}{:<8}{}\n",
                     "APPLICATION (CLIENT) ID", "CERTS", "SECRETS", "NAME"
@@ -106,14 +105,14 @@ async fn dispatch(command: AppCommand) -> anyhow::Result<()> {
         AppCommand::Show { app, server } => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
-            output(&server, &found, || describe(&found))
+            print(server.json, &found, || describe(&found))
         }
         AppCommand::Delete { app, server } => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
             api.call(Method::DELETE, &format!("/v1.0/applications/{}", id(&found)), None)
                 .await?;
-            output(&server, &json!({"deleted": found["appId"]}), || {
+            print(server.json, &json!({"deleted": found["appId"]}), || {
                 format!(
                     "Deleted {} ({}).\n",
                     found["displayName"].as_str().unwrap_or_default(),
@@ -146,7 +145,7 @@ async fn dispatch(command: AppCommand) -> anyhow::Result<()> {
                 Some(json!({"appRoles": roles})),
             )
             .await?;
-            output(&server, &json!({"value": value, "appId": found["appId"]}), || {
+            print(server.json, &json!({"value": value, "appId": found["appId"]}), || {
                 format!(
                     "Added the app role {value} to {}.\n",
                     found["displayName"].as_str().unwrap_or_default()
@@ -206,7 +205,7 @@ async fn dispatch(command: AppCommand) -> anyhow::Result<()> {
                     ),
                 )
                 .await?;
-            output(&server, &assignment, || {
+            print(server.json, &assignment, || {
                 format!(
                     "Granted {role} on {} to {}.\n",
                     resource["displayName"].as_str().unwrap_or_default(),
@@ -268,7 +267,7 @@ async fn cert(command: AppCertCommand) -> anyhow::Result<()> {
                 .find(|k| k["customKeyIdentifier"] == thumbprint.as_str())
                 .cloned()
                 .unwrap_or(Value::Null);
-            output(&server, &added, || {
+            print(server.json, &added, || {
                 format!(
                     "Added a certificate to {}.\n  Thumbprint:  {}\n  Start date:  {}\n  Expires:     {}\n  Key ID:      {}\n",
                     found["displayName"].as_str().unwrap_or_default(),
@@ -283,7 +282,7 @@ async fn cert(command: AppCertCommand) -> anyhow::Result<()> {
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
             let keys = &found["keyCredentials"];
-            output(&server, keys, || {
+            print(server.json, keys, || {
                 credentials_table(keys, "customKeyIdentifier", "THUMBPRINT")
             })
         }
@@ -322,7 +321,7 @@ async fn cert(command: AppCertCommand) -> anyhow::Result<()> {
                 Some(json!({"keyCredentials": keep})),
             )
             .await?;
-            output(&server, &json!({"removed": certificate}), || {
+            print(server.json, &json!({"removed": certificate}), || {
                 format!("Removed the certificate {certificate}; it is refused from now on.\n")
             })
         }
@@ -351,7 +350,7 @@ async fn secret(command: AppSecretCommand) -> anyhow::Result<()> {
                     Some(body),
                 )
                 .await?;
-            output(&server, &created, || {
+            print(server.json, &created, || {
                 format!(
                     "Added a client secret to {}. Copy it now: it is not shown again.\n  Value:    {}\n  Key ID:   {}\n  Expires:  {}\n",
                     found["displayName"].as_str().unwrap_or_default(),
@@ -365,7 +364,7 @@ async fn secret(command: AppSecretCommand) -> anyhow::Result<()> {
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
             let secrets = &found["passwordCredentials"];
-            output(&server, secrets, || credentials_table(secrets, "hint", "HINT"))
+            print(server.json, secrets, || credentials_table(secrets, "hint", "HINT"))
         }
         AppSecretCommand::Remove { app, key_id, server } => {
             let key_id =
@@ -378,7 +377,7 @@ async fn secret(command: AppSecretCommand) -> anyhow::Result<()> {
                 Some(json!({"keyId": key_id})),
             )
             .await?;
-            output(&server, &json!({"removed": key_id}), || {
+            print(server.json, &json!({"removed": key_id}), || {
                 format!("Removed the secret {key_id}; it is refused from now on.\n")
             })
         }
@@ -422,14 +421,6 @@ pub(crate) async fn find(api: &Connection, app: &str) -> anyhow::Result<Value> {
 
 fn id(app: &Value) -> &str {
     app["id"].as_str().unwrap_or_default()
-}
-
-pub(crate) fn output(server: &ServerArgs, value: &Value, text: impl FnOnce() -> String) -> anyhow::Result<()> {
-    if server.json {
-        crate::cert::emit(&format!("{}\n", serde_json::to_string_pretty(value)?))
-    } else {
-        crate::cert::emit(&text())
-    }
 }
 
 fn describe(app: &Value) -> String {
