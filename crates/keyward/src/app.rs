@@ -1,11 +1,8 @@
 //! `keyward app`: app registrations of a running server, through its Graph-shaped management
-//! API, as the bootstrap admin.
+//! API ([`crate::graph`]), as the bootstrap admin.
 
 use anyhow::{Context, bail};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use keyward_pki::{MAX_INPUT, Thumbprint};
-use reqwest::Method;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -14,6 +11,7 @@ use uuid::Uuid;
 use crate::cli::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand, SigningKeyCommand};
 use crate::connection::Connection;
 use crate::files;
+use crate::graph::{Application, KeyCredential, NewKeyCredential, Object, json_list};
 use crate::output::print;
 
 pub fn run(command: AppCommand) -> anyhow::Result<()> {
@@ -24,19 +22,16 @@ pub fn run(command: AppCommand) -> anyhow::Result<()> {
 pub fn run_signing_key(command: SigningKeyCommand) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let (server, path, method) = match &command {
-            SigningKeyCommand::List { server } => (server, "/admin/api/signing-keys", Method::GET),
-            SigningKeyCommand::Rotate { server } => (server, "/admin/api/signing-keys/rotate", Method::POST),
+        let server = match &command {
+            SigningKeyCommand::List { server } | SigningKeyCommand::Rotate { server } => server,
         };
         let api = Connection::open(server).await?;
-        let result = api.call(method, path, None).await?;
-        let keys = if result["keys"].is_array() {
-            &result["keys"]
-        } else {
-            &result["value"]
+        let result = match &command {
+            SigningKeyCommand::List { .. } => api.signing_keys().await?,
+            SigningKeyCommand::Rotate { .. } => api.rotate_signing_key().await?,
         };
-        print(server.json, &result, || {
-            let mut text = match result["kid"].as_str() {
+        print(server.json, &result.json, || {
+            let mut text = match &result.kid {
                 Some(kid) => format!("Rotated: new tokens are signed with {kid}.\n"),
                 None => String::new(),
             };
@@ -44,13 +39,13 @@ pub fn run_signing_key(command: SigningKeyCommand) -> anyhow::Result<()> {
                 "  {:<30}{:<10}{:<24}{}\n",
                 "KID", "ACTIVE", "CREATED", "PUBLISHED UNTIL"
             ));
-            for key in keys.as_array().into_iter().flatten() {
+            for key in result.keys() {
                 text.push_str(&format!(
                     "  {:<30}{:<10}{:<24}{}\n",
-                    key["kid"].as_str().unwrap_or_default(),
-                    if key["active"] == true { "yes" } else { "no" },
-                    key["createdDateTime"].as_str().unwrap_or_default(),
-                    key["publishedUntil"].as_str().unwrap_or("-")
+                    key.kid,
+                    if key.active { "yes" } else { "no" },
+                    key.created_date_time,
+                    key.published_until.as_deref().unwrap_or("-")
                 ));
             }
             text
@@ -67,36 +62,32 @@ async fn dispatch(command: AppCommand) -> anyhow::Result<()> {
             server,
         } => {
             let api = Connection::open(&server).await?;
-            let mut body = json!({"displayName": name, "web": {"redirectUris": redirect_uris}});
-            if !identifier_uris.is_empty() {
-                body["identifierUris"] = json!(identifier_uris);
-            }
-            let app = api.call(Method::POST, "/v1.0/applications", Some(body)).await?;
-            print(server.json, &app, || {
+            let app = api.create_application(&name, &redirect_uris, &identifier_uris).await?;
+            print(server.json, &app.json, || {
                 format!(
                     "Registered {}\n  Application (client) ID:  {}\n  Object ID:                {}\n  Identifier URI:           {}\n",
-                    app["displayName"].as_str().unwrap_or_default(),
-                    app["appId"].as_str().unwrap_or_default(),
-                    app["id"].as_str().unwrap_or_default(),
-                    app["identifierUris"][0].as_str().unwrap_or_default()
+                    app.display_name,
+                    app.app_id,
+                    app.id,
+                    app.identifier_uris.first().map_or("", String::as_str)
                 )
             })
         }
         AppCommand::List { server } => {
             let api = Connection::open(&server).await?;
-            let apps = api.call(Method::GET, "/v1.0/applications", None).await?;
-            print(server.json, &apps["value"], || {
+            let apps = api.applications().await?;
+            print(server.json, &json_list(&apps), || {
                 let mut text = format!(
                     "{:<38}{:<6}{:<8}{}\n",
                     "APPLICATION (CLIENT) ID", "CERTS", "SECRETS", "NAME"
                 );
-                for app in apps["value"].as_array().into_iter().flatten() {
+                for app in &apps {
                     text.push_str(&format!(
                         "{:<38}{:<6}{:<8}{}\n",
-                        app["appId"].as_str().unwrap_or_default(),
-                        app["keyCredentials"].as_array().map_or(0, Vec::len),
-                        app["passwordCredentials"].as_array().map_or(0, Vec::len),
-                        app["displayName"].as_str().unwrap_or_default()
+                        app.app_id,
+                        app.key_credentials.len(),
+                        app.password_credentials.len(),
+                        app.display_name
                     ));
                 }
                 text
@@ -105,19 +96,14 @@ async fn dispatch(command: AppCommand) -> anyhow::Result<()> {
         AppCommand::Show { app, server } => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
-            print(server.json, &found, || describe(&found))
+            print(server.json, &found.json, || describe(&found))
         }
         AppCommand::Delete { app, server } => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
-            api.call(Method::DELETE, &format!("/v1.0/applications/{}", id(&found)), None)
-                .await?;
-            print(server.json, &json!({"deleted": found["appId"]}), || {
-                format!(
-                    "Deleted {} ({}).\n",
-                    found["displayName"].as_str().unwrap_or_default(),
-                    found["appId"].as_str().unwrap_or_default()
-                )
+            api.delete_application(&found.id).await?;
+            print(server.json, &json!({"deleted": found.app_id}), || {
+                format!("Deleted {} ({}).\n", found.display_name, found.app_id)
             })
         }
         AppCommand::Cert(cmd) => cert(cmd).await,
@@ -130,26 +116,14 @@ async fn dispatch(command: AppCommand) -> anyhow::Result<()> {
         }) => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
-            let mut roles = found["appRoles"].as_array().cloned().unwrap_or_default();
-            if roles.iter().any(|r| r["value"] == value.as_str()) {
-                bail!(
-                    "{} already defines the app role {value}",
-                    found["displayName"].as_str().unwrap_or_default()
-                );
+            if found.app_roles.iter().any(|r| r.value == value) {
+                bail!("{} already defines the app role {value}", found.display_name);
             }
-            roles.push(json!({"id": Uuid::new_v4(), "value": value, "displayName": value,
-                "description": description.unwrap_or_default(), "allowedMemberTypes": ["Application"], "isEnabled": true}));
-            api.call(
-                Method::PATCH,
-                &format!("/v1.0/applications/{}", id(&found)),
-                Some(json!({"appRoles": roles})),
-            )
-            .await?;
-            print(server.json, &json!({"value": value, "appId": found["appId"]}), || {
-                format!(
-                    "Added the app role {value} to {}.\n",
-                    found["displayName"].as_str().unwrap_or_default()
-                )
+            let mut roles: Vec<Value> = found.app_roles.iter().map(|r| r.json.clone()).collect();
+            roles.push(Connection::new_app_role(&value, &description.unwrap_or_default()));
+            api.set_app_roles(&found.id, roles).await?;
+            print(server.json, &json!({"value": value, "appId": found.app_id}), || {
+                format!("Added the app role {value} to {}.\n", found.display_name)
             })
         }
         AppCommand::Grant {
@@ -161,55 +135,19 @@ async fn dispatch(command: AppCommand) -> anyhow::Result<()> {
             let api = Connection::open(&server).await?;
             let client = find(&api, &client).await?;
             let resource = find(&api, &resource).await?;
-            let client_sp = api
-                .call(
-                    Method::GET,
-                    &format!(
-                        "/v1.0/servicePrincipals(appId='{}')",
-                        client["appId"].as_str().unwrap_or_default()
-                    ),
-                    None,
-                )
-                .await?;
-            let resource_sp = api
-                .call(
-                    Method::GET,
-                    &format!(
-                        "/v1.0/servicePrincipals(appId='{}')",
-                        resource["appId"].as_str().unwrap_or_default()
-                    ),
-                    None,
-                )
-                .await?;
-            let Some(role_id) = resource["appRoles"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|r| r["value"] == role.as_str())
-                .map(|r| r["id"].clone())
-            else {
+            let client_sp = api.service_principal(&client.app_id).await?;
+            let resource_sp = api.service_principal(&resource.app_id).await?;
+            let Some(app_role) = resource.app_roles.iter().find(|r| r.value == role) else {
                 bail!(
                     "{} defines no app role {role}; add it with `keyward app role add`",
-                    resource["displayName"].as_str().unwrap_or_default()
+                    resource.display_name
                 );
             };
-            let assignment = api
-                .call(
-                    Method::POST,
-                    &format!(
-                        "/v1.0/servicePrincipals/{}/appRoleAssignedTo",
-                        resource_sp["id"].as_str().unwrap_or_default()
-                    ),
-                    Some(
-                        json!({"principalId": client_sp["id"], "resourceId": resource_sp["id"], "appRoleId": role_id}),
-                    ),
-                )
-                .await?;
+            let assignment = api.assign_app_role(&client_sp, &resource_sp, &app_role.id).await?;
             print(server.json, &assignment, || {
                 format!(
                     "Granted {role} on {} to {}.\n",
-                    resource["displayName"].as_str().unwrap_or_default(),
-                    client["displayName"].as_str().unwrap_or_default()
+                    resource.display_name, client.display_name
                 )
             })
         }
@@ -238,52 +176,32 @@ async fn cert(command: AppCertCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("{} holds no certificate", file.display()))?;
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
-            let mut keys: Vec<Value> = found["keyCredentials"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|k| json!({"keyId": k["keyId"]}))
-                .collect();
-            let mut new =
-                json!({"type": "AsymmetricX509Cert", "usage": "Verify", "key": STANDARD.encode(certificate.der())});
-            if let Some(d) = description {
-                new["displayName"] = json!(d);
-            }
-            keys.push(new);
-            api.call(
-                Method::PATCH,
-                &format!("/v1.0/applications/{}", id(&found)),
-                Some(json!({"keyCredentials": keys})),
-            )
-            .await?;
-            let updated = api
-                .call(Method::GET, &format!("/v1.0/applications/{}", id(&found)), None)
-                .await?;
+            let keep: Vec<&KeyCredential> = found.key_credentials.iter().map(|k| &**k).collect();
+            let new = NewKeyCredential {
+                der: certificate.der(),
+                display_name: description.as_deref(),
+            };
+            api.set_key_credentials(&found.id, &keep, Some(new)).await?;
+            let updated = api.application(&found.id).await?;
             let thumbprint = certificate.thumbprints().sha1_hex();
-            let added = updated["keyCredentials"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|k| k["customKeyIdentifier"] == thumbprint.as_str())
-                .cloned()
-                .unwrap_or(Value::Null);
-            print(server.json, &added, || {
+            let added = updated
+                .key_credentials
+                .iter()
+                .find(|k| k.custom_key_identifier == thumbprint);
+            let json = added.map_or(Value::Null, |k| k.json.clone());
+            let added = added.map(|k| (**k).clone()).unwrap_or_default();
+            print(server.json, &json, || {
                 format!(
                     "Added a certificate to {}.\n  Thumbprint:  {}\n  Start date:  {}\n  Expires:     {}\n  Key ID:      {}\n",
-                    found["displayName"].as_str().unwrap_or_default(),
-                    thumbprint,
-                    added["startDateTime"].as_str().unwrap_or_default(),
-                    added["endDateTime"].as_str().unwrap_or_default(),
-                    added["keyId"].as_str().unwrap_or_default()
+                    found.display_name, thumbprint, added.start_date_time, added.end_date_time, added.key_id
                 )
             })
         }
         AppCertCommand::List { app, server } => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
-            let keys = &found["keyCredentials"];
-            print(server.json, keys, || {
-                credentials_table(keys, "customKeyIdentifier", "THUMBPRINT")
+            print(server.json, &json_list(&found.key_credentials), || {
+                certificates_table(&found)
             })
         }
         AppCertCommand::Remove {
@@ -295,32 +213,27 @@ async fn cert(command: AppCertCommand) -> anyhow::Result<()> {
             let found = find(&api, &app).await?;
             let thumbprint = Thumbprint::parse(&certificate).ok();
             let key_id = Uuid::parse_str(&certificate).ok();
-            let all: Vec<&Value> = found["keyCredentials"].as_array().into_iter().flatten().collect();
-            let matches = |k: &Value| {
-                let by_id = key_id.is_some_and(|id| k["keyId"].as_str() == Some(&id.to_string()));
+            let matches = |k: &KeyCredential| {
+                let by_id = key_id.is_some_and(|id| k.key_id == id.to_string());
                 let by_thumbprint = thumbprint.is_some_and(|t| {
                     let hex = t.to_hex();
-                    k["customKeyIdentifier"].as_str() == Some(&hex) || k["thumbprintSha256"].as_str() == Some(&hex)
+                    k.custom_key_identifier == hex || k.thumbprint_sha256 == hex
                 });
                 by_id || by_thumbprint
             };
-            if !all.iter().any(|k| matches(k)) {
+            if !found.key_credentials.iter().any(|k| matches(k)) {
                 bail!(
                     "{} has no certificate with thumbprint or key id {certificate}; see `keyward app cert list`",
-                    found["displayName"].as_str().unwrap_or_default()
+                    found.display_name
                 );
             }
-            let keep: Vec<Value> = all
+            let keep: Vec<&KeyCredential> = found
+                .key_credentials
                 .iter()
+                .map(|k| &**k)
                 .filter(|k| !matches(k))
-                .map(|k| json!({"keyId": k["keyId"]}))
                 .collect();
-            api.call(
-                Method::PATCH,
-                &format!("/v1.0/applications/{}", id(&found)),
-                Some(json!({"keyCredentials": keep})),
-            )
-            .await?;
+            api.set_key_credentials(&found.id, &keep, None).await?;
             print(server.json, &json!({"removed": certificate}), || {
                 format!("Removed the certificate {certificate}; it is refused from now on.\n")
             })
@@ -342,41 +255,29 @@ async fn secret(command: AppSecretCommand) -> anyhow::Result<()> {
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
             let end = OffsetDateTime::now_utc() + time::Duration::days(i64::from(months) * 30);
-            let body = json!({"passwordCredential": {"displayName": description.unwrap_or_default(), "endDateTime": end.format(&Rfc3339)?}});
             let created = api
-                .call(
-                    Method::POST,
-                    &format!("/v1.0/applications/{}/addPassword", id(&found)),
-                    Some(body),
-                )
+                .add_password(&found.id, &description.unwrap_or_default(), &end.format(&Rfc3339)?)
                 .await?;
-            print(server.json, &created, || {
+            print(server.json, &created.json, || {
                 format!(
                     "Added a client secret to {}. Copy it now: it is not shown again.\n  Value:    {}\n  Key ID:   {}\n  Expires:  {}\n",
-                    found["displayName"].as_str().unwrap_or_default(),
-                    created["secretText"].as_str().unwrap_or_default(),
-                    created["keyId"].as_str().unwrap_or_default(),
-                    created["endDateTime"].as_str().unwrap_or_default()
+                    found.display_name, created.secret_text, created.key_id, created.end_date_time
                 )
             })
         }
         AppSecretCommand::List { app, server } => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
-            let secrets = &found["passwordCredentials"];
-            print(server.json, secrets, || credentials_table(secrets, "hint", "HINT"))
+            print(server.json, &json_list(&found.password_credentials), || {
+                secrets_table(&found)
+            })
         }
         AppSecretCommand::Remove { app, key_id, server } => {
             let key_id =
                 Uuid::parse_str(&key_id).context("give the secret's key id (see `keyward app secret list`)")?;
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
-            api.call(
-                Method::POST,
-                &format!("/v1.0/applications/{}/removePassword", id(&found)),
-                Some(json!({"keyId": key_id})),
-            )
-            .await?;
+            api.remove_password(&found.id, &key_id.to_string()).await?;
             print(server.json, &json!({"removed": key_id}), || {
                 format!("Removed the secret {key_id}; it is refused from now on.\n")
             })
@@ -385,25 +286,20 @@ async fn secret(command: AppSecretCommand) -> anyhow::Result<()> {
 }
 
 /// An application by appId, object id or display name.
-pub(crate) async fn find(api: &Connection, app: &str) -> anyhow::Result<Value> {
+pub(crate) async fn find(api: &Connection, app: &str) -> anyhow::Result<Object<Application>> {
     if let Ok(uuid) = Uuid::parse_str(app) {
-        if let Ok(found) = api
-            .call(Method::GET, &format!("/v1.0/applications(appId='{uuid}')"), None)
-            .await
-        {
+        if let Ok(found) = api.application_by_app_id(uuid).await {
             return Ok(found);
         }
-        if let Ok(found) = api.call(Method::GET, &format!("/v1.0/applications/{uuid}"), None).await {
+        if let Ok(found) = api.application(&uuid.to_string()).await {
             return Ok(found);
         }
         bail!("no application has the appId or object id {uuid}");
     }
-    let all = api.call(Method::GET, "/v1.0/applications", None).await?;
-    let named: Vec<&Value> = all["value"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|a| a["displayName"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(app)))
+    let all = api.applications().await?;
+    let named: Vec<&Object<Application>> = all
+        .iter()
+        .filter(|a| a.display_name.eq_ignore_ascii_case(app))
         .collect();
     match named.as_slice() {
         [one] => Ok((*one).clone()),
@@ -412,69 +308,79 @@ pub(crate) async fn find(api: &Connection, app: &str) -> anyhow::Result<Value> {
             "{} applications are named {app:?}; give the appId instead: {}",
             many.len(),
             many.iter()
-                .filter_map(|a| a["appId"].as_str())
+                .map(|a| a.app_id.as_str())
+                .filter(|id| !id.is_empty())
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
     }
 }
 
-fn id(app: &Value) -> &str {
-    app["id"].as_str().unwrap_or_default()
-}
-
-fn describe(app: &Value) -> String {
+fn describe(app: &Application) -> String {
     let mut text = format!(
         "{}\n  Application (client) ID:  {}\n  Object ID:                {}\n  Identifier URIs:          {}\n  Redirect URIs:            {}\n",
-        app["displayName"].as_str().unwrap_or_default(),
-        app["appId"].as_str().unwrap_or_default(),
-        app["id"].as_str().unwrap_or_default(),
-        join(&app["identifierUris"]),
-        join(&app["web"]["redirectUris"]),
+        app.display_name,
+        app.app_id,
+        app.id,
+        join(&app.identifier_uris),
+        join(&app.web.redirect_uris),
     );
     text.push_str("Certificates:\n");
-    text.push_str(&credentials_table(
-        &app["keyCredentials"],
-        "customKeyIdentifier",
-        "THUMBPRINT",
-    ));
+    text.push_str(&certificates_table(app));
     text.push_str("Client secrets:\n");
-    text.push_str(&credentials_table(&app["passwordCredentials"], "hint", "HINT"));
+    text.push_str(&secrets_table(app));
     text
 }
 
-fn join(values: &Value) -> String {
-    let items: Vec<&str> = values
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    if items.is_empty() {
+fn join(values: &[String]) -> String {
+    if values.is_empty() {
         "(none)".into()
     } else {
-        items.join(", ")
+        values.join(", ")
     }
 }
 
-fn credentials_table(list: &Value, field: &str, label: &str) -> String {
-    let items = list.as_array().cloned().unwrap_or_default();
-    if items.is_empty() {
+fn certificates_table(app: &Application) -> String {
+    credentials_table(
+        "THUMBPRINT",
+        app.key_credentials.iter().map(|k| {
+            [
+                &k.custom_key_identifier,
+                &k.start_date_time,
+                &k.end_date_time,
+                &k.key_id,
+                &k.display_name,
+            ]
+        }),
+    )
+}
+
+fn secrets_table(app: &Application) -> String {
+    credentials_table(
+        "HINT",
+        app.password_credentials.iter().map(|p| {
+            [
+                &p.hint,
+                &p.start_date_time,
+                &p.end_date_time,
+                &p.key_id,
+                &p.display_name,
+            ]
+        }),
+    )
+}
+
+/// One credential a row: its identifier (thumbprint or hint), start, end, key id, description.
+fn credentials_table<'a>(label: &str, rows: impl ExactSizeIterator<Item = [&'a String; 5]>) -> String {
+    if rows.len() == 0 {
         return "  (none)\n".into();
     }
     let mut text = format!(
         "  {:<42}{:<22}{:<22}{:<38}{}\n",
         label, "START DATE", "EXPIRES", "KEY ID", "DESCRIPTION"
     );
-    for item in items {
-        text.push_str(&format!(
-            "  {:<42}{:<22}{:<22}{:<38}{}\n",
-            item[field].as_str().unwrap_or_default(),
-            item["startDateTime"].as_str().unwrap_or_default(),
-            item["endDateTime"].as_str().unwrap_or_default(),
-            item["keyId"].as_str().unwrap_or_default(),
-            item["displayName"].as_str().unwrap_or_default()
-        ));
+    for [id, start, end, key_id, description] in rows {
+        text.push_str(&format!("  {id:<42}{start:<22}{end:<22}{key_id:<38}{description}\n"));
     }
     text
 }

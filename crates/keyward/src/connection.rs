@@ -91,13 +91,26 @@ impl Connection {
         if status == StatusCode::NO_CONTENT {
             return Ok(Value::Null);
         }
-        let body: Value = response.json().await.unwrap_or(Value::Null);
         if !status.is_success() {
-            let message = body["error"]["message"].as_str().unwrap_or("no details");
+            let refusal: Option<Refusal> = response.json().await.ok();
+            let message = refusal
+                .and_then(|r| r.error.message)
+                .unwrap_or_else(|| "no details".to_owned());
             return Err(anyhow!("the server refused: {message}"));
         }
-        Ok(body)
+        Ok(response.json().await.unwrap_or(Value::Null))
     }
+}
+
+/// Graph's error shape: `{"error": {"code": ..., "message": ...}}`.
+#[derive(serde::Deserialize)]
+struct Refusal {
+    error: RefusalDetail,
+}
+
+#[derive(serde::Deserialize)]
+struct RefusalDetail {
+    message: Option<String>,
 }
 
 /// An HTTP client that trusts `ca_pem` and nothing else.

@@ -8,6 +8,7 @@ mod cert;
 mod cli;
 mod connection;
 mod files;
+mod graph;
 mod output;
 mod password;
 mod quickstart;

@@ -4,12 +4,12 @@
 use std::io::BufRead;
 
 use anyhow::{Context, bail};
-use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::cli::{ServerArgs, UserCommand};
 use crate::connection::Connection;
+use crate::graph::{Object, User, json_list};
 use crate::output::print;
 use crate::password::{self, Password};
 
@@ -29,28 +29,20 @@ async fn dispatch(command: UserCommand) -> anyhow::Result<()> {
         } => {
             let password = new_password(&email, password_file.as_deref())?;
             let api = Connection::open(&server).await?;
-            let mut body = json!({
-                "accountEnabled": !disabled,
-                "identities": [{"signInType": "emailAddress", "issuerAssignedId": email}],
-                "passwordProfile": {"password": password.as_str(), "forceChangePasswordNextSignIn": false},
-            });
-            if let Some(name) = name {
-                body["displayName"] = json!(name);
-            }
-            let user = api.call(Method::POST, "/v1.0/users", Some(body)).await?;
-            print(server.json, &user, || {
-                format!("Created the user {}\n{}", mail(&user), describe(&user))
+            let user = api.create_user(&email, name.as_deref(), &password, !disabled).await?;
+            print(server.json, &user.json, || {
+                format!("Created the user {}\n{}", user.mail, describe(&user))
             })
         }
         UserCommand::List { server } => {
             let api = Connection::open(&server).await?;
-            let users = api.call(Method::GET, "/v1.0/users", None).await?;
-            print(server.json, &users["value"], || table(&users["value"]))
+            let users = api.users().await?;
+            print(server.json, &json_list(&users), || table(&users))
         }
         UserCommand::Show { user, server } => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &user).await?;
-            print(server.json, &found, || describe(&found))
+            print(server.json, &found.json, || describe(&found))
         }
         UserCommand::Disable { user, server } => set_enabled(&server, &user, false).await,
         UserCommand::Enable { user, server } => set_enabled(&server, &user, true).await,
@@ -61,27 +53,23 @@ async fn dispatch(command: UserCommand) -> anyhow::Result<()> {
         } => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &user).await?;
-            let password = new_password(mail(&found), password_file.as_deref())?;
-            let body =
-                json!({"passwordProfile": {"password": password.as_str(), "forceChangePasswordNextSignIn": false}});
-            api.call(Method::PATCH, &path(&found), Some(body)).await?;
-            let updated = api.call(Method::GET, &path(&found), None).await?;
-            print(server.json, &updated, || {
+            let password = new_password(&found.mail, password_file.as_deref())?;
+            api.set_user_password(&found, &password).await?;
+            let updated = api.reload_user(&found).await?;
+            print(server.json, &updated.json, || {
                 format!(
                     "Set a new password for {}; their sign-in sessions and refresh tokens are revoked.\n",
-                    mail(&updated)
+                    updated.mail
                 )
             })
         }
         UserCommand::Delete { user, server } => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &user).await?;
-            api.call(Method::DELETE, &path(&found), None).await?;
-            print(
-                server.json,
-                &json!({"deleted": found["id"], "mail": found["mail"]}),
-                || format!("Deleted the user {}; they can no longer sign in.\n", mail(&found)),
-            )
+            api.delete_user(&found).await?;
+            print(server.json, &json!({"deleted": found.id, "mail": found.mail}), || {
+                format!("Deleted the user {}; they can no longer sign in.\n", found.mail)
+            })
         }
     }
 }
@@ -89,49 +77,29 @@ async fn dispatch(command: UserCommand) -> anyhow::Result<()> {
 async fn set_enabled(server: &ServerArgs, user: &str, enabled: bool) -> anyhow::Result<()> {
     let api = Connection::open(server).await?;
     let found = find(&api, user).await?;
-    api.call(Method::PATCH, &path(&found), Some(json!({"accountEnabled": enabled})))
-        .await?;
-    let updated = api.call(Method::GET, &path(&found), None).await?;
-    print(server.json, &updated, || {
+    api.set_user_enabled(&found, enabled).await?;
+    let updated = api.reload_user(&found).await?;
+    print(server.json, &updated.json, || {
         if enabled {
-            format!("Enabled {}: they can sign in again.\n", mail(&updated))
+            format!("Enabled {}: they can sign in again.\n", updated.mail)
         } else {
             format!(
                 "Disabled {}: they cannot sign in, and their sessions and refresh tokens are revoked.\n",
-                mail(&updated)
+                updated.mail
             )
         }
     })
 }
 
 /// A user by email or object id.
-async fn find(api: &Connection, user: &str) -> anyhow::Result<Value> {
+async fn find(api: &Connection, user: &str) -> anyhow::Result<Object<User>> {
     let key = user.trim();
     if key.is_empty() {
         bail!("give the user's email or object id");
     }
-    api.call(Method::GET, &format!("/v1.0/users/{}", encode_segment(key)), None)
+    api.user(key)
         .await
         .with_context(|| format!("no user {key:?}; see `keyward user list`"))
-}
-
-fn path(user: &Value) -> String {
-    format!("/v1.0/users/{}", user["id"].as_str().unwrap_or_default())
-}
-
-fn mail(user: &Value) -> &str {
-    user["mail"].as_str().unwrap_or_default()
-}
-
-/// Percent-encodes a path segment (an email may hold `+`, `%`, `/` ...).
-fn encode_segment(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 /// The new password: from the file, else asked twice on a terminal, else the first line of
@@ -167,46 +135,34 @@ fn new_password(email: &str, file: Option<&std::path::Path>) -> anyhow::Result<P
     Ok(password)
 }
 
-fn describe(user: &Value) -> String {
+fn describe(user: &User) -> String {
     format!(
         "  Email:         {}\n  Display name:  {}\n  Object ID:     {}\n  Enabled:       {}\n  Created:       {}\n",
-        mail(user),
-        user["displayName"].as_str().unwrap_or_default(),
-        user["id"].as_str().unwrap_or_default(),
-        if user["accountEnabled"] == true { "yes" } else { "no" },
-        user["createdDateTime"].as_str().unwrap_or_default(),
+        user.mail,
+        user.display_name,
+        user.id,
+        if user.account_enabled { "yes" } else { "no" },
+        user.created_date_time,
     )
 }
 
-fn table(users: &Value) -> String {
-    let items = users.as_array().cloned().unwrap_or_default();
-    if items.is_empty() {
+fn table(users: &[Object<User>]) -> String {
+    if users.is_empty() {
         return "No users yet: add one with `keyward user create --email E`, or let people sign up.\n".into();
     }
     let mut text = format!(
         "{:<40}{:<9}{:<22}{:<38}{}\n",
         "EMAIL", "ENABLED", "CREATED", "OBJECT ID", "DISPLAY NAME"
     );
-    for user in items {
+    for user in users {
         text.push_str(&format!(
             "{:<40}{:<9}{:<22}{:<38}{}\n",
-            mail(&user),
-            if user["accountEnabled"] == true { "yes" } else { "no" },
-            user["createdDateTime"].as_str().unwrap_or_default(),
-            user["id"].as_str().unwrap_or_default(),
-            user["displayName"].as_str().unwrap_or_default()
+            user.mail,
+            if user.account_enabled { "yes" } else { "no" },
+            user.created_date_time,
+            user.id,
+            user.display_name
         ));
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn emails_are_encoded_as_one_path_segment() {
-        assert_eq!(encode_segment("alice@example.com"), "alice@example.com");
-        assert_eq!(encode_segment("a+b/c%d@x.example"), "a%2Bb%2Fc%25d@x.example");
-    }
 }

@@ -9,7 +9,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use keyward_client::{VaultCertificate, VaultClient};
 use keyward_pki::{MAX_INPUT, PfxEncryption};
-use reqwest::Method;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
@@ -269,30 +268,28 @@ async fn grant(
     }
     let api = Connection::open(server).await?;
     let found = find(&api, app).await?;
-    let app_id = found["appId"].as_str().unwrap_or_default();
+    let app_id = found.app_id.as_str();
     let principal = api
-        .call(Method::GET, &format!("/v1.0/servicePrincipals(appId='{app_id}')"), None)
+        .service_principal(app_id)
         .await
         .with_context(|| format!("cannot find the service principal of {app_id}"))?;
-    let object_id = principal["id"].as_str().context("the service principal has no id")?;
-    let policy = json!({
-        "certificates": certificates.iter().map(|p| p.trim().to_ascii_lowercase()).collect::<Vec<_>>(),
-        "secrets": secrets.iter().map(|p| p.trim().to_ascii_lowercase()).collect::<Vec<_>>(),
-    });
+    if principal.id.is_empty() {
+        bail!("the service principal has no id");
+    }
+    let object_id = principal.id.as_str();
+    let normalize =
+        |perms: Vec<String>| -> Vec<String> { perms.iter().map(|p| p.trim().to_ascii_lowercase()).collect() };
+    let (certificates, secrets) = (normalize(certificates), normalize(secrets));
     let result = api
-        .call(
-            Method::PUT,
-            &format!("/admin/api/vaults/{vault}/accessPolicies/{object_id}"),
-            Some(policy.clone()),
-        )
+        .set_access_policy(vault, object_id, &certificates, &secrets)
         .await
         .with_context(|| format!("cannot grant {app_id} access to the vault {vault:?}"))?;
     print(server.json, &result, || {
         format!(
             "Granted {} ({app_id}, object id {object_id}) on vault {vault}:\n  certificates: {}\n  secrets:      {}\n",
-            found["displayName"].as_str().unwrap_or_default(),
-            join(&policy["certificates"]),
-            join(&policy["secrets"]),
+            found.display_name,
+            join(&certificates),
+            join(&secrets),
         )
     })
 }
@@ -324,12 +321,6 @@ fn date(unix: Option<i64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn join(list: &Value) -> String {
-    let items: Vec<&str> = list
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    if items.is_empty() { "-".into() } else { items.join(", ") }
+fn join(list: &[String]) -> String {
+    if list.is_empty() { "-".into() } else { list.join(", ") }
 }

@@ -21,8 +21,6 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use keyward_client::{CertificateCredential, ClientCredential, ConfidentialClient};
-use reqwest::Method;
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
@@ -33,6 +31,7 @@ use rustix::process::{Pid, Signal, kill_process};
 use crate::cli::QuickstartArgs;
 use crate::connection::Connection;
 use crate::files::{self, Access};
+use crate::graph::{Application, KeyCredential, NewKeyCredential, Object};
 use crate::serve;
 
 /// The article's app registration.
@@ -260,8 +259,8 @@ impl Setup<'_> {
             ),
         );
         let (app, created) = register(&api, &[&redirect_uri, &post_logout_redirect_uri]).await?;
-        let client_id = text(&app["appId"]).to_owned();
-        let object_id = text(&app["id"]).to_owned();
+        let client_id = app.app_id.clone();
+        let object_id = app.id.clone();
         result(&format!(
             "Application (client) ID {client_id}{}",
             if created { "" } else { " (registered before: reused)" }
@@ -275,20 +274,15 @@ impl Setup<'_> {
         let secret = if created {
             let end = OffsetDateTime::now_utc() + time::Duration::days(30);
             let added = api
-                .call(
-                    Method::POST,
-                    &format!("/v1.0/applications/{object_id}/addPassword"),
-                    Some(json!({"passwordCredential": {"displayName": "tutorial secret", "endDateTime": end.format(&Rfc3339)?}})),
-                )
+                .add_password(&object_id, "tutorial secret", &end.format(&Rfc3339)?)
                 .await?;
-            let value = Zeroizing::new(text(&added["secretText"]).to_owned());
+            let value = Zeroizing::new(added.secret_text.clone());
             self.token(&client_id, ClientCredential::secret(value.as_str()), &ca)
                 .await
                 .context("the token endpoint refused the new client secret")?;
             result(&format!(
                 "secret {}... (key id {}); the token endpoint accepts it",
-                text(&added["hint"]),
-                text(&added["keyId"])
+                added.hint, added.key_id
             ));
             Some(value)
         } else {
@@ -330,17 +324,16 @@ impl Setup<'_> {
         result(&format!(
             "{}Thumbprint {thumbprint}, Start date {}, Expires {}; the token endpoint accepts an assertion signed with it",
             if uploaded.1 { "" } else { "(uploaded before) " },
-            text(&uploaded.0["startDateTime"]),
-            text(&uploaded.0["endDateTime"])
+            uploaded.0.start_date_time,
+            uploaded.0.end_date_time
         ));
 
         let secrets: Vec<String> = api
-            .call(Method::GET, &format!("/v1.0/applications/{object_id}"), None)
-            .await?["passwordCredentials"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|s| text(&s["keyId"]).to_owned())
+            .application(&object_id)
+            .await?
+            .password_credentials
+            .iter()
+            .map(|s| s.key_id.clone())
             .collect();
         step(
             6,
@@ -351,12 +344,7 @@ impl Setup<'_> {
             ),
         );
         for key_id in &secrets {
-            api.call(
-                Method::POST,
-                &format!("/v1.0/applications/{object_id}/removePassword"),
-                Some(json!({"keyId": key_id})),
-            )
-            .await?;
+            api.remove_password(&object_id, key_id).await?;
         }
         match (&secret, secrets.is_empty()) {
             (_, true) => result("skipped: the app has no client secret"),
@@ -416,38 +404,20 @@ impl Setup<'_> {
 
 /// The app registration named `ciam-client-app`, created when missing; its redirect URIs made
 /// to include `redirect_uris`. Returns it and whether it was created.
-async fn register(api: &Connection, redirect_uris: &[&str]) -> anyhow::Result<(Value, bool)> {
-    let all = api.call(Method::GET, "/v1.0/applications", None).await?;
-    let named: Vec<&Value> = all["value"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|a| a["displayName"] == APP_NAME)
-        .collect();
+async fn register(api: &Connection, redirect_uris: &[&str]) -> anyhow::Result<(Object<Application>, bool)> {
+    let all = api.applications().await?;
+    let named: Vec<&Object<Application>> = all.iter().filter(|a| a.display_name == APP_NAME).collect();
     match named.as_slice() {
-        [] => {
-            let body = json!({"displayName": APP_NAME, "web": {"redirectUris": redirect_uris}});
-            Ok((api.call(Method::POST, "/v1.0/applications", Some(body)).await?, true))
-        }
+        [] => Ok((api.create_application(APP_NAME, redirect_uris, &[]).await?, true)),
         [app] => {
-            let mut uris: Vec<String> = app["web"]["redirectUris"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|u| u.as_str().map(str::to_owned))
-                .collect();
+            let mut uris = app.web.redirect_uris.clone();
             let missing: Vec<&&str> = redirect_uris
                 .iter()
                 .filter(|u| !uris.iter().any(|x| x == **u))
                 .collect();
             if !missing.is_empty() {
                 uris.extend(missing.into_iter().map(|u| (*u).to_owned()));
-                api.call(
-                    Method::PATCH,
-                    &format!("/v1.0/applications/{}", text(&app["id"])),
-                    Some(json!({"web": {"redirectUris": uris}})),
-                )
-                .await?;
+                api.set_redirect_uris(&app.id, &uris).await?;
             }
             Ok(((*app).clone(), false))
         }
@@ -464,37 +434,26 @@ async fn upload(
     api: &Connection,
     object_id: &str,
     certificate: &keyward_pki::Certificate,
-) -> anyhow::Result<(Value, bool)> {
-    let path = format!("/v1.0/applications/{object_id}");
+) -> anyhow::Result<(KeyCredential, bool)> {
     let thumbprint = certificate.thumbprints().sha1_hex();
-    let find = |app: &Value| {
-        app["keyCredentials"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|k| k["customKeyIdentifier"] == thumbprint.as_str())
-            .cloned()
+    let find = |app: &Application| {
+        app.key_credentials
+            .iter()
+            .find(|k| k.custom_key_identifier == thumbprint)
+            .map(|k| (**k).clone())
     };
-    let app = api.call(Method::GET, &path, None).await?;
+    let app = api.application(object_id).await?;
     if let Some(existing) = find(&app) {
         return Ok((existing, false));
     }
-    use base64::Engine;
-    let mut keys: Vec<Value> = app["keyCredentials"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|k| json!({"keyId": k["keyId"]}))
-        .collect();
-    keys.push(json!({
-        "type": "AsymmetricX509Cert",
-        "usage": "Verify",
-        "displayName": format!("CN={APP_NAME}"),
-        "key": base64::engine::general_purpose::STANDARD.encode(certificate.der()),
-    }));
-    api.call(Method::PATCH, &path, Some(json!({"keyCredentials": keys})))
-        .await?;
-    let app = api.call(Method::GET, &path, None).await?;
+    let keep: Vec<&KeyCredential> = app.key_credentials.iter().map(|k| &**k).collect();
+    let display_name = format!("CN={APP_NAME}");
+    let new = NewKeyCredential {
+        der: certificate.der(),
+        display_name: Some(&display_name),
+    };
+    api.set_key_credentials(object_id, &keep, Some(new)).await?;
+    let app = api.application(object_id).await?;
     let added = find(&app).context("the uploaded certificate is not on the app registration")?;
     Ok((added, true))
 }
@@ -530,10 +489,6 @@ fn absolute(path: &Path) -> String {
         .unwrap_or_else(|_| PathBuf::from(path))
         .display()
         .to_string()
-}
-
-fn text(value: &Value) -> &str {
-    value.as_str().unwrap_or_default()
 }
 
 fn step(number: u32, title: &str, command: &str) {
