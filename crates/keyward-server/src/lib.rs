@@ -54,6 +54,9 @@ pub use settings::{
     DEFAULT_TENANT, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, ServeSettings, SettingsError,
 };
 
+/// The vault the bare host name serves, which `start` creates with the admin allowed everything.
+pub use keyward_vault::DEFAULT_VAULT;
+
 use data_dir::Access;
 
 /// How often a server checks whether another one sharing the database changed the directory.

@@ -43,7 +43,7 @@ pub enum VaultCommand {
         #[arg(long, value_delimiter = ',', value_name = "PERMS")]
         secrets: Vec<String>,
         /// The vault's name [default: the default vault].
-        #[arg(long, default_value = "default", value_name = "NAME")]
+        #[arg(long, default_value = keyward_server::DEFAULT_VAULT, value_name = "NAME")]
         vault: String,
         #[command(flatten)]
         server: ServerArgs,
