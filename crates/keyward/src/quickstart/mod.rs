@@ -7,8 +7,8 @@
 //!
 //! The server runs in this process, through `keyward-server` as `keyward serve` does. The sample
 //! web app runs as its own process: the `webapp` binary found beside `keyward` (`cargo build`
-//! puts both in `target/debug/`), given only the `.env` file step 4 writes — exactly what step 7
-//! tells the reader to run by hand. That is simpler than the alternative, a library the sample
+//! puts both in `target/debug/`), given only the `.env` file written before step 7 — exactly what
+//! step 7 tells the reader to run by hand. That is simpler than the alternative, a library the sample
 //! exports for us to link: the CLI does not depend on a sample app (nor on its templates and
 //! web stack), the `.env` file stays the one interface between the two, and the app the
 //! quickstart starts is the one the article's reader runs. The cost: `webapp` must be built.
@@ -21,12 +21,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use keyward_client::{CertificateCredential, ClientCredential, ConfidentialClient};
+use keyward_server::ServeSettings;
+use rustix::process::{Pid, Signal, kill_process};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
-
-use keyward_server::ServeSettings;
-use rustix::process::{Pid, Signal, kill_process};
 
 use crate::cli::QuickstartArgs;
 use crate::connection::Connection;
