@@ -1,5 +1,12 @@
 //! The server under test: `keyward serve` on a temporary data directory, driven by `keyward app`
 //! and stopped with SIGTERM when done, on every path (dropping a [`Server`] stops it too).
+//!
+//! A process of its own, not an in-process `keyward_server::start`: the server's CPU per token
+//! is read from `/proc/PID/stat`, exactly, with nothing to attribute. In this process it would
+//! have to be summed per thread by name, which loses the time of threads that exit (the
+//! runtime's blocking pool, SQLite workers) to the load generator's share, and it would share
+//! the allocator with the load it measures; and the figures would stop being comparable with
+//! those measured before.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};

@@ -6,7 +6,10 @@
 mod app;
 mod cert;
 mod cli;
+mod connection;
 mod files;
+mod graph;
+mod output;
 mod password;
 mod quickstart;
 mod serve;

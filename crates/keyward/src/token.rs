@@ -24,7 +24,7 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let token = runtime.block_on(client.acquire_token_for_client(&scopes))?;
     if !args.json {
-        return crate::cert::emit(&format!("{}\n", token.secret()));
+        return crate::output::emit(&format!("{}\n", token.secret()));
     }
     let decode = |part: Option<&str>| -> Value {
         part.and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
@@ -42,7 +42,7 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
         "header": header,
         "claims": claims,
     });
-    crate::cert::emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))
+    crate::output::emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))
 }
 
 fn credential(args: &TokenArgs) -> anyhow::Result<ClientCredential> {

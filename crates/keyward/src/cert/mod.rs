@@ -2,8 +2,6 @@
 
 mod report;
 
-pub use report::emit;
-
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -143,7 +141,7 @@ fn extract_key(args: ExtractKeyArgs) -> anyhow::Result<()> {
     };
     let pem = key.to_pkcs8_pem(new_password.as_deref().map(String::as_str))?;
     if to_stdout {
-        return report::emit(&pem);
+        return crate::output::emit(&pem);
     }
     files::write_new(&out, pem.as_bytes(), Access::OwnerOnly, args.force)?;
     report::print_extracted(&out, &contents, new_password.is_some(), args.json)

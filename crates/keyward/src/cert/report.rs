@@ -9,6 +9,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
+use crate::output::emit;
+
 /// The portal's view of a certificate, and then some.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -372,16 +374,6 @@ pub fn print_extracted(out_path: &Path, contents: &Contents, encrypted: bool, js
         key.algorithm(),
         report.file
     ))
-}
-
-/// Writes to standard output. A closed pipe (`keyward cert show x --json | head -1`) comes back
-/// as an error that `main` ends on quietly, instead of the panic `print!` would give.
-pub fn emit(text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()?;
-    Ok(())
 }
 
 /// Label-aligned lines.

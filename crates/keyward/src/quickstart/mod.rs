@@ -4,24 +4,33 @@
 //! starts), makes a certificate, uploads it, removes the secret, and starts the sample web app
 //! with the certificate; each step prints the command that does the same by hand and checks its
 //! effect on the token endpoint. Re-running reuses the data directory's app and certificate.
+//!
+//! The server runs in this process, through `keyward-server` as `keyward serve` does. The sample
+//! web app runs as its own process: the `webapp` binary found beside `keyward` (`cargo build`
+//! puts both in `target/debug/`), given only the `.env` file written before step 7 — exactly what
+//! step 7 tells the reader to run by hand. That is simpler than the alternative, a library the sample
+//! exports for us to link: the CLI does not depend on a sample app (nor on its templates and
+//! web stack), the `.env` file stays the one interface between the two, and the app the
+//! quickstart starts is the one the article's reader runs. The cost: `webapp` must be built.
 
 mod certificate;
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::{Args, FromArgMatches};
 use keyward_client::{CertificateCredential, ClientCredential, ConfidentialClient};
-use reqwest::Method;
-use serde_json::{Value, json};
+use keyward_server::ServeSettings;
+use rustix::process::{Pid, Signal, kill_process};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
-use crate::app::connection::Connection;
-use crate::cli::{QuickstartArgs, ServeArgs, ServerArgs};
+use crate::cli::QuickstartArgs;
+use crate::connection::Connection;
 use crate::files::{self, Access};
+use crate::graph::{Application, KeyCredential, NewKeyCredential, Object};
 use crate::serve;
 
 /// The article's app registration.
@@ -30,6 +39,10 @@ const APP_NAME: &str = "ciam-client-app";
 const TENANT: &str = "contoso";
 /// A scope every tenant serves, to check that a credential is accepted.
 const CHECK_SCOPE: &str = "https://graph.microsoft.com/.default";
+/// How long the sample web app may take to start listening.
+const WEBAPP_START: Duration = Duration::from_secs(30);
+/// How long it may take to stop.
+const WEBAPP_STOP: Duration = Duration::from_secs(15);
 
 pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -41,16 +54,16 @@ pub fn run(args: QuickstartArgs) -> anyhow::Result<()> {
 
 async fn quickstart(args: QuickstartArgs) -> anyhow::Result<()> {
     serve::init_logging();
+    let webapp = webapp_binary()?;
     let app_origin = format!("http://localhost:{}", args.port);
-    // Bound first: a port in use is found before anything else happens.
-    let app_listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on 127.0.0.1:{} for the sample web app (is another copy running?); stop what uses it, or give --port",
-                args.port
-            )
-        })?;
+    // Bound first: a port in use is found before anything else happens. Released just before
+    // the web app starts and binds it.
+    let app_port = std::net::TcpListener::bind(("127.0.0.1", args.port)).with_context(|| {
+        format!(
+            "cannot listen on 127.0.0.1:{} for the sample web app (is another copy running?); stop what uses it, or give --port",
+            args.port
+        )
+    })?;
     let data = args.data.display().to_string();
     println!(
         "Keyward quickstart: \"Use client certificate for authentication in your Node.js web app\", on this machine.\n"
@@ -61,21 +74,24 @@ async fn quickstart(args: QuickstartArgs) -> anyhow::Result<()> {
         "Start the authority (and the vault)",
         &format!("keyward serve --data {data}"),
     );
-    let serve_args =
-        parse_args::<ServeArgs>(&["serve", "--data", &data, "--listen", &args.listen, "--tenant", TENANT])?;
-    let started = match serve::start(&serve_args).await {
-        Ok(started) => started,
+    let settings = ServeSettings::new(&args.data).tenants([TENANT])?;
+    let listener = match serve::bind(&args.listen) {
+        Ok(listener) => listener,
         Err(e) if in_use(&e) => {
             bail!("{e:#}: is a server already running there? Stop it, or give --listen");
         }
         Err(e) => return Err(e),
     };
-    let handle = started.handle.clone();
-    let url = started.public_url.clone();
+    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = keyward_server::start(settings, listener, async {
+        server_stopped.await.ok();
+    })
+    .await?;
+    let url = server.public_url().to_owned();
     let authority = format!("{url}/{TENANT}/");
-    let ca = started.dir.ca_pem();
-    let quickstart_dir = started.dir.path("quickstart");
-    let server = tokio::spawn(started.wait());
+    let ca = server.data_dir().ca_pem();
+    let quickstart_dir = server.data_dir().path("quickstart");
+    let server = tokio::spawn(server.wait());
     result(&format!(
         "{authority} (tenant {TENANT}); clients trust {}",
         ca.display()
@@ -90,23 +106,22 @@ async fn quickstart(args: QuickstartArgs) -> anyhow::Result<()> {
         app_origin: &app_origin,
     };
     let app = match setup.run(args.port).await {
-        Ok(config) => webapp::App::new(config)
-            .await
-            .context("the sample web app cannot start"),
+        Ok(env_path) => {
+            drop(app_port);
+            WebApp::start(&webapp, &env_path)
+                .await
+                .context("the sample web app cannot start")
+        }
         Err(e) => Err(e),
     };
-    let app = match app {
+    let mut app = match app {
         Ok(app) => app,
         Err(e) => {
-            handle.graceful_shutdown(Some(Duration::from_secs(5)));
+            stop_server.send(()).ok();
             server.await.ok();
             return Err(e);
         }
     };
-    let (stop_app, app_stopped) = tokio::sync::oneshot::channel::<()>();
-    let web = tokio::spawn(app.serve(app_listener, async {
-        app_stopped.await.ok();
-    }));
     result(&format!("{app_origin}, signing in with the certificate"));
 
     println!(
@@ -115,16 +130,107 @@ async fn quickstart(args: QuickstartArgs) -> anyhow::Result<()> {
          The app shows the ID token's claims; \"Sign out\" signs you out of both.\n\
          Press Ctrl-C to stop the server and the app."
     );
-    wait_for_signal().await;
+    let exited = tokio::select! {
+        () = serve::wait_for_signal() => None,
+        status = app.child.wait() => Some(status),
+    };
     println!("\nStopping the sample web app and the server...");
-    stop_app.send(()).ok();
-    handle.graceful_shutdown(Some(Duration::from_secs(10)));
-    let web = web.await.context("the sample web app failed")?;
+    stop_server.send(()).ok();
+    let web = match exited {
+        Some(status) => Err(anyhow::anyhow!(
+            "the sample web app stopped by itself ({})",
+            status.map_or_else(|e| e.to_string(), |s| s.to_string())
+        )),
+        None => app.stop().await,
+    };
     let server = server.await.context("the server failed")?;
-    web.context("the sample web app")?;
+    web?;
     server?;
     println!("Stopped.");
     Ok(())
+}
+
+/// The sample web app's binary: `webapp`, beside this executable (where `cargo build` puts
+/// both).
+fn webapp_binary() -> anyhow::Result<PathBuf> {
+    let keyward = std::env::current_exe().context("cannot find the keyward executable")?;
+    let webapp = keyward.with_file_name("webapp");
+    if !webapp.is_file() {
+        bail!(
+            "the sample web app is not at {} (beside keyward): build it with `cargo build -p webapp`, then run the quickstart again",
+            webapp.display()
+        );
+    }
+    Ok(webapp)
+}
+
+/// The sample web app, running as its own process.
+struct WebApp {
+    child: tokio::process::Child,
+}
+
+impl WebApp {
+    /// Runs `binary` with the settings of `env_path` only (what step 7 prints: the environment
+    /// is cleared, so that variables of this shell cannot override the file), and waits until
+    /// it says it listens.
+    async fn start(binary: &Path, env_path: &Path) -> anyhow::Result<Self> {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(binary)
+            .env_clear()
+            .env("DOTENV_CONFIG_PATH", env_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot run {}", binary.display()))?;
+        let stdout = child.stdout.take().context("the web app's output")?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let listening = tokio::time::timeout(WEBAPP_START, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.starts_with("Sample web app listening on") {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        match listening {
+            Ok(true) => {}
+            Ok(false) => {
+                let status = child.wait().await?;
+                bail!("it exited ({status}); its error is above");
+            }
+            Err(_) => bail!("it did not start listening within {} s", WEBAPP_START.as_secs()),
+        }
+        // Its later output (one line when it stops) is not ours to show; keep the pipe open.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self { child })
+    }
+
+    /// Stops it as Ctrl-C would (SIGTERM), and waits for it.
+    async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(pid) = self
+            .child
+            .id()
+            .and_then(|id| i32::try_from(id).ok())
+            .and_then(Pid::from_raw)
+        {
+            // It may have gone already: Ctrl-C on a terminal reaches the whole process group.
+            kill_process(pid, Signal::TERM).ok();
+        }
+        let status = match tokio::time::timeout(WEBAPP_STOP, self.child.wait()).await {
+            Ok(status) => status.context("the sample web app")?,
+            Err(_) => {
+                self.child.kill().await.ok();
+                bail!("the sample web app did not stop within {} s", WEBAPP_STOP.as_secs());
+            }
+        };
+        if !status.success() {
+            bail!("the sample web app failed ({status})");
+        }
+        Ok(())
+    }
 }
 
 /// Steps 2 to 7, against the running server.
@@ -138,13 +244,10 @@ struct Setup<'a> {
 }
 
 impl Setup<'_> {
-    async fn run(&self, port: u16) -> anyhow::Result<webapp::Config> {
+    async fn run(&self, port: u16) -> anyhow::Result<PathBuf> {
         let redirect_uri = format!("{}/auth/redirect", self.app_origin);
         let post_logout_redirect_uri = self.app_origin.to_owned();
-        let api = Connection::open(&parse_args::<ServerArgs>(&[
-            "app", "--data", self.data, "--server", self.url,
-        ])?)
-        .await?;
+        let api = Connection::to(Path::new(self.data), Some(self.url)).await?;
         let ca = std::fs::read(self.ca).with_context(|| format!("cannot read {}", self.ca.display()))?;
 
         step(
@@ -155,8 +258,8 @@ impl Setup<'_> {
             ),
         );
         let (app, created) = register(&api, &[&redirect_uri, &post_logout_redirect_uri]).await?;
-        let client_id = text(&app["appId"]).to_owned();
-        let object_id = text(&app["id"]).to_owned();
+        let client_id = app.app_id.clone();
+        let object_id = app.id.clone();
         result(&format!(
             "Application (client) ID {client_id}{}",
             if created { "" } else { " (registered before: reused)" }
@@ -170,20 +273,15 @@ impl Setup<'_> {
         let secret = if created {
             let end = OffsetDateTime::now_utc() + time::Duration::days(30);
             let added = api
-                .call(
-                    Method::POST,
-                    &format!("/v1.0/applications/{object_id}/addPassword"),
-                    Some(json!({"passwordCredential": {"displayName": "tutorial secret", "endDateTime": end.format(&Rfc3339)?}})),
-                )
+                .add_password(&object_id, "tutorial secret", &end.format(&Rfc3339)?)
                 .await?;
-            let value = Zeroizing::new(text(&added["secretText"]).to_owned());
+            let value = Zeroizing::new(added.secret_text.clone());
             self.token(&client_id, ClientCredential::secret(value.as_str()), &ca)
                 .await
                 .context("the token endpoint refused the new client secret")?;
             result(&format!(
                 "secret {}... (key id {}); the token endpoint accepts it",
-                text(&added["hint"]),
-                text(&added["keyId"])
+                added.hint, added.key_id
             ));
             Some(value)
         } else {
@@ -225,17 +323,16 @@ impl Setup<'_> {
         result(&format!(
             "{}Thumbprint {thumbprint}, Start date {}, Expires {}; the token endpoint accepts an assertion signed with it",
             if uploaded.1 { "" } else { "(uploaded before) " },
-            text(&uploaded.0["startDateTime"]),
-            text(&uploaded.0["endDateTime"])
+            uploaded.0.start_date_time,
+            uploaded.0.end_date_time
         ));
 
         let secrets: Vec<String> = api
-            .call(Method::GET, &format!("/v1.0/applications/{object_id}"), None)
-            .await?["passwordCredentials"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|s| text(&s["keyId"]).to_owned())
+            .application(&object_id)
+            .await?
+            .password_credentials
+            .iter()
+            .map(|s| s.key_id.clone())
             .collect();
         step(
             6,
@@ -246,12 +343,7 @@ impl Setup<'_> {
             ),
         );
         for key_id in &secrets {
-            api.call(
-                Method::POST,
-                &format!("/v1.0/applications/{object_id}/removePassword"),
-                Some(json!({"keyId": key_id})),
-            )
-            .await?;
+            api.remove_password(&object_id, key_id).await?;
         }
         match (&secret, secrets.is_empty()) {
             (_, true) => result("skipped: the app has no client secret"),
@@ -276,6 +368,7 @@ impl Setup<'_> {
             ("CERTIFICATE_PATH", absolute(&cert.pem)),
             ("PRIVATE_KEY_PATH", absolute(&cert.key)),
             ("PRIVATE_KEY_PASSPHRASE", cert.passphrase.to_string()),
+            ("CERTIFICATE_THUMBPRINT", thumbprint.clone()),
             ("KEYWARD_CA", absolute(self.ca)),
             ("PORT", port.to_string()),
         ];
@@ -289,20 +382,7 @@ impl Setup<'_> {
             "Start the sample web app with the certificate",
             &format!("DOTENV_CONFIG_PATH={} cargo run -p webapp", env_path.display()),
         );
-        Ok(webapp::Config {
-            client_id,
-            authority: self.authority.to_owned(),
-            redirect_uri,
-            post_logout_redirect_uri,
-            credential: webapp::CredentialSource::Files {
-                certificate: cert.pem.clone(),
-                private_key: Some(cert.key.clone()),
-                passphrase: Some(cert.passphrase.clone()),
-                thumbprint: Some(thumbprint),
-            },
-            trusted_ca: Some(self.ca.to_path_buf()),
-            port,
-        })
+        Ok(env_path)
     }
 
     /// A client credentials token for the app, to see that the token endpoint takes `credential`.
@@ -323,38 +403,20 @@ impl Setup<'_> {
 
 /// The app registration named `ciam-client-app`, created when missing; its redirect URIs made
 /// to include `redirect_uris`. Returns it and whether it was created.
-async fn register(api: &Connection, redirect_uris: &[&str]) -> anyhow::Result<(Value, bool)> {
-    let all = api.call(Method::GET, "/v1.0/applications", None).await?;
-    let named: Vec<&Value> = all["value"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|a| a["displayName"] == APP_NAME)
-        .collect();
+async fn register(api: &Connection, redirect_uris: &[&str]) -> anyhow::Result<(Object<Application>, bool)> {
+    let all = api.applications().await?;
+    let named: Vec<&Object<Application>> = all.iter().filter(|a| a.display_name == APP_NAME).collect();
     match named.as_slice() {
-        [] => {
-            let body = json!({"displayName": APP_NAME, "web": {"redirectUris": redirect_uris}});
-            Ok((api.call(Method::POST, "/v1.0/applications", Some(body)).await?, true))
-        }
+        [] => Ok((api.create_application(APP_NAME, redirect_uris, &[]).await?, true)),
         [app] => {
-            let mut uris: Vec<String> = app["web"]["redirectUris"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|u| u.as_str().map(str::to_owned))
-                .collect();
+            let mut uris = app.web.redirect_uris.clone();
             let missing: Vec<&&str> = redirect_uris
                 .iter()
                 .filter(|u| !uris.iter().any(|x| x == **u))
                 .collect();
             if !missing.is_empty() {
                 uris.extend(missing.into_iter().map(|u| (*u).to_owned()));
-                api.call(
-                    Method::PATCH,
-                    &format!("/v1.0/applications/{}", text(&app["id"])),
-                    Some(json!({"web": {"redirectUris": uris}})),
-                )
-                .await?;
+                api.set_redirect_uris(&app.id, &uris).await?;
             }
             Ok(((*app).clone(), false))
         }
@@ -371,45 +433,28 @@ async fn upload(
     api: &Connection,
     object_id: &str,
     certificate: &keyward_pki::Certificate,
-) -> anyhow::Result<(Value, bool)> {
-    let path = format!("/v1.0/applications/{object_id}");
+) -> anyhow::Result<(KeyCredential, bool)> {
     let thumbprint = certificate.thumbprints().sha1_hex();
-    let find = |app: &Value| {
-        app["keyCredentials"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|k| k["customKeyIdentifier"] == thumbprint.as_str())
-            .cloned()
+    let find = |app: &Application| {
+        app.key_credentials
+            .iter()
+            .find(|k| k.custom_key_identifier == thumbprint)
+            .map(|k| (**k).clone())
     };
-    let app = api.call(Method::GET, &path, None).await?;
+    let app = api.application(object_id).await?;
     if let Some(existing) = find(&app) {
         return Ok((existing, false));
     }
-    use base64::Engine;
-    let mut keys: Vec<Value> = app["keyCredentials"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|k| json!({"keyId": k["keyId"]}))
-        .collect();
-    keys.push(json!({
-        "type": "AsymmetricX509Cert",
-        "usage": "Verify",
-        "displayName": format!("CN={APP_NAME}"),
-        "key": base64::engine::general_purpose::STANDARD.encode(certificate.der()),
-    }));
-    api.call(Method::PATCH, &path, Some(json!({"keyCredentials": keys})))
-        .await?;
-    let app = api.call(Method::GET, &path, None).await?;
+    let keep: Vec<&KeyCredential> = app.key_credentials.iter().map(|k| &**k).collect();
+    let display_name = format!("CN={APP_NAME}");
+    let new = NewKeyCredential {
+        der: certificate.der(),
+        display_name: Some(&display_name),
+    };
+    api.set_key_credentials(object_id, &keep, Some(new)).await?;
+    let app = api.application(object_id).await?;
     let added = find(&app).context("the uploaded certificate is not on the app registration")?;
     Ok((added, true))
-}
-
-/// Flags parsed as the command line would give them, so that every default applies.
-fn parse_args<T: Args + FromArgMatches>(argv: &[&str]) -> anyhow::Result<T> {
-    let matches = T::augment_args(clap::Command::new("keyward")).try_get_matches_from(argv)?;
-    Ok(T::from_arg_matches(&matches)?)
 }
 
 fn in_use(error: &anyhow::Error) -> bool {
@@ -419,9 +464,23 @@ fn in_use(error: &anyhow::Error) -> bool {
     })
 }
 
+/// The variables of a `.env` file the quickstart wrote (`KEY='value'` lines).
 fn read_env(path: &Path) -> Option<Vec<(String, String)>> {
     let text = Zeroizing::new(std::fs::read_to_string(path).ok()?);
-    webapp::dotenv::parse(&text).ok()
+    let vars = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .map(|(key, value)| {
+            let value = value.trim();
+            let value = value
+                .strip_prefix('\'')
+                .and_then(|v| v.strip_suffix('\''))
+                .unwrap_or(value);
+            (key.trim().to_owned(), value.to_owned())
+        })
+        .collect();
+    Some(vars)
 }
 
 fn absolute(path: &Path) -> String {
@@ -431,25 +490,10 @@ fn absolute(path: &Path) -> String {
         .to_string()
 }
 
-fn text(value: &Value) -> &str {
-    value.as_str().unwrap_or_default()
-}
-
 fn step(number: u32, title: &str, command: &str) {
     println!("{number}. {title}\n   $ {command}");
 }
 
 fn result(line: &str) {
     println!("   {line}");
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
 }

@@ -1,0 +1,252 @@
+//! Keyward's server launcher: [`ServeSettings`] validated up front, then [`start`] on a listener
+//! the caller bound, serving the authority and the vault on one HTTPS origin until a shutdown
+//! future completes.
+//!
+//! `keyward serve` is flags → [`ServeSettings`] → bind → [`start`] → wait for a signal; tests
+//! and the load generator bind `127.0.0.1:0` and start servers the same way, in-process:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), keyward_server::Error> {
+//! let settings = keyward_server::ServeSettings::new("keyward-data").tenants(["contoso", "fabrikam"])?;
+//! let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let server = keyward_server::start(settings, listener, async {
+//!     stopped.await.ok();
+//! })
+//! .await?;
+//! println!("{}/{}/", server.public_url(), server.tenant_name());
+//! stop.send(()).ok();
+//! server.wait().await
+//! # }
+//! ```
+//!
+//! What [`start`] does, in order: the [data directory](DataDir) (created on first start), TLS
+//! from the directory's local CA, the master key, the database (`keyward_store::open`), the
+//! authority and its tenants, the bootstrap admin application, the vault, the router, and
+//! `server.json` (which the CLI reads to find the server). The library reads no environment
+//! variable and installs no signal handler or logger: that is the binary's business.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod bootstrap;
+pub mod data_dir;
+mod error;
+mod settings;
+mod tls;
+mod vault;
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use keyward_authority::{Authority, Config, MasterKey};
+use keyward_vault::Vaults;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+pub use data_dir::{AdminInfo, DataDir, ServerInfo};
+pub use error::{Error, Result};
+pub use settings::{
+    DEFAULT_TENANT, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, ServeSettings, SettingsError,
+};
+
+/// The vault the bare host name serves, which `start` creates with the admin allowed everything.
+pub use keyward_vault::DEFAULT_VAULT;
+
+use data_dir::Access;
+
+/// How often a server checks whether another one sharing the database changed the directory.
+const DIRECTORY_CHECK: Duration = Duration::from_secs(1);
+
+/// How long requests in flight may finish once shutdown begins.
+const GRACE: Duration = Duration::from_secs(10);
+
+/// A running server: it listens, answers, and has written `server.json`.
+///
+/// It stops when the shutdown future given to [`start`] completes (requests in flight get 10 s
+/// to finish); [`Server::wait`] then returns and removes `server.json`. Dropping it without
+/// waiting leaves the server running on the runtime until the runtime ends.
+pub struct Server {
+    public_url: String,
+    local_addr: SocketAddr,
+    tenant_name: String,
+    tenant_id: Uuid,
+    data_dir: DataDir,
+    serving: JoinHandle<std::io::Result<()>>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("public_url", &self.public_url)
+            .field("local_addr", &self.local_addr)
+            .field("tenant_name", &self.tenant_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// The origin clients use, e.g. `https://localhost:8443`.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// The address listened on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The default tenant's name (the first of the settings' tenants).
+    pub fn tenant_name(&self) -> &str {
+        &self.tenant_name
+    }
+
+    /// The default tenant's id.
+    pub fn tenant_id(&self) -> Uuid {
+        self.tenant_id
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &DataDir {
+        &self.data_dir
+    }
+
+    /// Serves until the shutdown future completes and requests in flight are done; then stops
+    /// the background work (directory refresh, certificate renewal) and removes `server.json`.
+    pub async fn wait(self) -> Result<()> {
+        let served = self.serving.await;
+        for task in &self.background {
+            task.abort();
+        }
+        std::fs::remove_file(self.data_dir.path("server.json")).ok();
+        served?.map_err(Error::Serve)
+    }
+}
+
+/// Starts a server on `listener` (bound by the caller, e.g. to `127.0.0.1:0`) with `settings`;
+/// it serves on the current tokio runtime until `shutdown` completes. Returns once the server
+/// answers requests and `server.json` is written.
+pub async fn start(
+    settings: ServeSettings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Server> {
+    let dir = settings.data.clone();
+    dir.create()?;
+    listener.set_nonblocking(true).map_err(Error::Listener)?;
+    let local_addr = listener.local_addr().map_err(Error::Listener)?;
+    let public_url = settings.public_url_for(local_addr.port());
+    let tls = tls::server_config(&dir, &tls_hosts(&public_url))?;
+
+    let database = settings.database_url();
+    let store = keyward_store::open(&database).await.map_err(|source| Error::Database {
+        url: settings::redact(&database),
+        source,
+    })?;
+    for file in ["keyward.db", "keyward.db-wal", "keyward.db-shm"] {
+        dir.restrict(file);
+    }
+    let mut config = Config::new(&public_url);
+    config.token_lifetime = time::Duration::try_from(settings.token_lifetime).unwrap_or(time::Duration::HOUR);
+    let authority = Arc::new(Authority::open(Arc::clone(&store), master_key(&dir)?, config).await?);
+    let mut tenants = Vec::new();
+    for name in &settings.tenants {
+        tenants.push(authority.ensure_tenant(name).await?);
+    }
+    let tenant = tenants.first().cloned().ok_or(SettingsError::NoTenant)?;
+    bootstrap::ensure_admin(&authority, &tenant, &dir).await?;
+    let vaults = vault::open(&authority, store, master_key(&dir)?, &tenant, &dir).await?;
+    let background = vec![
+        tokio::spawn(Arc::clone(&authority).follow_store(DIRECTORY_CHECK)),
+        tokio::spawn(Arc::clone(&vaults).run_lifetime_actions(vault::LIFETIME_ACTIONS_EVERY)),
+    ];
+
+    let info = ServerInfo {
+        url: public_url.clone(),
+        tenant: tenant.tenant.name.clone(),
+        pid: std::process::id(),
+    };
+    dir.write_json("server.json", &info, Access::Public)?;
+    let serving = serve(router(authority, vaults), tls, listener, shutdown);
+    Ok(Server {
+        public_url,
+        local_addr,
+        tenant_name: tenant.tenant.name.clone(),
+        tenant_id: tenant.tenant.id,
+        data_dir: dir,
+        serving,
+        background,
+    })
+}
+
+/// Every route of the origin. Paths do not collide: the authority's are under a tenant,
+/// `/v1.0/` and `/admin/api/`, the vault's at the root (`/certificates`, `/secrets`, ...).
+fn router(authority: Arc<Authority>, vaults: Arc<Vaults>) -> Router {
+    keyward_authority::router(authority)
+        .merge(keyward_vault::router(vaults))
+        // The admin center (web UI under /admin/) merges its router here, beside the services
+        // it administers.
+        .route("/healthz", get(|| async { "ok" }))
+}
+
+/// Serves `app` over TLS on `listener` in a task of its own, until `shutdown` completes.
+fn serve(
+    app: Router,
+    tls: Arc<rustls::ServerConfig>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> JoinHandle<std::io::Result<()>> {
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(GRACE));
+    });
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+    // TCP_NODELAY: without it a response written after the TLS session ticket waits for the
+    // client's delayed ACK, about 40 ms on a new connection.
+    let acceptor =
+        axum_server::tls_rustls::RustlsAcceptor::new(config).acceptor(axum_server::accept::NoDelayAcceptor::new());
+    let mut server = axum_server::Server::from_tcp(listener).acceptor(acceptor);
+    // One buffer per HTTP/1 response, so one TLS record and, with TCP_NODELAY, one segment.
+    server.http_builder().http1().writev(false);
+    tokio::spawn(
+        server
+            .handle(handle)
+            .serve(app.into_make_service_with_connect_info::<SocketAddr>()),
+    )
+}
+
+/// The names the server's TLS certificate covers: the loopback names and the public URL's host.
+fn tls_hosts(public_url: &str) -> Vec<String> {
+    let host = public_url
+        .trim_start_matches("https://")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("localhost")
+        .to_owned();
+    let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    if !hosts.contains(&host) {
+        hosts.push(host);
+    }
+    hosts
+}
+
+/// The master key that seals private keys at rest, made on first start.
+fn master_key(dir: &DataDir) -> Result<MasterKey> {
+    let path = dir.path("master.key");
+    if !path.exists() {
+        let bytes = MasterKey::generate().map_err(Error::MasterKey)?;
+        dir.write("master.key", &bytes, Access::OwnerOnly)?;
+    }
+    let bytes = zeroize::Zeroizing::new(dir.read("master.key")?);
+    MasterKey::from_bytes(&bytes).map_err(|e| Error::Damaged {
+        path,
+        source: Box::new(e),
+    })
+}

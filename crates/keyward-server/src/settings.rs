@@ -1,0 +1,206 @@
+//! What a server is started with, validated before anything is created: [`ServeSettings`].
+//!
+//! The binary builds them from `keyward serve`'s flags; tests and the load generator build them
+//! directly. Every refusal is a [`SettingsError`] that says what is wrong, why, and what to do.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::data_dir::DataDir;
+
+/// The tenant a server has when no other is named.
+pub const DEFAULT_TENANT: &str = "contoso";
+
+/// Access tokens live this long unless told otherwise (Entra's default is about an hour).
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
+
+/// The shortest access token lifetime accepted (short ones are for testing clients' refresh).
+pub const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(10);
+
+/// The longest access token lifetime accepted: one day.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(86_400);
+
+/// A server's validated settings.
+///
+/// ```
+/// # fn main() -> Result<(), keyward_server::SettingsError> {
+/// let settings = keyward_server::ServeSettings::new("keyward-data")
+///     .public_url("https://id.example.test:8443")?
+///     .tenants(["contoso", "fabrikam"])?;
+/// assert_eq!(settings.tenant_names()[0], "contoso");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub(crate) data: DataDir,
+    pub(crate) public_url: Option<String>,
+    pub(crate) tenants: Vec<String>,
+    pub(crate) database: Option<String>,
+    pub(crate) token_lifetime: Duration,
+}
+
+impl ServeSettings {
+    /// Settings for a server on the data directory `data` (created on start if missing): the
+    /// public URL `https://localhost:PORT` of the listener, the tenant [`DEFAULT_TENANT`], the
+    /// directory's SQLite database, and tokens that live [`DEFAULT_TOKEN_LIFETIME`].
+    pub fn new(data: impl Into<PathBuf>) -> Self {
+        Self {
+            data: DataDir::new(data),
+            public_url: None,
+            tenants: vec![DEFAULT_TENANT.to_owned()],
+            database: None,
+            token_lifetime: DEFAULT_TOKEN_LIFETIME,
+        }
+    }
+
+    /// The origin clients use, e.g. `https://id.example.test:8443`: issuers and endpoints are
+    /// built from it. It must be `https://` (MSAL and azure-identity insist on HTTPS).
+    pub fn public_url(mut self, url: &str) -> Result<Self, SettingsError> {
+        let url = url.trim_end_matches('/');
+        let host = url
+            .strip_prefix("https://")
+            .ok_or_else(|| SettingsError::PublicUrlNotHttps { url: url.to_owned() })?;
+        if host.split(['/', ':']).next().is_none_or(str::is_empty) {
+            return Err(SettingsError::PublicUrlWithoutHost { url: url.to_owned() });
+        }
+        self.public_url = Some(url.to_owned());
+        Ok(self)
+    }
+
+    /// The tenants, by name: the first is the default one, where the admin application lives.
+    pub fn tenants<I, S>(mut self, names: I) -> Result<Self, SettingsError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let names: Vec<String> = names.into_iter().map(Into::into).collect();
+        if names.is_empty() {
+            return Err(SettingsError::NoTenant);
+        }
+        self.tenants = names;
+        Ok(self)
+    }
+
+    /// A database URL (`sqlite://PATH` or `postgres://...`) instead of the data directory's
+    /// SQLite file. Several servers given the same PostgreSQL database act as one service.
+    /// `keyward_store::open` checks it on start: it is the one place that chooses the backend.
+    pub fn database(mut self, url: &str) -> Self {
+        self.database = Some(url.to_owned());
+        self
+    }
+
+    /// How long access tokens live, from [`MIN_TOKEN_LIFETIME`] to [`MAX_TOKEN_LIFETIME`].
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Result<Self, SettingsError> {
+        if !(MIN_TOKEN_LIFETIME..=MAX_TOKEN_LIFETIME).contains(&lifetime) {
+            return Err(SettingsError::TokenLifetimeOutOfRange { lifetime });
+        }
+        self.token_lifetime = lifetime;
+        Ok(self)
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &DataDir {
+        &self.data
+    }
+
+    /// The tenants' names, the default first.
+    pub fn tenant_names(&self) -> &[String] {
+        &self.tenants
+    }
+
+    /// The public URL for a server listening on `port`: the one given, else
+    /// `https://localhost:PORT`.
+    pub(crate) fn public_url_for(&self, port: u16) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("https://localhost:{port}"))
+    }
+
+    /// The database URL: the one given, else the data directory's SQLite file.
+    pub(crate) fn database_url(&self) -> String {
+        self.database.clone().unwrap_or_else(|| self.data.database_url())
+    }
+}
+
+/// Settings that cannot make a server.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    /// The public URL is not `https://`.
+    #[error(
+        "the public URL {url} is not an https:// URL: MSAL and azure-identity insist on HTTPS; give one such as https://localhost:8443"
+    )]
+    PublicUrlNotHttps {
+        /// The URL given.
+        url: String,
+    },
+    /// The public URL names no host.
+    #[error("the public URL {url} names no host; give one such as https://localhost:8443")]
+    PublicUrlWithoutHost {
+        /// The URL given.
+        url: String,
+    },
+    /// No tenant was named.
+    #[error("no tenant: a server needs at least one, where its admin application lives; name one, e.g. contoso")]
+    NoTenant,
+    /// The token lifetime is too short or too long.
+    #[error(
+        "an access token lifetime of {} s is out of range: clients need at least 10 s to use a token and Entra issues none longer than a day; give 10 to 86400 seconds",
+        lifetime.as_secs()
+    )]
+    TokenLifetimeOutOfRange {
+        /// The lifetime given.
+        lifetime: Duration,
+    },
+}
+
+/// A database URL without its password, for messages.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_url_must_be_https_with_a_host() {
+        let settings = ServeSettings::new("d");
+        assert!(matches!(
+            settings.clone().public_url("http://localhost:8443"),
+            Err(SettingsError::PublicUrlNotHttps { .. })
+        ));
+        assert!(matches!(
+            settings.clone().public_url("https://:8443"),
+            Err(SettingsError::PublicUrlWithoutHost { .. })
+        ));
+        let ok = settings.public_url("https://id.example.test:8443/").unwrap();
+        assert_eq!(ok.public_url_for(1), "https://id.example.test:8443");
+    }
+
+    #[test]
+    fn without_a_public_url_the_listeners_port_is_used() {
+        assert_eq!(ServeSettings::new("d").public_url_for(9443), "https://localhost:9443");
+    }
+
+    #[test]
+    fn tenants_and_lifetime_are_checked() {
+        let settings = ServeSettings::new("d");
+        assert_eq!(
+            settings.clone().tenants(Vec::<String>::new()).unwrap_err(),
+            SettingsError::NoTenant
+        );
+        assert!(settings.clone().token_lifetime(Duration::from_secs(9)).is_err());
+        assert!(settings.clone().token_lifetime(Duration::from_secs(86_401)).is_err());
+        assert!(settings.token_lifetime(Duration::from_secs(10)).is_ok());
+    }
+
+    #[test]
+    fn passwords_are_kept_out_of_messages() {
+        assert_eq!(redact("postgres://u:secret@db/x"), "postgres://***@db/x");
+        assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+}

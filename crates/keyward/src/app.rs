@@ -1,0 +1,386 @@
+//! `keyward app`: app registrations of a running server, through its Graph-shaped management
+//! API ([`crate::graph`]), as the bootstrap admin.
+
+use anyhow::{Context, bail};
+use keyward_pki::{MAX_INPUT, Thumbprint};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::cli::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand, SigningKeyCommand};
+use crate::connection::Connection;
+use crate::files;
+use crate::graph::{Application, KeyCredential, NewKeyCredential, Object, json_list};
+use crate::output::print;
+
+pub fn run(command: AppCommand) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(dispatch(command))
+}
+
+pub fn run_signing_key(command: SigningKeyCommand) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let server = match &command {
+            SigningKeyCommand::List { server } | SigningKeyCommand::Rotate { server } => server,
+        };
+        let api = Connection::open(server).await?;
+        let result = match &command {
+            SigningKeyCommand::List { .. } => api.signing_keys().await?,
+            SigningKeyCommand::Rotate { .. } => api.rotate_signing_key().await?,
+        };
+        print(server.json, &result.json, || {
+            let mut text = match &result.kid {
+                Some(kid) => format!("Rotated: new tokens are signed with {kid}.\n"),
+                None => String::new(),
+            };
+            text.push_str(&format!(
+                "  {:<30}{:<10}{:<24}{}\n",
+                "KID", "ACTIVE", "CREATED", "PUBLISHED UNTIL"
+            ));
+            for key in result.keys() {
+                text.push_str(&format!(
+                    "  {:<30}{:<10}{:<24}{}\n",
+                    key.kid,
+                    if key.active { "yes" } else { "no" },
+                    key.created_date_time,
+                    key.published_until.as_deref().unwrap_or("-")
+                ));
+            }
+            text
+        })
+    })
+}
+
+async fn dispatch(command: AppCommand) -> anyhow::Result<()> {
+    match command {
+        AppCommand::Create {
+            name,
+            redirect_uris,
+            identifier_uris,
+            server,
+        } => {
+            let api = Connection::open(&server).await?;
+            let app = api.create_application(&name, &redirect_uris, &identifier_uris).await?;
+            print(server.json, &app.json, || {
+                format!(
+                    "Registered {}\n  Application (client) ID:  {}\n  Object ID:                {}\n  Identifier URI:           {}\n",
+                    app.display_name,
+                    app.app_id,
+                    app.id,
+                    app.identifier_uris.first().map_or("", String::as_str)
+                )
+            })
+        }
+        AppCommand::List { server } => {
+            let api = Connection::open(&server).await?;
+            let apps = api.applications().await?;
+            print(server.json, &json_list(&apps), || {
+                let mut text = format!(
+                    "{:<38}{:<6}{:<8}{}\n",
+                    "APPLICATION (CLIENT) ID", "CERTS", "SECRETS", "NAME"
+                );
+                for app in &apps {
+                    text.push_str(&format!(
+                        "{:<38}{:<6}{:<8}{}\n",
+                        app.app_id,
+                        app.key_credentials.len(),
+                        app.password_credentials.len(),
+                        app.display_name
+                    ));
+                }
+                text
+            })
+        }
+        AppCommand::Show { app, server } => {
+            let api = Connection::open(&server).await?;
+            let found = find(&api, &app).await?;
+            print(server.json, &found.json, || describe(&found))
+        }
+        AppCommand::Delete { app, server } => {
+            let api = Connection::open(&server).await?;
+            let found = find(&api, &app).await?;
+            api.delete_application(&found.id).await?;
+            print(server.json, &json!({"deleted": found.app_id}), || {
+                format!("Deleted {} ({}).\n", found.display_name, found.app_id)
+            })
+        }
+        AppCommand::Cert(cmd) => cert(cmd).await,
+        AppCommand::Secret(cmd) => secret(cmd).await,
+        AppCommand::Role(AppRoleCommand::Add {
+            app,
+            value,
+            description,
+            server,
+        }) => {
+            let api = Connection::open(&server).await?;
+            let found = find(&api, &app).await?;
+            if found.app_roles.iter().any(|r| r.value == value) {
+                bail!("{} already defines the app role {value}", found.display_name);
+            }
+            let mut roles: Vec<Value> = found.app_roles.iter().map(|r| r.json.clone()).collect();
+            roles.push(Connection::new_app_role(&value, &description.unwrap_or_default()));
+            api.set_app_roles(&found.id, roles).await?;
+            print(server.json, &json!({"value": value, "appId": found.app_id}), || {
+                format!("Added the app role {value} to {}.\n", found.display_name)
+            })
+        }
+        AppCommand::Grant {
+            client,
+            resource,
+            role,
+            server,
+        } => {
+            let api = Connection::open(&server).await?;
+            let client = find(&api, &client).await?;
+            let resource = find(&api, &resource).await?;
+            let client_sp = api.service_principal(&client.app_id).await?;
+            let resource_sp = api.service_principal(&resource.app_id).await?;
+            let Some(app_role) = resource.app_roles.iter().find(|r| r.value == role) else {
+                bail!(
+                    "{} defines no app role {role}; add it with `keyward app role add`",
+                    resource.display_name
+                );
+            };
+            let assignment = api.assign_app_role(&client_sp, &resource_sp, &app_role.id).await?;
+            print(server.json, &assignment, || {
+                format!(
+                    "Granted {role} on {} to {}.\n",
+                    resource.display_name, client.display_name
+                )
+            })
+        }
+    }
+}
+
+async fn cert(command: AppCertCommand) -> anyhow::Result<()> {
+    match command {
+        AppCertCommand::Add {
+            app,
+            file,
+            description,
+            server,
+        } => {
+            let bytes =
+                files::read_limited(&file, MAX_INPUT).with_context(|| format!("cannot read {}", file.display()))?;
+            let contents = keyward_pki::read(&bytes, None).with_context(|| file.display().to_string())?;
+            if contents.private_key.is_some() || contents.format == keyward_pki::Format::Pkcs12 {
+                bail!(
+                    "{} holds a private key: upload only the certificate (the .cer or .pem that `keyward cert new` wrote); the key stays with the application",
+                    file.display()
+                );
+            }
+            let certificate = contents
+                .certificate()
+                .with_context(|| format!("{} holds no certificate", file.display()))?;
+            let api = Connection::open(&server).await?;
+            let found = find(&api, &app).await?;
+            let keep: Vec<&KeyCredential> = found.key_credentials.iter().map(|k| &**k).collect();
+            let new = NewKeyCredential {
+                der: certificate.der(),
+                display_name: description.as_deref(),
+            };
+            api.set_key_credentials(&found.id, &keep, Some(new)).await?;
+            let updated = api.application(&found.id).await?;
+            let thumbprint = certificate.thumbprints().sha1_hex();
+            let added = updated
+                .key_credentials
+                .iter()
+                .find(|k| k.custom_key_identifier == thumbprint);
+            let json = added.map_or(Value::Null, |k| k.json.clone());
+            let added = added.map(|k| (**k).clone()).unwrap_or_default();
+            print(server.json, &json, || {
+                format!(
+                    "Added a certificate to {}.\n  Thumbprint:  {}\n  Start date:  {}\n  Expires:     {}\n  Key ID:      {}\n",
+                    found.display_name, thumbprint, added.start_date_time, added.end_date_time, added.key_id
+                )
+            })
+        }
+        AppCertCommand::List { app, server } => {
+            let api = Connection::open(&server).await?;
+            let found = find(&api, &app).await?;
+            print(server.json, &json_list(&found.key_credentials), || {
+                certificates_table(&found)
+            })
+        }
+        AppCertCommand::Remove {
+            app,
+            certificate,
+            server,
+        } => {
+            let api = Connection::open(&server).await?;
+            let found = find(&api, &app).await?;
+            let thumbprint = Thumbprint::parse(&certificate).ok();
+            let key_id = Uuid::parse_str(&certificate).ok();
+            let matches = |k: &KeyCredential| {
+                let by_id = key_id.is_some_and(|id| k.key_id == id.to_string());
+                let by_thumbprint = thumbprint.is_some_and(|t| {
+                    let hex = t.to_hex();
+                    k.custom_key_identifier == hex || k.thumbprint_sha256 == hex
+                });
+                by_id || by_thumbprint
+            };
+            if !found.key_credentials.iter().any(|k| matches(k)) {
+                bail!(
+                    "{} has no certificate with thumbprint or key id {certificate}; see `keyward app cert list`",
+                    found.display_name
+                );
+            }
+            let keep: Vec<&KeyCredential> = found
+                .key_credentials
+                .iter()
+                .map(|k| &**k)
+                .filter(|k| !matches(k))
+                .collect();
+            api.set_key_credentials(&found.id, &keep, None).await?;
+            print(server.json, &json!({"removed": certificate}), || {
+                format!("Removed the certificate {certificate}; it is refused from now on.\n")
+            })
+        }
+    }
+}
+
+async fn secret(command: AppSecretCommand) -> anyhow::Result<()> {
+    match command {
+        AppSecretCommand::Add {
+            app,
+            description,
+            months,
+            server,
+        } => {
+            if months == 0 || months > 24 {
+                bail!("--months must be between 1 and 24");
+            }
+            let api = Connection::open(&server).await?;
+            let found = find(&api, &app).await?;
+            let end = OffsetDateTime::now_utc() + time::Duration::days(i64::from(months) * 30);
+            let created = api
+                .add_password(&found.id, &description.unwrap_or_default(), &end.format(&Rfc3339)?)
+                .await?;
+            print(server.json, &created.json, || {
+                format!(
+                    "Added a client secret to {}. Copy it now: it is not shown again.\n  Value:    {}\n  Key ID:   {}\n  Expires:  {}\n",
+                    found.display_name, created.secret_text, created.key_id, created.end_date_time
+                )
+            })
+        }
+        AppSecretCommand::List { app, server } => {
+            let api = Connection::open(&server).await?;
+            let found = find(&api, &app).await?;
+            print(server.json, &json_list(&found.password_credentials), || {
+                secrets_table(&found)
+            })
+        }
+        AppSecretCommand::Remove { app, key_id, server } => {
+            let key_id =
+                Uuid::parse_str(&key_id).context("give the secret's key id (see `keyward app secret list`)")?;
+            let api = Connection::open(&server).await?;
+            let found = find(&api, &app).await?;
+            api.remove_password(&found.id, &key_id.to_string()).await?;
+            print(server.json, &json!({"removed": key_id}), || {
+                format!("Removed the secret {key_id}; it is refused from now on.\n")
+            })
+        }
+    }
+}
+
+/// An application by appId, object id or display name.
+pub(crate) async fn find(api: &Connection, app: &str) -> anyhow::Result<Object<Application>> {
+    if let Ok(uuid) = Uuid::parse_str(app) {
+        if let Ok(found) = api.application_by_app_id(uuid).await {
+            return Ok(found);
+        }
+        if let Ok(found) = api.application(&uuid.to_string()).await {
+            return Ok(found);
+        }
+        bail!("no application has the appId or object id {uuid}");
+    }
+    let all = api.applications().await?;
+    let named: Vec<&Object<Application>> = all
+        .iter()
+        .filter(|a| a.display_name.eq_ignore_ascii_case(app))
+        .collect();
+    match named.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => bail!("no application is named {app:?}; see `keyward app list`"),
+        many => bail!(
+            "{} applications are named {app:?}; give the appId instead: {}",
+            many.len(),
+            many.iter()
+                .map(|a| a.app_id.as_str())
+                .filter(|id| !id.is_empty())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn describe(app: &Application) -> String {
+    let mut text = format!(
+        "{}\n  Application (client) ID:  {}\n  Object ID:                {}\n  Identifier URIs:          {}\n  Redirect URIs:            {}\n",
+        app.display_name,
+        app.app_id,
+        app.id,
+        join(&app.identifier_uris),
+        join(&app.web.redirect_uris),
+    );
+    text.push_str("Certificates:\n");
+    text.push_str(&certificates_table(app));
+    text.push_str("Client secrets:\n");
+    text.push_str(&secrets_table(app));
+    text
+}
+
+fn join(values: &[String]) -> String {
+    if values.is_empty() {
+        "(none)".into()
+    } else {
+        values.join(", ")
+    }
+}
+
+fn certificates_table(app: &Application) -> String {
+    credentials_table(
+        "THUMBPRINT",
+        app.key_credentials.iter().map(|k| {
+            [
+                &k.custom_key_identifier,
+                &k.start_date_time,
+                &k.end_date_time,
+                &k.key_id,
+                &k.display_name,
+            ]
+        }),
+    )
+}
+
+fn secrets_table(app: &Application) -> String {
+    credentials_table(
+        "HINT",
+        app.password_credentials.iter().map(|p| {
+            [
+                &p.hint,
+                &p.start_date_time,
+                &p.end_date_time,
+                &p.key_id,
+                &p.display_name,
+            ]
+        }),
+    )
+}
+
+/// One credential a row: its identifier (thumbprint or hint), start, end, key id, description.
+fn credentials_table<'a>(label: &str, rows: impl ExactSizeIterator<Item = [&'a String; 5]>) -> String {
+    if rows.len() == 0 {
+        return "  (none)\n".into();
+    }
+    let mut text = format!(
+        "  {:<42}{:<22}{:<22}{:<38}{}\n",
+        label, "START DATE", "EXPIRES", "KEY ID", "DESCRIPTION"
+    );
+    for [id, start, end, key_id, description] in rows {
+        text.push_str(&format!("  {id:<42}{start:<22}{end:<22}{key_id:<38}{description}\n"));
+    }
+    text
+}

@@ -1,0 +1,135 @@
+//! Command-line flags, one module per command. Parsed here, validated into settings by each
+//! command; the pieces several commands share ([`ServerArgs`], [`PasswordArgs`]) are here.
+
+mod app;
+mod cert;
+mod quickstart;
+mod serve;
+mod signing_key;
+mod token;
+mod user;
+mod vault;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use app::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand};
+pub use cert::{CertCommand, ExtractKeyArgs, NewArgs, ShowArgs};
+pub use quickstart::QuickstartArgs;
+pub use serve::ServeArgs;
+pub use signing_key::SigningKeyCommand;
+pub use token::TokenArgs;
+pub use user::UserCommand;
+pub use vault::{DownloadFormat, SecretContentType, VaultArgs, VaultCertCommand, VaultCommand, VaultSecretCommand};
+
+/// Keyward: certificate credentials for applications, without the cloud.
+#[derive(Debug, Parser)]
+#[command(name = "keyward", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make, inspect and convert certificates and keys.
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// Run the server over HTTPS: the authority (token service, discovery, customer sign-in,
+    /// management API) and the Key Vault-compatible vault, on one origin.
+    ///
+    /// On first start it creates the data directory: a local CA (tls/ca.pem is what clients
+    /// trust), the SQLite database, the tenant with its signing key, the default vault, and a
+    /// bootstrap admin application whose certificate the `keyward app`, `user` and `vault`
+    /// commands use.
+    #[command(
+        after_help = "Examples:\n  keyward serve\n  keyward serve --data /var/lib/keyward --listen 0.0.0.0:8443 --public-url https://id.example.test:8443"
+    )]
+    Serve(ServeArgs),
+    /// Manage app registrations of a running server: create, credentials, roles, grants.
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Customer accounts of a running server: create, list, show, disable, enable, reset the
+    /// password, delete. What sign-up creates, an administrator can manage here.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Get an access token with the client credentials grant, from Keyward or Entra ID.
+    ///
+    /// Prints the token, or with --json the whole response with the decoded header and claims.
+    /// The certificate's thumbprint is computed from the certificate. Assertions are PS256 with
+    /// x5t#S256 unless --sha1 (RS256 with x5t).
+    #[command(after_help = "Examples:\n  \
+        keyward token --authority https://localhost:8443/contoso --client-id APPID --cert app.pem --key app.key --scope api://tasks/.default --ca keyward-data/tls/ca.pem\n  \
+        keyward token --authority https://login.microsoftonline.com/contoso.onmicrosoft.com --client-id APPID --cert app.pfx --password-file pw --scope https://graph.microsoft.com/.default --json")]
+    Token(TokenArgs),
+    /// The tenant's token-signing keys.
+    #[command(subcommand, name = "signing-key")]
+    SigningKey(SigningKeyCommand),
+    /// The article, end to end: the server, the app registration, its certificate, and the
+    /// sample web app with customer sign-in on http://localhost:3000.
+    ///
+    /// Starts the server (as `keyward serve`), registers ciam-client-app with the sample's
+    /// redirect URIs, adds a client secret, makes a certificate, uploads it, removes the
+    /// secret, and starts the sample web app with the certificate. Each step prints the command
+    /// that does it by hand. Running it again reuses the app and the certificate. Ctrl-C stops
+    /// the server and the app.
+    #[command(
+        after_help = "Examples:\n  keyward quickstart\n  keyward quickstart --data /tmp/kw --listen 127.0.0.1:9443 --port 3001"
+    )]
+    Quickstart(QuickstartArgs),
+    /// Certificates and secrets in the server's Key Vault-compatible vault, and who may use them.
+    ///
+    /// The commands speak the Key Vault REST API, as the admin application (which may do
+    /// everything in the default vault). Applications get access with `keyward vault grant`.
+    #[command(subcommand)]
+    Vault(VaultCommand),
+}
+
+/// How `app` commands reach the server.
+#[derive(Debug, Args, Clone)]
+pub struct ServerArgs {
+    /// The server's data directory: its URL, CA and admin credential are read from it.
+    #[arg(
+        long,
+        env = "KEYWARD_DATA",
+        default_value = "keyward-data",
+        value_name = "DIR",
+        global = true
+    )]
+    pub data: PathBuf,
+    /// The server URL [default: the one the running server wrote to the data directory].
+    #[arg(long, env = "KEYWARD_SERVER", value_name = "URL", global = true)]
+    pub server: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// Where the password of an existing file comes from.
+#[derive(Debug, Args)]
+pub struct PasswordArgs {
+    /// The file's password. Visible in the process list: prefer --password-file.
+    #[arg(
+        long,
+        env = "KEYWARD_PASSWORD",
+        hide_env_values = true,
+        conflicts_with = "password_file"
+    )]
+    pub password: Option<String>,
+    /// Read the password from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Clap checks its definitions only when a command is parsed: a clash in a subcommand
+    /// nobody ran would panic at a user's first use. This walks them all.
+    #[test]
+    fn every_subcommand_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,495 @@
+//! A typed client of the server's management API, shaped like Microsoft Graph: applications,
+//! their key and password credentials, app roles, service principals, users, and Keyward's own
+//! admin endpoints (signing keys, vault access policies), as the CLI uses them.
+//!
+//! Each object comes back as an [`Object`]: typed fields for the CLI's logic and text, and the
+//! JSON exactly as the server sent it, which `--json` prints.
+
+use std::ops::Deref;
+
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::connection::Connection;
+
+/// A Graph object: typed, and as the server sent it.
+#[derive(Debug, Clone)]
+pub struct Object<T> {
+    fields: T,
+    /// The JSON the server sent.
+    pub json: Value,
+}
+
+impl<T> Deref for Object<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.fields
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let json = Value::deserialize(deserializer)?;
+        let fields = T::deserialize(&json).map_err(serde::de::Error::custom)?;
+        Ok(Self { fields, json })
+    }
+}
+
+/// The JSON of a list of objects, as the server sent them.
+pub fn json_list<T>(objects: &[Object<T>]) -> Value {
+    Value::Array(objects.iter().map(|o| o.json.clone()).collect())
+}
+
+/// A missing or `null` field is its type's default.
+fn lenient<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(deserializer: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// An app registration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Application {
+    /// The object id.
+    #[serde(deserialize_with = "lenient")]
+    pub id: String,
+    /// The application (client) id.
+    #[serde(deserialize_with = "lenient")]
+    pub app_id: String,
+    /// Its name.
+    #[serde(deserialize_with = "lenient")]
+    pub display_name: String,
+    /// Its identifier URIs (`api://...`).
+    #[serde(deserialize_with = "lenient")]
+    pub identifier_uris: Vec<String>,
+    /// The web platform.
+    #[serde(deserialize_with = "lenient")]
+    pub web: Web,
+    /// Certificate credentials.
+    #[serde(deserialize_with = "lenient")]
+    pub key_credentials: Vec<Object<KeyCredential>>,
+    /// Client secrets.
+    #[serde(deserialize_with = "lenient")]
+    pub password_credentials: Vec<Object<PasswordCredential>>,
+    /// The app roles it defines as a resource.
+    #[serde(deserialize_with = "lenient")]
+    pub app_roles: Vec<Object<AppRole>>,
+}
+
+/// An application's web platform.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Web {
+    /// Where sign-in may redirect.
+    #[serde(deserialize_with = "lenient")]
+    pub redirect_uris: Vec<String>,
+}
+
+/// A certificate credential.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct KeyCredential {
+    /// Its key id.
+    #[serde(deserialize_with = "lenient")]
+    pub key_id: String,
+    /// Its description.
+    #[serde(deserialize_with = "lenient")]
+    pub display_name: String,
+    /// The SHA-1 thumbprint, uppercase hex (as the portal shows it).
+    #[serde(deserialize_with = "lenient")]
+    pub custom_key_identifier: String,
+    /// The SHA-256 thumbprint, uppercase hex.
+    #[serde(deserialize_with = "lenient")]
+    pub thumbprint_sha256: String,
+    /// When it starts to be accepted (RFC 3339).
+    #[serde(deserialize_with = "lenient")]
+    pub start_date_time: String,
+    /// When it expires (RFC 3339).
+    #[serde(deserialize_with = "lenient")]
+    pub end_date_time: String,
+}
+
+/// A client secret (its value only in the answer that created it).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PasswordCredential {
+    /// Its key id.
+    #[serde(deserialize_with = "lenient")]
+    pub key_id: String,
+    /// Its description.
+    #[serde(deserialize_with = "lenient")]
+    pub display_name: String,
+    /// Its first characters.
+    #[serde(deserialize_with = "lenient")]
+    pub hint: String,
+    /// The secret itself, in the answer to `addPassword` only.
+    #[serde(deserialize_with = "lenient")]
+    pub secret_text: String,
+    /// When it starts to be accepted (RFC 3339).
+    #[serde(deserialize_with = "lenient")]
+    pub start_date_time: String,
+    /// When it expires (RFC 3339).
+    #[serde(deserialize_with = "lenient")]
+    pub end_date_time: String,
+}
+
+/// An app role a resource application defines.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AppRole {
+    /// Its id.
+    #[serde(deserialize_with = "lenient")]
+    pub id: String,
+    /// Its value, as the roles claim carries it.
+    #[serde(deserialize_with = "lenient")]
+    pub value: String,
+}
+
+/// An application's service principal in the tenant.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServicePrincipal {
+    /// Its object id.
+    #[serde(deserialize_with = "lenient")]
+    pub id: String,
+}
+
+/// A customer account.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct User {
+    /// The object id.
+    #[serde(deserialize_with = "lenient")]
+    pub id: String,
+    /// The sign-in email.
+    #[serde(deserialize_with = "lenient")]
+    pub mail: String,
+    /// The display name.
+    #[serde(deserialize_with = "lenient")]
+    pub display_name: String,
+    /// Whether it may sign in.
+    #[serde(deserialize_with = "lenient")]
+    pub account_enabled: bool,
+    /// When it was created (RFC 3339).
+    #[serde(deserialize_with = "lenient")]
+    pub created_date_time: String,
+}
+
+/// A token-signing key of the tenant.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SigningKey {
+    /// Its key id.
+    #[serde(deserialize_with = "lenient")]
+    pub kid: String,
+    /// Whether new tokens are signed with it.
+    #[serde(deserialize_with = "lenient")]
+    pub active: bool,
+    /// When it was made (RFC 3339).
+    #[serde(deserialize_with = "lenient")]
+    pub created_date_time: String,
+    /// Until when a retired key stays published.
+    pub published_until: Option<String>,
+}
+
+/// The signing keys, as listed (`value`) or after a rotation (`kid` of the new key, `keys`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SigningKeys {
+    /// The new key's id, after a rotation.
+    pub kid: Option<String>,
+    /// The keys, after a rotation.
+    #[serde(deserialize_with = "lenient")]
+    keys: Vec<SigningKey>,
+    /// The keys, as listed.
+    #[serde(deserialize_with = "lenient")]
+    value: Vec<SigningKey>,
+}
+
+impl SigningKeys {
+    /// The keys, however they came.
+    pub fn keys(&self) -> &[SigningKey] {
+        if self.keys.is_empty() { &self.value } else { &self.keys }
+    }
+}
+
+/// A list answer: `{"value": [...]}`.
+#[derive(Deserialize)]
+#[serde(bound = "T: DeserializeOwned")]
+struct List<T> {
+    #[serde(default = "Vec::new")]
+    value: Vec<Object<T>>,
+}
+
+/// What a new certificate credential is made of.
+pub struct NewKeyCredential<'a> {
+    /// The certificate, DER.
+    pub der: &'a [u8],
+    /// A description (Graph `displayName`).
+    pub display_name: Option<&'a str>,
+}
+
+impl Connection {
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        Ok(serde_json::from_value(self.call(Method::GET, path, None).await?)?)
+    }
+
+    async fn send<T: DeserializeOwned>(&self, method: Method, path: &str, body: Value) -> anyhow::Result<T> {
+        Ok(serde_json::from_value(self.call(method, path, Some(body)).await?)?)
+    }
+
+    /// Every application.
+    pub async fn applications(&self) -> anyhow::Result<Vec<Object<Application>>> {
+        Ok(self.get::<List<Application>>("/v1.0/applications").await?.value)
+    }
+
+    /// An application by object id.
+    pub async fn application(&self, object_id: &str) -> anyhow::Result<Object<Application>> {
+        self.get(&format!("/v1.0/applications/{object_id}")).await
+    }
+
+    /// An application by appId.
+    pub async fn application_by_app_id(&self, app_id: Uuid) -> anyhow::Result<Object<Application>> {
+        self.get(&format!("/v1.0/applications(appId='{app_id}')")).await
+    }
+
+    /// Registers an application.
+    pub async fn create_application(
+        &self,
+        display_name: &str,
+        redirect_uris: &[impl AsRef<str>],
+        identifier_uris: &[String],
+    ) -> anyhow::Result<Object<Application>> {
+        let redirect_uris: Vec<&str> = redirect_uris.iter().map(AsRef::as_ref).collect();
+        let mut body = json!({"displayName": display_name, "web": {"redirectUris": redirect_uris}});
+        if !identifier_uris.is_empty() {
+            body["identifierUris"] = json!(identifier_uris);
+        }
+        self.send(Method::POST, "/v1.0/applications", body).await
+    }
+
+    /// Changes an application: `patch` holds the properties to replace.
+    async fn patch_application(&self, object_id: &str, patch: Value) -> anyhow::Result<()> {
+        self.call(Method::PATCH, &format!("/v1.0/applications/{object_id}"), Some(patch))
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces an application's redirect URIs.
+    pub async fn set_redirect_uris(&self, object_id: &str, uris: &[String]) -> anyhow::Result<()> {
+        self.patch_application(object_id, json!({"web": {"redirectUris": uris}}))
+            .await
+    }
+
+    /// Replaces an application's app roles (each as the server sent it, or a new one).
+    pub async fn set_app_roles(&self, object_id: &str, roles: Vec<Value>) -> anyhow::Result<()> {
+        self.patch_application(object_id, json!({"appRoles": roles})).await
+    }
+
+    /// A new app role, allowed to applications and enabled.
+    pub fn new_app_role(value: &str, description: &str) -> Value {
+        json!({"id": Uuid::new_v4(), "value": value, "displayName": value,
+            "description": description, "allowedMemberTypes": ["Application"], "isEnabled": true})
+    }
+
+    /// Keeps the certificate credentials `keep` (by key id) and adds `new`, as Graph does it:
+    /// the whole list is replaced.
+    pub async fn set_key_credentials(
+        &self,
+        object_id: &str,
+        keep: &[&KeyCredential],
+        new: Option<NewKeyCredential<'_>>,
+    ) -> anyhow::Result<()> {
+        use base64::Engine;
+        let mut keys: Vec<Value> = keep.iter().map(|k| json!({"keyId": k.key_id})).collect();
+        if let Some(new) = new {
+            let mut key = json!({"type": "AsymmetricX509Cert", "usage": "Verify",
+                "key": base64::engine::general_purpose::STANDARD.encode(new.der)});
+            if let Some(name) = new.display_name {
+                key["displayName"] = json!(name);
+            }
+            keys.push(key);
+        }
+        self.patch_application(object_id, json!({"keyCredentials": keys})).await
+    }
+
+    /// Deletes an application and its grants.
+    pub async fn delete_application(&self, object_id: &str) -> anyhow::Result<()> {
+        self.call(Method::DELETE, &format!("/v1.0/applications/{object_id}"), None)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds a client secret expiring at `end` (RFC 3339); the answer holds its value.
+    pub async fn add_password(
+        &self,
+        object_id: &str,
+        display_name: &str,
+        end: &str,
+    ) -> anyhow::Result<Object<PasswordCredential>> {
+        let body = json!({"passwordCredential": {"displayName": display_name, "endDateTime": end}});
+        self.send(
+            Method::POST,
+            &format!("/v1.0/applications/{object_id}/addPassword"),
+            body,
+        )
+        .await
+    }
+
+    /// Removes a client secret.
+    pub async fn remove_password(&self, object_id: &str, key_id: &str) -> anyhow::Result<()> {
+        self.call(
+            Method::POST,
+            &format!("/v1.0/applications/{object_id}/removePassword"),
+            Some(json!({"keyId": key_id})),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The service principal of the application `app_id`.
+    pub async fn service_principal(&self, app_id: &str) -> anyhow::Result<Object<ServicePrincipal>> {
+        self.get(&format!("/v1.0/servicePrincipals(appId='{app_id}')")).await
+    }
+
+    /// Grants the app role `app_role_id` of `resource` to `principal`; returns the assignment.
+    pub async fn assign_app_role(
+        &self,
+        principal: &ServicePrincipal,
+        resource: &ServicePrincipal,
+        app_role_id: &str,
+    ) -> anyhow::Result<Value> {
+        self.call(
+            Method::POST,
+            &format!("/v1.0/servicePrincipals/{}/appRoleAssignedTo", resource.id),
+            Some(json!({"principalId": principal.id, "resourceId": resource.id, "appRoleId": app_role_id})),
+        )
+        .await
+    }
+
+    /// Every user.
+    pub async fn users(&self) -> anyhow::Result<Vec<Object<User>>> {
+        Ok(self.get::<List<User>>("/v1.0/users").await?.value)
+    }
+
+    /// A user by email or object id (`key` percent-encoded as one path segment).
+    pub async fn user(&self, key: &str) -> anyhow::Result<Object<User>> {
+        self.get(&format!("/v1.0/users/{}", encode_segment(key))).await
+    }
+
+    /// Creates a user.
+    pub async fn create_user(
+        &self,
+        email: &str,
+        display_name: Option<&str>,
+        password: &str,
+        enabled: bool,
+    ) -> anyhow::Result<Object<User>> {
+        let mut body = json!({
+            "accountEnabled": enabled,
+            "identities": [{"signInType": "emailAddress", "issuerAssignedId": email}],
+            "passwordProfile": {"password": password, "forceChangePasswordNextSignIn": false},
+        });
+        if let Some(name) = display_name {
+            body["displayName"] = json!(name);
+        }
+        self.send(Method::POST, "/v1.0/users", body).await
+    }
+
+    /// Enables or disables a user.
+    pub async fn set_user_enabled(&self, user: &User, enabled: bool) -> anyhow::Result<()> {
+        self.patch_user(user, json!({"accountEnabled": enabled})).await
+    }
+
+    /// Sets a user's password.
+    pub async fn set_user_password(&self, user: &User, password: &str) -> anyhow::Result<()> {
+        self.patch_user(
+            user,
+            json!({"passwordProfile": {"password": password, "forceChangePasswordNextSignIn": false}}),
+        )
+        .await
+    }
+
+    async fn patch_user(&self, user: &User, patch: Value) -> anyhow::Result<()> {
+        self.call(Method::PATCH, &format!("/v1.0/users/{}", user.id), Some(patch))
+            .await?;
+        Ok(())
+    }
+
+    /// A user again, after a change.
+    pub async fn reload_user(&self, user: &User) -> anyhow::Result<Object<User>> {
+        self.get(&format!("/v1.0/users/{}", user.id)).await
+    }
+
+    /// Deletes a user.
+    pub async fn delete_user(&self, user: &User) -> anyhow::Result<()> {
+        self.call(Method::DELETE, &format!("/v1.0/users/{}", user.id), None)
+            .await?;
+        Ok(())
+    }
+
+    /// The tenant's signing keys.
+    pub async fn signing_keys(&self) -> anyhow::Result<Object<SigningKeys>> {
+        self.get("/admin/api/signing-keys").await
+    }
+
+    /// Makes a new signing key.
+    pub async fn rotate_signing_key(&self) -> anyhow::Result<Object<SigningKeys>> {
+        Ok(serde_json::from_value(
+            self.call(Method::POST, "/admin/api/signing-keys/rotate", None).await?,
+        )?)
+    }
+
+    /// Replaces the permissions of the principal `object_id` on the vault `vault`; returns the
+    /// access policy.
+    pub async fn set_access_policy(
+        &self,
+        vault: &str,
+        object_id: &str,
+        certificates: &[String],
+        secrets: &[String],
+    ) -> anyhow::Result<Value> {
+        self.call(
+            Method::PUT,
+            &format!("/admin/api/vaults/{vault}/accessPolicies/{object_id}"),
+            Some(json!({"certificates": certificates, "secrets": secrets})),
+        )
+        .await
+    }
+}
+
+/// Percent-encodes a path segment (an email may hold `+`, `%`, `/` ...).
+fn encode_segment(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_encoded_as_one_path_segment() {
+        assert_eq!(encode_segment("alice@example.com"), "alice@example.com");
+        assert_eq!(encode_segment("a+b/c%d@x.example"), "a%2Bb%2Fc%25d@x.example");
+    }
+
+    #[test]
+    fn objects_keep_the_servers_json_and_read_nulls_as_defaults() {
+        let json = json!({"id": "o", "appId": "a", "displayName": null, "unknown": 1,
+            "keyCredentials": [{"keyId": "k", "customKeyIdentifier": "AB", "displayName": null}]});
+        let app: Object<Application> = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!((app.id.as_str(), app.display_name.as_str()), ("o", ""));
+        assert_eq!(app.key_credentials[0].custom_key_identifier, "AB");
+        assert_eq!(app.json, json);
+        assert_eq!(json_list(&app.key_credentials), json["keyCredentials"]);
+    }
+}

@@ -1,0 +1,14 @@
+//! Integration tests of the `keyward` binary and the server it runs, over real HTTPS, against
+//! real clients and the real OpenSSL: one test target, one module per theme.
+//!
+//! Servers start in this process through `keyward-server` (a runtime on a thread of its own,
+//! on `127.0.0.1:0`), except where a test needs a process: `kill -9`, SIGTERM, restarts, and
+//! `keyward serve`'s own flags and output. See [`common::Server`].
+
+mod common;
+
+mod authority;
+mod cli;
+mod client;
+mod signin;
+mod vault;

@@ -1,0 +1,12 @@
+//! Customer sign-in against a real server: the authorization code flow with PKCE through the
+//! hosted pages, driven by a minimal browser (cookies, forms, no redirects followed), tokens
+//! checked against the published keys, and the attacks the flow must stop. Also `keyward user`.
+
+mod browser;
+mod flow;
+
+mod attacks;
+mod cli;
+mod client_library;
+mod flows;
+mod grants;
