@@ -172,12 +172,39 @@ pub(crate) fn vault(vault: &Vault, updating: bool, holders: &[Uuid]) -> Error {
     Error::Conflict(what.unwrap_or_else(|| format!("vault {} or its name", vault.id)))
 }
 
+/// Why an update that named the stored version of a row (a `what` with this id) changed
+/// nothing: the row is at another version, or it `exists` no more.
+pub(crate) fn not_updated(what: &'static str, id: Uuid, exists: bool) -> Error {
+    if exists {
+        Error::VersionMismatch { what }
+    } else {
+        Error::NotFound(format!("{what} {id}"))
+    }
+}
+
+/// A rotation's retired key is not stored.
+pub(crate) fn missing_signing_key(key: &SigningKey) -> Error {
+    Error::NotFound(format!("signing key {:?} of tenant {}", key.kid, key.tenant_id))
+}
+
 /// Why a new name could not be inserted: it is taken, or its vault does not exist.
 pub(crate) fn item_refused(key: &ItemKey, failure: Failure) -> Error {
     match failure {
         Failure::Unique => Error::Conflict(item(key)),
         Failure::MissingParent => Error::NotFound(format!("vault {}", key.vault_id)),
         Failure::Other(e) => e,
+    }
+}
+
+/// Why a replacement of a name that named its stored revision changed nothing: the name is at
+/// another revision, or it `exists` no more.
+pub(crate) fn item_not_updated(key: &ItemKey, exists: bool) -> Error {
+    if exists {
+        Error::VersionMismatch {
+            what: item_kind(key.collection),
+        }
+    } else {
+        Error::NotFound(item(key))
     }
 }
 

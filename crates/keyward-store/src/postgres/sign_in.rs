@@ -1,232 +1,190 @@
 //! Users and grants in PostgreSQL.
 
-use serde_json::value::RawValue;
-use sqlx::PgPool;
 use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::columns::{document, email_key, from_document, sortable_time_text, time_from_text};
+use super::{Document, Id, PostgresStore};
+use crate::columns::{DocumentColumn, document, email_key, sortable_time_text};
 use crate::conflict::{self, Failure, database};
-use crate::{Error, Grant, GrantKind, Redemption, Result, User, user_model};
+use crate::sql::sign_in as sql;
+use crate::{Error, Grant, GrantKind, Redemption, Result, SignInStore, User, rows, user_model};
 
-/// The columns of a grant besides its kind and id: tenant, family, user, document, created,
-/// expires.
-type GrantRow = (Uuid, Uuid, Uuid, Json<Box<RawValue>>, String, String);
+/// A grant's row.
+type GrantRow = rows::GrantRow<Id, Document>;
 
-/// The columns [`GrantRow`] reads, in its order.
-const GRANT_COLUMNS: &str = "tenant_id, family, user_id, document, created, expires";
+impl PostgresStore {
+    /// The document of a user.
+    async fn user_document(&self, tenant_id: Uuid, user_id: Uuid) -> Result<Option<Document>> {
+        sqlx::query_scalar(sql::USER)
+            .bind(tenant_id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(database)
+    }
 
-pub(super) async fn insert_user(pool: &PgPool, user: &User) -> Result<()> {
-    let document = document(user, "user")?;
-    let written =
-        sqlx::query("INSERT INTO users (id, tenant_id, email_lower, version, document) VALUES ($1, $2, $3, $4, $5)")
+    /// Who holds the unique values of a user that could not be written.
+    async fn user_conflict(&self, user: &User, updating: bool) -> Result<Error> {
+        let rows: Vec<rows::UserHolderRow<Id>> = sqlx::query_as(sql::USER_HOLDERS)
+            .bind(user.id)
+            .bind(user.tenant_id)
+            .bind(email_key(&user.email))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(conflict::user(user, updating, &rows::user_holders(rows)?))
+    }
+}
+
+#[async_trait::async_trait]
+impl SignInStore for PostgresStore {
+    async fn insert_user(&self, user: &User) -> Result<()> {
+        let document = document(user, "user")?;
+        let written = sqlx::query(sql::INSERT_USER)
             .bind(user.id)
             .bind(user.tenant_id)
             .bind(email_key(&user.email))
             .bind(user.version)
             .bind(Json(&document))
-            .execute(pool)
+            .execute(&self.pool)
             .await;
-    match written.map_err(Failure::from) {
-        Ok(_) => Ok(()),
-        Err(Failure::Unique) => Err(user_conflict(pool, user, false).await?),
-        Err(other) => Err(other.into_error(user.tenant_id)),
+        match written.map_err(Failure::from) {
+            Ok(_) => Ok(()),
+            Err(Failure::Unique) => Err(self.user_conflict(user, false).await?),
+            Err(other) => Err(other.into_error(user.tenant_id)),
+        }
     }
-}
 
-pub(super) async fn update_user(pool: &PgPool, user: &User) -> Result<()> {
-    let document = document(user, "user")?;
-    let Some(previous) = user.version.checked_sub(1) else {
-        return Err(Error::VersionMismatch { what: "user" });
-    };
-    let written = sqlx::query(
-        "UPDATE users SET email_lower = $1, version = $2, document = $3 \
-         WHERE id = $4 AND tenant_id = $5 AND version = $6",
-    )
-    .bind(email_key(&user.email))
-    .bind(user.version)
-    .bind(Json(&document))
-    .bind(user.id)
-    .bind(user.tenant_id)
-    .bind(previous)
-    .execute(pool)
-    .await;
-    match written.map_err(Failure::from) {
-        Ok(done) if done.rows_affected() > 0 => Ok(()),
-        Ok(_) => match user_row(pool, user.tenant_id, user.id).await? {
-            Some(_) => Err(Error::VersionMismatch { what: "user" }),
-            None => Err(Error::NotFound(format!("user {}", user.id))),
-        },
-        Err(Failure::Unique) => Err(user_conflict(pool, user, true).await?),
-        Err(other) => Err(other.into_error(user.tenant_id)),
-    }
-}
-
-pub(super) async fn user(pool: &PgPool, tenant_id: Uuid, id: Uuid) -> Result<Option<User>> {
-    user_row(pool, tenant_id, id)
-        .await?
-        .map(|Json(raw)| from_document(raw.get(), "user"))
-        .transpose()
-}
-
-pub(super) async fn user_by_email(pool: &PgPool, tenant_id: Uuid, email: &str) -> Result<Option<User>> {
-    let document: Option<Json<Box<RawValue>>> =
-        sqlx::query_scalar("SELECT document FROM users WHERE tenant_id = $1 AND email_lower = $2")
-            .bind(tenant_id)
-            .bind(email_key(email))
-            .fetch_optional(pool)
-            .await
-            .map_err(database)?;
-    document.map(|Json(raw)| from_document(raw.get(), "user")).transpose()
-}
-
-pub(super) async fn users(pool: &PgPool, tenant_id: Uuid) -> Result<Vec<User>> {
-    let documents: Vec<Json<Box<RawValue>>> =
-        sqlx::query_scalar("SELECT document FROM users WHERE tenant_id = $1 ORDER BY email_lower, id")
-            .bind(tenant_id)
-            .fetch_all(pool)
-            .await
-            .map_err(database)?;
-    documents
-        .iter()
-        .map(|Json(raw)| from_document(raw.get(), "user"))
-        .collect()
-}
-
-/// The document of a user.
-async fn user_row(pool: &PgPool, tenant_id: Uuid, id: Uuid) -> Result<Option<Json<Box<RawValue>>>> {
-    sqlx::query_scalar("SELECT document FROM users WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant_id)
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-        .map_err(database)
-}
-
-/// Who holds the unique values of a user that could not be written.
-async fn user_conflict(pool: &PgPool, user: &User, updating: bool) -> Result<Error> {
-    let holders: Vec<(Uuid, String)> =
-        sqlx::query_as("SELECT id, email_lower FROM users WHERE id = $1 OR (tenant_id = $2 AND email_lower = $3)")
+    async fn update_user(&self, user: &User) -> Result<()> {
+        let document = document(user, "user")?;
+        let Some(previous) = user.version.checked_sub(1) else {
+            return Err(Error::VersionMismatch { what: "user" });
+        };
+        let written = sqlx::query(sql::UPDATE_USER)
+            .bind(email_key(&user.email))
+            .bind(user.version)
+            .bind(Json(&document))
             .bind(user.id)
             .bind(user.tenant_id)
-            .bind(email_key(&user.email))
-            .fetch_all(pool)
+            .bind(previous)
+            .execute(&self.pool)
+            .await;
+        match written.map_err(Failure::from) {
+            Ok(done) if done.rows_affected() > 0 => Ok(()),
+            Ok(_) => {
+                let exists = self.user_document(user.tenant_id, user.id).await?.is_some();
+                Err(conflict::not_updated("user", user.id, exists))
+            }
+            Err(Failure::Unique) => Err(self.user_conflict(user, true).await?),
+            Err(other) => Err(other.into_error(user.tenant_id)),
+        }
+    }
+
+    async fn user(&self, tenant_id: Uuid, user_id: Uuid) -> Result<Option<User>> {
+        let document = self.user_document(tenant_id, user_id).await?;
+        document.map(|document| document.model("user")).transpose()
+    }
+
+    async fn user_by_email(&self, tenant_id: Uuid, email: &str) -> Result<Option<User>> {
+        let document: Option<Document> = sqlx::query_scalar(sql::USER_BY_EMAIL)
+            .bind(tenant_id)
+            .bind(email_key(email))
+            .fetch_optional(&self.pool)
             .await
             .map_err(database)?;
-    Ok(conflict::user(user, updating, &holders))
-}
-
-pub(super) async fn insert_grant(pool: &PgPool, grant: &Grant) -> Result<()> {
-    let document = document(&grant.document, "grant")?;
-    let written = sqlx::query(
-        "INSERT INTO grants (kind, id, tenant_id, family, user_id, document, created, expires, redeemed, revoked) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, false)",
-    )
-    .bind(grant.kind.as_str())
-    .bind(&grant.id)
-    .bind(grant.tenant_id)
-    .bind(grant.family)
-    .bind(grant.user_id)
-    .bind(Json(&document))
-    .bind(sortable_time_text(grant.created)?)
-    .bind(sortable_time_text(grant.expires)?)
-    .execute(pool)
-    .await;
-    match written.map_err(Failure::from) {
-        Ok(_) => Ok(()),
-        Err(Failure::Unique) => Err(conflict::grant(grant.kind)),
-        Err(other) => Err(other.into_error(grant.tenant_id)),
+        document.map(|document| document.model("user")).transpose()
     }
-}
 
-pub(super) async fn redeem_grant(pool: &PgPool, kind: GrantKind, id: &str, now: OffsetDateTime) -> Result<Redemption> {
-    // One statement: of two redemptions, the second finds the grant redeemed.
-    let redeemed: Option<GrantRow> = sqlx::query_as(&format!(
-        "UPDATE grants SET redeemed = true \
-         WHERE kind = $1 AND id = $2 AND NOT redeemed AND NOT revoked AND expires > $3 \
-         RETURNING {GRANT_COLUMNS}"
-    ))
-    .bind(kind.as_str())
-    .bind(id)
-    .bind(sortable_time_text(now)?)
-    .fetch_optional(pool)
-    .await
-    .map_err(database)?;
-    if let Some(row) = redeemed {
-        return Ok(Redemption::Redeemed(grant_from_row(kind, id, row)?));
+    async fn users(&self, tenant_id: Uuid) -> Result<Vec<User>> {
+        let documents: Vec<Document> = sqlx::query_scalar(sql::USERS)
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?;
+        rows::models(documents, "user")
     }
-    // Redeemed before, expired since or not, and not revoked: a replay.
-    let replayed: Option<GrantRow> = sqlx::query_as(&format!(
-        "SELECT {GRANT_COLUMNS} FROM grants WHERE kind = $1 AND id = $2 AND redeemed AND NOT revoked"
-    ))
-    .bind(kind.as_str())
-    .bind(id)
-    .fetch_optional(pool)
-    .await
-    .map_err(database)?;
-    match replayed {
-        Some(row) => Ok(Redemption::Replayed(grant_from_row(kind, id, row)?)),
-        None => Ok(Redemption::Unusable),
+
+    async fn insert_grant(&self, grant: &Grant) -> Result<()> {
+        let document = document(&grant.document, "grant")?;
+        let written = sqlx::query(sql::INSERT_GRANT)
+            .bind(grant.kind.as_str())
+            .bind(&grant.id)
+            .bind(grant.tenant_id)
+            .bind(grant.family)
+            .bind(grant.user_id)
+            .bind(Json(&document))
+            .bind(sortable_time_text(grant.created)?)
+            .bind(sortable_time_text(grant.expires)?)
+            .execute(&self.pool)
+            .await;
+        match written.map_err(Failure::from) {
+            Ok(_) => Ok(()),
+            Err(Failure::Unique) => Err(conflict::grant(grant.kind)),
+            Err(other) => Err(other.into_error(grant.tenant_id)),
+        }
     }
-}
 
-pub(super) async fn live_grant(pool: &PgPool, kind: GrantKind, id: &str, now: OffsetDateTime) -> Result<Option<Grant>> {
-    let row: Option<GrantRow> = sqlx::query_as(&format!(
-        "SELECT {GRANT_COLUMNS} FROM grants \
-         WHERE kind = $1 AND id = $2 AND NOT redeemed AND NOT revoked AND expires > $3"
-    ))
-    .bind(kind.as_str())
-    .bind(id)
-    .bind(sortable_time_text(now)?)
-    .fetch_optional(pool)
-    .await
-    .map_err(database)?;
-    row.map(|row| grant_from_row(kind, id, row)).transpose()
-}
+    async fn redeem_grant(&self, kind: GrantKind, grant_id: &str, now: OffsetDateTime) -> Result<Redemption> {
+        let redeemed: Option<GrantRow> = sqlx::query_as(sql::REDEEM_GRANT)
+            .bind(kind.as_str())
+            .bind(grant_id)
+            .bind(sortable_time_text(now)?)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(database)?;
+        if let Some(row) = redeemed {
+            return Ok(Redemption::Redeemed(rows::grant(kind, grant_id, row)?));
+        }
+        // Redeemed before, expired since or not, and not revoked: a replay.
+        let replayed: Option<GrantRow> = sqlx::query_as(sql::REDEEMED_GRANT)
+            .bind(kind.as_str())
+            .bind(grant_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(database)?;
+        match replayed {
+            Some(row) => Ok(Redemption::Replayed(rows::grant(kind, grant_id, row)?)),
+            None => Ok(Redemption::Unusable),
+        }
+    }
 
-pub(super) async fn revoke_family(pool: &PgPool, family: Uuid) -> Result<u64> {
-    let redeemed: Vec<bool> =
-        sqlx::query_scalar("UPDATE grants SET revoked = true WHERE family = $1 AND NOT revoked RETURNING redeemed")
+    async fn live_grant(&self, kind: GrantKind, grant_id: &str, now: OffsetDateTime) -> Result<Option<Grant>> {
+        let row: Option<GrantRow> = sqlx::query_as(sql::LIVE_GRANT)
+            .bind(kind.as_str())
+            .bind(grant_id)
+            .bind(sortable_time_text(now)?)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(database)?;
+        row.map(|row| rows::grant(kind, grant_id, row)).transpose()
+    }
+
+    async fn revoke_family(&self, family: Uuid) -> Result<u64> {
+        let redeemed: Vec<bool> = sqlx::query_scalar(sql::REVOKE_FAMILY)
             .bind(family)
-            .fetch_all(pool)
+            .fetch_all(&self.pool)
             .await
             .map_err(database)?;
-    Ok(user_model::live(&redeemed))
-}
+        Ok(user_model::live(&redeemed))
+    }
 
-pub(super) async fn revoke_user_grants(pool: &PgPool, tenant_id: Uuid, user_id: Uuid) -> Result<u64> {
-    let redeemed: Vec<bool> = sqlx::query_scalar(
-        "UPDATE grants SET revoked = true WHERE tenant_id = $1 AND user_id = $2 AND NOT revoked RETURNING redeemed",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
-    .fetch_all(pool)
-    .await
-    .map_err(database)?;
-    Ok(user_model::live(&redeemed))
-}
+    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid) -> Result<u64> {
+        let redeemed: Vec<bool> = sqlx::query_scalar(sql::REVOKE_USER_GRANTS)
+            .bind(tenant_id)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(user_model::live(&redeemed))
+    }
 
-pub(super) async fn delete_expired_grants(pool: &PgPool, before: OffsetDateTime) -> Result<u64> {
-    let deleted = sqlx::query("DELETE FROM grants WHERE expires < $1")
-        .bind(sortable_time_text(before)?)
-        .execute(pool)
-        .await
-        .map_err(database)?;
-    Ok(deleted.rows_affected())
-}
-
-/// A grant from its row.
-fn grant_from_row(kind: GrantKind, id: &str, row: GrantRow) -> Result<Grant> {
-    let (tenant_id, family, user_id, Json(document), created, expires) = row;
-    Ok(Grant {
-        kind,
-        id: id.to_owned(),
-        tenant_id,
-        family,
-        user_id,
-        document: from_document(document.get(), "grant")?,
-        created: time_from_text(&created, "grant")?,
-        expires: time_from_text(&expires, "grant")?,
-    })
+    async fn delete_expired_grants(&self, before: OffsetDateTime) -> Result<u64> {
+        let deleted = sqlx::query(sql::DELETE_EXPIRED_GRANTS)
+            .bind(sortable_time_text(before)?)
+            .execute(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(deleted.rows_affected())
+    }
 }

@@ -1,241 +1,189 @@
 //! Users and grants in SQLite.
 
-use sqlx::SqlitePool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::columns::{document, email_key, from_document, sortable_time_text, time_from_text, uuid_from_text};
+use super::{Document, Id, SqliteStore, id};
+use crate::columns::{DocumentColumn, document, email_key, sortable_time_text};
 use crate::conflict::{self, Failure, database};
-use crate::{Error, Grant, GrantKind, Redemption, Result, User, user_model};
+use crate::sql::sign_in as sql;
+use crate::{Error, Grant, GrantKind, Redemption, Result, SignInStore, User, rows, user_model};
 
-/// The columns of a grant besides its kind and id: tenant, family, user, document, created,
-/// expires.
-type GrantRow = (String, String, String, String, String, String);
+/// A grant's row.
+type GrantRow = rows::GrantRow<Id, Document>;
 
-/// The columns [`GrantRow`] reads, in its order.
-const GRANT_COLUMNS: &str = "tenant_id, family, user_id, document, created, expires";
+impl SqliteStore {
+    /// The document of a user.
+    async fn user_document(&self, tenant_id: Uuid, user_id: Uuid) -> Result<Option<Document>> {
+        sqlx::query_scalar(sql::USER)
+            .bind(id(tenant_id))
+            .bind(id(user_id))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(database)
+    }
 
-pub(super) async fn insert_user(pool: &SqlitePool, user: &User) -> Result<()> {
-    let document = document(user, "user")?;
-    let written =
-        sqlx::query("INSERT INTO users (id, tenant_id, email_lower, version, document) VALUES ($1, $2, $3, $4, $5)")
-            .bind(user.id.to_string())
-            .bind(user.tenant_id.to_string())
+    /// Who holds the unique values of a user that could not be written.
+    async fn user_conflict(&self, user: &User, updating: bool) -> Result<Error> {
+        let rows: Vec<rows::UserHolderRow<Id>> = sqlx::query_as(sql::USER_HOLDERS)
+            .bind(id(user.id))
+            .bind(id(user.tenant_id))
+            .bind(email_key(&user.email))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(conflict::user(user, updating, &rows::user_holders(rows)?))
+    }
+}
+
+#[async_trait::async_trait]
+impl SignInStore for SqliteStore {
+    async fn insert_user(&self, user: &User) -> Result<()> {
+        let document = document(user, "user")?;
+        let written = sqlx::query(sql::INSERT_USER)
+            .bind(id(user.id))
+            .bind(id(user.tenant_id))
             .bind(email_key(&user.email))
             .bind(user.version)
             .bind(document.get())
-            .execute(pool)
+            .execute(&self.pool)
             .await;
-    match written.map_err(Failure::from) {
-        Ok(_) => Ok(()),
-        Err(Failure::Unique) => Err(user_conflict(pool, user, false).await?),
-        Err(other) => Err(other.into_error(user.tenant_id)),
+        match written.map_err(Failure::from) {
+            Ok(_) => Ok(()),
+            Err(Failure::Unique) => Err(self.user_conflict(user, false).await?),
+            Err(other) => Err(other.into_error(user.tenant_id)),
+        }
     }
-}
 
-pub(super) async fn update_user(pool: &SqlitePool, user: &User) -> Result<()> {
-    let document = document(user, "user")?;
-    let Some(previous) = user.version.checked_sub(1) else {
-        return Err(Error::VersionMismatch { what: "user" });
-    };
-    let written = sqlx::query(
-        "UPDATE users SET email_lower = $1, version = $2, document = $3 \
-         WHERE id = $4 AND tenant_id = $5 AND version = $6",
-    )
-    .bind(email_key(&user.email))
-    .bind(user.version)
-    .bind(document.get())
-    .bind(user.id.to_string())
-    .bind(user.tenant_id.to_string())
-    .bind(previous)
-    .execute(pool)
-    .await;
-    match written.map_err(Failure::from) {
-        Ok(done) if done.rows_affected() > 0 => Ok(()),
-        Ok(_) => match user_row(pool, user.tenant_id, user.id).await? {
-            Some(_) => Err(Error::VersionMismatch { what: "user" }),
-            None => Err(Error::NotFound(format!("user {}", user.id))),
-        },
-        Err(Failure::Unique) => Err(user_conflict(pool, user, true).await?),
-        Err(other) => Err(other.into_error(user.tenant_id)),
-    }
-}
-
-pub(super) async fn user(pool: &SqlitePool, tenant_id: Uuid, id: Uuid) -> Result<Option<User>> {
-    user_row(pool, tenant_id, id)
-        .await?
-        .map(|text| from_document(&text, "user"))
-        .transpose()
-}
-
-pub(super) async fn user_by_email(pool: &SqlitePool, tenant_id: Uuid, email: &str) -> Result<Option<User>> {
-    let document: Option<String> =
-        sqlx::query_scalar("SELECT document FROM users WHERE tenant_id = $1 AND email_lower = $2")
-            .bind(tenant_id.to_string())
-            .bind(email_key(email))
-            .fetch_optional(pool)
-            .await
-            .map_err(database)?;
-    document.map(|text| from_document(&text, "user")).transpose()
-}
-
-pub(super) async fn users(pool: &SqlitePool, tenant_id: Uuid) -> Result<Vec<User>> {
-    let documents: Vec<String> =
-        sqlx::query_scalar("SELECT document FROM users WHERE tenant_id = $1 ORDER BY email_lower, id")
-            .bind(tenant_id.to_string())
-            .fetch_all(pool)
-            .await
-            .map_err(database)?;
-    documents.iter().map(|text| from_document(text, "user")).collect()
-}
-
-/// The document of a user.
-async fn user_row(pool: &SqlitePool, tenant_id: Uuid, id: Uuid) -> Result<Option<String>> {
-    sqlx::query_scalar("SELECT document FROM users WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant_id.to_string())
-        .bind(id.to_string())
-        .fetch_optional(pool)
-        .await
-        .map_err(database)
-}
-
-/// Who holds the unique values of a user that could not be written.
-async fn user_conflict(pool: &SqlitePool, user: &User, updating: bool) -> Result<Error> {
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, email_lower FROM users WHERE id = $1 OR (tenant_id = $2 AND email_lower = $3)")
-            .bind(user.id.to_string())
-            .bind(user.tenant_id.to_string())
+    async fn update_user(&self, user: &User) -> Result<()> {
+        let document = document(user, "user")?;
+        let Some(previous) = user.version.checked_sub(1) else {
+            return Err(Error::VersionMismatch { what: "user" });
+        };
+        let written = sqlx::query(sql::UPDATE_USER)
             .bind(email_key(&user.email))
-            .fetch_all(pool)
+            .bind(user.version)
+            .bind(document.get())
+            .bind(id(user.id))
+            .bind(id(user.tenant_id))
+            .bind(previous)
+            .execute(&self.pool)
+            .await;
+        match written.map_err(Failure::from) {
+            Ok(done) if done.rows_affected() > 0 => Ok(()),
+            Ok(_) => {
+                let exists = self.user_document(user.tenant_id, user.id).await?.is_some();
+                Err(conflict::not_updated("user", user.id, exists))
+            }
+            Err(Failure::Unique) => Err(self.user_conflict(user, true).await?),
+            Err(other) => Err(other.into_error(user.tenant_id)),
+        }
+    }
+
+    async fn user(&self, tenant_id: Uuid, user_id: Uuid) -> Result<Option<User>> {
+        let document = self.user_document(tenant_id, user_id).await?;
+        document.map(|document| document.model("user")).transpose()
+    }
+
+    async fn user_by_email(&self, tenant_id: Uuid, email: &str) -> Result<Option<User>> {
+        let document: Option<Document> = sqlx::query_scalar(sql::USER_BY_EMAIL)
+            .bind(id(tenant_id))
+            .bind(email_key(email))
+            .fetch_optional(&self.pool)
             .await
             .map_err(database)?;
-    let holders = rows
-        .into_iter()
-        .map(|(id, email)| Ok((uuid_from_text(&id, "user")?, email)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(conflict::user(user, updating, &holders))
-}
-
-pub(super) async fn insert_grant(pool: &SqlitePool, grant: &Grant) -> Result<()> {
-    let document = document(&grant.document, "grant")?;
-    let written = sqlx::query(
-        "INSERT INTO grants (kind, id, tenant_id, family, user_id, document, created, expires, redeemed, revoked) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0)",
-    )
-    .bind(grant.kind.as_str())
-    .bind(&grant.id)
-    .bind(grant.tenant_id.to_string())
-    .bind(grant.family.to_string())
-    .bind(grant.user_id.to_string())
-    .bind(document.get())
-    .bind(sortable_time_text(grant.created)?)
-    .bind(sortable_time_text(grant.expires)?)
-    .execute(pool)
-    .await;
-    match written.map_err(Failure::from) {
-        Ok(_) => Ok(()),
-        Err(Failure::Unique) => Err(conflict::grant(grant.kind)),
-        Err(other) => Err(other.into_error(grant.tenant_id)),
+        document.map(|document| document.model("user")).transpose()
     }
-}
 
-pub(super) async fn redeem_grant(
-    pool: &SqlitePool,
-    kind: GrantKind,
-    id: &str,
-    now: OffsetDateTime,
-) -> Result<Redemption> {
-    // One statement: of two redemptions, the second finds the grant redeemed.
-    let redeemed: Option<GrantRow> = sqlx::query_as(&format!(
-        "UPDATE grants SET redeemed = 1 \
-         WHERE kind = $1 AND id = $2 AND NOT redeemed AND NOT revoked AND expires > $3 \
-         RETURNING {GRANT_COLUMNS}"
-    ))
-    .bind(kind.as_str())
-    .bind(id)
-    .bind(sortable_time_text(now)?)
-    .fetch_optional(pool)
-    .await
-    .map_err(database)?;
-    if let Some(row) = redeemed {
-        return Ok(Redemption::Redeemed(grant_from_row(kind, id, row)?));
-    }
-    // Redeemed before, expired since or not, and not revoked: a replay.
-    let replayed: Option<GrantRow> = sqlx::query_as(&format!(
-        "SELECT {GRANT_COLUMNS} FROM grants WHERE kind = $1 AND id = $2 AND redeemed AND NOT revoked"
-    ))
-    .bind(kind.as_str())
-    .bind(id)
-    .fetch_optional(pool)
-    .await
-    .map_err(database)?;
-    match replayed {
-        Some(row) => Ok(Redemption::Replayed(grant_from_row(kind, id, row)?)),
-        None => Ok(Redemption::Unusable),
-    }
-}
-
-pub(super) async fn live_grant(
-    pool: &SqlitePool,
-    kind: GrantKind,
-    id: &str,
-    now: OffsetDateTime,
-) -> Result<Option<Grant>> {
-    let row: Option<GrantRow> = sqlx::query_as(&format!(
-        "SELECT {GRANT_COLUMNS} FROM grants \
-         WHERE kind = $1 AND id = $2 AND NOT redeemed AND NOT revoked AND expires > $3"
-    ))
-    .bind(kind.as_str())
-    .bind(id)
-    .bind(sortable_time_text(now)?)
-    .fetch_optional(pool)
-    .await
-    .map_err(database)?;
-    row.map(|row| grant_from_row(kind, id, row)).transpose()
-}
-
-pub(super) async fn revoke_family(pool: &SqlitePool, family: Uuid) -> Result<u64> {
-    let redeemed: Vec<bool> =
-        sqlx::query_scalar("UPDATE grants SET revoked = 1 WHERE family = $1 AND NOT revoked RETURNING redeemed")
-            .bind(family.to_string())
-            .fetch_all(pool)
+    async fn users(&self, tenant_id: Uuid) -> Result<Vec<User>> {
+        let documents: Vec<Document> = sqlx::query_scalar(sql::USERS)
+            .bind(id(tenant_id))
+            .fetch_all(&self.pool)
             .await
             .map_err(database)?;
-    Ok(user_model::live(&redeemed))
-}
+        rows::models(documents, "user")
+    }
 
-pub(super) async fn revoke_user_grants(pool: &SqlitePool, tenant_id: Uuid, user_id: Uuid) -> Result<u64> {
-    let redeemed: Vec<bool> = sqlx::query_scalar(
-        "UPDATE grants SET revoked = 1 WHERE tenant_id = $1 AND user_id = $2 AND NOT revoked RETURNING redeemed",
-    )
-    .bind(tenant_id.to_string())
-    .bind(user_id.to_string())
-    .fetch_all(pool)
-    .await
-    .map_err(database)?;
-    Ok(user_model::live(&redeemed))
-}
+    async fn insert_grant(&self, grant: &Grant) -> Result<()> {
+        let document = document(&grant.document, "grant")?;
+        let written = sqlx::query(sql::INSERT_GRANT)
+            .bind(grant.kind.as_str())
+            .bind(&grant.id)
+            .bind(id(grant.tenant_id))
+            .bind(id(grant.family))
+            .bind(id(grant.user_id))
+            .bind(document.get())
+            .bind(sortable_time_text(grant.created)?)
+            .bind(sortable_time_text(grant.expires)?)
+            .execute(&self.pool)
+            .await;
+        match written.map_err(Failure::from) {
+            Ok(_) => Ok(()),
+            Err(Failure::Unique) => Err(conflict::grant(grant.kind)),
+            Err(other) => Err(other.into_error(grant.tenant_id)),
+        }
+    }
 
-pub(super) async fn delete_expired_grants(pool: &SqlitePool, before: OffsetDateTime) -> Result<u64> {
-    let deleted = sqlx::query("DELETE FROM grants WHERE expires < $1")
-        .bind(sortable_time_text(before)?)
-        .execute(pool)
-        .await
-        .map_err(database)?;
-    Ok(deleted.rows_affected())
-}
+    async fn redeem_grant(&self, kind: GrantKind, grant_id: &str, now: OffsetDateTime) -> Result<Redemption> {
+        let redeemed: Option<GrantRow> = sqlx::query_as(sql::REDEEM_GRANT)
+            .bind(kind.as_str())
+            .bind(grant_id)
+            .bind(sortable_time_text(now)?)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(database)?;
+        if let Some(row) = redeemed {
+            return Ok(Redemption::Redeemed(rows::grant(kind, grant_id, row)?));
+        }
+        // Redeemed before, expired since or not, and not revoked: a replay.
+        let replayed: Option<GrantRow> = sqlx::query_as(sql::REDEEMED_GRANT)
+            .bind(kind.as_str())
+            .bind(grant_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(database)?;
+        match replayed {
+            Some(row) => Ok(Redemption::Replayed(rows::grant(kind, grant_id, row)?)),
+            None => Ok(Redemption::Unusable),
+        }
+    }
 
-/// A grant from its row.
-fn grant_from_row(kind: GrantKind, id: &str, row: GrantRow) -> Result<Grant> {
-    let (tenant_id, family, user_id, document, created, expires) = row;
-    Ok(Grant {
-        kind,
-        id: id.to_owned(),
-        tenant_id: uuid_from_text(&tenant_id, "grant")?,
-        family: uuid_from_text(&family, "grant")?,
-        user_id: uuid_from_text(&user_id, "grant")?,
-        document: from_document(&document, "grant")?,
-        created: time_from_text(&created, "grant")?,
-        expires: time_from_text(&expires, "grant")?,
-    })
+    async fn live_grant(&self, kind: GrantKind, grant_id: &str, now: OffsetDateTime) -> Result<Option<Grant>> {
+        let row: Option<GrantRow> = sqlx::query_as(sql::LIVE_GRANT)
+            .bind(kind.as_str())
+            .bind(grant_id)
+            .bind(sortable_time_text(now)?)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(database)?;
+        row.map(|row| rows::grant(kind, grant_id, row)).transpose()
+    }
+
+    async fn revoke_family(&self, family: Uuid) -> Result<u64> {
+        let redeemed: Vec<bool> = sqlx::query_scalar(sql::REVOKE_FAMILY)
+            .bind(id(family))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(user_model::live(&redeemed))
+    }
+
+    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid) -> Result<u64> {
+        let redeemed: Vec<bool> = sqlx::query_scalar(sql::REVOKE_USER_GRANTS)
+            .bind(id(tenant_id))
+            .bind(id(user_id))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(user_model::live(&redeemed))
+    }
+
+    async fn delete_expired_grants(&self, before: OffsetDateTime) -> Result<u64> {
+        let deleted = sqlx::query(sql::DELETE_EXPIRED_GRANTS)
+            .bind(sortable_time_text(before)?)
+            .execute(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(deleted.rows_affected())
+    }
 }
