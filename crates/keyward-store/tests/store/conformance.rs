@@ -1,16 +1,15 @@
 //! The storage conformance suite: every behaviour the services rely on, written once against
-//! the [`Store`] trait and run against SQLite (a temporary file) and PostgreSQL (a fresh schema in
-//! `postgres://postgres@127.0.0.1:5432/test` per test, dropped at the end).
+//! the store's traits (through [`Store`], the three families in one) and run against SQLite (a
+//! temporary file) and PostgreSQL (a fresh schema in `postgres://postgres@127.0.0.1:5432/test`
+//! per test, dropped at the end).
 //!
 //! Behaviours make their own tenants with random names, so they also pass one after another on
-//! one store ([`suite`]), as they would in a running server. Those of customer sign-in and of the
-//! vault are in [`sign_in`] and [`vault`]; [`harness`] runs them against each backend.
+//! one store ([`suite`]), as they would in a running server. Those of the directory are here,
+//! those of customer sign-in and of the vault in [`sign_in`] and [`vault`]; [`harness`] runs them
+//! against each backend.
 
-#[path = "conformance/harness.rs"]
 mod harness;
-#[path = "conformance/sign_in.rs"]
 mod sign_in;
-#[path = "conformance/vault.rs"]
 mod vault;
 
 use std::sync::Arc;
@@ -720,18 +719,18 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $behaviour() {
-                    crate::on_sqlite(|url| crate::with_store(url, crate::$behaviour)).await;
+                    super::on_sqlite(|url| super::with_store(url, super::$behaviour)).await;
                 }
             )*
 
             #[tokio::test]
             async fn suite() {
-                crate::on_sqlite(|url| crate::with_store(url, crate::suite)).await;
+                super::on_sqlite(|url| super::with_store(url, super::suite)).await;
             }
 
             #[tokio::test]
             async fn documents_survive_reopening() {
-                crate::on_sqlite(crate::documents_survive_reopening).await;
+                super::on_sqlite(super::documents_survive_reopening).await;
             }
         }
 
@@ -739,18 +738,18 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $behaviour() {
-                    crate::on_postgres(|url| crate::with_store(url, crate::$behaviour)).await;
+                    super::on_postgres(|url| super::with_store(url, super::$behaviour)).await;
                 }
             )*
 
             #[tokio::test]
             async fn suite() {
-                crate::on_postgres(|url| crate::with_store(url, crate::suite)).await;
+                super::on_postgres(|url| super::with_store(url, super::suite)).await;
             }
 
             #[tokio::test]
             async fn documents_survive_reopening() {
-                crate::on_postgres(crate::documents_survive_reopening).await;
+                super::on_postgres(super::documents_survive_reopening).await;
             }
         }
     };
