@@ -1,8 +1,7 @@
 //! How model values become column values and come back, the same for both backends: times as
 //! RFC 3339 text (exact to the nanosecond, offset kept; in UTC where SQL compares them),
 //! documents as their serde_json, names and emails by the lowercase form they are found by. Ids
-//! and documents are read back through [`IdColumn`] and [`DocumentColumn`], whichever way the
-//! backend stores them.
+//! are read back through [`IdColumn`], whichever way the backend stores them.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -53,14 +52,20 @@ fn uuid_from_text(text: &str, what: &'static str) -> Result<Uuid> {
     })
 }
 
+/// A document column, bound and read alike on both backends: text on SQLite, `jsonb` on
+/// PostgreSQL.
+pub(crate) type Document = Json<Box<RawValue>>;
+
 /// A value as a stored document.
-pub(crate) fn document<T: Serialize>(value: &T, what: &'static str) -> Result<Box<RawValue>> {
-    serde_json::value::to_raw_value(value).map_err(|e| Error::Invalid(format!("{what} cannot be stored: {e}")))
+pub(crate) fn document<T: Serialize>(value: &T, what: &'static str) -> Result<Document> {
+    serde_json::value::to_raw_value(value)
+        .map(Json)
+        .map_err(|e| Error::Invalid(format!("{what} cannot be stored: {e}")))
 }
 
-/// A stored document.
-fn from_document<T: DeserializeOwned>(text: &str, what: &'static str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| Error::Corrupt {
+/// The value a stored document holds.
+pub(crate) fn from_document<T: DeserializeOwned>(document: &Document, what: &'static str) -> Result<T> {
+    serde_json::from_str(document.0.get()).map_err(|e| Error::Corrupt {
         what,
         detail: e.to_string(),
     })
@@ -81,29 +86,6 @@ impl IdColumn for String {
 impl IdColumn for Uuid {
     fn uuid(self, _: &'static str) -> Result<Uuid> {
         Ok(self)
-    }
-}
-
-/// A document column as read: `text` on SQLite, `jsonb` on PostgreSQL.
-pub(crate) trait DocumentColumn {
-    /// The document's JSON text.
-    fn json(&self) -> &str;
-
-    /// The model the document holds; [`Error::Corrupt`] (reading `what`) if it does not.
-    fn model<T: DeserializeOwned>(&self, what: &'static str) -> Result<T> {
-        from_document(self.json(), what)
-    }
-}
-
-impl DocumentColumn for String {
-    fn json(&self) -> &str {
-        self
-    }
-}
-
-impl DocumentColumn for Json<Box<RawValue>> {
-    fn json(&self) -> &str {
-        self.0.get()
     }
 }
 

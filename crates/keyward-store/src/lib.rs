@@ -4,11 +4,12 @@
 //! one database), chosen once at start-up from the database URL by [`open`], which returns a
 //! [`Store`]: all three families in one.
 //!
-//! Inside, each backend (`sqlite`, `postgres`) implements each family in a file of its own
-//! (`directory.rs`, `sign_in.rs`, `vault.rs`). What the two have in common is written once: the
-//! SQL text (`sql/`), how a value becomes a column and comes back (`columns.rs`), how a row
-//! becomes a model (`rows.rs`) and what a refused write means (`conflict.rs`). They differ in how
-//! ids and documents are stored: text on SQLite, `uuid` and `jsonb` on PostgreSQL.
+//! Inside, the families are written once, in SQL both databases run: `sql.rs` and a file per
+//! family (`sql/directory.rs`, `sql/sign_in.rs`, `sql/vault.rs`), generic over the backend.
+//! `sqlite.rs` and `postgres.rs` hold what sets each apart: how it connects, its migrations and
+//! how it stores ids (text on SQLite, `uuid` on PostgreSQL). Around them: how a value becomes a
+//! column and comes back (`columns.rs`), how a row becomes a model (`rows.rs`) and what a refused
+//! write means (`conflict.rs`). [`open`] picks the backend; no method asks which one it runs on.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -46,8 +47,8 @@ use uuid::Uuid;
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     let scheme = url.split_once(':').map(|(scheme, _)| scheme.to_ascii_lowercase());
     match scheme.as_deref() {
-        Some("sqlite") => Ok(Arc::new(sqlite::SqliteStore::open(url).await?)),
-        Some("postgres" | "postgresql") => Ok(Arc::new(postgres::PostgresStore::open(url).await?)),
+        Some("sqlite") => Ok(Arc::new(sqlite::open(url).await?)),
+        Some("postgres" | "postgresql") => Ok(Arc::new(postgres::open(url).await?)),
         _ => Err(Error::UnsupportedUrl(without_password(url))),
     }
 }

@@ -1,11 +1,10 @@
-//! The rows the queries of [`crate::sql`] read, and the models they become, the same for both
-//! backends. A row is a tuple generic over how its backend stores ids (`I`: text on SQLite,
-//! `uuid` on PostgreSQL) and documents (`D`: text or `jsonb`); each backend names its own with
-//! its column types (`rows::TenantRow<String>`, `rows::TenantRow<Uuid>`).
+//! The rows the statements of [`crate::sql`] read, as tuples, and the models they become. A row
+//! with ids is generic over how its backend stores them (`I`, its [`crate::sql::Backend::Id`]:
+//! text on SQLite, `uuid` on PostgreSQL).
 
 use uuid::Uuid;
 
-use crate::columns::{DocumentColumn, IdColumn, time_from_text};
+use crate::columns::{Document, IdColumn, from_document, time_from_text};
 use crate::conflict::item_kind;
 use crate::{AppRoleAssignment, Collection, Grant, GrantKind, ItemKey, Result, Tenant, VaultItem, VaultVersion};
 
@@ -25,13 +24,13 @@ pub(crate) type RoleAssignmentRow<I> = (I, I, I, I, I, String);
 pub(crate) type UserHolderRow<I> = (I, String);
 
 /// A grant besides its kind and id: tenant, family, user, document, created, expires.
-pub(crate) type GrantRow<I, D> = (I, I, I, D, String, String);
+pub(crate) type GrantRow<I> = (I, I, I, Document, String, String);
 
 /// A name of a vault: name, deleted, revision, document.
-pub(crate) type ItemRow<D> = (String, bool, i64, D);
+pub(crate) type ItemRow = (String, bool, i64, Document);
 
 /// A version read with its name: name, version, created, document, sealed.
-pub(crate) type VersionRow<D> = (String, String, String, D, Vec<u8>);
+pub(crate) type VersionRow = (String, String, String, Document, Vec<u8>);
 
 /// A tenant from its row.
 pub(crate) fn tenant<I: IdColumn>(row: TenantRow<I>) -> Result<Tenant> {
@@ -82,7 +81,7 @@ pub(crate) fn user_holders<I: IdColumn>(rows: Vec<UserHolderRow<I>>) -> Result<V
 }
 
 /// A grant from its row.
-pub(crate) fn grant<I: IdColumn, D: DocumentColumn>(kind: GrantKind, id: &str, row: GrantRow<I, D>) -> Result<Grant> {
+pub(crate) fn grant<I: IdColumn>(kind: GrantKind, id: &str, row: GrantRow<I>) -> Result<Grant> {
     let (tenant_id, family, user_id, document, created, expires) = row;
     Ok(Grant {
         kind,
@@ -90,17 +89,17 @@ pub(crate) fn grant<I: IdColumn, D: DocumentColumn>(kind: GrantKind, id: &str, r
         tenant_id: tenant_id.uuid("grant")?,
         family: family.uuid("grant")?,
         user_id: user_id.uuid("grant")?,
-        document: document.model("grant")?,
+        document: from_document(&document, "grant")?,
         created: time_from_text(&created, "grant")?,
         expires: time_from_text(&expires, "grant")?,
     })
 }
 
 /// A name of a vault's collection from its row.
-pub(crate) fn item<D: DocumentColumn>(vault_id: Uuid, collection: Collection, row: ItemRow<D>) -> Result<VaultItem> {
+pub(crate) fn item(vault_id: Uuid, collection: Collection, row: ItemRow) -> Result<VaultItem> {
     let (name, deleted, revision, document) = row;
     Ok(VaultItem {
-        document: document.model(item_kind(collection))?,
+        document: from_document(&document, item_kind(collection))?,
         key: ItemKey {
             vault_id,
             collection,
@@ -112,7 +111,7 @@ pub(crate) fn item<D: DocumentColumn>(vault_id: Uuid, collection: Collection, ro
 }
 
 /// A version from its row; its key has the name's stored spelling.
-pub(crate) fn version<D: DocumentColumn>(key: &ItemKey, row: VersionRow<D>) -> Result<VaultVersion> {
+pub(crate) fn version(key: &ItemKey, row: VersionRow) -> Result<VaultVersion> {
     let (name, version, created, document, sealed) = row;
     Ok(VaultVersion {
         key: ItemKey {
@@ -122,7 +121,7 @@ pub(crate) fn version<D: DocumentColumn>(key: &ItemKey, row: VersionRow<D>) -> R
         },
         version,
         created: time_from_text(&created, "vault version")?,
-        document: document.model("vault version")?,
+        document: from_document(&document, "vault version")?,
         sealed,
     })
 }
@@ -133,9 +132,6 @@ pub(crate) fn ids<I: IdColumn>(ids: Vec<I>, what: &'static str) -> Result<Vec<Uu
 }
 
 /// The models documents hold, each a `what`.
-pub(crate) fn models<D: DocumentColumn, T: serde::de::DeserializeOwned>(
-    documents: Vec<D>,
-    what: &'static str,
-) -> Result<Vec<T>> {
-    documents.iter().map(|document| document.model(what)).collect()
+pub(crate) fn models<T: serde::de::DeserializeOwned>(documents: Vec<Document>, what: &'static str) -> Result<Vec<T>> {
+    documents.iter().map(|document| from_document(document, what)).collect()
 }

@@ -1,11 +1,47 @@
-//! The SQL both backends run, written once: the schemas differ in column types (text or `uuid`,
-//! text or `jsonb`, integer or boolean), not in names, and every statement here reads and writes
-//! both alike. Parameters are numbered (`$1`), which SQLite and PostgreSQL both accept; booleans
-//! are written `true` and `false`, which SQLite reads as 1 and 0.
+//! The store in SQL, written once for both backends: [`SqlStore`] implements each family of the
+//! store (`directory.rs`, `sign_in.rs`, `vault.rs`) over any [`Backend`], that is SQLite or
+//! PostgreSQL. Their schemas differ in column types (text or `uuid`, text or `jsonb`, integer or
+//! boolean), not in names, so one text of each statement serves both: parameters are numbered
+//! (`$1`), booleans written `true` and `false` (SQLite reads 1 and 0), documents bound and read
+//! as JSON (text on SQLite, `jsonb` on PostgreSQL). Ids are the one difference a statement
+//! sees: each backend binds them as its [`Backend::Id`].
 //!
-//! A statement's parameters are listed in its documentation, in order; the rows it reads are
-//! the types of [`crate::rows`].
+//! Which backend a store runs on is chosen once, by [`crate::open`]; nothing here asks.
 
-pub(crate) mod directory;
-pub(crate) mod sign_in;
-pub(crate) mod vault;
+mod directory;
+mod sign_in;
+mod vault;
+
+use sqlx::{Database, Decode, Encode, Pool, Type};
+use uuid::Uuid;
+
+use crate::columns::IdColumn;
+
+/// A database the store runs on: what sets it apart from the other in the statements
+/// [`SqlStore`] runs.
+pub(crate) trait Backend: Database {
+    /// An id as stored and bound: text on SQLite, `uuid` on PostgreSQL.
+    type Id: IdColumn + for<'q> Encode<'q, Self> + for<'r> Decode<'r, Self> + Type<Self> + Send + Sync + Unpin + 'static;
+
+    /// An id as bound to a statement.
+    fn id(uuid: Uuid) -> Self::Id;
+
+    /// How many rows a statement wrote.
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+}
+
+/// The store on a [`Backend`]: a pool of connections to its database, migrated.
+///
+/// Its impl blocks all repeat one `where` clause: what the statements need of the backend
+/// (executors, and the types they bind and read). Both backends meet it; Rust does not carry such
+/// bounds over from a trait's definition, so each block names them.
+pub(crate) struct SqlStore<DB: Database> {
+    pool: Pool<DB>,
+}
+
+impl<DB: Database> SqlStore<DB> {
+    /// The store over a pool whose database is migrated.
+    pub(crate) fn new(pool: Pool<DB>) -> Self {
+        Self { pool }
+    }
+}
