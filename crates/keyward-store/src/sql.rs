@@ -21,7 +21,7 @@ use crate::columns::IdColumn;
 /// [`SqlStore`] runs.
 pub(crate) trait Backend: Database {
     /// An id as stored and bound: text on SQLite, `uuid` on PostgreSQL.
-    type Id: IdColumn + for<'q> Encode<'q, Self> + for<'r> Decode<'r, Self> + Type<Self> + Send + Sync + Unpin + 'static;
+    type Id: IdColumn + Column<Self> + Send + Sync + Unpin + 'static;
 
     /// An id as bound to a statement.
     fn id(uuid: Uuid) -> Self::Id;
@@ -29,6 +29,11 @@ pub(crate) trait Backend: Database {
     /// How many rows a statement wrote.
     fn rows_affected(result: &Self::QueryResult) -> u64;
 }
+
+/// A Rust type a backend binds and reads as a column (`String`, `i64`, a [`Backend::Id`], ...).
+pub(crate) trait Column<DB: Database>: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB> {}
+
+impl<DB: Database, T> Column<DB> for T where T: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB> {}
 
 /// The store on a [`Backend`]: a pool of connections to its database, migrated.
 ///

@@ -1,9 +1,9 @@
 //! Tenants, applications, role assignments and signing keys, on either backend.
 
-use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+use sqlx::{ColumnIndex, Encode, Executor, IntoArguments, Type};
 use uuid::Uuid;
 
-use super::{Backend, SqlStore};
+use super::{Backend, Column, SqlStore};
 use crate::columns::{Document, IdColumn, document, time_text};
 use crate::conflict::{self, Failure, database};
 use crate::{AppRoleAssignment, Application, DirectoryStore, Error, Result, SigningKey, Tenant, rows};
@@ -14,11 +14,11 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Document: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    String: Column<DB>,
+    i64: Column<DB>,
+    bool: Column<DB>,
+    Vec<u8>: Column<DB>,
+    Document: Column<DB>,
     usize: ColumnIndex<DB::Row>,
 {
     /// Who holds the unique values of a tenant that could not be inserted.
@@ -120,11 +120,11 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Document: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    String: Column<DB>,
+    i64: Column<DB>,
+    bool: Column<DB>,
+    Vec<u8>: Column<DB>,
+    Document: Column<DB>,
     usize: ColumnIndex<DB::Row>,
 {
     async fn insert_tenant(&self, tenant: &Tenant) -> Result<()> {

@@ -1,10 +1,10 @@
 //! Users and grants, on either backend.
 
-use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+use sqlx::{ColumnIndex, Encode, Executor, IntoArguments, Type};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Backend, SqlStore};
+use super::{Backend, Column, SqlStore};
 use crate::columns::{Document, document, email_key, from_document, sortable_time_text};
 use crate::conflict::{self, Failure, database};
 use crate::{Error, Grant, GrantKind, Redemption, Result, SignInStore, User, rows, user_model};
@@ -22,11 +22,11 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Document: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    String: Column<DB>,
+    i64: Column<DB>,
+    bool: Column<DB>,
+    Vec<u8>: Column<DB>,
+    Document: Column<DB>,
     usize: ColumnIndex<DB::Row>,
 {
     /// The document of a user.
@@ -60,11 +60,11 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Document: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    String: Column<DB>,
+    i64: Column<DB>,
+    bool: Column<DB>,
+    Vec<u8>: Column<DB>,
+    Document: Column<DB>,
     usize: ColumnIndex<DB::Row>,
 {
     async fn insert_user(&self, user: &User) -> Result<()> {

@@ -1,9 +1,9 @@
 //! Vaults, their names and versions, on either backend.
 
-use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+use sqlx::{ColumnIndex, Encode, Executor, IntoArguments, Type};
 use uuid::Uuid;
 
-use super::{Backend, SqlStore};
+use super::{Backend, Column, SqlStore};
 use crate::columns::{Document, document, name_key, sortable_time_text};
 use crate::conflict::{self, Failure, database};
 use crate::{
@@ -20,22 +20,17 @@ macro_rules! versions {
     };
 }
 
-/// A name's row.
-type ItemRow = rows::ItemRow;
-/// A version's row.
-type VersionRow = rows::VersionRow;
-
 impl<DB> SqlStore<DB>
 where
     DB: Backend,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Document: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    String: Column<DB>,
+    i64: Column<DB>,
+    bool: Column<DB>,
+    Vec<u8>: Column<DB>,
+    Document: Column<DB>,
     usize: ColumnIndex<DB::Row>,
 {
     /// Who holds the unique values of a vault that could not be written.
@@ -128,11 +123,11 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Document: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    String: Column<DB>,
+    i64: Column<DB>,
+    bool: Column<DB>,
+    Vec<u8>: Column<DB>,
+    Document: Column<DB>,
     usize: ColumnIndex<DB::Row>,
 {
     async fn insert_vault(&self, vault: &Vault) -> Result<()> {
@@ -213,7 +208,7 @@ where
     }
 
     async fn vault_item(&self, key: &ItemKey) -> Result<Option<VaultItem>> {
-        let row: Option<ItemRow> = sqlx::query_as(
+        let row: Option<rows::ItemRow> = sqlx::query_as(
             "SELECT name, deleted, revision, document FROM vault_items \
              WHERE vault_id = $1 AND collection = $2 AND name_key = $3",
         )
@@ -227,7 +222,7 @@ where
     }
 
     async fn vault_items(&self, vault_id: Uuid, collection: Collection, deleted: bool) -> Result<Vec<VaultItem>> {
-        let rows: Vec<ItemRow> = sqlx::query_as(
+        let rows: Vec<rows::ItemRow> = sqlx::query_as(
             "SELECT name, deleted, revision, document FROM vault_items \
              WHERE vault_id = $1 AND collection = $2 AND deleted = $3 ORDER BY name_key",
         )
@@ -243,7 +238,7 @@ where
     }
 
     async fn vault_versions(&self, key: &ItemKey) -> Result<Vec<VaultVersion>> {
-        let rows: Vec<VersionRow> = sqlx::query_as(concat!(versions!(), " ORDER BY v.created, v.version"))
+        let rows: Vec<rows::VersionRow> = sqlx::query_as(concat!(versions!(), " ORDER BY v.created, v.version"))
             .bind(DB::id(key.vault_id))
             .bind(key.collection.as_str())
             .bind(name_key(&key.name))
@@ -254,7 +249,7 @@ where
     }
 
     async fn vault_version(&self, key: &ItemKey, version: &str) -> Result<Option<VaultVersion>> {
-        let row: Option<VersionRow> = sqlx::query_as(concat!(versions!(), " AND v.version = $4"))
+        let row: Option<rows::VersionRow> = sqlx::query_as(concat!(versions!(), " AND v.version = $4"))
             .bind(DB::id(key.vault_id))
             .bind(key.collection.as_str())
             .bind(name_key(&key.name))
