@@ -2,8 +2,6 @@
 //! value was taken (`DatabaseError::is_unique_violation`); the backend then looks up who holds
 //! which value, and the functions here turn that into an [`Error::Conflict`] naming it.
 
-use std::fmt::Display;
-
 use uuid::Uuid;
 
 use crate::{
@@ -50,9 +48,17 @@ impl From<Error> for Failure {
     }
 }
 
-/// A database failure as an [`Error`].
-pub(crate) fn database(e: impl Display) -> Error {
-    Error::Database(e.to_string())
+/// A database failure as an [`Error`]. A column that cannot be decoded is [`Error::Corrupt`]:
+/// with the schemas as they are, that is a document that is not JSON (on SQLite, where documents
+/// are text).
+pub(crate) fn database(e: sqlx::Error) -> Error {
+    match e {
+        sqlx::Error::ColumnDecode { source, .. } => Error::Corrupt {
+            what: "row",
+            detail: source.to_string(),
+        },
+        e => Error::Database(e.to_string()),
+    }
 }
 
 /// A tenant's id, name or domain is taken; `holders` are (id, name, domain) of the tenants that

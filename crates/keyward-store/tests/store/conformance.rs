@@ -833,3 +833,24 @@ async fn sqlite_file_is_in_wal_mode() {
         .unwrap();
     assert_eq!(mode, "wal");
 }
+
+#[tokio::test]
+async fn unreadable_sqlite_documents_are_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("keyward.db").display());
+    let store = keyward_store::open(&url).await.unwrap();
+    let tenant = with_tenant(&*store).await;
+    store.insert_application(&application(&tenant)).await.unwrap();
+    let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    for document in ["not JSON", r#"{"id": "not an application"}"#] {
+        sqlx::query("UPDATE applications SET document = $1")
+            .bind(document)
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        match store.applications().await {
+            Err(Error::Corrupt { .. }) => {}
+            other => panic!("{document:?}: expected Corrupt, got {other:?}"),
+        }
+    }
+}
