@@ -1,5 +1,5 @@
 //! What a refused write means, the same for both backends. The database says only *that* a unique
-//! value was taken (`DatabaseError::is_unique_violation`); the backend then looks up who holds
+//! value was taken (`DatabaseError::is_unique_violation`); the store then looks up who holds
 //! which value, and the functions here turn that into an [`Error::Conflict`] naming it.
 
 use uuid::Uuid;
@@ -188,29 +188,12 @@ pub(crate) fn not_updated(what: &'static str, id: Uuid, exists: bool) -> Error {
     }
 }
 
-/// A rotation's retired key is not stored.
-pub(crate) fn missing_signing_key(key: &SigningKey) -> Error {
-    Error::NotFound(format!("signing key {:?} of tenant {}", key.kid, key.tenant_id))
-}
-
 /// Why a new name could not be inserted: it is taken, or its vault does not exist.
 pub(crate) fn item_refused(key: &ItemKey, failure: Failure) -> Error {
     match failure {
         Failure::Unique => Error::Conflict(item(key)),
         Failure::MissingParent => Error::NotFound(format!("vault {}", key.vault_id)),
         Failure::Other(e) => e,
-    }
-}
-
-/// Why a replacement of a name that named its stored revision changed nothing: the name is at
-/// another revision, or it `exists` no more.
-pub(crate) fn item_not_updated(key: &ItemKey, exists: bool) -> Error {
-    if exists {
-        Error::VersionMismatch {
-            what: item_kind(key.collection),
-        }
-    } else {
-        Error::NotFound(item(key))
     }
 }
 

@@ -332,7 +332,10 @@ where
                     .execute(&mut *tx)
                     .await?;
             if DB::rows_affected(&updated) == 0 {
-                return Err(Failure::Other(conflict::missing_signing_key(retired)));
+                return Err(Failure::Other(Error::NotFound(format!(
+                    "signing key {:?} of tenant {}",
+                    retired.kid, retired.tenant_id
+                ))));
             }
             sqlx::query("INSERT INTO signing_keys (tenant_id, kid, active, document) VALUES ($1, $2, $3, $4)")
                 .bind(DB::id(new.tenant_id))

@@ -88,7 +88,12 @@ where
             .fetch_optional(&mut *tx)
             .await
             .map_err(database)?;
-        Err(conflict::item_not_updated(key, exists.is_some()))
+        match exists {
+            Some(_) => Err(Error::VersionMismatch {
+                what: conflict::item_kind(key.collection),
+            }),
+            None => Err(Error::NotFound(conflict::item(key))),
+        }
     }
 
     /// Inserts or replaces one version, in the transaction of a [`VaultWrite`].
