@@ -1,7 +1,7 @@
 //! How model values become column values and come back, the same for both backends: times as
 //! RFC 3339 text (exact to the nanosecond, offset kept; in UTC where SQL compares them),
-//! documents as their serde_json, names and emails by the lowercase form they are found by; the
-//! rows of the vault's names and versions, whichever way the backend stores the document.
+//! documents as their serde_json, names and emails by the lowercase form they are found by. Ids
+//! are read back through [`IdColumn`], whichever way the backend stores them.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -12,8 +12,7 @@ use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
-use crate::conflict::item_kind;
-use crate::{Collection, Error, ItemKey, Result, VaultItem, VaultVersion};
+use crate::{Error, Result};
 
 /// A time as stored: RFC 3339 text.
 pub(crate) fn time_text(time: OffsetDateTime) -> Result<String> {
@@ -46,83 +45,48 @@ pub(crate) fn time_from_text(text: &str, what: &'static str) -> Result<OffsetDat
 }
 
 /// A UUID stored as text (SQLite).
-pub(crate) fn uuid_from_text(text: &str, what: &'static str) -> Result<Uuid> {
+fn uuid_from_text(text: &str, what: &'static str) -> Result<Uuid> {
     Uuid::parse_str(text).map_err(|e| Error::Corrupt {
         what,
         detail: format!("id {text:?}: {e}"),
     })
 }
 
+/// A document column, bound and read alike on both backends: text on SQLite, `jsonb` on
+/// PostgreSQL.
+pub(crate) type Document = Json<Box<RawValue>>;
+
 /// A value as a stored document.
-pub(crate) fn document<T: Serialize>(value: &T, what: &'static str) -> Result<Box<RawValue>> {
-    serde_json::value::to_raw_value(value).map_err(|e| Error::Invalid(format!("{what} cannot be stored: {e}")))
+pub(crate) fn document<T: Serialize>(value: &T, what: &'static str) -> Result<Document> {
+    serde_json::value::to_raw_value(value)
+        .map(Json)
+        .map_err(|e| Error::Invalid(format!("{what} cannot be stored: {e}")))
 }
 
-/// A stored document.
-pub(crate) fn from_document<T: DeserializeOwned>(text: &str, what: &'static str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| Error::Corrupt {
+/// The value a stored document holds.
+pub(crate) fn from_document<T: DeserializeOwned>(document: &Document, what: &'static str) -> Result<T> {
+    serde_json::from_str(document.0.get()).map_err(|e| Error::Corrupt {
         what,
         detail: e.to_string(),
     })
 }
 
-/// A document column as read: `text` on SQLite, `jsonb` on PostgreSQL.
-pub(crate) trait DocumentColumn {
-    /// The document's JSON text.
-    fn json(&self) -> &str;
+/// An id column as read: `text` on SQLite, `uuid` on PostgreSQL.
+pub(crate) trait IdColumn {
+    /// The id; [`Error::Corrupt`] (reading `what`) if it is not one.
+    fn uuid(self, what: &'static str) -> Result<Uuid>;
 }
 
-impl DocumentColumn for String {
-    fn json(&self) -> &str {
-        self
+impl IdColumn for String {
+    fn uuid(self, what: &'static str) -> Result<Uuid> {
+        uuid_from_text(&self, what)
     }
 }
 
-impl DocumentColumn for Json<Box<RawValue>> {
-    fn json(&self) -> &str {
-        self.0.get()
+impl IdColumn for Uuid {
+    fn uuid(self, _: &'static str) -> Result<Uuid> {
+        Ok(self)
     }
-}
-
-/// The columns of a name: name, deleted, revision, document.
-pub(crate) type ItemRow<D> = (String, bool, i64, D);
-
-/// The columns of a version read with its name: name, version, created, document, sealed.
-pub(crate) type VersionRow<D> = (String, String, String, D, Vec<u8>);
-
-/// A name of a vault's collection from its row.
-pub(crate) fn item_from_row<D: DocumentColumn>(
-    vault_id: Uuid,
-    collection: Collection,
-    row: ItemRow<D>,
-) -> Result<VaultItem> {
-    let (name, deleted, revision, document) = row;
-    Ok(VaultItem {
-        document: from_document(document.json(), item_kind(collection))?,
-        key: ItemKey {
-            vault_id,
-            collection,
-            name,
-        },
-        deleted,
-        revision,
-    })
-}
-
-/// A version from its row; its key has the name's stored spelling.
-pub(crate) fn version_from_row<D: DocumentColumn>(key: &ItemKey, row: VersionRow<D>) -> Result<VaultVersion> {
-    let (name, version, created, document, sealed) = row;
-    Ok(VaultVersion {
-        key: ItemKey {
-            vault_id: key.vault_id,
-            collection: key.collection,
-            name,
-        },
-        version,
-        created: time_from_text(&created, "vault version")?,
-        document: from_document(document.json(), "vault version")?,
-        sealed,
-    })
 }
 
 /// The form a user's email is unique in and found by: its (Unicode) lowercase.

@@ -1,8 +1,6 @@
 //! What a refused write means, the same for both backends. The database says only *that* a unique
-//! value was taken (`DatabaseError::is_unique_violation`); the backend then looks up who holds
+//! value was taken (`DatabaseError::is_unique_violation`); the store then looks up who holds
 //! which value, and the functions here turn that into an [`Error::Conflict`] naming it.
-
-use std::fmt::Display;
 
 use uuid::Uuid;
 
@@ -50,9 +48,17 @@ impl From<Error> for Failure {
     }
 }
 
-/// A database failure as an [`Error`].
-pub(crate) fn database(e: impl Display) -> Error {
-    Error::Database(e.to_string())
+/// A database failure as an [`Error`]. A column that cannot be decoded is [`Error::Corrupt`]:
+/// with the schemas as they are, that is a document that is not JSON (on SQLite, where documents
+/// are text).
+pub(crate) fn database(e: sqlx::Error) -> Error {
+    match e {
+        sqlx::Error::ColumnDecode { source, .. } => Error::Corrupt {
+            what: "row",
+            detail: source.to_string(),
+        },
+        e => Error::Database(e.to_string()),
+    }
 }
 
 /// A tenant's id, name or domain is taken; `holders` are (id, name, domain) of the tenants that
@@ -170,6 +176,16 @@ pub(crate) fn vault(vault: &Vault, updating: bool, holders: &[Uuid]) -> Error {
         }
     });
     Error::Conflict(what.unwrap_or_else(|| format!("vault {} or its name", vault.id)))
+}
+
+/// Why an update that named the stored version of a row (a `what` with this id) changed
+/// nothing: the row is at another version, or it `exists` no more.
+pub(crate) fn not_updated(what: &'static str, id: Uuid, exists: bool) -> Error {
+    if exists {
+        Error::VersionMismatch { what }
+    } else {
+        Error::NotFound(format!("{what} {id}"))
+    }
 }
 
 /// Why a new name could not be inserted: it is taken, or its vault does not exist.

@@ -1,6 +1,15 @@
-//! Persistence for Keyward: one [`Store`] trait, implemented for SQLite (the embedded default,
-//! WAL mode) and PostgreSQL (several servers sharing one database), chosen once at start-up from
-//! the database URL by [`open`].
+//! Persistence for Keyward: a storage trait per family of rows ([`DirectoryStore`] for the
+//! authority's directory, [`SignInStore`] for customer sign-in, [`VaultStore`] for the vault),
+//! implemented for SQLite (the embedded default, WAL mode) and PostgreSQL (several servers sharing
+//! one database), chosen once at start-up from the database URL by [`open`], which returns a
+//! [`Store`]: all three families in one.
+//!
+//! Inside, the families are written once, in SQL both databases run: `sql.rs` and a file per
+//! family (`sql/directory.rs`, `sql/sign_in.rs`, `sql/vault.rs`), generic over the backend.
+//! `sqlite.rs` and `postgres.rs` hold what sets each apart: how it connects, its migrations and
+//! how it stores ids (text on SQLite, `uuid` on PostgreSQL). Around them: how a value becomes a
+//! column and comes back (`columns.rs`), how a row becomes a model (`rows.rs`) and what a refused
+//! write means (`conflict.rs`). [`open`] picks the backend; no method asks which one it runs on.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -9,6 +18,8 @@ mod columns;
 mod conflict;
 mod model;
 mod postgres;
+mod rows;
+mod sql;
 mod sqlite;
 mod user_model;
 mod vault_model;
@@ -36,8 +47,8 @@ use uuid::Uuid;
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     let scheme = url.split_once(':').map(|(scheme, _)| scheme.to_ascii_lowercase());
     match scheme.as_deref() {
-        Some("sqlite") => Ok(Arc::new(sqlite::SqliteStore::open(url).await?)),
-        Some("postgres" | "postgresql") => Ok(Arc::new(postgres::PostgresStore::open(url).await?)),
+        Some("sqlite") => Ok(Arc::new(sqlite::open(url).await?)),
+        Some("postgres" | "postgresql") => Ok(Arc::new(postgres::open(url).await?)),
         _ => Err(Error::UnsupportedUrl(without_password(url))),
     }
 }
@@ -98,10 +109,18 @@ pub enum Error {
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything the authority persists. Every write is durable when it returns (an acknowledged
-/// write survives `kill -9`).
+/// Everything Keyward persists, the three families in one: what [`open`] returns and what the
+/// authority takes. Every type that implements the three families is a `Store`; an
+/// `Arc<dyn Store>` becomes the `Arc<dyn VaultStore>` (say) of a service that needs only one of
+/// them by coercion.
+pub trait Store: DirectoryStore + SignInStore + VaultStore {}
+
+impl<T: DirectoryStore + SignInStore + VaultStore + ?Sized> Store for T {}
+
+/// The authority's directory: tenants, applications, role assignments and signing keys. Every
+/// write is durable when it returns (an acknowledged write survives `kill -9`).
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait DirectoryStore: Send + Sync + 'static {
     /// Adds a tenant. [`Error::Conflict`] if its id, name or domain is taken.
     async fn insert_tenant(&self, tenant: &Tenant) -> Result<()>;
     /// Every tenant.
@@ -150,9 +169,12 @@ pub trait Store: Send + Sync + 'static {
     /// change, by this process or another one sharing the database: a server compares it with
     /// the value it read before its last reload to know whether to reload.
     async fn directory_revision(&self) -> Result<i64>;
+}
 
-    // --- Customer sign-in -----------------------------------------------------------------
-
+/// Customer sign-in: users, and the grants (authorization codes, refresh tokens, sessions) issued
+/// to them. Every write is durable when it returns.
+#[async_trait::async_trait]
+pub trait SignInStore: Send + Sync + 'static {
     /// Adds a user. [`Error::Conflict`] if its id, or its email within its tenant, is taken;
     /// [`Error::NotFound`] if its tenant does not exist.
     async fn insert_user(&self, user: &User) -> Result<()>;
@@ -180,13 +202,16 @@ pub trait Store: Send + Sync + 'static {
     /// before, expired or not).
     async fn revoke_family(&self, family: Uuid) -> Result<u64>;
     /// Revokes every grant of a user (disabled, password reset); returns how many were live, as
-    /// for [`Store::revoke_family`].
+    /// for [`SignInStore::revoke_family`].
     async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid) -> Result<u64>;
     /// Deletes grants that expired before `before`; returns how many.
     async fn delete_expired_grants(&self, before: OffsetDateTime) -> Result<u64>;
+}
 
-    // --- The vault ------------------------------------------------------------------------
-
+/// The vault: vaults, the names in their collections and the versions behind each name. Every
+/// write is durable when it returns.
+#[async_trait::async_trait]
+pub trait VaultStore: Send + Sync + 'static {
     /// Adds a vault. [`Error::Conflict`] if its id or name is taken; [`Error::NotFound`] if its
     /// tenant does not exist.
     async fn insert_vault(&self, vault: &Vault) -> Result<()>;
@@ -203,7 +228,7 @@ pub trait Store: Send + Sync + 'static {
     /// their lowercase form.
     async fn vault_items(&self, vault_id: Uuid, collection: Collection, deleted: bool) -> Result<Vec<VaultItem>>;
     /// Every version of a name, oldest first (empty if the name does not exist). Their keys spell
-    /// the name as [`Store::vault_item`] does.
+    /// the name as [`VaultStore::vault_item`] does.
     async fn vault_versions(&self, key: &ItemKey) -> Result<Vec<VaultVersion>>;
     /// One version of a name.
     async fn vault_version(&self, key: &ItemKey, version: &str) -> Result<Option<VaultVersion>>;

@@ -1,521 +1,56 @@
-//! The SQLite backend: the embedded default, one file in WAL mode. Ids are stored as text.
-//! Customer sign-in and the vault live in their own files.
-
-mod sign_in;
-mod vault;
+//! The SQLite backend: the embedded default, one file in WAL mode. Ids and documents are stored
+//! as text.
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqliteConnection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use time::OffsetDateTime;
+use sqlx::Sqlite;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult, SqliteSynchronous};
 use uuid::Uuid;
 
-use crate::columns::{document, from_document, time_from_text, time_text, uuid_from_text};
-use crate::conflict::{self, Failure, database};
-use crate::{
-    AppRoleAssignment, Application, Collection, Error, Grant, GrantKind, ItemKey, Redemption, Result, SigningKey,
-    Store, Tenant, User, Vault, VaultItem, VaultVersion, VaultWrite,
-};
+use crate::conflict::database;
+use crate::sql::{Backend, SqlStore};
+use crate::{Error, Result};
 
-/// A [`Store`] in an SQLite database.
-pub(crate) struct SqliteStore {
-    /// One connection: SQLite has one writer at a time anyway, and a lone connection never waits
-    /// for itself. It is never closed for idleness, so `sqlite::memory:` lives as long as the pool.
-    pool: SqlitePool,
-}
+impl Backend for Sqlite {
+    /// Lowercase hyphenated text.
+    type Id = String;
 
-impl SqliteStore {
-    /// Opens (creating if missing) and migrates the database `url` names.
-    pub(crate) async fn open(url: &str) -> Result<Self> {
-        // Settings applied after the URL's own, so that no URL weakens durability.
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(database)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a commit has reached the disk (WAL fsync) when it returns, so an
-            // acknowledged write survives kill -9 and power loss.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await
-            .map_err(database)?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(|e| Error::Database(format!("migrating the SQLite schema: {e}")))?;
-        Ok(Self { pool })
+    fn id(uuid: Uuid) -> String {
+        uuid.to_string()
     }
 
-    /// Who holds the unique values of a tenant that could not be inserted.
-    async fn tenant_conflict(&self, tenant: &Tenant) -> Result<Error> {
-        let rows: Vec<(String, String, String)> =
-            sqlx::query_as("SELECT id, name, domain FROM tenants WHERE id = $1 OR name = $2 OR domain = $3")
-                .bind(tenant.id.to_string())
-                .bind(&tenant.name)
-                .bind(&tenant.domain)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(database)?;
-        let holders = rows
-            .into_iter()
-            .map(|(id, name, domain)| Ok((uuid_from_text(&id, "tenant")?, name, domain)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(conflict::tenant(tenant, &holders))
-    }
-
-    /// Who holds the unique values of an application that could not be written.
-    async fn application_conflict(&self, app: &Application, updating: bool) -> Result<Error> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT id, app_id, service_principal_id FROM applications \
-             WHERE id = $1 OR (tenant_id = $2 AND (app_id = $3 OR service_principal_id = $4))",
-        )
-        .bind(app.id.to_string())
-        .bind(app.tenant_id.to_string())
-        .bind(app.app_id.to_string())
-        .bind(app.service_principal_id.to_string())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(database)?;
-        let rows = rows
-            .iter()
-            .map(|(id, app_id, principal)| {
-                Ok((
-                    uuid_from_text(id, "application")?,
-                    uuid_from_text(app_id, "application")?,
-                    uuid_from_text(principal, "application")?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut uris = Vec::new();
-        for uri in &app.identifier_uris {
-            let owner: Option<String> =
-                sqlx::query_scalar("SELECT application_id FROM identifier_uris WHERE tenant_id = $1 AND uri = $2")
-                    .bind(app.tenant_id.to_string())
-                    .bind(uri)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(database)?;
-            if let Some(owner) = owner {
-                uris.push((uri.clone(), uuid_from_text(&owner, "identifier URI")?));
-            }
-        }
-        Ok(conflict::application(app, updating, &rows, &uris))
-    }
-
-    /// Who holds the unique values of a role assignment that could not be inserted.
-    async fn role_assignment_conflict(&self, assignment: &AppRoleAssignment) -> Result<Error> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM role_assignments \
-             WHERE id = $1 OR (principal_id = $2 AND resource_id = $3 AND app_role_id = $4)",
-        )
-        .bind(assignment.id.to_string())
-        .bind(assignment.principal_id.to_string())
-        .bind(assignment.resource_id.to_string())
-        .bind(assignment.app_role_id.to_string())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(database)?;
-        let holders = ids
-            .iter()
-            .map(|id| uuid_from_text(id, "role assignment"))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(conflict::role_assignment(assignment, &holders))
-    }
-
-    /// Who holds the unique values of a signing key that could not be inserted.
-    async fn signing_key_conflict(&self, key: &SigningKey) -> Result<Error> {
-        let holders =
-            sqlx::query_as("SELECT kid, active FROM signing_keys WHERE tenant_id = $1 AND (kid = $2 OR active)")
-                .bind(key.tenant_id.to_string())
-                .bind(&key.kid)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(database)?;
-        Ok(conflict::signing_key(key, &holders))
+    fn rows_affected(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
     }
 }
 
-#[async_trait::async_trait]
-impl Store for SqliteStore {
-    async fn insert_tenant(&self, tenant: &Tenant) -> Result<()> {
-        let written = sqlx::query("INSERT INTO tenants (id, name, domain, created) VALUES ($1, $2, $3, $4)")
-            .bind(tenant.id.to_string())
-            .bind(&tenant.name)
-            .bind(&tenant.domain)
-            .bind(time_text(tenant.created)?)
-            .execute(&self.pool)
-            .await;
-        match written.map_err(Failure::from) {
-            Ok(_) => Ok(()),
-            Err(Failure::Unique) => Err(self.tenant_conflict(tenant).await?),
-            Err(other) => Err(other.into_error(tenant.id)),
-        }
-    }
-
-    async fn tenants(&self) -> Result<Vec<Tenant>> {
-        let rows: Vec<(String, String, String, String)> =
-            sqlx::query_as("SELECT id, name, domain, created FROM tenants ORDER BY name")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(database)?;
-        rows.into_iter()
-            .map(|(id, name, domain, created)| {
-                let (id, created) = (uuid_from_text(&id, "tenant")?, time_from_text(&created, "tenant")?);
-                Ok(Tenant {
-                    id,
-                    name,
-                    domain,
-                    created,
-                })
-            })
-            .collect()
-    }
-
-    async fn insert_application(&self, app: &Application) -> Result<()> {
-        conflict::check_identifier_uris(app)?;
-        let document = document(app, "application")?;
-        let written = async {
-            let mut tx = self.pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO applications (id, tenant_id, app_id, service_principal_id, version, document) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(app.id.to_string())
-            .bind(app.tenant_id.to_string())
-            .bind(app.app_id.to_string())
-            .bind(app.service_principal_id.to_string())
-            .bind(app.version)
-            .bind(document.get())
-            .execute(&mut *tx)
-            .await?;
-            insert_identifier_uris(&mut tx, app).await?;
-            tx.commit().await?;
-            Ok(())
-        };
-        match written.await {
-            Ok(()) => Ok(()),
-            Err(Failure::Unique) => Err(self.application_conflict(app, false).await?),
-            Err(other) => Err(other.into_error(app.tenant_id)),
-        }
-    }
-
-    async fn update_application(&self, app: &Application) -> Result<()> {
-        conflict::check_identifier_uris(app)?;
-        let document = document(app, "application")?;
-        let Some(previous) = app.version.checked_sub(1) else {
-            return Err(Error::VersionMismatch { what: "application" });
-        };
-        let written = async {
-            let mut tx = self.pool.begin().await?;
-            let updated = sqlx::query(
-                "UPDATE applications SET app_id = $1, service_principal_id = $2, version = $3, document = $4 \
-                 WHERE id = $5 AND tenant_id = $6 AND version = $7",
-            )
-            .bind(app.app_id.to_string())
-            .bind(app.service_principal_id.to_string())
-            .bind(app.version)
-            .bind(document.get())
-            .bind(app.id.to_string())
-            .bind(app.tenant_id.to_string())
-            .bind(previous)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if updated == 0 {
-                return Ok(false);
-            }
-            sqlx::query("DELETE FROM identifier_uris WHERE application_id = $1")
-                .bind(app.id.to_string())
-                .execute(&mut *tx)
-                .await?;
-            insert_identifier_uris(&mut tx, app).await?;
-            tx.commit().await?;
-            Ok(true)
-        };
-        match written.await {
-            Ok(true) => Ok(()),
-            Ok(false) => {
-                let exists = sqlx::query("SELECT 1 FROM applications WHERE id = $1 AND tenant_id = $2")
-                    .bind(app.id.to_string())
-                    .bind(app.tenant_id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(database)?;
-                match exists {
-                    Some(_) => Err(Error::VersionMismatch { what: "application" }),
-                    None => Err(Error::NotFound(format!("application {}", app.id))),
-                }
-            }
-            Err(Failure::Unique) => Err(self.application_conflict(app, true).await?),
-            Err(other) => Err(other.into_error(app.tenant_id)),
-        }
-    }
-
-    async fn delete_application(&self, tenant_id: Uuid, id: Uuid) -> Result<bool> {
-        let deleted = async {
-            let mut tx = self.pool.begin().await?;
-            let service_principal: Option<String> = sqlx::query_scalar(
-                "DELETE FROM applications WHERE tenant_id = $1 AND id = $2 RETURNING service_principal_id",
-            )
-            .bind(tenant_id.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(service_principal) = &service_principal {
-                sqlx::query(
-                    "DELETE FROM role_assignments WHERE tenant_id = $1 AND (principal_id = $2 OR resource_id = $2)",
-                )
-                .bind(tenant_id.to_string())
-                .bind(service_principal)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(service_principal.is_some())
-        };
-        deleted.await.map_err(database)
-    }
-
-    async fn applications(&self) -> Result<Vec<Application>> {
-        let documents: Vec<String> = sqlx::query_scalar("SELECT document FROM applications ORDER BY tenant_id, id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(database)?;
-        documents
-            .iter()
-            .map(|text| from_document(text, "application"))
-            .collect()
-    }
-
-    async fn insert_role_assignment(&self, assignment: &AppRoleAssignment) -> Result<()> {
-        let written = sqlx::query(
-            "INSERT INTO role_assignments (id, tenant_id, principal_id, resource_id, app_role_id, created) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(assignment.id.to_string())
-        .bind(assignment.tenant_id.to_string())
-        .bind(assignment.principal_id.to_string())
-        .bind(assignment.resource_id.to_string())
-        .bind(assignment.app_role_id.to_string())
-        .bind(time_text(assignment.created)?)
-        .execute(&self.pool)
-        .await;
-        match written.map_err(Failure::from) {
-            Ok(_) => Ok(()),
-            Err(Failure::Unique) => Err(self.role_assignment_conflict(assignment).await?),
-            Err(other) => Err(other.into_error(assignment.tenant_id)),
-        }
-    }
-
-    async fn delete_role_assignment(&self, tenant_id: Uuid, id: Uuid) -> Result<bool> {
-        let deleted = sqlx::query("DELETE FROM role_assignments WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id.to_string())
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await
-            .map_err(database)?;
-        Ok(deleted.rows_affected() > 0)
-    }
-
-    async fn role_assignments(&self) -> Result<Vec<AppRoleAssignment>> {
-        let rows: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
-            "SELECT id, tenant_id, principal_id, resource_id, app_role_id, created FROM role_assignments \
-             ORDER BY tenant_id, id",
-        )
-        .fetch_all(&self.pool)
+/// Opens (creating if missing) and migrates the database `url` names.
+pub(crate) async fn open(url: &str) -> Result<SqlStore<Sqlite>> {
+    // Settings applied after the URL's own, so that no URL weakens durability.
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(database)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: a commit has reached the disk (WAL fsync) when it returns, so an
+        // acknowledged write survives kill -9 and power loss.
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    // One connection: SQLite has one writer at a time anyway, and a lone connection never
+    // waits for itself. It is never closed for idleness, so `sqlite::memory:` lives as long as
+    // the pool.
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(options)
         .await
         .map_err(database)?;
-        rows.iter()
-            .map(|(id, tenant_id, principal_id, resource_id, app_role_id, created)| {
-                let uuid = |text: &str| uuid_from_text(text, "role assignment");
-                Ok(AppRoleAssignment {
-                    id: uuid(id)?,
-                    tenant_id: uuid(tenant_id)?,
-                    principal_id: uuid(principal_id)?,
-                    resource_id: uuid(resource_id)?,
-                    app_role_id: uuid(app_role_id)?,
-                    created: time_from_text(created, "role assignment")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn insert_signing_key(&self, key: &SigningKey) -> Result<()> {
-        let document = document(key, "signing key")?;
-        let written =
-            sqlx::query("INSERT INTO signing_keys (tenant_id, kid, active, document) VALUES ($1, $2, $3, $4)")
-                .bind(key.tenant_id.to_string())
-                .bind(&key.kid)
-                .bind(key.active)
-                .bind(document.get())
-                .execute(&self.pool)
-                .await;
-        match written.map_err(Failure::from) {
-            Ok(_) => Ok(()),
-            Err(Failure::Unique) => Err(self.signing_key_conflict(key).await?),
-            Err(other) => Err(other.into_error(key.tenant_id)),
-        }
-    }
-
-    async fn rotate_signing_key(&self, retired: &SigningKey, new: &SigningKey) -> Result<()> {
-        conflict::check_rotation(retired, new)?;
-        let (retired_document, new_document) = (document(retired, "signing key")?, document(new, "signing key")?);
-        let written = async {
-            let mut tx = self.pool.begin().await?;
-            let updated =
-                sqlx::query("UPDATE signing_keys SET active = $1, document = $2 WHERE tenant_id = $3 AND kid = $4")
-                    .bind(retired.active)
-                    .bind(retired_document.get())
-                    .bind(retired.tenant_id.to_string())
-                    .bind(&retired.kid)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-            if updated == 0 {
-                return Err(Failure::Other(Error::NotFound(format!(
-                    "signing key {:?} of tenant {}",
-                    retired.kid, retired.tenant_id
-                ))));
-            }
-            sqlx::query("INSERT INTO signing_keys (tenant_id, kid, active, document) VALUES ($1, $2, $3, $4)")
-                .bind(new.tenant_id.to_string())
-                .bind(&new.kid)
-                .bind(new.active)
-                .bind(new_document.get())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(())
-        };
-        match written.await {
-            Ok(()) => Ok(()),
-            Err(Failure::Unique) => Err(self.signing_key_conflict(new).await?),
-            Err(other) => Err(other.into_error(new.tenant_id)),
-        }
-    }
-
-    async fn delete_signing_key(&self, tenant_id: Uuid, kid: &str) -> Result<bool> {
-        let deleted = sqlx::query("DELETE FROM signing_keys WHERE tenant_id = $1 AND kid = $2")
-            .bind(tenant_id.to_string())
-            .bind(kid)
-            .execute(&self.pool)
-            .await
-            .map_err(database)?;
-        Ok(deleted.rows_affected() > 0)
-    }
-
-    async fn signing_keys(&self) -> Result<Vec<SigningKey>> {
-        let documents: Vec<String> = sqlx::query_scalar("SELECT document FROM signing_keys ORDER BY tenant_id, kid")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(database)?;
-        documents
-            .iter()
-            .map(|text| from_document(text, "signing key"))
-            .collect()
-    }
-
-    async fn directory_revision(&self) -> Result<i64> {
-        sqlx::query_scalar("SELECT revision FROM directory_revision WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(database)
-    }
-
-    async fn insert_user(&self, user: &User) -> Result<()> {
-        sign_in::insert_user(&self.pool, user).await
-    }
-
-    async fn update_user(&self, user: &User) -> Result<()> {
-        sign_in::update_user(&self.pool, user).await
-    }
-
-    async fn user(&self, tenant_id: Uuid, id: Uuid) -> Result<Option<User>> {
-        sign_in::user(&self.pool, tenant_id, id).await
-    }
-
-    async fn user_by_email(&self, tenant_id: Uuid, email: &str) -> Result<Option<User>> {
-        sign_in::user_by_email(&self.pool, tenant_id, email).await
-    }
-
-    async fn users(&self, tenant_id: Uuid) -> Result<Vec<User>> {
-        sign_in::users(&self.pool, tenant_id).await
-    }
-
-    async fn insert_grant(&self, grant: &Grant) -> Result<()> {
-        sign_in::insert_grant(&self.pool, grant).await
-    }
-
-    async fn redeem_grant(&self, kind: GrantKind, id: &str, now: OffsetDateTime) -> Result<Redemption> {
-        sign_in::redeem_grant(&self.pool, kind, id, now).await
-    }
-
-    async fn live_grant(&self, kind: GrantKind, id: &str, now: OffsetDateTime) -> Result<Option<Grant>> {
-        sign_in::live_grant(&self.pool, kind, id, now).await
-    }
-
-    async fn revoke_family(&self, family: Uuid) -> Result<u64> {
-        sign_in::revoke_family(&self.pool, family).await
-    }
-
-    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid) -> Result<u64> {
-        sign_in::revoke_user_grants(&self.pool, tenant_id, user_id).await
-    }
-
-    async fn delete_expired_grants(&self, before: OffsetDateTime) -> Result<u64> {
-        sign_in::delete_expired_grants(&self.pool, before).await
-    }
-
-    async fn insert_vault(&self, vault: &Vault) -> Result<()> {
-        vault::insert_vault(&self.pool, vault).await
-    }
-
-    async fn update_vault(&self, vault: &Vault) -> Result<()> {
-        vault::update_vault(&self.pool, vault).await
-    }
-
-    async fn vaults(&self) -> Result<Vec<Vault>> {
-        vault::vaults(&self.pool).await
-    }
-
-    async fn write_vault(&self, write: &VaultWrite) -> Result<()> {
-        vault::write_vault(&self.pool, write).await
-    }
-
-    async fn vault_item(&self, key: &ItemKey) -> Result<Option<VaultItem>> {
-        vault::vault_item(&self.pool, key).await
-    }
-
-    async fn vault_items(&self, vault_id: Uuid, collection: Collection, deleted: bool) -> Result<Vec<VaultItem>> {
-        vault::vault_items(&self.pool, vault_id, collection, deleted).await
-    }
-
-    async fn vault_versions(&self, key: &ItemKey) -> Result<Vec<VaultVersion>> {
-        vault::vault_versions(&self.pool, key).await
-    }
-
-    async fn vault_version(&self, key: &ItemKey, version: &str) -> Result<Option<VaultVersion>> {
-        vault::vault_version(&self.pool, key, version).await
-    }
-}
-
-/// Records the identifier URIs an application lists, in its transaction.
-async fn insert_identifier_uris(tx: &mut SqliteConnection, app: &Application) -> Result<(), sqlx::Error> {
-    for uri in &app.identifier_uris {
-        sqlx::query("INSERT INTO identifier_uris (tenant_id, uri, application_id) VALUES ($1, $2, $3)")
-            .bind(app.tenant_id.to_string())
-            .bind(uri)
-            .bind(app.id.to_string())
-            .execute(&mut *tx)
-            .await?;
-    }
-    Ok(())
+    sqlx::migrate!("./migrations/sqlite")
+        .run(&pool)
+        .await
+        .map_err(|e| Error::Database(format!("migrating the SQLite schema: {e}")))?;
+    Ok(SqlStore::new(pool))
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use keyward_pki::sealing::MasterKey;
 use keyward_pki::{Certificate, CertificateSpec, KeyType, PrivateKey};
-use keyward_store::{AccessPolicy, Collection, ItemKey, ItemWrite, Store, Vault, VaultItem};
+use keyward_store::{AccessPolicy, Collection, ItemKey, ItemWrite, Vault, VaultItem, VaultStore};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -73,7 +73,7 @@ pub(crate) async fn self_sign(spec: CertificateSpec, key: PrivateKey) -> Result<
 
 /// The vault service: every vault of the server, their certificates and secrets.
 pub struct Vaults {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn VaultStore>,
     pub(crate) master: Arc<MasterKey>,
     pub(crate) tokens: Arc<dyn Tokens>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -86,9 +86,15 @@ impl std::fmt::Debug for Vaults {
 }
 
 impl Vaults {
-    /// The service over a store, sealing secret material with `master`, validating callers with
-    /// `tokens` and reading the time from `clock`.
-    pub fn new(store: Arc<dyn Store>, master: Arc<MasterKey>, tokens: Arc<dyn Tokens>, clock: Arc<dyn Clock>) -> Self {
+    /// The service over the vault's rows of a store (an `Arc<dyn keyward_store::Store>` coerces to
+    /// the `Arc<dyn VaultStore>` it takes), sealing secret material with `master`, validating
+    /// callers with `tokens` and reading the time from `clock`.
+    pub fn new(
+        store: Arc<dyn VaultStore>,
+        master: Arc<MasterKey>,
+        tokens: Arc<dyn Tokens>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             store,
             master,

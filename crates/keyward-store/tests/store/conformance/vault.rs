@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 use uuid::Uuid;
 
-use crate::{CREATED, assert_conflict, tenant, with_tenant};
+use super::{CREATED, assert_conflict, tenant, with_tenant};
 
 pub(crate) fn vault(tenant: &Tenant) -> Vault {
     Vault {

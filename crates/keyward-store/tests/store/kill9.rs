@@ -56,7 +56,7 @@ async fn acknowledged_writes_survive_sigkill() {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "acknowledged_writes_survive_sigkill",
+            "kill9::acknowledged_writes_survive_sigkill",
             "--nocapture",
             "--test-threads",
             "1",

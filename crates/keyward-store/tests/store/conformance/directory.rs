@@ -1,56 +1,17 @@
-//! The storage conformance suite: every behaviour the services rely on, written once against
-//! the [`Store`] trait and run against SQLite (a temporary file) and PostgreSQL (a fresh schema in
-//! `postgres://postgres@127.0.0.1:5432/test` per test, dropped at the end).
-//!
-//! Behaviours make their own tenants with random names, so they also pass one after another on
-//! one store ([`suite`]), as they would in a running server. Those of customer sign-in and of the
-//! vault are in [`sign_in`] and [`vault`]; [`harness`] runs them against each backend.
-
-#[path = "conformance/harness.rs"]
-mod harness;
-#[path = "conformance/sign_in.rs"]
-mod sign_in;
-#[path = "conformance/vault.rs"]
-mod vault;
+//! Behaviours of the directory: tenants, applications (with their identifier URIs), role
+//! assignments, signing keys and the revision that moves with every change of them.
 
 use std::sync::Arc;
 
 use keyward_store::{
-    AppRole, AppRoleAssignment, Application, Collection, Error, GrantKind, ItemKey, ItemWrite, KeyCredential,
-    PasswordCredential, Redemption, SigningKey, Store, Tenant, VaultWrite,
+    AppRole, AppRoleAssignment, Application, Error, KeyCredential, PasswordCredential, SigningKey, Store, Tenant,
 };
-use sqlx::Connection;
-use time::OffsetDateTime;
 use time::macros::datetime;
 use uuid::Uuid;
 
-use harness::{on_postgres, on_sqlite, with_store};
-use sign_in::{
-    concurrent_redemptions_one_wins, duplicate_grant_conflicts, duplicate_user_conflicts, expired_grants_are_unusable,
-    family_is_revoked, grant_is_redeemed_once, user_grants_are_revoked, user_optimistic_concurrency, user_round_trip,
-};
-use vault::{
-    concurrent_item_writes_one_wins, names_are_case_insensitive, purge_removes_versions, refused_writes_change_nothing,
-    sealed_bytes_round_trip, soft_deleted_names_are_listed_apart, vault_round_trip, versions_are_listed_oldest_first,
-};
+use super::{CREATED, assert_conflict, tenant, with_tenant};
 
-// ---------------------------------------------------------------------------------------------
-// Rows with every field set.
-
-/// A time with nanoseconds and a non-UTC offset, so that a lossy round trip shows.
-const CREATED: OffsetDateTime = datetime!(2026-11-29 10:37:01.123456789 +01:00);
-
-fn tenant() -> Tenant {
-    let tag = &Uuid::new_v4().simple().to_string()[..12];
-    Tenant {
-        id: Uuid::new_v4(),
-        name: format!("t{tag}"),
-        domain: format!("t{tag}.onmicrosoft.com"),
-        created: CREATED,
-    }
-}
-
-fn application(tenant: &Tenant) -> Application {
+pub(crate) fn application(tenant: &Tenant) -> Application {
     let app_id = Uuid::new_v4();
     Application {
         id: Uuid::new_v4(),
@@ -98,7 +59,7 @@ fn application(tenant: &Tenant) -> Application {
     }
 }
 
-fn assignment(tenant: &Tenant, principal: &Application, resource: &Application) -> AppRoleAssignment {
+pub(crate) fn assignment(tenant: &Tenant, principal: &Application, resource: &Application) -> AppRoleAssignment {
     AppRoleAssignment {
         id: Uuid::new_v4(),
         tenant_id: tenant.id,
@@ -109,7 +70,7 @@ fn assignment(tenant: &Tenant, principal: &Application, resource: &Application) 
     }
 }
 
-fn signing_key(tenant: &Tenant, active: bool) -> SigningKey {
+pub(crate) fn signing_key(tenant: &Tenant, active: bool) -> SigningKey {
     SigningKey {
         kid: Uuid::new_v4().simple().to_string(),
         tenant_id: tenant.id,
@@ -119,13 +80,6 @@ fn signing_key(tenant: &Tenant, active: bool) -> SigningKey {
         active,
         publish_until: (!active).then_some(datetime!(2026-12-01 00:00:00 UTC)),
     }
-}
-
-/// A store with one tenant in it.
-async fn with_tenant(store: &dyn Store) -> Tenant {
-    let tenant = tenant();
-    store.insert_tenant(&tenant).await.expect("insert tenant");
-    tenant
 }
 
 async fn stored_application(store: &dyn Store, id: Uuid) -> Option<Application> {
@@ -149,35 +103,20 @@ async fn keys_of(store: &dyn Store, tenant: &Tenant) -> Vec<SigningKey> {
     keys
 }
 
-#[track_caller]
-fn assert_conflict<T: std::fmt::Debug>(result: Result<T, Error>, names: &[&str]) {
-    match result {
-        Err(Error::Conflict(what)) => {
-            for name in names {
-                assert!(what.contains(name), "conflict {what:?} should name {name:?}");
-            }
-        }
-        other => panic!("expected a conflict naming {names:?}, got {other:?}"),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Behaviours.
-
-async fn tenant_round_trip(store: Arc<dyn Store>) {
+pub(crate) async fn tenant_round_trip(store: Arc<dyn Store>) {
     let tenant = with_tenant(&*store).await;
     let stored = store.tenants().await.unwrap();
     assert_eq!(stored.iter().find(|t| t.id == tenant.id), Some(&tenant));
 }
 
-async fn application_round_trip(store: Arc<dyn Store>) {
+pub(crate) async fn application_round_trip(store: Arc<dyn Store>) {
     let tenant = with_tenant(&*store).await;
     let app = application(&tenant);
     store.insert_application(&app).await.unwrap();
     assert_eq!(stored_application(&*store, app.id).await, Some(app));
 }
 
-async fn role_assignment_round_trip(store: Arc<dyn Store>) {
+pub(crate) async fn role_assignment_round_trip(store: Arc<dyn Store>) {
     let tenant = with_tenant(&*store).await;
     let (client, resource) = (application(&tenant), application(&tenant));
     let grant = assignment(&tenant, &client, &resource);
@@ -186,7 +125,7 @@ async fn role_assignment_round_trip(store: Arc<dyn Store>) {
     assert_eq!(stored.iter().find(|a| a.id == grant.id), Some(&grant));
 }
 
-async fn signing_key_round_trip(store: Arc<dyn Store>) {
+pub(crate) async fn signing_key_round_trip(store: Arc<dyn Store>) {
     let tenant = with_tenant(&*store).await;
     let (retired, active) = (signing_key(&tenant, false), signing_key(&tenant, true));
     store.insert_signing_key(&retired).await.unwrap();
@@ -196,7 +135,7 @@ async fn signing_key_round_trip(store: Arc<dyn Store>) {
     assert_eq!(keys_of(&*store, &tenant).await, expected);
 }
 
-async fn duplicate_tenant_conflicts(store: Arc<dyn Store>) {
+pub(crate) async fn duplicate_tenant_conflicts(store: Arc<dyn Store>) {
     let taken = with_tenant(&*store).await;
     let same_id = Tenant {
         id: taken.id,
@@ -220,7 +159,7 @@ async fn duplicate_tenant_conflicts(store: Arc<dyn Store>) {
     }
 }
 
-async fn duplicate_application_conflicts(store: Arc<dyn Store>) {
+pub(crate) async fn duplicate_application_conflicts(store: Arc<dyn Store>) {
     let tenant = with_tenant(&*store).await;
     let taken = application(&tenant);
     store.insert_application(&taken).await.unwrap();
@@ -278,7 +217,7 @@ async fn duplicate_application_conflicts(store: Arc<dyn Store>) {
     store.insert_application(&elsewhere).await.unwrap();
 }
 
-async fn identifier_uri_listed_twice_is_invalid(store: Arc<dyn Store>) {
+pub(crate) async fn identifier_uri_listed_twice_is_invalid(store: Arc<dyn Store>) {
     let tenant = with_tenant(&*store).await;
     let mut app = application(&tenant);
     app.identifier_uris.push(app.identifier_uris[0].clone());
@@ -286,7 +225,7 @@ async fn identifier_uri_listed_twice_is_invalid(store: Arc<dyn Store>) {
     assert_eq!(stored_application(&*store, app.id).await, None);
 }
 
-async fn unknown_tenant_is_not_found(store: Arc<dyn Store>) {
+pub(crate) async fn unknown_tenant_is_not_found(store: Arc<dyn Store>) {
     let nowhere = tenant();
     let absent = nowhere.id.to_string();
     let app = application(&nowhere);
@@ -297,7 +236,7 @@ async fn unknown_tenant_is_not_found(store: Arc<dyn Store>) {
     assert!(matches!(store.insert_signing_key(&key).await, Err(Error::NotFound(what)) if what.contains(&absent)));
 }
 
-async fn optimistic_concurrency(store: Arc<dyn Store>) {
+pub(crate) async fn optimistic_concurrency(store: Arc<dyn Store>) {
     let tenant = with_tenant(&*store).await;
     let mut app = application(&tenant);
     store.insert_application(&app).await.unwrap();
@@ -334,7 +273,7 @@ async fn optimistic_concurrency(store: Arc<dyn Store>) {
     assert_eq!(stored_application(&*store, app.id).await, Some(app));
 }
 
-async fn concurrent_updates_one_wins(store: Arc<dyn Store>) {
+pub(crate) async fn concurrent_updates_one_wins(store: Arc<dyn Store>) {
     let tenant = with_tenant(&*store).await;
     let app = application(&tenant);
     store.insert_application(&app).await.unwrap();
@@ -365,7 +304,7 @@ async fn concurrent_updates_one_wins(store: Arc<dyn Store>) {
     assert_eq!(stored.version, 2);
 }
 
-async fn updates_move_identifier_uris(store: Arc<dyn Store>) {
+pub(crate) async fn updates_move_identifier_uris(store: Arc<dyn Store>) {
     let tenant = with_tenant(&*store).await;
     let (mut first, mut second) = (application(&tenant), application(&tenant));
     store.insert_application(&first).await.unwrap();
@@ -399,7 +338,7 @@ async fn updates_move_identifier_uris(store: Arc<dyn Store>) {
     assert_eq!(stored_application(&*store, first.id).await, Some(first));
 }
 
-async fn missing_rows_are_not_found(store: Arc<dyn Store>) {
+pub(crate) async fn missing_rows_are_not_found(store: Arc<dyn Store>) {
     let tenant = with_tenant(&*store).await;
     let mut ghost = application(&tenant);
     ghost.version = 2;
@@ -434,7 +373,7 @@ async fn missing_rows_are_not_found(store: Arc<dyn Store>) {
     assert!(keys_of(&*store, &tenant).await.is_empty());
 }
 
-async fn delete_application_cascades_assignments(store: Arc<dyn Store>) {
+pub(crate) async fn delete_application_cascades_assignments(store: Arc<dyn Store>) {
     let tenant = with_tenant(&*store).await;
     let (doomed, client, resource) = (application(&tenant), application(&tenant), application(&tenant));
     for app in [&doomed, &client, &resource] {
@@ -466,7 +405,7 @@ async fn delete_application_cascades_assignments(store: Arc<dyn Store>) {
     store.insert_application(&heir).await.unwrap();
 }
 
-async fn duplicate_role_assignment_conflicts(store: Arc<dyn Store>) {
+pub(crate) async fn duplicate_role_assignment_conflicts(store: Arc<dyn Store>) {
     let tenant = with_tenant(&*store).await;
     let (client, resource) = (application(&tenant), application(&tenant));
     let grant = assignment(&tenant, &client, &resource);
@@ -502,7 +441,7 @@ async fn duplicate_role_assignment_conflicts(store: Arc<dyn Store>) {
     assert_eq!(stored, vec![grant]);
 }
 
-async fn rotation_keeps_one_active_key(store: Arc<dyn Store>) {
+pub(crate) async fn rotation_keeps_one_active_key(store: Arc<dyn Store>) {
     let tenant = with_tenant(&*store).await;
     let first = signing_key(&tenant, true);
     store.insert_signing_key(&first).await.unwrap();
@@ -557,7 +496,7 @@ async fn rotation_keeps_one_active_key(store: Arc<dyn Store>) {
     );
 }
 
-async fn failed_rotation_changes_nothing(store: Arc<dyn Store>) {
+pub(crate) async fn failed_rotation_changes_nothing(store: Arc<dyn Store>) {
     let tenant = with_tenant(&*store).await;
     let old = signing_key(&tenant, false);
     let current = signing_key(&tenant, true);
@@ -605,7 +544,7 @@ async fn failed_rotation_changes_nothing(store: Arc<dyn Store>) {
 
 /// Everything written is read back the same by a new store on the same database.
 /// Every kind of directory write moves the revision another server compares.
-async fn directory_revision_moves_with_directory_writes(store: Arc<dyn Store>) {
+pub(crate) async fn directory_revision_moves_with_directory_writes(store: Arc<dyn Store>) {
     let mut last = store.directory_revision().await.unwrap();
     let mut moved = |now: i64, what: &str| {
         assert!(now > last, "{what} must move the directory revision ({last} -> {now})");
@@ -637,200 +576,4 @@ async fn directory_revision_moves_with_directory_writes(store: Arc<dyn Store>) {
     // A refused write changes nothing, the revision included.
     assert!(store.insert_tenant(&tenant).await.is_err());
     assert_eq!(store.directory_revision().await.unwrap(), last);
-}
-
-async fn documents_survive_reopening(url: String) {
-    let store = keyward_store::open(&url).await.unwrap();
-    let tenant = with_tenant(&*store).await;
-    let (client, resource) = (application(&tenant), application(&tenant));
-    store.insert_application(&client).await.unwrap();
-    store.insert_application(&resource).await.unwrap();
-    let grant = assignment(&tenant, &client, &resource);
-    store.insert_role_assignment(&grant).await.unwrap();
-    let key = signing_key(&tenant, true);
-    store.insert_signing_key(&key).await.unwrap();
-    let user = sign_in::user(&tenant, "Ann@Example.com");
-    store.insert_user(&user).await.unwrap();
-    let refresh_token = sign_in::grant(GrantKind::RefreshToken, &user);
-    store.insert_grant(&refresh_token).await.unwrap();
-    let vault = vault::vault(&tenant);
-    store.insert_vault(&vault).await.unwrap();
-    let item = vault::item(&ItemKey {
-        vault_id: vault.id,
-        collection: Collection::Certificates,
-        name: "Web-Server".into(),
-    });
-    let version = vault::version(&item.key, CREATED, &[0x00, 0xff, 0x80]);
-    store
-        .write_vault(&VaultWrite {
-            items: vec![ItemWrite {
-                item: item.clone(),
-                expected_revision: None,
-            }],
-            versions: vec![version.clone()],
-            purges: vec![],
-        })
-        .await
-        .unwrap();
-    drop(store);
-
-    let store = keyward_store::open(&url).await.unwrap();
-    assert_eq!(store.tenants().await.unwrap(), vec![tenant.clone()]);
-    let mut expected = vec![client, resource];
-    expected.sort_by_key(|a| a.id);
-    let mut apps = store.applications().await.unwrap();
-    apps.sort_by_key(|a| a.id);
-    assert_eq!(apps, expected);
-    assert_eq!(store.role_assignments().await.unwrap(), vec![grant]);
-    assert_eq!(store.signing_keys().await.unwrap(), vec![key]);
-    assert_eq!(store.users(tenant.id).await.unwrap(), vec![user]);
-    assert_eq!(store.vaults().await.unwrap(), vec![vault]);
-    assert_eq!(store.vault_item(&item.key).await.unwrap(), Some(item.clone()));
-    let versions = store.vault_versions(&item.key).await.unwrap();
-    assert_eq!(versions[0].sealed, version.sealed);
-    assert_eq!(versions, vec![version]);
-    // The grant is redeemed once, across the reopening too.
-    let (kind, id, now) = (refresh_token.kind, refresh_token.id.clone(), refresh_token.created);
-    assert_eq!(
-        store.redeem_grant(kind, &id, now).await.unwrap(),
-        Redemption::Redeemed(refresh_token.clone())
-    );
-    drop(store);
-    let store = keyward_store::open(&url).await.unwrap();
-    assert_eq!(
-        store.redeem_grant(kind, &id, now).await.unwrap(),
-        Redemption::Replayed(refresh_token)
-    );
-    // Migrations already applied are not applied again.
-    drop(store);
-    keyward_store::open(&url).await.unwrap();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Running the behaviours against each backend.
-
-macro_rules! conformance {
-    ($($behaviour:ident),* $(,)?) => {
-        /// Every behaviour, one after another, on one store.
-        async fn suite(store: Arc<dyn Store>) {
-            $($behaviour(store.clone()).await;)*
-        }
-
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $behaviour() {
-                    crate::on_sqlite(|url| crate::with_store(url, crate::$behaviour)).await;
-                }
-            )*
-
-            #[tokio::test]
-            async fn suite() {
-                crate::on_sqlite(|url| crate::with_store(url, crate::suite)).await;
-            }
-
-            #[tokio::test]
-            async fn documents_survive_reopening() {
-                crate::on_sqlite(crate::documents_survive_reopening).await;
-            }
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $behaviour() {
-                    crate::on_postgres(|url| crate::with_store(url, crate::$behaviour)).await;
-                }
-            )*
-
-            #[tokio::test]
-            async fn suite() {
-                crate::on_postgres(|url| crate::with_store(url, crate::suite)).await;
-            }
-
-            #[tokio::test]
-            async fn documents_survive_reopening() {
-                crate::on_postgres(crate::documents_survive_reopening).await;
-            }
-        }
-    };
-}
-
-conformance! {
-    tenant_round_trip,
-    application_round_trip,
-    role_assignment_round_trip,
-    signing_key_round_trip,
-    duplicate_tenant_conflicts,
-    duplicate_application_conflicts,
-    identifier_uri_listed_twice_is_invalid,
-    unknown_tenant_is_not_found,
-    optimistic_concurrency,
-    concurrent_updates_one_wins,
-    updates_move_identifier_uris,
-    missing_rows_are_not_found,
-    delete_application_cascades_assignments,
-    duplicate_role_assignment_conflicts,
-    rotation_keeps_one_active_key,
-    failed_rotation_changes_nothing,
-    directory_revision_moves_with_directory_writes,
-    user_round_trip,
-    duplicate_user_conflicts,
-    user_optimistic_concurrency,
-    grant_is_redeemed_once,
-    duplicate_grant_conflicts,
-    expired_grants_are_unusable,
-    family_is_revoked,
-    user_grants_are_revoked,
-    concurrent_redemptions_one_wins,
-    vault_round_trip,
-    names_are_case_insensitive,
-    soft_deleted_names_are_listed_apart,
-    refused_writes_change_nothing,
-    concurrent_item_writes_one_wins,
-    purge_removes_versions,
-    versions_are_listed_oldest_first,
-    sealed_bytes_round_trip,
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tests that do not depend on the backend.
-
-#[tokio::test]
-async fn unsupported_urls_are_refused_without_their_password() {
-    for url in [
-        "mysql://keyward:hunter2@db/keyward",
-        "keyward.db",
-        "file:///tmp/keyward.db",
-        "",
-    ] {
-        match keyward_store::open(url).await {
-            Err(Error::UnsupportedUrl(shown)) => assert!(!shown.contains("hunter2"), "{shown}"),
-            Err(e) => panic!("{url:?}: expected UnsupportedUrl, got {e}"),
-            Ok(_) => panic!("{url:?}: expected UnsupportedUrl, got a store"),
-        }
-    }
-}
-
-#[tokio::test]
-async fn suite_on_sqlite_in_memory() {
-    suite(keyward_store::open("sqlite::memory:").await.unwrap()).await;
-}
-
-#[tokio::test]
-async fn sqlite_file_is_in_wal_mode() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("keyward.db");
-    let store = keyward_store::open(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    with_tenant(&*store).await;
-    let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(&mut connection)
-        .await
-        .unwrap();
-    assert_eq!(mode, "wal");
 }

@@ -8,7 +8,7 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::{CREATED, assert_conflict, tenant, with_tenant};
+use super::{CREATED, assert_conflict, tenant, with_tenant};
 
 /// The time grants are presented at.
 const NOW: OffsetDateTime = datetime!(2026-12-03 12:00:00.5 +01:00);

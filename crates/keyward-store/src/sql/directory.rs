@@ -1,0 +1,381 @@
+//! Tenants, applications, role assignments and signing keys, on either backend.
+
+use sqlx::{ColumnIndex, Encode, Executor, IntoArguments, Type};
+use uuid::Uuid;
+
+use super::{Backend, Column, SqlStore};
+use crate::columns::{Document, IdColumn, document, time_text};
+use crate::conflict::{self, Failure, database};
+use crate::{AppRoleAssignment, Application, DirectoryStore, Error, Result, SigningKey, Tenant, rows};
+
+impl<DB> SqlStore<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    String: Column<DB>,
+    i64: Column<DB>,
+    bool: Column<DB>,
+    Vec<u8>: Column<DB>,
+    Document: Column<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    /// Who holds the unique values of a tenant that could not be inserted.
+    async fn tenant_conflict(&self, tenant: &Tenant) -> Result<Error> {
+        let rows: Vec<rows::TenantHolderRow<DB::Id>> =
+            sqlx::query_as("SELECT id, name, domain FROM tenants WHERE id = $1 OR name = $2 OR domain = $3")
+                .bind(DB::id(tenant.id))
+                .bind(&tenant.name)
+                .bind(&tenant.domain)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database)?;
+        Ok(conflict::tenant(tenant, &rows::tenant_holders(rows)?))
+    }
+
+    /// Who holds the unique values of an application that could not be written.
+    async fn application_conflict(&self, app: &Application, updating: bool) -> Result<Error> {
+        let rows: Vec<rows::ApplicationHolderRow<DB::Id>> = sqlx::query_as(
+            "SELECT id, app_id, service_principal_id FROM applications \
+             WHERE id = $1 OR (tenant_id = $2 AND (app_id = $3 OR service_principal_id = $4))",
+        )
+        .bind(DB::id(app.id))
+        .bind(DB::id(app.tenant_id))
+        .bind(DB::id(app.app_id))
+        .bind(DB::id(app.service_principal_id))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?;
+        let mut uris = Vec::new();
+        for uri in &app.identifier_uris {
+            let owner: Option<DB::Id> =
+                sqlx::query_scalar("SELECT application_id FROM identifier_uris WHERE tenant_id = $1 AND uri = $2")
+                    .bind(DB::id(app.tenant_id))
+                    .bind(uri)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database)?;
+            if let Some(owner) = owner {
+                uris.push((uri.clone(), owner.uuid("identifier URI")?));
+            }
+        }
+        Ok(conflict::application(
+            app,
+            updating,
+            &rows::application_holders(rows)?,
+            &uris,
+        ))
+    }
+
+    /// Who holds the unique values of a role assignment that could not be inserted.
+    async fn role_assignment_conflict(&self, assignment: &AppRoleAssignment) -> Result<Error> {
+        let ids: Vec<DB::Id> = sqlx::query_scalar(
+            "SELECT id FROM role_assignments \
+             WHERE id = $1 OR (principal_id = $2 AND resource_id = $3 AND app_role_id = $4)",
+        )
+        .bind(DB::id(assignment.id))
+        .bind(DB::id(assignment.principal_id))
+        .bind(DB::id(assignment.resource_id))
+        .bind(DB::id(assignment.app_role_id))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(conflict::role_assignment(
+            assignment,
+            &rows::ids(ids, "role assignment")?,
+        ))
+    }
+
+    /// Who holds the unique values of a signing key that could not be inserted.
+    async fn signing_key_conflict(&self, key: &SigningKey) -> Result<Error> {
+        let holders =
+            sqlx::query_as("SELECT kid, active FROM signing_keys WHERE tenant_id = $1 AND (kid = $2 OR active)")
+                .bind(DB::id(key.tenant_id))
+                .bind(&key.kid)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database)?;
+        Ok(conflict::signing_key(key, &holders))
+    }
+
+    /// Records the identifier URIs an application lists, in its transaction.
+    async fn insert_identifier_uris(tx: &mut DB::Connection, app: &Application) -> Result<(), sqlx::Error> {
+        for uri in &app.identifier_uris {
+            sqlx::query("INSERT INTO identifier_uris (tenant_id, uri, application_id) VALUES ($1, $2, $3)")
+                .bind(DB::id(app.tenant_id))
+                .bind(uri)
+                .bind(DB::id(app.id))
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl<DB> DirectoryStore for SqlStore<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    String: Column<DB>,
+    i64: Column<DB>,
+    bool: Column<DB>,
+    Vec<u8>: Column<DB>,
+    Document: Column<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    async fn insert_tenant(&self, tenant: &Tenant) -> Result<()> {
+        let written = sqlx::query("INSERT INTO tenants (id, name, domain, created) VALUES ($1, $2, $3, $4)")
+            .bind(DB::id(tenant.id))
+            .bind(&tenant.name)
+            .bind(&tenant.domain)
+            .bind(time_text(tenant.created)?)
+            .execute(&self.pool)
+            .await;
+        match written.map_err(Failure::from) {
+            Ok(_) => Ok(()),
+            Err(Failure::Unique) => Err(self.tenant_conflict(tenant).await?),
+            Err(other) => Err(other.into_error(tenant.id)),
+        }
+    }
+
+    async fn tenants(&self) -> Result<Vec<Tenant>> {
+        let rows: Vec<rows::TenantRow<DB::Id>> =
+            sqlx::query_as("SELECT id, name, domain, created FROM tenants ORDER BY name")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database)?;
+        rows.into_iter().map(rows::tenant).collect()
+    }
+
+    async fn insert_application(&self, app: &Application) -> Result<()> {
+        conflict::check_identifier_uris(app)?;
+        let document = document(app, "application")?;
+        let written = async {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO applications (id, tenant_id, app_id, service_principal_id, version, document) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(DB::id(app.id))
+            .bind(DB::id(app.tenant_id))
+            .bind(DB::id(app.app_id))
+            .bind(DB::id(app.service_principal_id))
+            .bind(app.version)
+            .bind(&document)
+            .execute(&mut *tx)
+            .await?;
+            Self::insert_identifier_uris(&mut tx, app).await?;
+            tx.commit().await?;
+            Ok(())
+        };
+        match written.await {
+            Ok(()) => Ok(()),
+            Err(Failure::Unique) => Err(self.application_conflict(app, false).await?),
+            Err(other) => Err(other.into_error(app.tenant_id)),
+        }
+    }
+
+    async fn update_application(&self, app: &Application) -> Result<()> {
+        conflict::check_identifier_uris(app)?;
+        let document = document(app, "application")?;
+        let Some(previous) = app.version.checked_sub(1) else {
+            return Err(Error::VersionMismatch { what: "application" });
+        };
+        let written = async {
+            let mut tx = self.pool.begin().await?;
+            let updated = sqlx::query(
+                "UPDATE applications SET app_id = $1, service_principal_id = $2, version = $3, document = $4 \
+                 WHERE id = $5 AND tenant_id = $6 AND version = $7",
+            )
+            .bind(DB::id(app.app_id))
+            .bind(DB::id(app.service_principal_id))
+            .bind(app.version)
+            .bind(&document)
+            .bind(DB::id(app.id))
+            .bind(DB::id(app.tenant_id))
+            .bind(previous)
+            .execute(&mut *tx)
+            .await?;
+            if DB::rows_affected(&updated) == 0 {
+                return Ok(false);
+            }
+            sqlx::query("DELETE FROM identifier_uris WHERE application_id = $1")
+                .bind(DB::id(app.id))
+                .execute(&mut *tx)
+                .await?;
+            Self::insert_identifier_uris(&mut tx, app).await?;
+            tx.commit().await?;
+            Ok(true)
+        };
+        match written.await {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                let exists = sqlx::query("SELECT 1 FROM applications WHERE id = $1 AND tenant_id = $2")
+                    .bind(DB::id(app.id))
+                    .bind(DB::id(app.tenant_id))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database)?;
+                Err(conflict::not_updated("application", app.id, exists.is_some()))
+            }
+            Err(Failure::Unique) => Err(self.application_conflict(app, true).await?),
+            Err(other) => Err(other.into_error(app.tenant_id)),
+        }
+    }
+
+    async fn delete_application(&self, tenant_id: Uuid, id: Uuid) -> Result<bool> {
+        let deleted = async {
+            let mut tx = self.pool.begin().await?;
+            let service_principal: Option<DB::Id> = sqlx::query_scalar(
+                "DELETE FROM applications WHERE tenant_id = $1 AND id = $2 RETURNING service_principal_id",
+            )
+            .bind(DB::id(tenant_id))
+            .bind(DB::id(id))
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(service_principal) = &service_principal {
+                sqlx::query(
+                    "DELETE FROM role_assignments WHERE tenant_id = $1 AND (principal_id = $2 OR resource_id = $2)",
+                )
+                .bind(DB::id(tenant_id))
+                .bind(service_principal)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(service_principal.is_some())
+        };
+        deleted.await.map_err(database)
+    }
+
+    async fn applications(&self) -> Result<Vec<Application>> {
+        let documents: Vec<Document> = sqlx::query_scalar("SELECT document FROM applications ORDER BY tenant_id, id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?;
+        rows::models(documents, "application")
+    }
+
+    async fn insert_role_assignment(&self, assignment: &AppRoleAssignment) -> Result<()> {
+        let written = sqlx::query(
+            "INSERT INTO role_assignments (id, tenant_id, principal_id, resource_id, app_role_id, created) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(DB::id(assignment.id))
+        .bind(DB::id(assignment.tenant_id))
+        .bind(DB::id(assignment.principal_id))
+        .bind(DB::id(assignment.resource_id))
+        .bind(DB::id(assignment.app_role_id))
+        .bind(time_text(assignment.created)?)
+        .execute(&self.pool)
+        .await;
+        match written.map_err(Failure::from) {
+            Ok(_) => Ok(()),
+            Err(Failure::Unique) => Err(self.role_assignment_conflict(assignment).await?),
+            Err(other) => Err(other.into_error(assignment.tenant_id)),
+        }
+    }
+
+    async fn delete_role_assignment(&self, tenant_id: Uuid, id: Uuid) -> Result<bool> {
+        let deleted = sqlx::query("DELETE FROM role_assignments WHERE tenant_id = $1 AND id = $2")
+            .bind(DB::id(tenant_id))
+            .bind(DB::id(id))
+            .execute(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(DB::rows_affected(&deleted) > 0)
+    }
+
+    async fn role_assignments(&self) -> Result<Vec<AppRoleAssignment>> {
+        let rows: Vec<rows::RoleAssignmentRow<DB::Id>> = sqlx::query_as(
+            "SELECT id, tenant_id, principal_id, resource_id, app_role_id, created FROM role_assignments \
+             ORDER BY tenant_id, id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?;
+        rows.into_iter().map(rows::role_assignment).collect()
+    }
+
+    async fn insert_signing_key(&self, key: &SigningKey) -> Result<()> {
+        let document = document(key, "signing key")?;
+        let written =
+            sqlx::query("INSERT INTO signing_keys (tenant_id, kid, active, document) VALUES ($1, $2, $3, $4)")
+                .bind(DB::id(key.tenant_id))
+                .bind(&key.kid)
+                .bind(key.active)
+                .bind(&document)
+                .execute(&self.pool)
+                .await;
+        match written.map_err(Failure::from) {
+            Ok(_) => Ok(()),
+            Err(Failure::Unique) => Err(self.signing_key_conflict(key).await?),
+            Err(other) => Err(other.into_error(key.tenant_id)),
+        }
+    }
+
+    async fn rotate_signing_key(&self, retired: &SigningKey, new: &SigningKey) -> Result<()> {
+        conflict::check_rotation(retired, new)?;
+        let (retired_document, new_document) = (document(retired, "signing key")?, document(new, "signing key")?);
+        let written = async {
+            let mut tx = self.pool.begin().await?;
+            let updated =
+                sqlx::query("UPDATE signing_keys SET active = $1, document = $2 WHERE tenant_id = $3 AND kid = $4")
+                    .bind(retired.active)
+                    .bind(&retired_document)
+                    .bind(DB::id(retired.tenant_id))
+                    .bind(&retired.kid)
+                    .execute(&mut *tx)
+                    .await?;
+            if DB::rows_affected(&updated) == 0 {
+                return Err(Failure::Other(Error::NotFound(format!(
+                    "signing key {:?} of tenant {}",
+                    retired.kid, retired.tenant_id
+                ))));
+            }
+            sqlx::query("INSERT INTO signing_keys (tenant_id, kid, active, document) VALUES ($1, $2, $3, $4)")
+                .bind(DB::id(new.tenant_id))
+                .bind(&new.kid)
+                .bind(new.active)
+                .bind(&new_document)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        };
+        match written.await {
+            Ok(()) => Ok(()),
+            Err(Failure::Unique) => Err(self.signing_key_conflict(new).await?),
+            Err(other) => Err(other.into_error(new.tenant_id)),
+        }
+    }
+
+    async fn delete_signing_key(&self, tenant_id: Uuid, kid: &str) -> Result<bool> {
+        let deleted = sqlx::query("DELETE FROM signing_keys WHERE tenant_id = $1 AND kid = $2")
+            .bind(DB::id(tenant_id))
+            .bind(kid)
+            .execute(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(DB::rows_affected(&deleted) > 0)
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<SigningKey>> {
+        let documents: Vec<Document> = sqlx::query_scalar("SELECT document FROM signing_keys ORDER BY tenant_id, kid")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?;
+        rows::models(documents, "signing key")
+    }
+
+    async fn directory_revision(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT revision FROM directory_revision WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(database)
+    }
+}
