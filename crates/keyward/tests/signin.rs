@@ -14,6 +14,8 @@ mod browser;
 #[allow(dead_code)]
 mod flow;
 
+#[path = "signin/abuse.rs"]
+mod abuse;
 #[path = "signin/attacks.rs"]
 mod attacks;
 #[path = "signin/cli.rs"]
