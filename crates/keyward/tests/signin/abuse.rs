@@ -305,3 +305,54 @@ async fn concurrent_guesses_cannot_outrun_the_throttle() {
     assert_eq!(page.status, 429, "{}", page.body);
     assert!(page.location().is_none());
 }
+
+/// Plain-HTTP redirect URIs are for the loopback hosts exactly: names that merely start like
+/// one are refused at registration, with the reason, and nothing is registered.
+#[tokio::test]
+async fn plain_http_redirect_uris_to_other_hosts_than_loopback_are_refused() {
+    let server = Server::start();
+    for (i, evil) in [
+        "http://localhost.evil.example/cb",
+        "http://localhost@evil.example/cb",
+        "http://127.0.0.1.nip.io/cb",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["app", "create", "--name", &format!("evil-{i}"), "--redirect-uri", evil])
+            .arg("--data")
+            .arg(server.data())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("keyward runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{evil} was registered");
+        assert!(
+            stderr.contains("only for localhost, 127.0.0.1 and [::1]"),
+            "{evil}: {stderr}"
+        );
+    }
+    let listed = server.keyward(&["app", "list"]).to_string();
+    assert!(!listed.contains("evil-"), "{listed}");
+    // The loopback hosts themselves are accepted, and sign-in sends codes there.
+    let created = server.keyward(&[
+        "app",
+        "create",
+        "--name",
+        "native",
+        "--redirect-uri",
+        "http://127.0.0.1:8400/cb",
+        "--redirect-uri",
+        "http://[::1]:8400/cb",
+    ]);
+    let app = WebApp {
+        app_id: created["appId"].as_str().expect("appId").to_owned(),
+        secret: None,
+        redirect: "http://[::1]:8400/cb".to_owned(),
+    };
+    let browser = Browser::new(&server);
+    let (_, challenge) = pkce();
+    let page = browser.get(&authorize_url(&app, &challenge, &[])).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+}
