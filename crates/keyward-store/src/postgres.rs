@@ -425,8 +425,14 @@ impl Store for PostgresStore {
         sign_in::insert_grant(&self.pool, grant).await
     }
 
-    async fn redeem_grant(&self, kind: GrantKind, id: &str, now: OffsetDateTime) -> Result<Redemption> {
-        sign_in::redeem_grant(&self.pool, kind, id, now).await
+    async fn redeem_grant_of(
+        &self,
+        kind: GrantKind,
+        id: &str,
+        client: Option<Uuid>,
+        now: OffsetDateTime,
+    ) -> Result<Redemption> {
+        sign_in::redeem_grant(&self.pool, kind, id, client, now).await
     }
 
     async fn live_grant(&self, kind: GrantKind, id: &str, now: OffsetDateTime) -> Result<Option<Grant>> {

@@ -140,21 +140,48 @@ pub(super) async fn insert_grant(pool: &PgPool, grant: &Grant) -> Result<()> {
     }
 }
 
-pub(super) async fn redeem_grant(pool: &PgPool, kind: GrantKind, id: &str, now: OffsetDateTime) -> Result<Redemption> {
-    // One statement: of two redemptions, the second finds the grant redeemed.
+pub(super) async fn redeem_grant(
+    pool: &PgPool,
+    kind: GrantKind,
+    id: &str,
+    client: Option<Uuid>,
+    now: OffsetDateTime,
+) -> Result<Redemption> {
+    let client = client.map(|c| c.to_string());
+    // One statement: of two redemptions, the second finds the grant redeemed; one by another
+    // client finds nothing to redeem.
     let redeemed: Option<GrantRow> = sqlx::query_as(&format!(
         "UPDATE grants SET redeemed = true \
          WHERE kind = $1 AND id = $2 AND NOT redeemed AND NOT revoked AND expires > $3 \
+         AND ($4::text IS NULL OR document->>'client_id' = $4::text) \
          RETURNING {GRANT_COLUMNS}"
     ))
     .bind(kind.as_str())
     .bind(id)
     .bind(sortable_time_text(now)?)
+    .bind(&client)
     .fetch_optional(pool)
     .await
     .map_err(database)?;
     if let Some(row) = redeemed {
         return Ok(Redemption::Redeemed(grant_from_row(kind, id, row)?));
+    }
+    // Live or redeemed before, not revoked, and another client's: left alone.
+    if client.is_some() {
+        let other: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM grants WHERE kind = $1 AND id = $2 AND NOT revoked AND (redeemed OR expires > $3) \
+             AND document->>'client_id' IS DISTINCT FROM $4::text",
+        )
+        .bind(kind.as_str())
+        .bind(id)
+        .bind(sortable_time_text(now)?)
+        .bind(&client)
+        .fetch_optional(pool)
+        .await
+        .map_err(database)?;
+        if other.is_some() {
+            return Ok(Redemption::OtherClient);
+        }
     }
     // Redeemed before, expired since or not, and not revoked: a replay.
     let replayed: Option<GrantRow> = sqlx::query_as(&format!(

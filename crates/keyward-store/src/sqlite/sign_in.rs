@@ -143,22 +143,44 @@ pub(super) async fn redeem_grant(
     pool: &SqlitePool,
     kind: GrantKind,
     id: &str,
+    client: Option<Uuid>,
     now: OffsetDateTime,
 ) -> Result<Redemption> {
-    // One statement: of two redemptions, the second finds the grant redeemed.
+    let client = client.map(|c| c.to_string());
+    // One statement: of two redemptions, the second finds the grant redeemed; one by another
+    // client finds nothing to redeem.
     let redeemed: Option<GrantRow> = sqlx::query_as(&format!(
         "UPDATE grants SET redeemed = 1 \
          WHERE kind = $1 AND id = $2 AND NOT redeemed AND NOT revoked AND expires > $3 \
+         AND ($4 IS NULL OR json_extract(document, '$.client_id') = $4) \
          RETURNING {GRANT_COLUMNS}"
     ))
     .bind(kind.as_str())
     .bind(id)
     .bind(sortable_time_text(now)?)
+    .bind(&client)
     .fetch_optional(pool)
     .await
     .map_err(database)?;
     if let Some(row) = redeemed {
         return Ok(Redemption::Redeemed(grant_from_row(kind, id, row)?));
+    }
+    // Live or redeemed before, not revoked, and another client's: left alone.
+    if client.is_some() {
+        let other: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM grants WHERE kind = $1 AND id = $2 AND NOT revoked AND (redeemed OR expires > $3) \
+             AND json_extract(document, '$.client_id') IS NOT $4",
+        )
+        .bind(kind.as_str())
+        .bind(id)
+        .bind(sortable_time_text(now)?)
+        .bind(&client)
+        .fetch_optional(pool)
+        .await
+        .map_err(database)?;
+        if other.is_some() {
+            return Ok(Redemption::OtherClient);
+        }
     }
     // Redeemed before, expired since or not, and not revoked: a replay.
     let replayed: Option<GrantRow> = sqlx::query_as(&format!(

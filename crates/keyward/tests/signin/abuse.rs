@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::ServerName;
 
 use crate::browser::Browser;
-use crate::common::Server;
+use crate::common::{Server, assert_oauth_error};
 use crate::flow::*;
 
 /// The server's process id, from the `server.json` it writes.
@@ -355,4 +355,34 @@ async fn plain_http_redirect_uris_to_other_hosts_than_loopback_are_refused() {
     let (_, challenge) = pkce();
     let page = browser.get(&authorize_url(&app, &challenge, &[])).await;
     assert_eq!(page.status, 200, "{}", page.body);
+}
+
+/// A code or refresh token presented by another client than its own is refused and changes
+/// nothing: the code is not used up, the refresh token's family is not revoked, and the
+/// client it was issued to goes on as if nothing happened.
+#[tokio::test]
+async fn another_clients_code_or_refresh_token_is_refused_without_side_effects() {
+    let server = Server::start();
+    let owner = web_app(&server, "owner");
+    let thief = web_app(&server, "thief");
+    let browser = Browser::new(&server);
+    let (verifier, challenge) = pkce();
+    let code = code_of(&sign_up(&browser, &owner, &challenge, "owner@example.com", "O").await);
+
+    let stolen = redeem(&server, &thief, &code, Some(&verifier)).await;
+    assert_oauth_error(&stolen, 400, "invalid_grant", 700005);
+    let (status, tokens) = redeem(&server, &owner, &code, Some(&verifier)).await;
+    assert_eq!(status, 200, "the code was used up by another client: {tokens}");
+    let refresh_token = tokens["refresh_token"].as_str().expect("refresh_token").to_owned();
+
+    let stolen = refresh(&server, &thief, &refresh_token).await;
+    assert_oauth_error(&stolen, 400, "invalid_grant", 70000);
+    // Nor is a code redeemed before a replay when another client presents it.
+    let replayed = redeem(&server, &thief, &code, Some(&verifier)).await;
+    assert_oauth_error(&replayed, 400, "invalid_grant", 700005);
+    let (status, tokens) = refresh(&server, &owner, &refresh_token).await;
+    assert_eq!(status, 200, "the family was revoked by another client: {tokens}");
+    let next = tokens["refresh_token"].as_str().expect("refresh_token");
+    let (status, tokens) = refresh(&server, &owner, next).await;
+    assert_eq!(status, 200, "{tokens}");
 }
