@@ -137,7 +137,12 @@ fn hashing_thread(jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
             Err(poisoned) => poisoned.into_inner().recv(),
         };
         match job {
-            Ok(job) => job(&mut memory),
+            // A panic would be a bug in argon2; it costs its caller an error, not the thread.
+            Ok(job) => {
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut memory))).is_err() {
+                    memory = Memory::default();
+                }
+            }
             Err(mpsc::RecvError) => return,
         }
     }
