@@ -245,8 +245,8 @@ impl Throttle {
         }
     }
 
-    /// Resolves a reserved attempt, in one step with the end of its reservation so that no
-    /// other attempt sees it neither in flight nor counted.
+    /// Resolves a reserved attempt in the same step as it stops being in flight, so that no
+    /// other attempt can find it in between, neither in flight nor counted.
     fn resolve(&self, attempt: &Attempt, outcome: Outcome, now: Instant) {
         let mut entries = self.entries();
         for key in attempt.keys() {
