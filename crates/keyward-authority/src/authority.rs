@@ -446,14 +446,12 @@ fn check_application(snapshot: &Snapshot, app: &Application) -> Result<()> {
             )));
         }
     }
-    for uri in &app.redirect_uris {
-        let ok =
-            uri.starts_with("https://") || uri.starts_with("http://localhost") || uri.starts_with("http://127.0.0.1");
-        if !ok || uri.contains('#') || uri.len() > 256 {
-            return Err(Error::Invalid(format!(
-                "redirect URI {uri:?} must be https:// (or http://localhost), without a fragment"
-            )));
-        }
+    if let Some(problem) = app
+        .redirect_uris
+        .iter()
+        .find_map(|uri| crate::redirect_uri::problem(uri))
+    {
+        return Err(Error::Invalid(problem));
     }
     let mut seen = std::collections::HashSet::new();
     for credential in &app.key_credentials {

@@ -179,7 +179,9 @@ pub fn parse_parameters(encoded: &[u8]) -> Result<Parameters, OAuthError> {
 /// its redirect URIs. No prefix, no normalisation, no case folding, no port wildcard: every
 /// relaxation of this rule has been an open redirect somewhere.
 pub fn redirect_uri_registered(app: &AppEntry, uri: &str) -> bool {
-    app.app.redirect_uris.iter().any(|registered| registered == uri)
+    // Registered before the registration checked hosts strictly, a plain-HTTP URI to another
+    // host than loopback is not trusted either.
+    app.app.redirect_uris.iter().any(|registered| registered == uri) && crate::redirect_uri::allowed(uri)
 }
 
 /// Whether an application is a public client: it has no certificate and no secret, so it

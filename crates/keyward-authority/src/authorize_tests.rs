@@ -172,6 +172,20 @@ fn redirect_uris_match_exactly_or_not_at_all() {
 }
 
 #[test]
+fn a_plain_http_redirect_uri_to_another_host_than_loopback_is_never_trusted() {
+    // Stored before registration checked the host whole.
+    let legacy = AppEntry::new(app(
+        FIXTURE.tenant.tenant.id,
+        "legacy",
+        "api://legacy",
+        &["http://localhost.evil.example/cb", "http://localhost:7000/cb"],
+        false,
+    ));
+    assert!(!redirect_uri_registered(&legacy, "http://localhost.evil.example/cb"));
+    assert!(redirect_uri_registered(&legacy, "http://localhost:7000/cb"));
+}
+
+#[test]
 fn client_errors_stay_on_our_page() {
     assert_eq!(page_code(check_with(&[("client_id", "")])), 900144);
     assert_eq!(

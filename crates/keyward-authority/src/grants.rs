@@ -56,6 +56,7 @@ struct SessionDocument {
 
 #[derive(Serialize, Deserialize)]
 struct CodeDocument {
+    /// Named so for the store, which redeems a code only for this client.
     client_id: Uuid,
     redirect_uri: String,
     code_challenge: Option<String>,
@@ -67,6 +68,7 @@ struct CodeDocument {
 
 #[derive(Serialize, Deserialize)]
 struct RefreshDocument {
+    /// Named so for the store, which redeems a refresh token only for this client.
     client_id: Uuid,
     scopes: ScopeGrant,
     sid: Option<Uuid>,
@@ -88,6 +90,17 @@ pub struct Session {
 
 fn invalid_grant(code: u32, message: impl Into<String>) -> OAuthError {
     OAuthError::new(OAuthErrorKind::InvalidGrant, code, message)
+}
+
+fn code_of_another_client() -> OAuthError {
+    invalid_grant(
+        700005,
+        "Provided Authorization Code is intended to use against another client: the code was issued to a different application",
+    )
+}
+
+fn refresh_token_of_another_client() -> OAuthError {
+    invalid_grant(70000, "The refresh token was issued to a different application")
 }
 
 fn store_error(e: keyward_store::Error) -> OAuthError {
@@ -329,13 +342,16 @@ impl Authority {
                 "The request body must contain the following parameter: 'redirect_uri'",
             ));
         };
+        // Redeemed only by the client it was issued to: another one cannot use it up.
+        let client_id = Some(client.app.app.app_id);
         let grant = match self
             .store
-            .redeem_grant(GrantKind::AuthorizationCode, &handle_hash(form.code), now)
+            .redeem_grant_of(GrantKind::AuthorizationCode, &handle_hash(form.code), client_id, now)
             .await
             .map_err(store_error)?
         {
             Redemption::Redeemed(grant) => grant,
+            Redemption::OtherClient => return Err(code_of_another_client()),
             Redemption::Replayed(grant) => {
                 let revoked = self.store.revoke_family(grant.family).await.map_err(store_error)?;
                 tracing::warn!(family = %grant.family, revoked, "authorization code replayed: its tokens are revoked");
@@ -360,10 +376,7 @@ impl Authority {
         }
         let code: CodeDocument = document(&grant)?;
         if code.client_id != client.app.app.app_id {
-            return Err(invalid_grant(
-                700005,
-                "Provided Authorization Code is intended to use against another client: the code was issued to a different application",
-            ));
+            return Err(code_of_another_client());
         }
         if code.redirect_uri != redirect_uri {
             return Err(invalid_grant(
@@ -441,13 +454,17 @@ impl Authority {
             Some(scope) => Some(scopes::parse(&self.snapshot(), tenant.tenant.id, scope, false)?),
             None => None,
         };
+        // Redeemed only by the client it was issued to: another one can neither use it up nor
+        // revoke its family.
+        let client_id = Some(client.app.app.app_id);
         let grant = match self
             .store
-            .redeem_grant(GrantKind::RefreshToken, &handle_hash(refresh_token), now)
+            .redeem_grant_of(GrantKind::RefreshToken, &handle_hash(refresh_token), client_id, now)
             .await
             .map_err(store_error)?
         {
             Redemption::Redeemed(grant) => grant,
+            Redemption::OtherClient => return Err(refresh_token_of_another_client()),
             Redemption::Replayed(grant) => {
                 let revoked = self.store.revoke_family(grant.family).await.map_err(store_error)?;
                 tracing::warn!(family = %grant.family, revoked, "refresh token reused: its family is revoked");
@@ -474,8 +491,9 @@ impl Authority {
         }
         let stored: RefreshDocument = document(&grant)?;
         if stored.client_id != client.app.app.app_id {
-            let e = invalid_grant(70000, "The refresh token was issued to a different application");
-            return self.refuse_family(grant.family, e).await;
+            return self
+                .refuse_family(grant.family, refresh_token_of_another_client())
+                .await;
         }
         let user = match self.grant_user(&grant).await {
             Ok(user) => user,

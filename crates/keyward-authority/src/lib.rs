@@ -33,6 +33,7 @@ mod oauth_error;
 mod pages;
 pub mod password;
 pub mod pkce;
+pub mod redirect_uri;
 mod router;
 pub mod scopes;
 mod signin;

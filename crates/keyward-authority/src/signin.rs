@@ -460,28 +460,38 @@ async fn signin(
         );
     }
     let attempt = Attempt::new(tenant.tenant.id, &email, address);
-    if let Err(wait) = authority.throttle.check(&attempt, Instant::now()) {
-        return again(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Too many failed sign-in attempts. Wait {} minute(s), then try again.",
-                minutes(wait)
-            ),
-        );
-    }
+    // Counted from now on, a failure unless it proves otherwise, even if the client goes away.
+    let reservation = match authority.throttle.begin(&attempt, Instant::now()) {
+        Ok(reservation) => reservation,
+        Err(wait) => {
+            return again(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many failed sign-in attempts. Wait {} minute(s), then try again.",
+                    minutes(wait)
+                ),
+            );
+        }
+    };
     // Unknown accounts are checked against a dummy hash: same answer, same time.
     let user = match authority.user_by_email(tenant.tenant.id, &email).await {
         Ok(user) => Some(user),
         Err(Error::UserNotFound(_)) => None,
-        Err(e) => return Ok(internal(&e)),
+        Err(e) => {
+            reservation.release();
+            return Ok(internal(&e));
+        }
     };
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let matched = match authority.passwords.verify(password, hash).await {
         Ok(matched) => matched,
-        Err(e) => return Ok(internal(&e)),
+        Err(e) => {
+            reservation.release();
+            return Ok(internal(&e));
+        }
     };
     let Some(user) = user.filter(|_| matched) else {
-        authority.throttle.failure(&attempt, Instant::now());
+        reservation.failed();
         tracing::info!(tenant = %tenant.tenant.name, "sign-in refused: wrong email or password");
         return again(
             StatusCode::BAD_REQUEST,
@@ -489,12 +499,13 @@ async fn signin(
         );
     };
     if !user.enabled {
+        reservation.release();
         return again(
             StatusCode::FORBIDDEN,
             "Your account is disabled. Contact the administrator of this application.".into(),
         );
     }
-    authority.throttle.success(&attempt);
+    reservation.succeeded();
     Ok(start(&authority, &pending, &user, &headers).await)
 }
 

@@ -5,6 +5,12 @@
 //! with each further failure. A client address gets more free failures (many people may share
 //! one), then the same. While locked, attempts are refused before any password is checked, so
 //! even the right password does not get in. A success clears the account's count.
+//!
+//! An attempt counts when it starts, not when its password check ends: [`Throttle::begin`]
+//! reserves it, atomically with the check, and the [`Reservation`] it returns is a failure
+//! unless the caller says otherwise — also when it is dropped unresolved, as happens when the
+//! client goes away mid-request. Attempts in flight take up the free attempts that remain, so
+//! guesses sent all at once get no more checks than guesses sent one after another.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -52,6 +58,8 @@ enum Key {
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     failures: u32,
+    /// Attempts begun and not yet resolved.
+    pending: u32,
     locked_until: Option<Instant>,
     last: Instant,
 }
@@ -137,28 +145,77 @@ impl Throttle {
         }
     }
 
-    /// Counts a failed attempt against the account and the address.
-    pub fn failure(&self, attempt: &Attempt, now: Instant) {
+    /// Starts an attempt: `Err(wait)` while the account or the address is locked, or while
+    /// attempts already in flight take up all its remaining free attempts (once a lock has
+    /// passed, one may be in flight); otherwise the attempt is reserved, atomically with the
+    /// check, and counts against both until its [`Reservation`] is resolved.
+    pub fn begin(&self, attempt: &Attempt, now: Instant) -> Result<Reservation<'_>, Duration> {
         let mut entries = self.entries();
+        let mut wait = None;
+        for key in attempt.keys() {
+            let Some(entry) = entries.get(key) else {
+                continue;
+            };
+            if let Some(until) = entry.locked_until.filter(|until| *until > now) {
+                wait = wait.max(Some(until - now));
+            } else if entry.pending >= self.free(key).saturating_sub(self.failures(entry, now)).max(1) {
+                // The attempts in flight may all fail; then a lock follows.
+                wait = wait.max(Some(self.policy.lockout));
+            }
+        }
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
         if entries.len() >= self.policy.max_entries {
             self.prune(&mut entries, now);
         }
         for key in attempt.keys() {
-            let free = match key {
-                Key::Account(..) => self.policy.account_failures,
-                Key::Address(_) => self.policy.address_failures,
-            };
-            let entry = entries.entry(key.clone()).or_insert(Entry {
-                failures: 0,
-                locked_until: None,
-                last: now,
-            });
-            if now.duration_since(entry.last) > self.policy.forget_after
-                && entry.locked_until.is_none_or(|until| until <= now)
-            {
-                entry.failures = 0;
-            }
-            entry.failures = entry.failures.saturating_add(1);
+            let entry = entries.entry(key.clone()).or_insert(Entry::new(now));
+            entry.pending = entry.pending.saturating_add(1);
+        }
+        Ok(Reservation {
+            throttle: self,
+            attempt: Some(attempt.clone()),
+        })
+    }
+
+    /// Counts a failed attempt against the account and the address.
+    pub fn failure(&self, attempt: &Attempt, now: Instant) {
+        self.count_failure(&mut self.entries(), attempt, now);
+    }
+
+    /// Clears the account's failures after a successful sign-in (the address keeps its count:
+    /// one right password does not excuse a spray across accounts).
+    pub fn success(&self, attempt: &Attempt) {
+        self.clear_account(&mut self.entries(), attempt);
+    }
+
+    fn free(&self, key: &Key) -> u32 {
+        match key {
+            Key::Account(..) => self.policy.account_failures,
+            Key::Address(_) => self.policy.address_failures,
+        }
+    }
+
+    /// The failures an entry still counts: none once they are forgotten (and not locked).
+    fn failures(&self, entry: &Entry, now: Instant) -> u32 {
+        if now.duration_since(entry.last) > self.policy.forget_after
+            && entry.locked_until.is_none_or(|until| until <= now)
+        {
+            0
+        } else {
+            entry.failures
+        }
+    }
+
+    fn count_failure(&self, entries: &mut HashMap<Key, Entry>, attempt: &Attempt, now: Instant) {
+        if entries.len() >= self.policy.max_entries {
+            self.prune(entries, now);
+        }
+        for key in attempt.keys() {
+            let free = self.free(key);
+            let entry = entries.entry(key.clone()).or_insert(Entry::new(now));
+            entry.failures = self.failures(entry, now).saturating_add(1);
             entry.last = now;
             if entry.failures >= free {
                 let doublings = (entry.failures - free).min(16);
@@ -172,22 +229,114 @@ impl Throttle {
         }
     }
 
-    /// Clears the account's failures after a successful sign-in (the address keeps its count:
-    /// one right password does not excuse a spray across accounts).
-    pub fn success(&self, attempt: &Attempt) {
-        if let Some(account) = &attempt.account {
-            self.entries().remove(account);
+    fn clear_account(&self, entries: &mut HashMap<Key, Entry>, attempt: &Attempt) {
+        let Some(account) = &attempt.account else {
+            return;
+        };
+        match entries.get_mut(account) {
+            // Others' attempts still in flight keep their place.
+            Some(entry) if entry.pending > 0 => {
+                entry.failures = 0;
+                entry.locked_until = None;
+            }
+            _ => {
+                entries.remove(account);
+            }
+        }
+    }
+
+    /// Resolves a reserved attempt in the same step as it stops being in flight, so that no
+    /// other attempt can find it in between, neither in flight nor counted.
+    fn resolve(&self, attempt: &Attempt, outcome: Outcome, now: Instant) {
+        let mut entries = self.entries();
+        for key in attempt.keys() {
+            if let Some(entry) = entries.get_mut(key) {
+                entry.pending = entry.pending.saturating_sub(1);
+            }
+        }
+        match outcome {
+            Outcome::Failed => self.count_failure(&mut entries, attempt, now),
+            Outcome::Succeeded => self.clear_account(&mut entries, attempt),
+            Outcome::Released => {}
+        }
+        for key in attempt.keys() {
+            if entries
+                .get(key)
+                .is_some_and(|e| e.pending == 0 && e.failures == 0 && e.locked_until.is_none())
+            {
+                entries.remove(key);
+            }
         }
     }
 
     fn prune(&self, entries: &mut HashMap<Key, Entry>, now: Instant) {
         let forget = self.policy.forget_after;
-        entries.retain(|_, e| e.locked_until.is_some_and(|until| until > now) || now.duration_since(e.last) < forget);
+        entries.retain(|_, e| {
+            e.pending > 0 || e.locked_until.is_some_and(|until| until > now) || now.duration_since(e.last) < forget
+        });
         if entries.len() >= self.policy.max_entries {
-            // Under a flood of distinct names: keep only the locked.
-            entries.retain(|_, e| e.locked_until.is_some_and(|until| until > now));
+            // Under a flood of distinct names: keep only the locked and those in flight.
+            entries.retain(|_, e| e.pending > 0 || e.locked_until.is_some_and(|until| until > now));
         }
     }
+}
+
+impl Entry {
+    fn new(now: Instant) -> Self {
+        Self {
+            failures: 0,
+            pending: 0,
+            locked_until: None,
+            last: now,
+        }
+    }
+}
+
+/// An attempt begun with [`Throttle::begin`] and not yet resolved. It is a failure unless
+/// resolved otherwise: dropping it unresolved (a request its client cancelled) counts it as one.
+#[derive(Debug)]
+#[must_use = "an attempt dropped unresolved counts as a failure"]
+pub struct Reservation<'a> {
+    throttle: &'a Throttle,
+    attempt: Option<Attempt>,
+}
+
+impl Reservation<'_> {
+    /// The password was wrong (or the account unknown): a failure.
+    pub fn failed(mut self) {
+        self.resolve(Outcome::Failed);
+    }
+
+    /// The password was right: the account's failures are cleared (the address keeps its
+    /// count, as with [`Throttle::success`]).
+    pub fn succeeded(mut self) {
+        self.resolve(Outcome::Succeeded);
+    }
+
+    /// The attempt proved nothing either way (the password could not be checked, or it was
+    /// right for a disabled account): neither a failure nor a success.
+    pub fn release(mut self) {
+        self.resolve(Outcome::Released);
+    }
+
+    fn resolve(&mut self, outcome: Outcome) {
+        if let Some(attempt) = self.attempt.take() {
+            self.throttle.resolve(&attempt, outcome, Instant::now());
+        }
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.resolve(Outcome::Failed);
+    }
+}
+
+/// How a reserved attempt ended.
+enum Outcome {
+    Failed,
+    Succeeded,
+    Released,
 }
 
 #[cfg(test)]
@@ -279,5 +428,70 @@ mod tests {
             t.failure(&Attempt::new(tenant, &format!("{i}"), None), much_later);
         }
         assert!(t.entries().len() <= 10);
+    }
+
+    #[test]
+    fn attempts_in_flight_take_up_the_free_attempts() {
+        let t = throttle();
+        let tenant = Uuid::new_v4();
+        let now = Instant::now();
+        let attempt = Attempt::new(tenant, "race@example.com", None);
+        // Five at once, as many as the account's free attempts; the sixth is refused unchecked.
+        let first: Vec<_> = (0..5).map(|_| t.begin(&attempt, now).unwrap()).collect();
+        assert_eq!(t.begin(&attempt, now).unwrap_err(), Duration::from_secs(60));
+        // They all fail: the account is locked.
+        first.into_iter().for_each(Reservation::failed);
+        assert!(t.check(&attempt, now).is_err());
+        assert!(t.begin(&attempt, now).is_err());
+        // Once the lock has passed, one attempt at a time.
+        let later = now + Duration::from_secs(61);
+        let one = t.begin(&attempt, later).unwrap();
+        assert!(t.begin(&attempt, later).is_err());
+        // The right password clears the account.
+        one.succeeded();
+        assert!(t.check(&attempt, later).is_ok());
+        assert!(t.entries().is_empty(), "{:?}", t.entries());
+    }
+
+    #[test]
+    fn an_attempt_dropped_unresolved_is_a_failure_and_a_released_one_is_not() {
+        let t = throttle();
+        let tenant = Uuid::new_v4();
+        let now = Instant::now();
+        let attempt = Attempt::new(tenant, "gone@example.com", Some("198.51.100.7".parse().unwrap()));
+        for _ in 0..5 {
+            // A request its client cancelled mid-check.
+            drop(t.begin(&attempt, now).unwrap());
+        }
+        assert!(t.check(&attempt, now).is_err(), "the cancelled attempts counted");
+        let other = Attempt::new(tenant, "other@example.com", Some("198.51.100.8".parse().unwrap()));
+        for _ in 0..10 {
+            t.begin(&other, now).unwrap().release();
+        }
+        assert!(t.check(&other, now).is_ok());
+        assert!(t.begin(&other, now).is_ok());
+    }
+
+    #[test]
+    fn an_address_gets_its_free_attempts_in_flight_across_accounts() {
+        let t = throttle();
+        let tenant = Uuid::new_v4();
+        let now = Instant::now();
+        let ip: IpAddr = "203.0.113.77".parse().unwrap();
+        let spray: Vec<_> = (0..20)
+            .map(|i| {
+                t.begin(&Attempt::new(tenant, &format!("user{i}@example.com"), Some(ip)), now)
+                    .unwrap()
+            })
+            .collect();
+        let fresh = Attempt::new(tenant, "someone-else@example.com", Some(ip));
+        assert!(t.begin(&fresh, now).is_err());
+        // A success frees its place at the address without clearing the address's failures.
+        let mut spray = spray.into_iter();
+        spray.next().unwrap().succeeded();
+        let last = t.begin(&fresh, now).unwrap();
+        spray.for_each(Reservation::failed);
+        last.failed();
+        assert!(t.check(&fresh, now).is_err(), "twenty failures lock the address");
     }
 }

@@ -195,7 +195,20 @@ pub trait SignInStore: Send + Sync + 'static {
     /// revoked grants are [`Redemption::Unusable`]. A grant redeemed before is
     /// [`Redemption::Replayed`] even once expired (so that a late replay still revokes its family),
     /// but not once revoked.
-    async fn redeem_grant(&self, kind: GrantKind, id: &str, now: OffsetDateTime) -> Result<Redemption>;
+    async fn redeem_grant(&self, kind: GrantKind, id: &str, now: OffsetDateTime) -> Result<Redemption> {
+        self.redeem_grant_of(kind, id, None, now).await
+    }
+    /// As [`SignInStore::redeem_grant`], for the `client` that presents the grant: only a grant
+    /// whose document names that client (its `client_id` member, a UUID string) is redeemed,
+    /// in the same statement; one issued to another client, live or redeemed before, is
+    /// [`Redemption::OtherClient`] and left as it was. With no client, any grant.
+    async fn redeem_grant_of(
+        &self,
+        kind: GrantKind,
+        id: &str,
+        client: Option<Uuid>,
+        now: OffsetDateTime,
+    ) -> Result<Redemption>;
     /// A grant that is neither redeemed, revoked nor expired at `now` (a live session, say).
     async fn live_grant(&self, kind: GrantKind, id: &str, now: OffsetDateTime) -> Result<Option<Grant>>;
     /// Revokes every grant of a family; returns how many were live (neither redeemed nor revoked

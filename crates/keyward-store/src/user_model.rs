@@ -103,6 +103,9 @@ pub enum Redemption {
     Replayed(Grant),
     /// Unknown, expired or revoked.
     Unusable,
+    /// Issued to another client than the one named: left unredeemed, and not a replay, so
+    /// that one client cannot use up or revoke what was issued to another.
+    OtherClient,
 }
 
 /// How many of the grants just revoked (given whether each was redeemed) were live.

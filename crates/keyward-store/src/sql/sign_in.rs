@@ -61,6 +61,7 @@ where
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     String: Column<DB>,
+    Option<String>: Column<DB>,
     i64: Column<DB>,
     bool: Column<DB>,
     Vec<u8>: Column<DB>,
@@ -163,20 +164,49 @@ where
         }
     }
 
-    async fn redeem_grant(&self, kind: GrantKind, id: &str, now: OffsetDateTime) -> Result<Redemption> {
+    async fn redeem_grant_of(
+        &self,
+        kind: GrantKind,
+        id: &str,
+        client: Option<Uuid>,
+        now: OffsetDateTime,
+    ) -> Result<Redemption> {
+        let client = client.map(|c| c.to_string());
+        // One statement: of two redemptions, the second finds the grant redeemed; one by another
+        // client finds nothing to redeem. (`->>` reads a JSON member on both databases: jsonb on
+        // PostgreSQL, JSON text on SQLite 3.38 and later.)
         let redeemed: Option<rows::GrantRow<DB::Id>> = sqlx::query_as(concat!(
             "UPDATE grants SET redeemed = true \
-             WHERE kind = $1 AND id = $2 AND NOT redeemed AND NOT revoked AND expires > $3 RETURNING ",
+             WHERE kind = $1 AND id = $2 AND NOT redeemed AND NOT revoked AND expires > $3 \
+             AND ($4 IS NULL OR document->>'client_id' = $4) RETURNING ",
             grant_columns!()
         ))
         .bind(kind.as_str())
         .bind(id)
         .bind(sortable_time_text(now)?)
+        .bind(&client)
         .fetch_optional(&self.pool)
         .await
         .map_err(database)?;
         if let Some(row) = redeemed {
             return Ok(Redemption::Redeemed(rows::grant(kind, id, row)?));
+        }
+        // Live or redeemed before, not revoked, and another client's: left alone.
+        if client.is_some() {
+            let other: Option<String> = sqlx::query_scalar(
+                "SELECT kind FROM grants WHERE kind = $1 AND id = $2 AND NOT revoked \
+                 AND (redeemed OR expires > $3) AND document->>'client_id' IS DISTINCT FROM $4",
+            )
+            .bind(kind.as_str())
+            .bind(id)
+            .bind(sortable_time_text(now)?)
+            .bind(&client)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(database)?;
+            if other.is_some() {
+                return Ok(Redemption::OtherClient);
+            }
         }
         // Redeemed before, expired since or not, and not revoked: a replay.
         let replayed: Option<rows::GrantRow<DB::Id>> = sqlx::query_as(concat!(

@@ -32,7 +32,8 @@ use directory::{
 use harness::{on_postgres, on_sqlite, with_store};
 use sign_in::{
     concurrent_redemptions_one_wins, duplicate_grant_conflicts, duplicate_user_conflicts, expired_grants_are_unusable,
-    family_is_revoked, grant_is_redeemed_once, user_grants_are_revoked, user_optimistic_concurrency, user_round_trip,
+    family_is_revoked, grant_is_redeemed_once, grant_of_another_client_is_left_alone, user_grants_are_revoked,
+    user_optimistic_concurrency, user_round_trip,
 };
 use vault::{
     concurrent_item_writes_one_wins, names_are_case_insensitive, purge_removes_versions, refused_writes_change_nothing,
@@ -218,6 +219,7 @@ conformance! {
     family_is_revoked,
     user_grants_are_revoked,
     concurrent_redemptions_one_wins,
+    grant_of_another_client_is_left_alone,
     vault_round_trip,
     names_are_case_insensitive,
     soft_deleted_names_are_listed_apart,

@@ -453,7 +453,90 @@ pub(crate) async fn concurrent_redemptions_one_wins(store: Arc<dyn Store>) {
             Redemption::Redeemed(_) => redeemed += 1,
             Redemption::Replayed(_) => {}
             Redemption::Unusable => panic!("a live grant was unusable"),
+            Redemption::OtherClient => panic!("no client was named"),
         }
     }
     assert_eq!(redeemed, 1);
+}
+
+pub(crate) async fn grant_of_another_client_is_left_alone(store: Arc<dyn Store>) {
+    let (_, ann) = with_user(&*store).await;
+    let (owner, other) = (Uuid::new_v4(), Uuid::new_v4());
+    let of = |kind, client: Uuid| {
+        let mut grant = grant(kind, &ann);
+        grant.document["client_id"] = serde_json::json!(client);
+        grant
+    };
+    for kind in [GrantKind::AuthorizationCode, GrantKind::RefreshToken] {
+        let grant = inserted(&*store, of(kind, owner)).await;
+        // Another client: nothing redeemed, the grant as it was.
+        assert_eq!(
+            store.redeem_grant_of(kind, &grant.id, Some(other), NOW).await.unwrap(),
+            Redemption::OtherClient
+        );
+        assert_eq!(
+            store.live_grant(kind, &grant.id, NOW).await.unwrap(),
+            Some(grant.clone())
+        );
+        assert_eq!(
+            store.redeem_grant_of(kind, &grant.id, Some(owner), NOW).await.unwrap(),
+            Redemption::Redeemed(grant.clone())
+        );
+        // Presented again by another client: not a replay (which would revoke its family).
+        assert_eq!(
+            store.redeem_grant_of(kind, &grant.id, Some(other), NOW).await.unwrap(),
+            Redemption::OtherClient
+        );
+        assert_eq!(
+            store.redeem_grant_of(kind, &grant.id, Some(owner), NOW).await.unwrap(),
+            Redemption::Replayed(grant.clone())
+        );
+        assert_eq!(
+            store.redeem_grant(kind, &grant.id, NOW).await.unwrap(),
+            Redemption::Replayed(grant.clone())
+        );
+    }
+    let kind = GrantKind::AuthorizationCode;
+    // A document that names no client is no client's.
+    let nobodys = inserted(&*store, grant(kind, &ann)).await;
+    assert_eq!(
+        store
+            .redeem_grant_of(kind, &nobodys.id, Some(owner), NOW)
+            .await
+            .unwrap(),
+        Redemption::OtherClient
+    );
+    assert_eq!(
+        store.redeem_grant(kind, &nobodys.id, NOW).await.unwrap(),
+        Redemption::Redeemed(nobodys.clone())
+    );
+    // Expired, revoked or unknown: unusable, whoever asks.
+    let expired = inserted(
+        &*store,
+        Grant {
+            expires: NOW,
+            ..of(kind, owner)
+        },
+    )
+    .await;
+    let revoked = inserted(&*store, of(kind, owner)).await;
+    store.revoke_family(revoked.family).await.unwrap();
+    for id in [expired.id.as_str(), revoked.id.as_str(), "unknown"] {
+        for client in [owner, other] {
+            assert_eq!(
+                store.redeem_grant_of(kind, id, Some(client), NOW).await.unwrap(),
+                Redemption::Unusable
+            );
+        }
+    }
+    // The owner and another client at once: the owner redeems it, the other gets nothing.
+    for _ in 0..10 {
+        let grant = inserted(&*store, of(GrantKind::RefreshToken, owner)).await;
+        let (mine, theirs) = tokio::join!(
+            store.redeem_grant_of(grant.kind, &grant.id, Some(owner), NOW),
+            store.redeem_grant_of(grant.kind, &grant.id, Some(other), NOW)
+        );
+        assert_eq!(mine.unwrap(), Redemption::Redeemed(grant.clone()));
+        assert_eq!(theirs.unwrap(), Redemption::OtherClient);
+    }
 }

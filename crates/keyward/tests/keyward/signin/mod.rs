@@ -5,6 +5,7 @@
 mod browser;
 mod flow;
 
+mod abuse;
 mod attacks;
 mod cli;
 mod client_library;

@@ -1,0 +1,99 @@
+//! Which redirect URIs an application may register: `https://` anywhere, plain `http://`
+//! only to the loopback hosts themselves (`localhost`, `127.0.0.1`, `[::1]`), what native
+//! and development clients listen on. A code sent over plain HTTP to any other host can be
+//! read on the way.
+//!
+//! The URI is parsed as a browser parses it and its host compared whole: a prefix check lets
+//! through `http://localhost.evil.example/` (another host), `http://localhost@evil.example/`
+//! (a user name in front of another host) and `http://127.0.0.1.nip.io/` (a public name).
+
+use url::{Host, Url};
+
+/// The longest redirect URI accepted, in bytes.
+pub const MAX_LEN: usize = 256;
+
+/// Why a redirect URI cannot be registered, in words for whoever registers it; `None` when it
+/// can.
+pub fn problem(uri: &str) -> Option<String> {
+    if uri.len() > MAX_LEN {
+        return Some(format!("redirect URI {uri:?} is longer than {MAX_LEN} characters"));
+    }
+    if uri.contains('#') {
+        return Some(format!("redirect URI {uri:?} must not have a fragment (#...)"));
+    }
+    let Ok(url) = Url::parse(uri) else {
+        return Some(format!("redirect URI {uri:?} is not a valid absolute URL"));
+    };
+    match url.scheme() {
+        "https" if url.host().is_some() => None,
+        "http" if is_loopback(&url) => None,
+        "http" => Some(format!(
+            "redirect URI {uri:?} must be https://; plain http:// is only for localhost, 127.0.0.1 and [::1]"
+        )),
+        _ => Some(format!("redirect URI {uri:?} must be https:// (or http://localhost)")),
+    }
+}
+
+/// Whether `uri` may be registered as a redirect URI.
+pub fn allowed(uri: &str) -> bool {
+    problem(uri).is_none()
+}
+
+/// A loopback host, named exactly, and no user name or password before it.
+fn is_loopback(url: &Url) -> bool {
+    let host = match url.host() {
+        Some(Host::Domain(name)) => name == "localhost",
+        Some(Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
+        Some(Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
+        None => false,
+    };
+    host && url.username().is_empty() && url.password().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_for_the_loopback_hosts_exactly() {
+        for ok in [
+            "http://localhost",
+            "http://localhost/",
+            "http://localhost:3000/auth/redirect",
+            "http://localhost:5000/cb?x=1",
+            "http://127.0.0.1:8400/",
+            "http://127.0.0.1/cb",
+            "http://[::1]:8080/cb",
+        ] {
+            assert!(allowed(ok), "{ok}: {:?}", problem(ok));
+        }
+        for evil in [
+            "http://localhost.evil.example/cb",
+            "http://localhost@evil.example/cb",
+            "http://localhost:3000@evil.example/cb",
+            "http://127.0.0.1.nip.io/cb",
+            "http://127.0.0.1@evil.example/cb",
+            "http://user@localhost/cb",
+            "http://user:pw@127.0.0.1/cb",
+            "http://localhost./cb",
+            "http://evil.example/cb",
+            "http://[::2]/cb",
+            "http://10.0.0.1/cb",
+            "http://localhostevil.example/cb",
+        ] {
+            let problem = problem(evil).unwrap_or_else(|| panic!("{evil} was accepted"));
+            assert!(problem.contains("only for localhost, 127.0.0.1 and [::1]"), "{problem}");
+        }
+    }
+
+    #[test]
+    fn https_anywhere_without_a_fragment_and_not_too_long() {
+        assert!(allowed("https://app.example/auth/redirect"));
+        assert!(allowed("https://localhost:3000/"));
+        assert!(!allowed("https://app.example/cb#x"));
+        assert!(!allowed(&format!("https://app.example/{}", "x".repeat(256))));
+        for other in ["ftp://app.example/", "javascript:alert(1)", "/relative", "", "https://"] {
+            assert!(!allowed(other), "{other}");
+        }
+    }
+}
