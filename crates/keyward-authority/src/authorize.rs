@@ -212,7 +212,8 @@ pub fn check(
             "The request body must contain the following parameter: 'client_id'",
         )
     })?;
-    let app = crate::client_auth::find_client(snapshot, tenant, client_id).map_err(AuthorizeError::Page)?;
+    let app =
+        crate::client_auth::find_client(snapshot, tenant, client_id).map_err(|e| AuthorizeError::Page(e.into()))?;
     let redirect_uri = get("redirect_uri").ok_or_else(|| {
         page(
             900144,
@@ -328,7 +329,10 @@ impl PendingRequest {
     /// Seals the request for a hidden form field: base64url of AES-256-GCM under the master
     /// key, bound to the tenant.
     pub fn seal(&self, master: &MasterKey) -> Result<String, crate::Error> {
-        let json = serde_json::to_vec(self).map_err(|e| crate::Error::Invalid(e.to_string()))?;
+        let json = serde_json::to_vec(self).map_err(|e| crate::Error::Encoding {
+            what: "a pending request",
+            reason: e.to_string(),
+        })?;
         Ok(URL_SAFE_NO_PAD.encode(master.seal(&seal_owner(self.tenant_id), &json)?))
     }
 
@@ -344,5 +348,4 @@ impl PendingRequest {
 }
 
 #[cfg(test)]
-#[path = "authorize_tests.rs"]
 mod tests;

@@ -36,7 +36,7 @@ const SWEEP_EVERY_SECONDS: i64 = 600;
 /// A new random handle: 32 bytes, base64url (43 characters).
 pub fn new_handle() -> Result<String> {
     let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Error::Invalid("no randomness available".into()))?;
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Error::NoRandomness)?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
@@ -103,7 +103,10 @@ fn document<T: serde::de::DeserializeOwned>(grant: &Grant) -> Result<T, OAuthErr
 }
 
 fn to_document(value: &impl Serialize) -> Result<serde_json::Value> {
-    serde_json::to_value(value).map_err(|e| Error::Invalid(e.to_string()))
+    serde_json::to_value(value).map_err(|e| Error::Encoding {
+        what: "a grant",
+        reason: e.to_string(),
+    })
 }
 
 /// A grant to store; its id is set from its handle when it is inserted.
