@@ -322,6 +322,23 @@ mod tests {
         );
     }
 
+    /// The entry points `fuzz/` calls (it is outside the workspace, so nothing else checks them).
+    #[test]
+    fn the_fuzz_targets_entry_points_exist() {
+        let targets: [fn(&[u8]); 7] = [
+            authorize_request,
+            redirect_uri,
+            scope,
+            pkce,
+            pending_request,
+            csrf,
+            token_form,
+        ];
+        for target in targets {
+            target(b"");
+        }
+    }
+
     #[test]
     fn the_fuzz_fixture_matches_the_authority() {
         self_check();

@@ -37,6 +37,8 @@ pub mod pkce;
 pub mod scopes;
 pub mod signin;
 mod signing;
+#[cfg(test)]
+mod testing;
 pub mod throttle;
 pub mod token;
 mod user_token;
