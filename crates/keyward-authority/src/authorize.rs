@@ -280,7 +280,7 @@ pub fn check(
         }
     }
     let scopes = scopes::parse(snapshot, tenant.tenant.id, get("scope").unwrap_or_default(), true)
-        .map_err(|e| AuthorizeError::Redirect(target.clone(), e))?;
+        .map_err(|e| AuthorizeError::Redirect(target.clone(), e.into()))?;
     let code_challenge = pkce::check_challenge(get("code_challenge"), get("code_challenge_method"))
         .map_err(|e| fail(OAuthErrorKind::InvalidRequest, 501491, e.to_string()))?;
     if code_challenge.is_none() && is_public_client(app) {

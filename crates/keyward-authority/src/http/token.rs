@@ -126,7 +126,7 @@ async fn issue(
     let public_allowed = grant != GrantType::ClientCredentials;
     let client = authenticate(authority, &snapshot, &tenant, &form, headers, public_allowed, now)?;
     match grant {
-        GrantType::ClientCredentials => crate::token::client_credentials(
+        GrantType::ClientCredentials => Ok(crate::token::client_credentials(
             &snapshot,
             &tenant,
             &client,
@@ -134,7 +134,7 @@ async fn issue(
             &tenant.issuer,
             authority.config().token_lifetime,
             now,
-        ),
+        )?),
         GrantType::AuthorizationCode => {
             let code = field("code").filter(|c| !c.is_empty()).ok_or_else(|| {
                 invalid_request(900144, "The request body must contain the following parameter: 'code'")
@@ -144,7 +144,7 @@ async fn issue(
                 redirect_uri: field("redirect_uri"),
                 code_verifier: field("code_verifier"),
             };
-            authority.redeem_code(&tenant, &client, redemption, now).await
+            Ok(authority.redeem_code(&tenant, &client, redemption, now).await?)
         }
         GrantType::RefreshToken => {
             let refresh_token = field("refresh_token").filter(|c| !c.is_empty()).ok_or_else(|| {
@@ -153,9 +153,9 @@ async fn issue(
                     "The request body must contain the following parameter: 'refresh_token'",
                 )
             })?;
-            authority
+            Ok(authority
                 .redeem_refresh_token(&tenant, &client, refresh_token, field("scope"), now)
-                .await
+                .await?)
         }
     }
 }
