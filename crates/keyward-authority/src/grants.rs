@@ -549,3 +549,6 @@ impl Authority {
         Ok(response)
     }
 }
+
+#[cfg(test)]
+mod tests;
