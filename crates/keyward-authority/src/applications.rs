@@ -1,6 +1,6 @@
 //! Directory changes: applications (with their credentials and app roles) and app role
 //! assignments. Every change is checked whole against the rules an application obeys
-//! ([`check_application`]) before anything is written; then it is stored, then published to the
+//! (`check_application`) before anything is written; then it is stored, then published to the
 //! in-memory directory.
 
 use std::sync::Arc;
