@@ -1,5 +1,8 @@
 //! The authority service: the directory in memory, every change written to the store first and
-//! then published to the directory.
+//! then published to the directory. Here: its settings, loading and following the store,
+//! tenants and their signing keys. The other changes are beside it: applications and role
+//! assignments in [`crate::applications`], accounts in [`crate::users`], grants in `grants.rs`,
+//! sign-in decisions in [`crate::signin`].
 
 use std::sync::Arc;
 

@@ -44,10 +44,33 @@ fn tenant_or_error(authority: &Authority, alias: &str) -> Result<Arc<TenantEntry
         .ok_or_else(|| OAuthError::tenant_not_found(alias, "the authority URL"))
 }
 
-/// Whether the body is an HTML form (`application/x-www-form-urlencoded`, any parameters).
+/// Whether the body is an HTML form (`application/x-www-form-urlencoded`, any case, any
+/// parameters). On the token endpoint's path: compares in place, allocates nothing.
 fn is_form(headers: &HeaderMap) -> bool {
+    const FORM: &[u8] = b"application/x-www-form-urlencoded";
     headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+        .and_then(|v| v.as_bytes().get(..FORM.len()))
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(FORM))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn a_form_is_named_by_its_content_type_in_any_case() {
+        let with = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(value));
+            is_form(&headers)
+        };
+        assert!(with("application/x-www-form-urlencoded"));
+        assert!(with("Application/X-WWW-Form-Urlencoded; charset=UTF-8"));
+        assert!(!with("application/json"));
+        assert!(!with("application/x-www-form"));
+        assert!(!is_form(&HeaderMap::new()));
+    }
 }
