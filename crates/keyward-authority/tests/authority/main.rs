@@ -6,4 +6,5 @@
 mod common;
 mod graph;
 mod pages;
+mod signin;
 mod token;
