@@ -85,7 +85,7 @@ pub(crate) fn tenant(authority: &Authority, alias: &str) -> PageResult<Arc<Tenan
 
 /// Reads a query string or a form.
 pub(crate) fn parameters(encoded: &[u8]) -> PageResult<Parameters> {
-    Ok(authorize::parse_parameters(encoded)?)
+    authorize::parse_parameters(encoded).map_err(|e| PageError::OAuth(e.into()))
 }
 
 /// The session of the browser in this tenant, if any.
@@ -113,8 +113,8 @@ pub(crate) async fn authorize_endpoint(
     let now = OffsetDateTime::now_utc();
     let (app, pending) = match authorize::check(&authority.snapshot(), &tenant, &parameters, now) {
         Ok(checked) => checked,
-        Err(AuthorizeError::Page(e)) => return Err(e.into()),
-        Err(AuthorizeError::Redirect(target, e)) => return Ok(pages::respond_error(&target, &e)),
+        Err(AuthorizeError::Page(e)) => return Err(PageError::OAuth(e.into())),
+        Err(AuthorizeError::Redirect(target, e)) => return Ok(pages::respond_error(&target, &e.into())),
     };
     // A session for another account than the hint does not count.
     let session = current_session(&authority, tenant.tenant.id, &headers)
