@@ -1,5 +1,8 @@
-//! The domain error of the authority, for everything but the token service, whose refusals are
-//! [`crate::client_auth::ClientAuthError`] and, on the wire, [`crate::OAuthError`].
+//! The domain error of the authority, for everything but the token service and the
+//! authorization request, whose refusals have their own families (`ClientAuthError` and
+//! `AssertionError` in [`crate::client_auth`], `TokenError` in [`crate::token`], `GrantError`,
+//! `ScopeError` in [`crate::scopes`], `RequestError` in [`crate::authorize`]), each with the one
+//! `From` that makes it Entra's [`crate::OAuthError`] on the wire.
 //!
 //! One crate [`Error`], with sub-enums for the families of refused input: an application
 //! document ([`ApplicationError`]), an uploaded credential ([`CredentialError`]) and an account
