@@ -19,7 +19,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::{OnceCell, oneshot};
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
+use crate::error::{AccountError, Error, Result};
 
 /// The shortest password accepted, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -38,22 +38,16 @@ const OUTPUT_LEN: usize = 32;
 pub fn check_policy(password: &str, email: &str) -> Result<()> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
-        return Err(Error::Invalid(format!(
-            "The password is too short: use at least {MIN_PASSWORD_CHARS} characters."
-        )));
+        return Err(AccountError::PasswordTooShort(MIN_PASSWORD_CHARS).into());
     }
     if chars > MAX_PASSWORD_CHARS {
-        return Err(Error::Invalid(format!(
-            "The password is too long: use at most {MAX_PASSWORD_CHARS} characters."
-        )));
+        return Err(AccountError::PasswordTooLong(MAX_PASSWORD_CHARS).into());
     }
     if password.chars().any(char::is_control) {
-        return Err(Error::Invalid(
-            "The password contains a control character (a line break or tab, say); type it again.".into(),
-        ));
+        return Err(AccountError::PasswordControlCharacter.into());
     }
     if !email.is_empty() && password.trim().eq_ignore_ascii_case(email.trim()) {
-        return Err(Error::Invalid("The password cannot be your email address.".into()));
+        return Err(AccountError::PasswordIsEmail.into());
     }
     Ok(())
 }
@@ -189,24 +183,18 @@ impl Passwords {
                 answer.send(work(memory)).ok();
             }
         });
-        self.jobs
-            .send(job)
-            .map_err(|_| Error::Invalid("the password hasher is not running".into()))?;
+        self.jobs.send(job).map_err(|_| Error::PasswordHasherStopped)?;
         answered
             .await
-            .map_err(|_| Error::Invalid("password hashing failed".into()))
+            .map_err(|_| Error::PasswordHashing("the hashing thread stopped".into()))
     }
 
     /// Hashes a password into a PHC string with a fresh random salt.
     pub async fn hash(&self, password: Zeroizing<String>) -> Result<String> {
         let mut salt = [0u8; SALT_LEN];
-        aws_lc_rs::rand::fill(&mut salt).map_err(|_| Error::Invalid("no randomness available".into()))?;
-        self.run(move |memory| {
-            memory
-                .hash(password.as_bytes(), &salt)
-                .map_err(|e| Error::Invalid(format!("password hashing failed: {e}")))
-        })
-        .await?
+        aws_lc_rs::rand::fill(&mut salt).map_err(|_| Error::NoRandomness)?;
+        self.run(move |memory| memory.hash(password.as_bytes(), &salt).map_err(Error::PasswordHashing))
+            .await?
     }
 
     /// Whether `password` matches `hash`. With no hash (an unknown account) it verifies against
@@ -231,7 +219,7 @@ impl Passwords {
         self.dummy
             .get_or_try_init(|| async {
                 let mut random = Zeroizing::new([0u8; 24]);
-                aws_lc_rs::rand::fill(&mut *random).map_err(|_| Error::Invalid("no randomness available".into()))?;
+                aws_lc_rs::rand::fill(&mut *random).map_err(|_| Error::NoRandomness)?;
                 let password: String = random.iter().map(|b| format!("{b:02x}")).collect();
                 self.hash(Zeroizing::new(password)).await
             })

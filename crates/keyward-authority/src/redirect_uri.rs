@@ -12,25 +12,43 @@ use url::{Host, Url};
 /// The longest redirect URI accepted, in bytes.
 pub const MAX_LEN: usize = 256;
 
-/// Why a redirect URI cannot be registered, in words for whoever registers it; `None` when it
-/// can.
-pub fn problem(uri: &str) -> Option<String> {
+/// Why a redirect URI cannot be registered.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    /// Longer than [`MAX_LEN`].
+    #[error("is longer than {MAX_LEN} characters")]
+    TooLong,
+    /// Has a fragment (`#...`), which the response would be appended after.
+    #[error("must not have a fragment (#...)")]
+    Fragment,
+    /// Not an absolute URL.
+    #[error("is not a valid absolute URL")]
+    NotAbsolute,
+    /// Plain `http://` to another host than the loopback ones.
+    #[error("must be https://; plain http:// is only for localhost, 127.0.0.1 and [::1]")]
+    PlainHttpNotLoopback,
+    /// Neither `https://` nor `http://`.
+    #[error("must be https:// (or http://localhost)")]
+    NotHttps,
+}
+
+/// Why a redirect URI cannot be registered; `None` when it can.
+pub fn problem(uri: &str) -> Option<Problem> {
     if uri.len() > MAX_LEN {
-        return Some(format!("redirect URI {uri:?} is longer than {MAX_LEN} characters"));
+        return Some(Problem::TooLong);
     }
     if uri.contains('#') {
-        return Some(format!("redirect URI {uri:?} must not have a fragment (#...)"));
+        return Some(Problem::Fragment);
     }
     let Ok(url) = Url::parse(uri) else {
-        return Some(format!("redirect URI {uri:?} is not a valid absolute URL"));
+        return Some(Problem::NotAbsolute);
     };
     match url.scheme() {
         "https" if url.host().is_some() => None,
         "http" if is_loopback(&url) => None,
-        "http" => Some(format!(
-            "redirect URI {uri:?} must be https://; plain http:// is only for localhost, 127.0.0.1 and [::1]"
-        )),
-        _ => Some(format!("redirect URI {uri:?} must be https:// (or http://localhost)")),
+        "http" => Some(Problem::PlainHttpNotLoopback),
+        _ => Some(Problem::NotHttps),
     }
 }
 
@@ -82,7 +100,8 @@ mod tests {
             "http://localhostevil.example/cb",
         ] {
             let problem = problem(evil).unwrap_or_else(|| panic!("{evil} was accepted"));
-            assert!(problem.contains("only for localhost, 127.0.0.1 and [::1]"), "{problem}");
+            assert_eq!(problem, Problem::PlainHttpNotLoopback, "{evil}");
+            assert!(problem.to_string().contains("only for localhost, 127.0.0.1 and [::1]"));
         }
     }
 
