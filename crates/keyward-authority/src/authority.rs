@@ -1,9 +1,12 @@
 //! The authority service: the directory in memory, every change written to the store first and
-//! then published to the directory.
+//! then published to the directory. Here: its settings, loading and following the store,
+//! tenants and their signing keys. The other changes are beside it: applications and role
+//! assignments in [`crate::applications`], accounts in [`crate::users`], grants in `grants.rs`,
+//! sign-in decisions in [`crate::signin`].
 
 use std::sync::Arc;
 
-use keyward_store::{AppRole, AppRoleAssignment, Application, Store, Tenant};
+use keyward_store::{AppRole, Application, Store, Tenant};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -72,26 +75,14 @@ impl Config {
     }
 }
 
-/// What a new application starts with.
-#[derive(Debug, Clone, Default)]
-pub struct NewApplication {
-    /// Its display name.
-    pub display_name: String,
-    /// Identifier URIs; `api://{appId}` is added when empty.
-    pub identifier_uris: Vec<String>,
-    /// Redirect URIs of the web platform.
-    pub redirect_uris: Vec<String>,
-    /// App roles it defines.
-    pub app_roles: Vec<AppRole>,
-}
-
 /// The identity service.
 pub struct Authority {
     pub(crate) store: Arc<dyn Store>,
-    directory: Directory,
+    pub(crate) directory: Directory,
     pub(crate) master: MasterKey,
     pub(crate) config: Config,
-    writes: Mutex<()>,
+    /// Held by every write, so that writes are stored and published in order.
+    pub(crate) writes: Mutex<()>,
     metrics: crate::metrics::Metrics,
     pub(crate) passwords: Passwords,
     pub(crate) throttle: Throttle,
@@ -213,9 +204,7 @@ impl Authority {
     pub async fn ensure_tenant(&self, name: &str) -> Result<Arc<TenantEntry>> {
         let name = name.trim().to_lowercase();
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(Error::Invalid(format!(
-                "tenant name {name:?}: use letters, digits and '-'"
-            )));
+            return Err(Error::InvalidTenantName(name));
         }
         let _guard = self.writes.lock().await;
         if let Some(existing) = self.snapshot().tenant(&name).cloned() {
@@ -268,7 +257,7 @@ impl Authority {
             .iter()
             .find(|k| k.active)
             .cloned()
-            .ok_or_else(|| Error::Invalid("no active key".into()))?;
+            .ok_or_else(|| Error::NoActiveSigningKey(entry.tenant.name.clone()))?;
         let retired = signing::retire(old, now, self.config.token_lifetime + self.config.assertion.clock_skew);
         let new = signing::new_signing_key(&entry.tenant, &self.master, now)?;
         self.store.rotate_signing_key(&retired, &new).await?;
@@ -286,194 +275,6 @@ impl Authority {
         self.directory.replace(snapshot.with_tenant(next));
         Ok(new.kid)
     }
-
-    /// Registers an application (with its service principal) in a tenant.
-    pub async fn create_application(&self, tenant_id: Uuid, new: NewApplication) -> Result<Arc<AppEntry>> {
-        let name = new.display_name.trim();
-        if name.is_empty() || name.chars().count() > 256 {
-            return Err(Error::Invalid(
-                "displayName is required and at most 256 characters".into(),
-            ));
-        }
-        let _guard = self.writes.lock().await;
-        let snapshot = self.snapshot();
-        snapshot
-            .tenant_by_id(tenant_id)
-            .ok_or_else(|| Error::TenantNotFound(tenant_id.to_string()))?;
-        let app_id = Uuid::new_v4();
-        let identifier_uris = if new.identifier_uris.is_empty() {
-            vec![format!("api://{app_id}")]
-        } else {
-            new.identifier_uris
-        };
-        let app = Application {
-            id: Uuid::new_v4(),
-            tenant_id,
-            app_id,
-            service_principal_id: Uuid::new_v4(),
-            display_name: name.to_owned(),
-            identifier_uris,
-            redirect_uris: new.redirect_uris,
-            key_credentials: Vec::new(),
-            password_credentials: Vec::new(),
-            app_roles: new.app_roles,
-            created: OffsetDateTime::now_utc(),
-            version: 1,
-        };
-        check_application(&snapshot, &app)?;
-        self.store.insert_application(&app).await?;
-        let entry = Arc::new(AppEntry::new(app));
-        self.directory.replace(snapshot.with_app(Arc::clone(&entry)));
-        Ok(entry)
-    }
-
-    /// Changes an application with `change`, which sees the current document. The change is
-    /// stored, then published; a removed credential is refused from the next request on.
-    pub async fn update_application<T>(
-        &self,
-        tenant_id: Uuid,
-        object_id: Uuid,
-        change: impl FnOnce(&mut Application) -> Result<T>,
-    ) -> Result<(Arc<AppEntry>, T)> {
-        let _guard = self.writes.lock().await;
-        let snapshot = self.snapshot();
-        let current = snapshot
-            .app_by_object_id(tenant_id, object_id)
-            .ok_or_else(|| Error::ApplicationNotFound(object_id.to_string()))?;
-        let mut app = current.app.clone();
-        let output = change(&mut app)?;
-        app.id = current.app.id;
-        app.tenant_id = current.app.tenant_id;
-        app.app_id = current.app.app_id;
-        app.service_principal_id = current.app.service_principal_id;
-        app.version = current.app.version + 1;
-        check_application(&snapshot, &app)?;
-        self.store.update_application(&app).await?;
-        let entry = Arc::new(AppEntry::new(app));
-        self.directory.replace(snapshot.with_app(Arc::clone(&entry)));
-        Ok((entry, output))
-    }
-
-    /// Deletes an application and the role grants naming it.
-    pub async fn delete_application(&self, tenant_id: Uuid, object_id: Uuid) -> Result<()> {
-        let _guard = self.writes.lock().await;
-        let snapshot = self.snapshot();
-        let entry = snapshot
-            .app_by_object_id(tenant_id, object_id)
-            .ok_or_else(|| Error::ApplicationNotFound(object_id.to_string()))?;
-        if entry.app.app_id == GRAPH_APP_ID {
-            return Err(Error::Invalid("Microsoft Graph cannot be deleted".into()));
-        }
-        self.store.delete_application(tenant_id, object_id).await?;
-        self.directory
-            .replace(snapshot.without_app(tenant_id, entry.app.app_id));
-        Ok(())
-    }
-
-    /// Grants `role_id` of the resource to the client's service principal.
-    pub async fn grant_role(
-        &self,
-        tenant_id: Uuid,
-        principal_id: Uuid,
-        resource_id: Uuid,
-        role_id: Uuid,
-    ) -> Result<AppRoleAssignment> {
-        let _guard = self.writes.lock().await;
-        let snapshot = self.snapshot();
-        snapshot
-            .app_by_service_principal(tenant_id, principal_id)
-            .ok_or_else(|| Error::ApplicationNotFound(format!("service principal {principal_id}")))?;
-        let resource = snapshot
-            .app_by_service_principal(tenant_id, resource_id)
-            .ok_or_else(|| Error::ApplicationNotFound(format!("service principal {resource_id}")))?;
-        let role = resource.app.app_roles.iter().find(|r| r.id == role_id).ok_or_else(|| {
-            Error::Invalid(format!(
-                "{} defines no app role with id {role_id}",
-                resource.app.display_name
-            ))
-        })?;
-        if !role.allowed_member_types.iter().any(|t| t == "Application") {
-            return Err(Error::Invalid(format!(
-                "the app role {} cannot be granted to applications",
-                role.value
-            )));
-        }
-        let assignment = AppRoleAssignment {
-            id: Uuid::new_v4(),
-            tenant_id,
-            principal_id,
-            resource_id,
-            app_role_id: role_id,
-            created: OffsetDateTime::now_utc(),
-        };
-        self.store.insert_role_assignment(&assignment).await?;
-        let mut assignments = snapshot.assignments().to_vec();
-        assignments.push(assignment.clone());
-        self.directory.replace(snapshot.with_assignments(assignments));
-        Ok(assignment)
-    }
-
-    /// Removes a role grant.
-    pub async fn revoke_role(&self, tenant_id: Uuid, assignment_id: Uuid) -> Result<()> {
-        let _guard = self.writes.lock().await;
-        let snapshot = self.snapshot();
-        if !self.store.delete_role_assignment(tenant_id, assignment_id).await? {
-            return Err(Error::Invalid(format!("no role assignment {assignment_id}")));
-        }
-        let assignments = snapshot
-            .assignments()
-            .iter()
-            .filter(|a| a.id != assignment_id)
-            .cloned()
-            .collect();
-        self.directory.replace(snapshot.with_assignments(assignments));
-        Ok(())
-    }
-}
-
-/// Rules every application document obeys, checked before it is stored.
-fn check_application(snapshot: &Snapshot, app: &Application) -> Result<()> {
-    for uri in &app.identifier_uris {
-        if uri.trim().is_empty() || uri.len() > 256 {
-            return Err(Error::Invalid(format!("identifier URI {uri:?} is empty or too long")));
-        }
-        if let Some(other) = snapshot.resource(app.tenant_id, uri)
-            && other.app.app_id != app.app_id
-        {
-            return Err(Error::Invalid(format!(
-                "identifier URI {uri} is already used by {}",
-                other.app.display_name
-            )));
-        }
-    }
-    for uri in &app.redirect_uris {
-        let ok =
-            uri.starts_with("https://") || uri.starts_with("http://localhost") || uri.starts_with("http://127.0.0.1");
-        if !ok || uri.contains('#') || uri.len() > 256 {
-            return Err(Error::Invalid(format!(
-                "redirect URI {uri:?} must be https:// (or http://localhost), without a fragment"
-            )));
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    for credential in &app.key_credentials {
-        let thumbprint = keyward_pki::Thumbprints::of(&credential.certificate_der).sha1_hex();
-        if !seen.insert(thumbprint.clone()) {
-            return Err(Error::Invalid(format!(
-                "the certificate {thumbprint} is already registered on this application"
-            )));
-        }
-    }
-    let mut values = std::collections::HashSet::new();
-    for role in &app.app_roles {
-        if role.value.is_empty() || role.value.contains(char::is_whitespace) || !values.insert(role.value.as_str()) {
-            return Err(Error::Invalid(format!(
-                "app role value {:?} is empty, has spaces, or is repeated",
-                role.value
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// The Microsoft Graph resource of a tenant, with the app role the management API checks.

@@ -19,10 +19,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::client_auth::ClientAuthError;
 use crate::directory::{AppEntry, Snapshot, TenantEntry};
 use crate::oauth_error::{OAuthError, OAuthErrorKind};
 use crate::pkce;
-use crate::scopes::{self, ScopeGrant};
+use crate::scopes::{self, ScopeError, ScopeGrant};
 
 /// How long a sign-in page may stay open before its request must start over.
 pub const PENDING_LIFETIME_SECONDS: i64 = 3600;
@@ -138,37 +139,102 @@ pub struct PendingRequest {
 pub enum AuthorizeError {
     /// Shown on our error page, never redirected: the client or the redirect URI is not
     /// trusted (or the request could not be read at all).
-    Page(OAuthError),
+    Page(RequestError),
     /// Sent back to the trusted redirect URI.
-    Redirect(RedirectTarget, OAuthError),
+    Redirect(RedirectTarget, RequestError),
+}
+
+/// What is wrong with an authorization (or logout) request. Values quoted from it are cut.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// A parameter sent twice (AADSTS9002313).
+    #[error("The parameter '{0}' was sent more than once")]
+    DuplicateParameter(String),
+    /// A parameter longer than we keep (AADSTS9002313).
+    #[error("The parameter '{0}' is longer than {MAX_PARAMETER_LEN} characters")]
+    ParameterTooLong(String),
+    /// No `client_id` (AADSTS900144).
+    #[error("The request body must contain the following parameter: 'client_id'")]
+    MissingClientId,
+    /// The client is not an application of the tenant.
+    #[error(transparent)]
+    Client(Box<ClientAuthError>),
+    /// No `redirect_uri` (AADSTS900144).
+    #[error("The request must contain the parameter 'redirect_uri', one of the application's registered redirect URIs")]
+    MissingRedirectUri,
+    /// The redirect URI is not, byte for byte, one of the application's (AADSTS50011).
+    #[error(
+        "The redirect URI '{uri}' specified in the request does not match the redirect URIs configured for the application '{app_id}'. \
+         Make sure the redirect URI sent in the request matches one added to your application exactly"
+    )]
+    UnregisteredRedirectUri {
+        /// The URI sent.
+        uri: String,
+        /// The application.
+        app_id: Uuid,
+    },
+    /// A `response_mode` other than query, fragment and form_post (AADSTS900144).
+    #[error("The response_mode '{0}' is not supported: use query, fragment or form_post")]
+    UnsupportedResponseMode(String),
+    /// A `response_type` other than `code` (AADSTS700054).
+    #[error(
+        "The response_type '{0}' is not enabled for the application: use the authorization code flow (response_type=code)"
+    )]
+    UnsupportedResponseType(String),
+    /// No `response_type` (AADSTS900144).
+    #[error("The request body must contain the following parameter: 'response_type'")]
+    MissingResponseType,
+    /// The `scope` was refused.
+    #[error(transparent)]
+    Scope(#[from] ScopeError),
+    /// The PKCE challenge was refused (AADSTS501491).
+    #[error("{0}")]
+    Pkce(pkce::PkceError),
+    /// A public client without PKCE (AADSTS9002325).
+    #[error(
+        "Proof Key for Code Exchange is required for public clients: send code_challenge and code_challenge_method=S256"
+    )]
+    PkceRequired,
+    /// A `prompt` we do not know (AADSTS90023).
+    #[error("The prompt '{0}' is not supported: use login, none, create, select_account or consent")]
+    UnsupportedPrompt(String),
+}
+
+impl From<RequestError> for OAuthError {
+    fn from(e: RequestError) -> Self {
+        let (kind, code) = match e {
+            RequestError::Client(e) => return (*e).into(),
+            RequestError::Scope(e) => return e.into(),
+            RequestError::DuplicateParameter(_) | RequestError::ParameterTooLong(_) => {
+                (OAuthErrorKind::InvalidRequest, 9002313)
+            }
+            RequestError::MissingClientId
+            | RequestError::MissingRedirectUri
+            | RequestError::UnsupportedResponseMode(_)
+            | RequestError::MissingResponseType => (OAuthErrorKind::InvalidRequest, 900144),
+            RequestError::UnregisteredRedirectUri { .. } => (OAuthErrorKind::InvalidRequest, 50011),
+            RequestError::UnsupportedResponseType(_) => (OAuthErrorKind::UnsupportedResponseType, 700054),
+            RequestError::Pkce(_) => (OAuthErrorKind::InvalidRequest, 501491),
+            RequestError::PkceRequired => (OAuthErrorKind::InvalidRequest, 9002325),
+            RequestError::UnsupportedPrompt(_) => (OAuthErrorKind::InvalidRequest, 90023),
+        };
+        OAuthError::new(kind, code, e.to_string())
+    }
 }
 
 /// The parameters of a request, each at most once.
 pub type Parameters = HashMap<String, String>;
 
 /// Reads a query string or form body; a parameter sent twice is refused.
-pub fn parse_parameters(encoded: &[u8]) -> Result<Parameters, OAuthError> {
+pub fn parse_parameters(encoded: &[u8]) -> Result<Parameters, RequestError> {
     let mut parameters = HashMap::new();
     for (key, value) in form_urlencoded::parse(encoded) {
         if parameters.contains_key(key.as_ref()) {
-            return Err(OAuthError::new(
-                OAuthErrorKind::InvalidRequest,
-                9002313,
-                format!(
-                    "The parameter '{}' was sent more than once",
-                    key.chars().take(64).collect::<String>()
-                ),
-            ));
+            return Err(RequestError::DuplicateParameter(key.chars().take(64).collect()));
         }
         if value.len() > MAX_PARAMETER_LEN {
-            return Err(OAuthError::new(
-                OAuthErrorKind::InvalidRequest,
-                9002313,
-                format!(
-                    "The parameter '{}' is longer than {MAX_PARAMETER_LEN} characters",
-                    key.chars().take(64).collect::<String>()
-                ),
-            ));
+            return Err(RequestError::ParameterTooLong(key.chars().take(64).collect()));
         }
         parameters.insert(key.into_owned(), value.into_owned());
     }
@@ -188,10 +254,6 @@ pub fn is_public_client(app: &AppEntry) -> bool {
     app.app.key_credentials.is_empty() && app.app.password_credentials.is_empty()
 }
 
-fn page(code: u32, message: impl Into<String>) -> AuthorizeError {
-    AuthorizeError::Page(OAuthError::new(OAuthErrorKind::InvalidRequest, code, message))
-}
-
 fn shorten(s: &str) -> String {
     s.chars().take(200).collect()
 }
@@ -206,30 +268,15 @@ pub fn check(
     let get = |name: &str| parameters.get(name).map(String::as_str).filter(|v| !v.is_empty());
 
     // 1. The client and the redirect URI: errors on our page only.
-    let client_id = get("client_id").ok_or_else(|| {
-        page(
-            900144,
-            "The request body must contain the following parameter: 'client_id'",
-        )
-    })?;
-    let app = crate::client_auth::find_client(snapshot, tenant, client_id).map_err(AuthorizeError::Page)?;
-    let redirect_uri = get("redirect_uri").ok_or_else(|| {
-        page(
-            900144,
-            "The request must contain the parameter 'redirect_uri', one of the application's registered redirect URIs",
-        )
-    })?;
+    let client_id = get("client_id").ok_or(AuthorizeError::Page(RequestError::MissingClientId))?;
+    let app = crate::client_auth::find_client(snapshot, tenant, client_id)
+        .map_err(|e| AuthorizeError::Page(RequestError::Client(Box::new(e))))?;
+    let redirect_uri = get("redirect_uri").ok_or(AuthorizeError::Page(RequestError::MissingRedirectUri))?;
     if !redirect_uri_registered(app, redirect_uri) {
-        return Err(AuthorizeError::Page(OAuthError::new(
-            OAuthErrorKind::InvalidRequest,
-            50011,
-            format!(
-                "The redirect URI '{}' specified in the request does not match the redirect URIs configured for the application '{}'. \
-                 Make sure the redirect URI sent in the request matches one added to your application exactly",
-                shorten(redirect_uri),
-                app.app.app_id
-            ),
-        )));
+        return Err(AuthorizeError::Page(RequestError::UnregisteredRedirectUri {
+            uri: shorten(redirect_uri),
+            app_id: app.app.app_id,
+        }));
     }
 
     // 2. From here on, errors go back to the client.
@@ -245,66 +292,30 @@ pub fn check(
         mode: mode.unwrap_or(ResponseMode::Query),
         state,
     };
-    let fail = |kind: OAuthErrorKind, code: u32, message: String| {
-        AuthorizeError::Redirect(target.clone(), OAuthError::new(kind, code, message))
-    };
+    let fail = |e: RequestError| AuthorizeError::Redirect(target.clone(), e);
     if mode.is_none() {
-        return Err(fail(
-            OAuthErrorKind::InvalidRequest,
-            900144,
-            format!(
-                "The response_mode '{}' is not supported: use query, fragment or form_post",
-                shorten(get("response_mode").unwrap_or_default())
-            ),
-        ));
+        return Err(fail(RequestError::UnsupportedResponseMode(shorten(
+            get("response_mode").unwrap_or_default(),
+        ))));
     }
     match get("response_type") {
         Some("code") => {}
-        Some(other) => {
-            return Err(fail(
-                OAuthErrorKind::UnsupportedResponseType,
-                700054,
-                format!(
-                    "The response_type '{}' is not enabled for the application: use the authorization code flow (response_type=code)",
-                    shorten(other)
-                ),
-            ));
-        }
-        None => {
-            return Err(fail(
-                OAuthErrorKind::InvalidRequest,
-                900144,
-                "The request body must contain the following parameter: 'response_type'".into(),
-            ));
-        }
+        Some(other) => return Err(fail(RequestError::UnsupportedResponseType(shorten(other)))),
+        None => return Err(fail(RequestError::MissingResponseType)),
     }
     let scopes = scopes::parse(snapshot, tenant.tenant.id, get("scope").unwrap_or_default(), true)
-        .map_err(|e| AuthorizeError::Redirect(target.clone(), e))?;
+        .map_err(|e| fail(e.into()))?;
     let code_challenge = pkce::check_challenge(get("code_challenge"), get("code_challenge_method"))
-        .map_err(|e| fail(OAuthErrorKind::InvalidRequest, 501491, e.to_string()))?;
+        .map_err(|e| fail(RequestError::Pkce(e)))?;
     if code_challenge.is_none() && is_public_client(app) {
-        return Err(fail(
-            OAuthErrorKind::InvalidRequest,
-            9002325,
-            "Proof Key for Code Exchange is required for public clients: send code_challenge and code_challenge_method=S256"
-                .into(),
-        ));
+        return Err(fail(RequestError::PkceRequired));
     }
     let prompt = match get("prompt") {
         None | Some("select_account" | "consent") => Prompt::Default,
         Some("login") => Prompt::Login,
         Some("none") => Prompt::None,
         Some("create") => Prompt::Create,
-        Some(other) => {
-            return Err(fail(
-                OAuthErrorKind::InvalidRequest,
-                90023,
-                format!(
-                    "The prompt '{}' is not supported: use login, none, create, select_account or consent",
-                    shorten(other)
-                ),
-            ));
-        }
+        Some(other) => return Err(fail(RequestError::UnsupportedPrompt(shorten(other)))),
     };
     let pending = PendingRequest {
         tenant_id: tenant.tenant.id,
@@ -328,7 +339,10 @@ impl PendingRequest {
     /// Seals the request for a hidden form field: base64url of AES-256-GCM under the master
     /// key, bound to the tenant.
     pub fn seal(&self, master: &MasterKey) -> Result<String, crate::Error> {
-        let json = serde_json::to_vec(self).map_err(|e| crate::Error::Invalid(e.to_string()))?;
+        let json = serde_json::to_vec(self).map_err(|e| crate::Error::Encoding {
+            what: "a pending request",
+            reason: e.to_string(),
+        })?;
         Ok(URL_SAFE_NO_PAD.encode(master.seal(&seal_owner(self.tenant_id), &json)?))
     }
 
@@ -344,5 +358,4 @@ impl PendingRequest {
 }
 
 #[cfg(test)]
-#[path = "authorize_tests.rs"]
 mod tests;

@@ -5,6 +5,9 @@
 //! certificates registered on the application named by `iss`/`sub`/`client_id`. A certificate
 //! in `x5c` is never trusted by itself: when present, its first entry must be the registered
 //! certificate.
+//!
+//! Refusals are typed ([`ClientAuthError`], with the [`AssertionError`] family); they become
+//! Entra's AADSTS errors in one place, `From<ClientAuthError> for OAuthError`.
 
 use aws_lc_rs::constant_time;
 use aws_lc_rs::digest;
@@ -16,9 +19,10 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use std::sync::Arc;
+
 use crate::directory::{AppEntry, Snapshot, TenantEntry};
 use crate::oauth_error::{OAuthError, OAuthErrorKind};
-use std::sync::Arc;
 
 /// The assertion type RFC 7523 defines.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -101,6 +105,223 @@ impl Audience {
     }
 }
 
+/// Why a client could not be authenticated.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientAuthError {
+    /// The client id names no application of the tenant (AADSTS700016).
+    #[error(
+        "Application with identifier '{client_id}' was not found in the directory '{tenant}'. Check the client id and the tenant in the authority URL"
+    )]
+    UnknownClient {
+        /// The client id as sent, cut to 80 characters.
+        client_id: String,
+        /// The tenant's name.
+        tenant: String,
+    },
+    /// No current secret of the application matches (AADSTS7000215).
+    #[error(
+        "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{app_id}'"
+    )]
+    WrongSecret {
+        /// The application's appId.
+        app_id: Uuid,
+    },
+    /// The client assertion was refused.
+    #[error(transparent)]
+    Assertion(#[from] AssertionError),
+}
+
+/// Why a client assertion was refused. Values quoted from the assertion are cut to 80
+/// characters.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AssertionError {
+    /// Not a compact JWS (AADSTS50027).
+    #[error("The client assertion is not a valid JWT: {0}")]
+    NotAJwt(String),
+    /// A JWS with an algorithm or critical extension we refuse (AADSTS700027).
+    #[error("The client assertion is not acceptable: {0}")]
+    UnacceptableHeader(String),
+    /// The claims are not a JSON object of the expected types (AADSTS50027).
+    #[error("The client assertion's claims cannot be read: {0}")]
+    UnreadableClaims(String),
+    /// `iss` or `sub` is absent (AADSTS700021).
+    #[error("The client assertion must carry both 'iss' and 'sub', equal to the client id")]
+    MissingIssuerOrSubject,
+    /// `iss` and `sub` differ (AADSTS700021).
+    #[error("The client assertion's 'iss' ({iss}) and 'sub' ({sub}) differ")]
+    IssuerSubjectDiffer {
+        /// `iss`.
+        iss: String,
+        /// `sub`.
+        sub: String,
+    },
+    /// The form's `client_id` is not the assertion's `iss` (AADSTS700021).
+    #[error("The client_id ({client_id}) differs from the client assertion's 'iss' and 'sub' ({iss})")]
+    ClientIdMismatch {
+        /// The form's `client_id`.
+        client_id: String,
+        /// The assertion's `iss`.
+        iss: String,
+    },
+    /// No `x5t`, `x5t#S256` or `kid` header names the certificate (AADSTS50027).
+    #[error("The client assertion has no 'x5t', 'x5t#S256' or 'kid' header naming the certificate")]
+    NoCertificateHeader,
+    /// The header naming the certificate holds no thumbprint (AADSTS700027).
+    #[error("The '{header}' header ({value:?}) is not a certificate thumbprint")]
+    NotAThumbprint {
+        /// `x5t`, `x5t#S256` or `kid`.
+        header: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// `x5t` carries a SHA-256 thumbprint or `x5t#S256` a SHA-1 one (AADSTS700027).
+    #[error(
+        "The '{header}' header carries a {found} thumbprint ({thumbprint}); '{header}' must be the {expected} thumbprint.{} \
+         Use 'x5t' for SHA-1 and 'x5t#S256' for SHA-256 (in MSAL Node: thumbprint or thumbprintSha256)",
+        registered_as.as_ref().map(|sha1| format!(" It is the {found} thumbprint of the registered certificate {sha1}.")).unwrap_or_default()
+    )]
+    WrongThumbprintHash {
+        /// `x5t` or `x5t#S256`.
+        header: &'static str,
+        /// The hash the thumbprint is.
+        found: ThumbprintHash,
+        /// The hash the header must carry.
+        expected: ThumbprintHash,
+        /// The thumbprint, hex.
+        thumbprint: String,
+        /// The SHA-1 thumbprint of the registered certificate it is of, if any.
+        registered_as: Option<String>,
+    },
+    /// No registered certificate of the application has the thumbprint (AADSTS700027).
+    #[error(
+        "Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '{thumbprint}' \
+         ({hash} thumbprint, from the '{header}' header). Registered certificates of application {app_id}: {}. \
+         Upload the certificate with `keyward app cert add`, or check that the client uses the right one]",
+        if registered.is_empty() { "none".to_owned() } else { registered.join(", ") }
+    )]
+    UnknownCertificate {
+        /// The thumbprint, hex.
+        thumbprint: String,
+        /// Its hash.
+        hash: ThumbprintHash,
+        /// The header that carried it.
+        header: &'static str,
+        /// The application.
+        app_id: Uuid,
+        /// Its registered certificates: `SHA1 (SHA-256 SHA256)`.
+        registered: Vec<String>,
+    },
+    /// The certificate's credential is not valid now (AADSTS700027).
+    #[error(
+        "The certificate with thumbprint '{thumbprint}' used to sign the client assertion is not valid now: it is registered from {start} to {end}"
+    )]
+    CertificateNotCurrent {
+        /// The thumbprint, hex.
+        thumbprint: String,
+        /// The credential's start.
+        start: OffsetDateTime,
+        /// The credential's end.
+        end: OffsetDateTime,
+    },
+    /// `x5c` does not start with the registered certificate (AADSTS700027).
+    #[error("The client assertion's 'x5c' header does not start with the registered certificate it names")]
+    ChainMismatch,
+    /// The signature does not verify with the certificate's key (AADSTS700027).
+    #[error(
+        "Client assertion contains an invalid signature. [Reason - {reason}, Thumbprint of key used by client: '{thumbprint}']"
+    )]
+    BadSignature {
+        /// Why the signature failed.
+        reason: String,
+        /// The thumbprint, hex.
+        thumbprint: String,
+    },
+    /// `aud` is not this tenant's token endpoint (AADSTS700023).
+    #[error("The client assertion's audience must be this tenant's token endpoint, {expected}")]
+    WrongAudience {
+        /// The endpoint it must name.
+        expected: String,
+    },
+    /// `exp` and `nbf` do not hold `now` (AADSTS700024).
+    #[error(
+        "Client assertion is not within its valid time range: {problem}. Current time: {now}, assertion nbf: {}, exp: {}. \
+         Check the client machine's clock",
+        nbf.map(|n| n.to_string()).unwrap_or_else(|| "(none)".into()),
+        exp.map(|e| e.to_string()).unwrap_or_else(|| "(none)".into())
+    )]
+    OutsideWindow {
+        /// What is wrong.
+        problem: WindowProblem,
+        /// Now, Unix seconds.
+        now: i64,
+        /// `nbf`, Unix seconds.
+        nbf: Option<i64>,
+        /// `exp`, Unix seconds.
+        exp: Option<i64>,
+    },
+}
+
+/// What is wrong with an assertion's lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowProblem {
+    /// No `exp`.
+    NoExpiry,
+    /// `exp` has passed (beyond the clock skew).
+    Expired,
+    /// `exp` is further away than the policy's longest lifetime.
+    TooLong(i64),
+    /// `nbf` is in the future (beyond the clock skew).
+    NotYetValid,
+}
+
+impl std::fmt::Display for WindowProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoExpiry => f.write_str("it has no 'exp'"),
+            Self::Expired => f.write_str("it has expired"),
+            Self::TooLong(seconds) => write!(f, "its 'exp' is more than {seconds} seconds away"),
+            Self::NotYetValid => f.write_str("its 'nbf' is in the future"),
+        }
+    }
+}
+
+impl AssertionError {
+    /// The OAuth error and AADSTS code Entra answers this refusal with.
+    fn code(&self) -> (OAuthErrorKind, u32) {
+        match self {
+            Self::NotAJwt(_) | Self::UnreadableClaims(_) | Self::NoCertificateHeader => {
+                (OAuthErrorKind::InvalidRequest, 50027)
+            }
+            Self::MissingIssuerOrSubject | Self::IssuerSubjectDiffer { .. } | Self::ClientIdMismatch { .. } => {
+                (OAuthErrorKind::InvalidClient, 700021)
+            }
+            Self::UnacceptableHeader(_)
+            | Self::NotAThumbprint { .. }
+            | Self::WrongThumbprintHash { .. }
+            | Self::UnknownCertificate { .. }
+            | Self::CertificateNotCurrent { .. }
+            | Self::ChainMismatch
+            | Self::BadSignature { .. } => (OAuthErrorKind::InvalidClient, 700027),
+            Self::WrongAudience { .. } => (OAuthErrorKind::InvalidClient, 700023),
+            Self::OutsideWindow { .. } => (OAuthErrorKind::InvalidClient, 700024),
+        }
+    }
+}
+
+/// The one place client authentication refusals become Entra's AADSTS errors.
+impl From<ClientAuthError> for OAuthError {
+    fn from(e: ClientAuthError) -> Self {
+        let (kind, code) = match &e {
+            ClientAuthError::UnknownClient { .. } => (OAuthErrorKind::UnauthorizedClient, 700016),
+            ClientAuthError::WrongSecret { .. } => (OAuthErrorKind::InvalidClient, 7000215),
+            ClientAuthError::Assertion(assertion) => assertion.code(),
+        };
+        OAuthError::new(kind, code, e.to_string())
+    }
+}
+
 /// Checks a client assertion for `tenant`. `form_client_id` is the `client_id` form field, if
 /// sent; `audiences` are the token endpoint URLs the assertion may name.
 pub fn authenticate_assertion(
@@ -111,13 +332,13 @@ pub fn authenticate_assertion(
     audiences: &[String],
     policy: &AssertionPolicy,
     now: OffsetDateTime,
-) -> Result<AuthenticatedClient, OAuthError> {
+) -> Result<AuthenticatedClient, ClientAuthError> {
     let jws = Jws::parse(assertion).map_err(|e| match e {
         // An algorithm or extension we refuse is a failed authentication, not a typo.
         JoseError::UnsupportedAlgorithm(_) | JoseError::UnsupportedCritical(_) | JoseError::MissingAlgorithm => {
-            OAuthError::bad_signature(format!("The client assertion is not acceptable: {e}"))
+            AssertionError::UnacceptableHeader(e.to_string())
         }
-        other => OAuthError::malformed_jwt(format!("The client assertion is not a valid JWT: {other}")),
+        other => AssertionError::NotAJwt(other.to_string()),
     })?;
     let header = jws.header();
     let allowed: &[Algorithm] = if policy.allow_es256 {
@@ -125,53 +346,44 @@ pub fn authenticate_assertion(
     } else {
         &[Algorithm::Rs256, Algorithm::Ps256]
     };
-    let claims: AssertionClaims = serde_json::from_slice(jws.payload())
-        .map_err(|e| OAuthError::malformed_jwt(format!("The client assertion's claims cannot be read: {e}")))?;
+    let claims: AssertionClaims =
+        serde_json::from_slice(jws.payload()).map_err(|e| AssertionError::UnreadableClaims(e.to_string()))?;
 
     // Who claims to be calling: iss, sub and the form's client_id must agree.
     let (Some(iss), Some(sub)) = (claims.iss.as_deref(), claims.sub.as_deref()) else {
-        return Err(mismatch(
-            "The client assertion must carry both 'iss' and 'sub', equal to the client id",
-        ));
+        return Err(AssertionError::MissingIssuerOrSubject.into());
     };
     if iss != sub {
-        return Err(mismatch(&format!(
-            "The client assertion's 'iss' ({}) and 'sub' ({}) differ",
-            truncate(iss),
-            truncate(sub)
-        )));
+        return Err(AssertionError::IssuerSubjectDiffer {
+            iss: truncate(iss),
+            sub: truncate(sub),
+        }
+        .into());
     }
     if let Some(form) = form_client_id
         && !form.eq_ignore_ascii_case(iss)
     {
-        return Err(mismatch(&format!(
-            "The client_id ({}) differs from the client assertion's 'iss' and 'sub' ({})",
-            truncate(form),
-            truncate(iss)
-        )));
+        return Err(AssertionError::ClientIdMismatch {
+            client_id: truncate(form),
+            iss: truncate(iss),
+        }
+        .into());
     }
     let app = find_client(snapshot, tenant, iss)?;
 
     // Which registered certificate signed it.
-    let identifier = header
+    let (header_name, value) = header
         .x5t_s256
         .as_deref()
         .map(|v| ("x5t#S256", v))
         .or(header.x5t.as_deref().map(|v| ("x5t", v)))
         .or(header.kid.as_deref().map(|v| ("kid", v)))
-        .ok_or_else(|| {
-            OAuthError::malformed_jwt(
-                "The client assertion has no 'x5t', 'x5t#S256' or 'kid' header naming the certificate",
-            )
-        })?;
-    let thumbprint = Thumbprint::parse(identifier.1).map_err(|_| {
-        OAuthError::bad_signature(format!(
-            "The '{}' header ({:?}) is not a certificate thumbprint",
-            identifier.0,
-            truncate(identifier.1)
-        ))
+        .ok_or(AssertionError::NoCertificateHeader)?;
+    let thumbprint = Thumbprint::parse(value).map_err(|_| AssertionError::NotAThumbprint {
+        header: header_name,
+        value: truncate(value),
     })?;
-    let expected = match identifier.0 {
+    let expected = match header_name {
         "x5t" => Some(ThumbprintHash::Sha1),
         "x5t#S256" => Some(ThumbprintHash::Sha256),
         _ => None,
@@ -179,73 +391,55 @@ pub fn authenticate_assertion(
     if let Some(expected) = expected
         && thumbprint.hash() != expected
     {
-        let matching = app
-            .certificate(&thumbprint)
-            .map(|c| {
-                let sha1 = c.certificate.thumbprints().sha1_hex();
-                format!(
-                    " It is the {} thumbprint of the registered certificate {sha1}.",
-                    thumbprint.hash()
-                )
-            })
-            .unwrap_or_default();
-        return Err(OAuthError::bad_signature(format!(
-            "The '{}' header carries a {} thumbprint ({}); '{}' must be the {expected} thumbprint.{matching} \
-             Use 'x5t' for SHA-1 and 'x5t#S256' for SHA-256 (in MSAL Node: thumbprint or thumbprintSha256)",
-            identifier.0,
-            thumbprint.hash(),
-            thumbprint.to_hex(),
-            identifier.0
-        )));
+        return Err(AssertionError::WrongThumbprintHash {
+            header: header_name,
+            found: thumbprint.hash(),
+            expected,
+            thumbprint: thumbprint.to_hex(),
+            registered_as: app
+                .certificate(&thumbprint)
+                .map(|c| c.certificate.thumbprints().sha1_hex()),
+        }
+        .into());
     }
     let Some(registered) = app.certificate(&thumbprint) else {
-        let registered: Vec<String> = app
-            .certificates
-            .iter()
-            .map(|c| {
-                let t = c.certificate.thumbprints();
-                format!("{} (SHA-256 {})", t.sha1_hex(), t.sha256_hex())
-            })
-            .collect();
-        let listing = if registered.is_empty() {
-            "none".to_owned()
-        } else {
-            registered.join(", ")
-        };
-        return Err(OAuthError::bad_signature(format!(
-            "Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '{}' \
-             ({} thumbprint, from the '{}' header). Registered certificates of application {}: {listing}. \
-             Upload the certificate with `keyward app cert add`, or check that the client uses the right one]",
-            thumbprint.to_hex(),
-            thumbprint.hash(),
-            identifier.0,
-            app.app.app_id,
-        )));
+        return Err(AssertionError::UnknownCertificate {
+            thumbprint: thumbprint.to_hex(),
+            hash: thumbprint.hash(),
+            header: header_name,
+            app_id: app.app.app_id,
+            registered: app
+                .certificates
+                .iter()
+                .map(|c| {
+                    let t = c.certificate.thumbprints();
+                    format!("{} (SHA-256 {})", t.sha1_hex(), t.sha256_hex())
+                })
+                .collect(),
+        }
+        .into());
     };
     let credential = &registered.credential;
     if now < credential.start || now > credential.end {
-        return Err(OAuthError::bad_signature(format!(
-            "The certificate with thumbprint '{}' used to sign the client assertion is not valid now: it is registered from {} to {}",
-            thumbprint.to_hex(),
-            credential.start,
-            credential.end
-        )));
+        return Err(AssertionError::CertificateNotCurrent {
+            thumbprint: thumbprint.to_hex(),
+            start: credential.start,
+            end: credential.end,
+        }
+        .into());
     }
     if let Some(chain) = &header.x5c {
         let leaf = chain.first().map(|c| c.split_whitespace().collect::<String>());
         let leaf = leaf.and_then(|c| STANDARD.decode(c).ok());
         if leaf.as_deref() != Some(registered.certificate.der()) {
-            return Err(OAuthError::bad_signature(
-                "The client assertion's 'x5c' header does not start with the registered certificate it names",
-            ));
+            return Err(AssertionError::ChainMismatch.into());
         }
     }
-    jws.verify(&registered.verifier, allowed).map_err(|e| {
-        OAuthError::bad_signature(format!(
-            "Client assertion contains an invalid signature. [Reason - {e}, Thumbprint of key used by client: '{}']",
-            thumbprint.to_hex()
-        ))
-    })?;
+    jws.verify(&registered.verifier, allowed)
+        .map_err(|e| AssertionError::BadSignature {
+            reason: e.to_string(),
+            thumbprint: thumbprint.to_hex(),
+        })?;
 
     // Now that it is authentic: is it for us, and is it current?
     let audience_ok = claims
@@ -253,14 +447,10 @@ pub fn authenticate_assertion(
         .as_ref()
         .is_some_and(|aud| aud.contains(|a| audiences.iter().any(|ok| same_endpoint(a, ok))));
     if !audience_ok {
-        return Err(OAuthError::new(
-            OAuthErrorKind::InvalidClient,
-            700023,
-            format!(
-                "The client assertion's audience must be this tenant's token endpoint, {}",
-                audiences.first().map(String::as_str).unwrap_or("")
-            ),
-        ));
+        return Err(AssertionError::WrongAudience {
+            expected: audiences.first().cloned().unwrap_or_default(),
+        }
+        .into());
     }
     check_window(claims.exp, claims.nbf, policy, now)?;
     Ok(AuthenticatedClient {
@@ -269,42 +459,34 @@ pub fn authenticate_assertion(
     })
 }
 
+/// Checks an assertion's `exp` and `nbf` against `now`, the clock skew and the longest lifetime.
 fn check_window(
     exp: Option<NumericDate>,
     nbf: Option<NumericDate>,
     policy: &AssertionPolicy,
     now: OffsetDateTime,
-) -> Result<(), OAuthError> {
+) -> Result<(), AssertionError> {
     let now_s = now.unix_timestamp();
     let skew = policy.clock_skew.whole_seconds();
-    let window = |what: String| {
-        OAuthError::new(
-            OAuthErrorKind::InvalidClient,
-            700024,
-            format!(
-                "Client assertion is not within its valid time range: {what}. Current time: {now_s}, assertion nbf: {}, exp: {}. \
-                 Check the client machine's clock",
-                nbf.map(|n| n.as_unix().to_string()).unwrap_or_else(|| "(none)".into()),
-                exp.map(|e| e.as_unix().to_string()).unwrap_or_else(|| "(none)".into())
-            ),
-        )
+    let window = |problem| AssertionError::OutsideWindow {
+        problem,
+        now: now_s,
+        nbf: nbf.map(|n| n.as_unix()),
+        exp: exp.map(|e| e.as_unix()),
     };
     let Some(exp) = exp else {
-        return Err(window("it has no 'exp'".into()));
+        return Err(window(WindowProblem::NoExpiry));
     };
     if exp.as_unix() + skew < now_s {
-        return Err(window("it has expired".into()));
+        return Err(window(WindowProblem::Expired));
     }
     if exp.as_unix() - now_s > policy.max_lifetime.whole_seconds() + skew {
-        return Err(window(format!(
-            "its 'exp' is more than {} seconds away",
-            policy.max_lifetime.whole_seconds()
-        )));
+        return Err(window(WindowProblem::TooLong(policy.max_lifetime.whole_seconds())));
     }
     if let Some(nbf) = nbf
         && nbf.as_unix() > now_s + skew
     {
-        return Err(window("its 'nbf' is in the future".into()));
+        return Err(window(WindowProblem::NotYetValid));
     }
     Ok(())
 }
@@ -313,10 +495,6 @@ fn check_window(
 fn same_endpoint(aud: &str, expected: &str) -> bool {
     let aud = aud.split(['?', '#']).next().unwrap_or(aud).trim_end_matches('/');
     aud.eq_ignore_ascii_case(expected.trim_end_matches('/'))
-}
-
-fn mismatch(message: &str) -> OAuthError {
-    OAuthError::new(OAuthErrorKind::InvalidClient, 700021, message)
 }
 
 fn truncate(s: &str) -> String {
@@ -328,17 +506,10 @@ pub fn find_client<'a>(
     snapshot: &'a Snapshot,
     tenant: &TenantEntry,
     client_id: &str,
-) -> Result<&'a Arc<AppEntry>, OAuthError> {
-    let unknown = || {
-        OAuthError::new(
-            OAuthErrorKind::UnauthorizedClient,
-            700016,
-            format!(
-                "Application with identifier '{}' was not found in the directory '{}'. Check the client id and the tenant in the authority URL",
-                truncate(client_id),
-                tenant.tenant.name
-            ),
-        )
+) -> Result<&'a Arc<AppEntry>, ClientAuthError> {
+    let unknown = || ClientAuthError::UnknownClient {
+        client_id: truncate(client_id),
+        tenant: tenant.tenant.name.clone(),
     };
     let id = Uuid::parse_str(client_id).map_err(|_| unknown())?;
     snapshot.app_in_tenant(tenant.tenant.id, id).ok_or_else(unknown)
@@ -351,7 +522,7 @@ pub fn authenticate_secret(
     client_id: &str,
     secret: &str,
     now: OffsetDateTime,
-) -> Result<AuthenticatedClient, OAuthError> {
+) -> Result<AuthenticatedClient, ClientAuthError> {
     let app = find_client(snapshot, tenant, client_id)?;
     let presented = hash_secret(secret);
     let mut matched = false;
@@ -360,14 +531,7 @@ pub fn authenticate_secret(
             constant_time::verify_slices_are_equal(presented.as_bytes(), credential.secret_hash.as_bytes()).is_ok();
     }
     if !matched {
-        return Err(OAuthError::new(
-            OAuthErrorKind::InvalidClient,
-            7000215,
-            format!(
-                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'",
-                app.app.app_id
-            ),
-        ));
+        return Err(ClientAuthError::WrongSecret { app_id: app.app.app_id });
     }
     Ok(AuthenticatedClient {
         app: Arc::clone(app),
@@ -382,3 +546,6 @@ pub fn hash_secret(secret: &str) -> String {
     let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
 }
+
+#[cfg(test)]
+mod tests;

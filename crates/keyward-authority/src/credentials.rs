@@ -7,7 +7,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::client_auth::hash_secret;
-use crate::error::{Error, Result};
+use crate::error::{CredentialError, Error, Result};
 
 /// The longest a secret may live, as Entra allows (24 months).
 pub const MAX_SECRET_LIFETIME: Duration = Duration::days(730);
@@ -25,49 +25,44 @@ pub fn certificate_credential(
     allow_ec: bool,
     now: OffsetDateTime,
 ) -> Result<KeyCredential> {
-    let invalid = |m: String| Error::Invalid(m);
     let contents = match keyward_pki::read(bytes, None) {
         Ok(c) => c,
         Err(keyward_pki::Error::PasswordRequired { .. } | keyward_pki::Error::WrongPassword(_)) => {
-            return Err(invalid(private_key_refusal()));
+            return Err(CredentialError::PrivateKeyIncluded.into());
         }
-        Err(e) => return Err(invalid(format!("the uploaded key is not a certificate: {e}"))),
+        Err(e) => return Err(CredentialError::NotACertificate(e.to_string()).into()),
     };
     if contents.private_key.is_some() || contents.format == Format::Pkcs12 || contents.format == Format::DerPrivateKey {
-        return Err(invalid(private_key_refusal()));
+        return Err(CredentialError::PrivateKeyIncluded.into());
     }
-    let certificate = contents
-        .certificate()
-        .ok_or_else(|| invalid("the upload holds no certificate".into()))?;
+    let certificate = contents.certificate().ok_or(CredentialError::NoCertificate)?;
     let info = certificate.info();
     match info.key {
         Some(KeyAlgorithm::Rsa { bits }) if bits < MIN_RSA_BITS => {
-            return Err(invalid(format!(
-                "the certificate's RSA key has {bits} bits; at least {MIN_RSA_BITS} are required"
-            )));
+            return Err(CredentialError::WeakRsaKey {
+                bits,
+                min: MIN_RSA_BITS,
+            }
+            .into());
         }
         Some(KeyAlgorithm::Rsa { .. }) => {}
         Some(KeyAlgorithm::Ec(_)) if allow_ec => {}
         other => {
             let what = other.map(|k| k.to_string()).unwrap_or_else(|| info.key_oid.clone());
-            return Err(invalid(format!(
-                "the certificate has a {what} key; Entra ID accepts RSA certificates only"
-            )));
+            return Err(CredentialError::UnsupportedKey(what).into());
         }
     }
     if info.not_after < now {
-        return Err(invalid(format!(
-            "the certificate expired on {}; upload a current one",
-            info.not_after
-        )));
+        return Err(CredentialError::Expired(info.not_after).into());
     }
     let start = start.unwrap_or(info.not_before);
     let end = end.unwrap_or(info.not_after);
     if start < info.not_before || end > info.not_after || start >= end {
-        return Err(invalid(format!(
-            "startDateTime and endDateTime must lie within the certificate's validity, {} to {}",
-            info.not_before, info.not_after
-        )));
+        return Err(CredentialError::OutsideValidity {
+            not_before: info.not_before,
+            not_after: info.not_after,
+        }
+        .into());
     }
     let display_name = display_name
         .filter(|n| !n.trim().is_empty())
@@ -81,12 +76,6 @@ pub fn certificate_credential(
     })
 }
 
-fn private_key_refusal() -> String {
-    "the upload contains a private key (a .pfx or key file); upload only the public certificate \
-     (.cer, .pem or .crt): the private key stays with the application"
-        .into()
-}
-
 /// Makes a new client secret: 40 characters from a 61-symbol alphabet without look-alikes
 /// (over 230 bits). Returns the credential (hash only) and the secret, to be shown once.
 pub fn new_secret(
@@ -96,7 +85,7 @@ pub fn new_secret(
 ) -> Result<(PasswordCredential, String)> {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.~";
     let mut random = [0u8; 64];
-    aws_lc_rs::rand::fill(&mut random).map_err(|_| Error::Invalid("no randomness available".into()))?;
+    aws_lc_rs::rand::fill(&mut random).map_err(|_| Error::NoRandomness)?;
     // Rejection sampling keeps every symbol equally likely.
     let limit = 256 - 256 % ALPHABET.len();
     let secret: String = random
@@ -106,13 +95,11 @@ pub fn new_secret(
         .take(40)
         .collect();
     if secret.len() < 40 {
-        return Err(Error::Invalid("no randomness available".into()));
+        return Err(Error::NoRandomness);
     }
     let end = end.unwrap_or(now + Duration::days(180));
     if end <= now || end - now > MAX_SECRET_LIFETIME {
-        return Err(Error::Invalid(
-            "a secret's endDateTime must be in the future and at most 24 months away".into(),
-        ));
+        return Err(CredentialError::SecretLifetime.into());
     }
     let credential = PasswordCredential {
         key_id: Uuid::new_v4(),

@@ -1,5 +1,12 @@
-//! The domain error of the authority, for everything but the token endpoint (whose errors are
-//! [`crate::OAuthError`]).
+//! The domain error of the authority, for everything but the token service, whose refusals are
+//! [`crate::client_auth::ClientAuthError`] and, on the wire, [`crate::OAuthError`].
+//!
+//! One crate [`Error`], with sub-enums for the families of refused input: an application
+//! document ([`ApplicationError`]), an uploaded credential ([`CredentialError`]) and an account
+//! ([`AccountError`]). Their messages are written for the person who sent the input.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 /// What can go wrong in the authority's own operations.
 #[non_exhaustive]
@@ -32,9 +39,167 @@ pub enum Error {
     /// Another user of the tenant has this email.
     #[error("a user with the email {0} already exists")]
     UserExists(String),
-    /// The request is well-formed but not acceptable; the message says why.
-    #[error("{0}")]
-    Invalid(String),
+    /// No role assignment has this id in the tenant.
+    #[error("no role assignment {0}")]
+    RoleAssignmentNotFound(Uuid),
+    /// A tenant name may hold letters, digits and `-` only.
+    #[error("tenant name {0:?}: use letters, digits and '-'")]
+    InvalidTenantName(String),
+    /// The tenant has no active signing key (its rows are damaged).
+    #[error("tenant {0} has no active signing key")]
+    NoActiveSigningKey(String),
+    /// An application document was refused.
+    #[error(transparent)]
+    Application(#[from] ApplicationError),
+    /// An uploaded certificate or a requested secret was refused.
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+    /// An account's email, display name or password was refused.
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    /// The system's random number generator failed.
+    #[error("no randomness available")]
+    NoRandomness,
+    /// A document of ours could not be serialized.
+    #[error("{what} cannot be encoded: {reason}")]
+    Encoding {
+        /// What was being encoded.
+        what: &'static str,
+        /// Why it failed.
+        reason: String,
+    },
+    /// Hashing a password failed.
+    #[error("password hashing failed: {0}")]
+    PasswordHashing(String),
+    /// The password hasher's worker pool has stopped.
+    #[error("the password hasher is shutting down")]
+    PasswordHasherStopped,
+}
+
+/// Why an application document (a new one or a change) was refused. Nothing is written.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplicationError {
+    /// A new application needs a display name of at most 256 characters.
+    #[error("displayName is required and at most 256 characters")]
+    DisplayNameRequired,
+    /// A change cannot blank the display name.
+    #[error("displayName cannot be empty")]
+    DisplayNameEmpty,
+    /// An identifier URI is blank or longer than 256 bytes.
+    #[error("identifier URI {0:?} is empty or too long")]
+    InvalidIdentifierUri(String),
+    /// Another application of the tenant has this identifier URI.
+    #[error("identifier URI {uri} is already used by {owner}")]
+    IdentifierUriTaken {
+        /// The URI.
+        uri: String,
+        /// The display name of the application that has it.
+        owner: String,
+    },
+    /// A redirect URI is not https (or http on localhost), has a fragment or is too long.
+    #[error("redirect URI {0:?} must be https:// (or http://localhost), without a fragment")]
+    InvalidRedirectUri(String),
+    /// The same certificate is listed twice.
+    #[error("the certificate {0} is already registered on this application")]
+    DuplicateCertificate(String),
+    /// An app role value is empty, has spaces, or is repeated.
+    #[error("app role value {0:?} is empty, has spaces, or is repeated")]
+    InvalidAppRoleValue(String),
+    /// The built-in resources (Microsoft Graph) stay.
+    #[error("{0} cannot be deleted")]
+    BuiltIn(String),
+    /// The resource defines no app role with this id.
+    #[error("{resource} defines no app role with id {role_id}")]
+    UnknownAppRole {
+        /// The resource's display name.
+        resource: String,
+        /// The role id asked for.
+        role_id: Uuid,
+    },
+    /// The app role is for users only.
+    #[error("the app role {0} cannot be granted to applications")]
+    RoleNotForApplications(String),
+}
+
+/// Why an uploaded certificate or a requested secret was refused.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    /// The upload holds a private key (a PFX, a key file): only the certificate is uploaded.
+    #[error(
+        "the upload contains a private key (a .pfx or key file); upload only the public certificate \
+         (.cer, .pem or .crt): the private key stays with the application"
+    )]
+    PrivateKeyIncluded,
+    /// The upload cannot be read as a certificate.
+    #[error("the uploaded key is not a certificate: {0}")]
+    NotACertificate(String),
+    /// The upload is readable but holds no certificate.
+    #[error("the upload holds no certificate")]
+    NoCertificate,
+    /// The certificate's RSA key is too short.
+    #[error("the certificate's RSA key has {bits} bits; at least {min} are required")]
+    WeakRsaKey {
+        /// Its size.
+        bits: usize,
+        /// The smallest accepted.
+        min: usize,
+    },
+    /// The certificate's key is not RSA (nor EC where allowed).
+    #[error("the certificate has a {0} key; Entra ID accepts RSA certificates only")]
+    UnsupportedKey(String),
+    /// The certificate has expired.
+    #[error("the certificate expired on {0}; upload a current one")]
+    Expired(OffsetDateTime),
+    /// The requested start and end are not within the certificate's validity.
+    #[error("startDateTime and endDateTime must lie within the certificate's validity, {not_before} to {not_after}")]
+    OutsideValidity {
+        /// The certificate's start.
+        not_before: OffsetDateTime,
+        /// The certificate's end.
+        not_after: OffsetDateTime,
+    },
+    /// A secret's end is in the past or more than 24 months away.
+    #[error("a secret's endDateTime must be in the future and at most 24 months away")]
+    SecretLifetime,
+}
+
+/// Why an account's email, display name or password was refused. The messages are shown to the
+/// person signing up.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    /// No email was given.
+    #[error("The email address is required.")]
+    EmailRequired,
+    /// The email is longer than the limit.
+    #[error("The email address is too long: at most {0} characters.")]
+    EmailTooLong(usize),
+    /// The email is not `local@domain.tld`.
+    #[error("{0:?} is not an email address like name@example.com.")]
+    InvalidEmail(String),
+    /// No display name was given.
+    #[error("The display name is required.")]
+    DisplayNameRequired,
+    /// The display name is longer than the limit.
+    #[error("The display name is too long: at most {0} characters.")]
+    DisplayNameTooLong(usize),
+    /// The display name holds control characters.
+    #[error("The display name cannot contain control characters.")]
+    DisplayNameControlCharacter,
+    /// The password is shorter than the policy's minimum.
+    #[error("The password is too short: use at least {0} characters.")]
+    PasswordTooShort(usize),
+    /// The password is longer than the policy's maximum.
+    #[error("The password is too long: use at most {0} characters.")]
+    PasswordTooLong(usize),
+    /// The password holds a control character.
+    #[error("The password contains a control character (a line break or tab, say); type it again.")]
+    PasswordControlCharacter,
+    /// The password is the account's email.
+    #[error("The password cannot be your email address.")]
+    PasswordIsEmail,
 }
 
 /// Shorthand for results of this crate.

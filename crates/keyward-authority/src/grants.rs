@@ -24,9 +24,9 @@ use crate::directory::TenantEntry;
 use crate::error::{Error, Result};
 use crate::oauth_error::{OAuthError, OAuthErrorKind};
 use crate::pkce;
-use crate::scopes::{self, ScopeGrant};
-use crate::token::TokenResponse;
-use crate::user_token::{self, UserTokenRequest, server_error};
+use crate::scopes::{self, ScopeError, ScopeGrant};
+use crate::token::{TokenError, TokenResponse};
+use crate::user_token::{self, UserTokenRequest};
 
 /// How long an authorization code can be redeemed.
 pub const CODE_LIFETIME: Duration = Duration::minutes(10);
@@ -36,7 +36,7 @@ const SWEEP_EVERY_SECONDS: i64 = 600;
 /// A new random handle: 32 bytes, base64url (43 characters).
 pub fn new_handle() -> Result<String> {
     let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Error::Invalid("no randomness available".into()))?;
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Error::NoRandomness)?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
@@ -86,24 +86,116 @@ pub struct Session {
     pub auth_time: i64,
 }
 
-fn invalid_grant(code: u32, message: impl Into<String>) -> OAuthError {
-    OAuthError::new(OAuthErrorKind::InvalidGrant, code, message)
+/// Why an authorization code or a refresh token was refused.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GrantError {
+    /// A code redemption without `redirect_uri` (AADSTS900144).
+    #[error("The request body must contain the following parameter: 'redirect_uri'")]
+    MissingRedirectUri,
+    /// The code was redeemed before: its tokens are revoked (AADSTS54005).
+    #[error(
+        "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token. \
+         The tokens issued for it are revoked"
+    )]
+    CodeReplayed,
+    /// The code is unknown, expired or revoked (AADSTS70008).
+    #[error(
+        "The provided authorization code has expired, was revoked or is not valid. Send a new interactive authorization request"
+    )]
+    CodeUnusable,
+    /// The code was issued in another tenant (AADSTS700005).
+    #[error("Provided Authorization Code is intended to use against other tenant")]
+    CodeOfAnotherTenant,
+    /// The code was issued to another client (AADSTS700005).
+    #[error(
+        "Provided Authorization Code is intended to use against another client: the code was issued to a different application"
+    )]
+    CodeOfAnotherClient,
+    /// The redirect URI is not the authorization request's (AADSTS70000).
+    #[error("The redirect_uri does not match the one of the authorization request")]
+    RedirectUriMismatch,
+    /// The authorization request had a challenge and no verifier came (AADSTS501481).
+    #[error("The code_verifier is missing: the authorization request had a code_challenge")]
+    MissingVerifier,
+    /// The verifier is not the challenge's (AADSTS501481).
+    #[error("The Code_Verifier does not match the code_challenge supplied in the authorization request")]
+    VerifierMismatch,
+    /// A public client's code without PKCE (AADSTS9002325).
+    #[error("Proof Key for Code Exchange is required for public clients")]
+    PkceRequired,
+    /// The user was deleted (AADSTS50034).
+    #[error("The user account does not exist in the directory. Sign in again")]
+    UserGone,
+    /// The user is disabled (AADSTS50057).
+    #[error("The user account is disabled. Ask an administrator to enable it")]
+    UserDisabled,
+    /// The refresh token was used before: its family is revoked (AADSTS70000).
+    #[error(
+        "The provided refresh token was already used. Refresh tokens are single use: each refresh returns a new one. \
+         Every refresh token of this sign-in is now revoked; sign in again"
+    )]
+    RefreshTokenReused,
+    /// The refresh token is unknown, expired or revoked (AADSTS70008).
+    #[error("The provided refresh token has expired, was revoked or is not valid. Sign in again")]
+    RefreshTokenUnusable,
+    /// The refresh token was issued in another tenant (AADSTS70000).
+    #[error("The refresh token was issued by another tenant")]
+    RefreshTokenOfAnotherTenant,
+    /// The refresh token was issued to another client (AADSTS70000).
+    #[error("The refresh token was issued to a different application")]
+    RefreshTokenOfAnotherClient,
+    /// The `scope` of a refresh was refused.
+    #[error(transparent)]
+    Scope(#[from] ScopeError),
+    /// The tokens could not be issued.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The grant store failed or holds an unreadable grant (AADSTS90000, a server error).
+    #[error("The token could not be issued: {0}")]
+    Storage(&'static str),
 }
 
-fn store_error(e: keyward_store::Error) -> OAuthError {
+impl From<GrantError> for OAuthError {
+    fn from(e: GrantError) -> Self {
+        let (kind, code) = match e {
+            GrantError::Scope(e) => return e.into(),
+            GrantError::Token(e) => return e.into(),
+            GrantError::MissingRedirectUri => (OAuthErrorKind::InvalidRequest, 900144),
+            GrantError::CodeReplayed => (OAuthErrorKind::InvalidGrant, 54005),
+            GrantError::CodeUnusable | GrantError::RefreshTokenUnusable => (OAuthErrorKind::InvalidGrant, 70008),
+            GrantError::CodeOfAnotherTenant | GrantError::CodeOfAnotherClient => (OAuthErrorKind::InvalidGrant, 700005),
+            GrantError::RedirectUriMismatch
+            | GrantError::RefreshTokenReused
+            | GrantError::RefreshTokenOfAnotherTenant
+            | GrantError::RefreshTokenOfAnotherClient => (OAuthErrorKind::InvalidGrant, 70000),
+            GrantError::MissingVerifier | GrantError::VerifierMismatch => (OAuthErrorKind::InvalidGrant, 501481),
+            GrantError::PkceRequired => (OAuthErrorKind::InvalidGrant, 9002325),
+            GrantError::UserGone => (OAuthErrorKind::InvalidGrant, 50034),
+            GrantError::UserDisabled => (OAuthErrorKind::InvalidGrant, 50057),
+            GrantError::Storage(_) => (OAuthErrorKind::ServerError, 90000),
+        };
+        OAuthError::new(kind, code, e.to_string())
+    }
+}
+
+fn store_error(e: keyward_store::Error) -> GrantError {
     tracing::error!(error = %e, "grant storage failed");
-    server_error("the grant store failed")
+    GrantError::Storage("the grant store failed")
 }
 
-fn document<T: serde::de::DeserializeOwned>(grant: &Grant) -> Result<T, OAuthError> {
+fn document<T: serde::de::DeserializeOwned>(grant: &Grant) -> Result<T, GrantError> {
     serde_json::from_value(grant.document.clone()).map_err(|e| {
         tracing::error!(error = %e, kind = ?grant.kind, "unreadable grant document");
-        server_error("a stored grant is unreadable")
+        GrantError::Storage("a stored grant is unreadable")
     })
 }
 
 fn to_document(value: &impl Serialize) -> Result<serde_json::Value> {
-    serde_json::to_value(value).map_err(|e| Error::Invalid(e.to_string()))
+    serde_json::to_value(value).map_err(|e| Error::Encoding {
+        what: "a grant",
+        reason: e.to_string(),
+    })
 }
 
 /// A grant to store; its id is set from its handle when it is inserted.
@@ -271,19 +363,16 @@ impl Authority {
     }
 
     /// The user of a grant being redeemed, refused if gone or disabled.
-    async fn grant_user(&self, grant: &Grant) -> Result<User, OAuthError> {
+    async fn grant_user(&self, grant: &Grant) -> Result<User, GrantError> {
         let user = self
             .store
             .user(grant.tenant_id, grant.user_id)
             .await
             .map_err(store_error)?
             .filter(|u| !u.password_hash.is_empty())
-            .ok_or_else(|| invalid_grant(50034, "The user account does not exist in the directory. Sign in again"))?;
+            .ok_or(GrantError::UserGone)?;
         if !user.enabled {
-            return Err(invalid_grant(
-                50057,
-                "The user account is disabled. Ask an administrator to enable it",
-            ));
+            return Err(GrantError::UserDisabled);
         }
         Ok(user)
     }
@@ -297,8 +386,9 @@ impl Authority {
         user_id: Uuid,
         document: RefreshDocument,
         now: OffsetDateTime,
-    ) -> Result<(), OAuthError> {
-        let document = to_document(&document).map_err(|e| server_error(&e.to_string()))?;
+    ) -> Result<(), GrantError> {
+        let not_issued = |e: Error| GrantError::Token(TokenError::NotIssued(e.to_string()));
+        let document = to_document(&document).map_err(not_issued)?;
         let handle = self
             .insert_grant(new_grant(
                 GrantKind::RefreshToken,
@@ -308,7 +398,7 @@ impl Authority {
                 self.config.refresh_token_lifetime,
             ))
             .await
-            .map_err(|e| server_error(&e.to_string()))?;
+            .map_err(not_issued)?;
         response.refresh_token = Some(handle);
         Ok(())
     }
@@ -321,13 +411,9 @@ impl Authority {
         client: &AuthenticatedClient,
         form: CodeRedemption<'_>,
         now: OffsetDateTime,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<TokenResponse, GrantError> {
         let Some(redirect_uri) = form.redirect_uri else {
-            return Err(OAuthError::new(
-                OAuthErrorKind::InvalidRequest,
-                900144,
-                "The request body must contain the following parameter: 'redirect_uri'",
-            ));
+            return Err(GrantError::MissingRedirectUri);
         };
         let grant = match self
             .store
@@ -339,56 +425,31 @@ impl Authority {
             Redemption::Replayed(grant) => {
                 let revoked = self.store.revoke_family(grant.family).await.map_err(store_error)?;
                 tracing::warn!(family = %grant.family, revoked, "authorization code replayed: its tokens are revoked");
-                return Err(invalid_grant(
-                    54005,
-                    "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token. \
-                     The tokens issued for it are revoked",
-                ));
+                return Err(GrantError::CodeReplayed);
             }
             Redemption::Unusable => {
-                return Err(invalid_grant(
-                    70008,
-                    "The provided authorization code has expired, was revoked or is not valid. Send a new interactive authorization request",
-                ));
+                return Err(GrantError::CodeUnusable);
             }
         };
         if grant.tenant_id != tenant.tenant.id {
-            return Err(invalid_grant(
-                700005,
-                "Provided Authorization Code is intended to use against other tenant",
-            ));
+            return Err(GrantError::CodeOfAnotherTenant);
         }
         let code: CodeDocument = document(&grant)?;
         if code.client_id != client.app.app.app_id {
-            return Err(invalid_grant(
-                700005,
-                "Provided Authorization Code is intended to use against another client: the code was issued to a different application",
-            ));
+            return Err(GrantError::CodeOfAnotherClient);
         }
         if code.redirect_uri != redirect_uri {
-            return Err(invalid_grant(
-                70000,
-                "The redirect_uri does not match the one of the authorization request",
-            ));
+            return Err(GrantError::RedirectUriMismatch);
         }
         match (&code.code_challenge, form.code_verifier) {
             (Some(_), None) => {
-                return Err(invalid_grant(
-                    501481,
-                    "The code_verifier is missing: the authorization request had a code_challenge",
-                ));
+                return Err(GrantError::MissingVerifier);
             }
             (Some(challenge), Some(verifier)) if !pkce::verify(challenge, verifier) => {
-                return Err(invalid_grant(
-                    501481,
-                    "The Code_Verifier does not match the code_challenge supplied in the authorization request",
-                ));
+                return Err(GrantError::VerifierMismatch);
             }
             (None, _) if client.method == ClientAuthMethod::Public => {
-                return Err(invalid_grant(
-                    9002325,
-                    "Proof Key for Code Exchange is required for public clients",
-                ));
+                return Err(GrantError::PkceRequired);
             }
             _ => {}
         }
@@ -419,7 +480,7 @@ impl Authority {
 
     /// Revokes a family whose refresh token was presented wrongly (by another client, for a
     /// disabled user), and refuses.
-    async fn refuse_family(&self, family: Uuid, e: OAuthError) -> Result<TokenResponse, OAuthError> {
+    async fn refuse_family(&self, family: Uuid, e: GrantError) -> Result<TokenResponse, GrantError> {
         self.store.revoke_family(family).await.map_err(store_error)?;
         Err(e)
     }
@@ -434,7 +495,7 @@ impl Authority {
         refresh_token: &str,
         scope: Option<&str>,
         now: OffsetDateTime,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<TokenResponse, GrantError> {
         // Read the scope before the token is used up: a typo must not cost the user their
         // sign-in.
         let requested = match scope.map(str::trim).filter(|s| !s.is_empty()) {
@@ -451,30 +512,20 @@ impl Authority {
             Redemption::Replayed(grant) => {
                 let revoked = self.store.revoke_family(grant.family).await.map_err(store_error)?;
                 tracing::warn!(family = %grant.family, revoked, "refresh token reused: its family is revoked");
-                return Err(invalid_grant(
-                    70000,
-                    "The provided refresh token was already used. Refresh tokens are single use: each refresh returns a new one. \
-                     Every refresh token of this sign-in is now revoked; sign in again",
-                ));
+                return Err(GrantError::RefreshTokenReused);
             }
             Redemption::Unusable => {
-                return Err(invalid_grant(
-                    70008,
-                    "The provided refresh token has expired, was revoked or is not valid. Sign in again",
-                ));
+                return Err(GrantError::RefreshTokenUnusable);
             }
         };
         if grant.tenant_id != tenant.tenant.id {
             return self
-                .refuse_family(
-                    grant.family,
-                    invalid_grant(70000, "The refresh token was issued by another tenant"),
-                )
+                .refuse_family(grant.family, GrantError::RefreshTokenOfAnotherTenant)
                 .await;
         }
         let stored: RefreshDocument = document(&grant)?;
         if stored.client_id != client.app.app.app_id {
-            let e = invalid_grant(70000, "The refresh token was issued to a different application");
+            let e = GrantError::RefreshTokenOfAnotherClient;
             return self.refuse_family(grant.family, e).await;
         }
         let user = match self.grant_user(&grant).await {
@@ -498,3 +549,6 @@ impl Authority {
         Ok(response)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,53 +6,55 @@
 //! Customer sign-in reproduces Entra External ID: users with argon2id passwords
 //! ([`password`], [`users`]), the authorization code flow with PKCE ([`authorize`], [`pkce`],
 //! [`scopes`]), hosted sign-in and sign-up pages with CSRF protection and throttling
-//! ([`throttle`]), single-use codes and rotating refresh tokens, and logout.
+//! ([`signin`], [`throttle`]), single-use codes and rotating refresh tokens, and logout.
 //!
-//! Domain logic lives in plain functions and types ([`client_auth`], [`token`],
-//! [`credentials`], [`authorize`], [`Authority`]); [`router`] adapts them to HTTP.
+//! The domain lives in plain modules that tests call without HTTP: the in-memory directory the
+//! token endpoint reads ([`Snapshot`]), client authentication ([`client_auth`]), token issuance
+//! ([`token`]), grants, sign-in decisions ([`signin`]), directory changes ([`applications`],
+//! [`credentials`], [`users`]), all on the [`Authority`]. The HTTP surface is `http/`, the
+//! only place axum is used; [`router`] builds it.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod applications;
 mod authority;
 pub mod authorize;
 pub mod client_auth;
 pub mod credentials;
 mod directory;
-mod discovery;
 mod error;
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.
 #[doc(hidden)]
 pub mod fuzzing;
 mod grants;
-mod graph;
-mod graph_users;
+mod http;
 mod metrics;
 mod oauth_error;
-mod pages;
 pub mod password;
 pub mod pkce;
-mod router;
 pub mod scopes;
-mod signin;
+pub mod signin;
 mod signing;
+#[cfg(test)]
+mod testing;
 pub mod throttle;
 pub mod token;
 mod user_token;
 pub mod users;
 
+pub use applications::NewApplication;
 pub use authority::{
     APPLICATION_READ_WRITE_ALL, Authority, Config, GRAPH_APP_ID, GRAPH_IDENTIFIER, KEY_VAULT_APP_ID,
-    KEY_VAULT_IDENTIFIER, NewApplication,
+    KEY_VAULT_IDENTIFIER,
 };
 pub use directory::{AppEntry, Snapshot, TenantEntry};
-pub use error::{Error, Result};
+pub use error::{AccountError, ApplicationError, CredentialError, Error, Result};
 pub use grants::{CODE_LIFETIME, Session, handle_hash};
-pub use graph::GraphError;
+pub use http::{GraphError, router};
 pub use keyward_pki::sealing::{self, MasterKey};
 pub use metrics::Metrics;
 pub use oauth_error::{OAuthError, OAuthErrorKind};
-pub use router::router;
 pub use user_token::client_info;
 pub use users::{NewUser, UserChange};

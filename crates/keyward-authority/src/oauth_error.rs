@@ -1,12 +1,8 @@
-//! Errors of the token service, rendered exactly as Entra renders them: HTTP status, `error`,
-//! an `error_description` that starts with the AADSTS code, `error_codes`, timestamp, trace and
-//! correlation ids.
+//! Errors of the token service as Entra names them: the OAuth `error`, the AADSTS code and a
+//! message. The HTTP layer renders them (`http/oauth.rs`) exactly as Entra does: HTTP status,
+//! `error`, an `error_description` that starts with the AADSTS code, `error_codes`, timestamp,
+//! trace and correlation ids.
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use time::OffsetDateTime;
-use time::macros::format_description;
 use uuid::Uuid;
 
 /// The OAuth `error` values we return.
@@ -54,15 +50,6 @@ impl OAuthErrorKind {
             Self::ServerError => "server_error",
         }
     }
-
-    fn status(self) -> StatusCode {
-        match self {
-            Self::InvalidClient => StatusCode::UNAUTHORIZED,
-            Self::InvalidTenant => StatusCode::BAD_REQUEST,
-            Self::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        }
-    }
 }
 
 /// One token-service error: what Entra calls an AADSTS error.
@@ -93,16 +80,6 @@ impl OAuthError {
     pub fn with_correlation_id(mut self, id: Option<Uuid>) -> Self {
         self.correlation_id = id;
         self
-    }
-
-    /// AADSTS700027: the assertion's signature or key is not acceptable.
-    pub fn bad_signature(message: impl Into<String>) -> Self {
-        Self::new(OAuthErrorKind::InvalidClient, 700027, message)
-    }
-
-    /// AADSTS50027: the JWT cannot be read.
-    pub fn malformed_jwt(message: impl Into<String>) -> Self {
-        Self::new(OAuthErrorKind::InvalidRequest, 50027, message)
     }
 
     /// AADSTS90002: no tenant is known by `alias` (quoted, cut at 64 characters); `place` is where
@@ -137,55 +114,3 @@ impl std::fmt::Display for OAuthError {
 }
 
 impl std::error::Error for OAuthError {}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    error: &'a str,
-    error_description: String,
-    error_codes: [u32; 1],
-    timestamp: String,
-    trace_id: String,
-    correlation_id: String,
-    error_uri: String,
-}
-
-impl IntoResponse for OAuthError {
-    fn into_response(self) -> Response {
-        let now = OffsetDateTime::now_utc();
-        let timestamp = now
-            .format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z"))
-            .unwrap_or_default();
-        let trace_id = Uuid::new_v4().to_string();
-        let correlation_id = self.correlation_id.unwrap_or_else(Uuid::new_v4).to_string();
-        let echoed = axum::http::HeaderValue::from_str(&correlation_id);
-        let body = Body {
-            error: self.kind.as_str(),
-            error_description: format!(
-                "AADSTS{}: {} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {timestamp}",
-                self.code,
-                self.message.trim_end_matches('.').to_owned() + "."
-            ),
-            error_codes: [self.code],
-            timestamp,
-            trace_id,
-            correlation_id,
-            error_uri: format!("https://login.microsoftonline.com/error?code={}", self.code),
-        };
-        let mut response = (self.kind.status(), axum::Json(body)).into_response();
-        let headers = response.headers_mut();
-        if let Ok(value) = echoed {
-            headers.insert("client-request-id", value);
-        }
-        headers.insert(
-            axum::http::header::CACHE_CONTROL,
-            axum::http::HeaderValue::from_static("no-store, no-cache"),
-        );
-        if self.kind == OAuthErrorKind::InvalidClient {
-            headers.insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer error=\"invalid_client\""),
-            );
-        }
-        response
-    }
-}

@@ -12,7 +12,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::{OnceCell, Semaphore};
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
+use crate::error::{AccountError, Error, Result};
 
 /// The shortest password accepted, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -30,22 +30,16 @@ const SALT_LEN: usize = 16;
 pub fn check_policy(password: &str, email: &str) -> Result<()> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
-        return Err(Error::Invalid(format!(
-            "The password is too short: use at least {MIN_PASSWORD_CHARS} characters."
-        )));
+        return Err(AccountError::PasswordTooShort(MIN_PASSWORD_CHARS).into());
     }
     if chars > MAX_PASSWORD_CHARS {
-        return Err(Error::Invalid(format!(
-            "The password is too long: use at most {MAX_PASSWORD_CHARS} characters."
-        )));
+        return Err(AccountError::PasswordTooLong(MAX_PASSWORD_CHARS).into());
     }
     if password.chars().any(char::is_control) {
-        return Err(Error::Invalid(
-            "The password contains a control character (a line break or tab, say); type it again.".into(),
-        ));
+        return Err(AccountError::PasswordControlCharacter.into());
     }
     if !email.is_empty() && password.trim().eq_ignore_ascii_case(email.trim()) {
-        return Err(Error::Invalid("The password cannot be your email address.".into()));
+        return Err(AccountError::PasswordIsEmail.into());
     }
     Ok(())
 }
@@ -74,25 +68,21 @@ impl Passwords {
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Error::Invalid("the password hasher is shutting down".into()))?;
+        let _permit = self.permits.acquire().await.map_err(|_| Error::PasswordHasherStopped)?;
         tokio::task::spawn_blocking(work)
             .await
-            .map_err(|e| Error::Invalid(format!("password hashing failed: {e}")))
+            .map_err(|e| Error::PasswordHashing(e.to_string()))
     }
 
     /// Hashes a password into a PHC string with a fresh random salt.
     pub async fn hash(&self, password: Zeroizing<String>) -> Result<String> {
         let mut salt = [0u8; SALT_LEN];
-        aws_lc_rs::rand::fill(&mut salt).map_err(|_| Error::Invalid("no randomness available".into()))?;
+        aws_lc_rs::rand::fill(&mut salt).map_err(|_| Error::NoRandomness)?;
         self.run(move || {
             argon2()
                 .hash_password_with_salt(password.as_bytes(), &salt)
                 .map(|hash| hash.to_string())
-                .map_err(|e| Error::Invalid(format!("password hashing failed: {e}")))
+                .map_err(|e| Error::PasswordHashing(e.to_string()))
         })
         .await?
     }
@@ -119,7 +109,7 @@ impl Passwords {
         self.dummy
             .get_or_try_init(|| async {
                 let mut random = Zeroizing::new([0u8; 24]);
-                aws_lc_rs::rand::fill(&mut *random).map_err(|_| Error::Invalid("no randomness available".into()))?;
+                aws_lc_rs::rand::fill(&mut *random).map_err(|_| Error::NoRandomness)?;
                 let password: String = random.iter().map(|b| format!("{b:02x}")).collect();
                 self.hash(Zeroizing::new(password)).await
             })

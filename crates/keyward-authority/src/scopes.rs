@@ -11,6 +11,45 @@ use crate::authority::{GRAPH_APP_ID, GRAPH_IDENTIFIER};
 use crate::directory::Snapshot;
 use crate::oauth_error::{OAuthError, OAuthErrorKind};
 
+/// Why a `scope` parameter was refused. Values quoted from it are cut to 120 characters.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopeError {
+    /// Longer than 4096 bytes (AADSTS70011).
+    #[error("The provided value for the input parameter 'scope' is too long")]
+    TooLong,
+    /// An item is `/name` or `resource/` (AADSTS70011).
+    #[error("The provided value for the input parameter 'scope' is not valid: {0:?}")]
+    Malformed(String),
+    /// No resource of the tenant has this identifier URI or appId (AADSTS500011).
+    #[error(
+        "The resource principal named {0} was not found in the tenant. Register the resource application, or check the scope's identifier URI or appId"
+    )]
+    UnknownResource(String),
+    /// Scopes of two resources (AADSTS28000).
+    #[error(
+        "Provided value for the input parameter scope is not valid because it contains more than one resource: {0:?}"
+    )]
+    SeveralResources(String),
+    /// A scope name with characters a scope cannot have (AADSTS70011).
+    #[error("The scope {0:?} has characters a scope cannot have")]
+    BadCharacters(String),
+    /// A sign-in without `openid` (AADSTS70011).
+    #[error("The provided value for the input parameter 'scope' must include 'openid' to sign a user in, not {0:?}")]
+    OpenIdRequired(String),
+}
+
+impl From<ScopeError> for OAuthError {
+    fn from(e: ScopeError) -> Self {
+        let (kind, code) = match e {
+            ScopeError::UnknownResource(_) => (OAuthErrorKind::InvalidResource, 500011),
+            ScopeError::SeveralResources(_) => (OAuthErrorKind::InvalidScope, 28000),
+            _ => (OAuthErrorKind::InvalidScope, 70011),
+        };
+        OAuthError::new(kind, code, e.to_string())
+    }
+}
+
 /// The OpenID Connect scopes, in the order they are listed back.
 pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
@@ -53,10 +92,6 @@ impl ScopeGrant {
     }
 }
 
-fn invalid_scope(code: u32, message: String) -> OAuthError {
-    OAuthError::new(OAuthErrorKind::InvalidScope, code, message)
-}
-
 fn shorten(s: &str) -> String {
     s.chars().take(120).collect()
 }
@@ -67,12 +102,9 @@ pub fn parse(
     tenant_id: Uuid,
     scope: &str,
     require_openid: bool,
-) -> Result<ScopeGrant, OAuthError> {
+) -> Result<ScopeGrant, ScopeError> {
     if scope.len() > MAX_SCOPE_LEN {
-        return Err(invalid_scope(
-            70011,
-            "The provided value for the input parameter 'scope' is too long".into(),
-        ));
+        return Err(ScopeError::TooLong);
     }
     let mut oidc = Vec::new();
     let mut resource: Option<(Uuid, String)> = None;
@@ -88,37 +120,16 @@ pub fn parse(
         }
         let (identifier, name) = match item.rsplit_once('/') {
             Some((identifier, name)) if !identifier.is_empty() && !name.is_empty() => (identifier, name),
-            Some(_) => {
-                return Err(invalid_scope(
-                    70011,
-                    format!(
-                        "The provided value for the input parameter 'scope' is not valid: {:?}",
-                        shorten(item)
-                    ),
-                ));
-            }
+            Some(_) => return Err(ScopeError::Malformed(shorten(item))),
             None => (GRAPH_IDENTIFIER, item),
         };
-        let app = snapshot.resource(tenant_id, identifier).ok_or_else(|| {
-            OAuthError::new(
-                OAuthErrorKind::InvalidResource,
-                500011,
-                format!(
-                    "The resource principal named {} was not found in the tenant. Register the resource application, or check the scope's identifier URI or appId",
-                    shorten(identifier)
-                ),
-            )
-        })?;
+        let app = snapshot
+            .resource(tenant_id, identifier)
+            .ok_or_else(|| ScopeError::UnknownResource(shorten(identifier)))?;
         let app_id = app.app.app_id;
         match &resource {
             Some((existing, _)) if *existing != app_id => {
-                return Err(invalid_scope(
-                    28000,
-                    format!(
-                        "Provided value for the input parameter scope is not valid because it contains more than one resource: {:?}",
-                        shorten(scope)
-                    ),
-                ));
+                return Err(ScopeError::SeveralResources(shorten(scope)));
             }
             _ => resource = Some((app_id, identifier.trim_end_matches('/').to_owned())),
         }
@@ -131,10 +142,7 @@ pub fn parse(
             .to_owned()
         } else {
             if !name.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') || name.len() > 120 {
-                return Err(invalid_scope(
-                    70011,
-                    format!("The scope {:?} has characters a scope cannot have", shorten(item)),
-                ));
+                return Err(ScopeError::BadCharacters(shorten(item)));
             }
             name.to_owned()
         };
@@ -151,13 +159,7 @@ pub fn parse(
         }
     }
     if require_openid && !oidc.iter().any(|s| s == "openid") {
-        return Err(invalid_scope(
-            70011,
-            format!(
-                "The provided value for the input parameter 'scope' must include 'openid' to sign a user in, not {:?}",
-                shorten(scope)
-            ),
-        ));
+        return Err(ScopeError::OpenIdRequired(shorten(scope)));
     }
     oidc.sort_by_key(|s| OIDC_SCOPES.iter().position(|o| o == s));
     let resource = match resource {

@@ -32,7 +32,7 @@ impl TenantKeys {
         let active = rows
             .iter()
             .find(|k| k.active)
-            .ok_or_else(|| crate::Error::Invalid(format!("tenant {} has no active signing key", tenant.name)))?;
+            .ok_or_else(|| crate::Error::NoActiveSigningKey(tenant.name.clone()))?;
         let pkcs8 = master.open(&seal_owner(active), &active.encrypted_private_key)?;
         let key = PrivateKey::from_pkcs8_der(&pkcs8)?;
         let signer = Arc::new(JwsSigner::new(&key, Algorithm::Rs256)?);
@@ -47,7 +47,10 @@ impl TenantKeys {
             published.push((row.kid.clone(), VerifyingKey::from_jwk(&jwk)?));
             jwks.keys.push(jwk);
         }
-        let jwks_json = serde_json::to_string(&jwks).map_err(|e| crate::Error::Invalid(e.to_string()))?;
+        let jwks_json = serde_json::to_string(&jwks).map_err(|e| crate::Error::Encoding {
+            what: "the JWKS",
+            reason: e.to_string(),
+        })?;
         Ok(Self {
             kid: active.kid.clone(),
             signer,

@@ -12,6 +12,51 @@ use crate::client_auth::AuthenticatedClient;
 use crate::directory::{Snapshot, TenantEntry};
 use crate::oauth_error::{OAuthError, OAuthErrorKind};
 
+/// Why a token could not be issued.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// The client credentials grant without `scope` (AADSTS900144).
+    #[error("The request body must contain the following parameter: 'scope'")]
+    MissingScope,
+    /// The client credentials grant takes exactly one scope (AADSTS70011).
+    #[error(
+        "The provided value for the input parameter 'scope' is not valid: the client credentials grant takes exactly one '<resource>/.default' scope, not {0:?}"
+    )]
+    NotOneScope(String),
+    /// The client credentials grant's scope must end in `/.default` (AADSTS1002012).
+    #[error(
+        "The provided value for scope {0} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)"
+    )]
+    NotDefaultScope(String),
+    /// No resource of the tenant has this identifier URI or appId (AADSTS500011).
+    #[error(
+        "The resource principal named {resource} was not found in the tenant named {tenant}. Register the resource application, or check the scope's identifier URI or appId"
+    )]
+    UnknownResource {
+        /// The identifier as asked for.
+        resource: String,
+        /// The tenant's name.
+        tenant: String,
+    },
+    /// Signing failed, or no randomness for the token id (AADSTS90000, a server error).
+    #[error("The token could not be issued: {0}")]
+    NotIssued(String),
+}
+
+impl From<TokenError> for OAuthError {
+    fn from(e: TokenError) -> Self {
+        let (kind, code) = match e {
+            TokenError::MissingScope => (OAuthErrorKind::InvalidRequest, 900144),
+            TokenError::NotOneScope(_) => (OAuthErrorKind::InvalidScope, 70011),
+            TokenError::NotDefaultScope(_) => (OAuthErrorKind::InvalidScope, 1002012),
+            TokenError::UnknownResource { .. } => (OAuthErrorKind::InvalidResource, 500011),
+            TokenError::NotIssued(_) => (OAuthErrorKind::ServerError, 90000),
+        };
+        OAuthError::new(kind, code, e.to_string())
+    }
+}
+
 /// The successful token response.
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
@@ -65,41 +110,27 @@ pub fn client_credentials(
     issuer: &str,
     lifetime: Duration,
     now: OffsetDateTime,
-) -> Result<TokenResponse, OAuthError> {
-    let scope = scope.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| {
-        OAuthError::new(
-            OAuthErrorKind::InvalidRequest,
-            900144,
-            "The request body must contain the following parameter: 'scope'",
-        )
-    })?;
+) -> Result<TokenResponse, TokenError> {
+    let scope = scope
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or(TokenError::MissingScope)?;
     let mut scopes = scope.split_whitespace();
     let (Some(only), None) = (scopes.next(), scopes.next()) else {
-        return Err(OAuthError::new(
-            OAuthErrorKind::InvalidScope,
-            70011,
-            format!(
-                "The provided value for the input parameter 'scope' is not valid: the client credentials grant takes exactly one '<resource>/.default' scope, not {scope:?}"
-            ),
-        ));
+        return Err(TokenError::NotOneScope(scope.to_owned()));
     };
-    let resource_name = only.strip_suffix("/.default").ok_or_else(|| {
-        OAuthError::new(
-            OAuthErrorKind::InvalidScope,
-            1002012,
-            format!("The provided value for scope {only} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)"),
-        )
-    })?;
-    let resource = snapshot.resource(tenant.tenant.id, resource_name).ok_or_else(|| {
-        OAuthError::new(
-            OAuthErrorKind::InvalidResource,
-            500011,
-            format!("The resource principal named {resource_name} was not found in the tenant named {}. Register the resource application, or check the scope's identifier URI or appId", tenant.tenant.name),
-        )
-    })?;
+    let resource_name = only
+        .strip_suffix("/.default")
+        .ok_or_else(|| TokenError::NotDefaultScope(only.to_owned()))?;
+    let resource = snapshot
+        .resource(tenant.tenant.id, resource_name)
+        .ok_or_else(|| TokenError::UnknownResource {
+            resource: resource_name.to_owned(),
+            tenant: tenant.tenant.name.clone(),
+        })?;
     let app = &client.app.app;
     let mut uti = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut uti).map_err(|_| server_error("no randomness"))?;
+    aws_lc_rs::rand::fill(&mut uti).map_err(|_| TokenError::NotIssued("no randomness".into()))?;
     let iat = now.unix_timestamp();
     let exp = iat + lifetime.whole_seconds();
     // GUIDs rendered into stack buffers: no allocation per token.
@@ -134,7 +165,7 @@ pub fn client_credentials(
     let access_token = keys
         .signer()
         .sign(&header, &claims)
-        .map_err(|e| server_error(&e.to_string()))?;
+        .map_err(|e| TokenError::NotIssued(e.to_string()))?;
     Ok(TokenResponse {
         token_type: "Bearer",
         scope: None,
@@ -145,12 +176,4 @@ pub fn client_credentials(
         id_token: None,
         client_info: None,
     })
-}
-
-fn server_error(what: &str) -> OAuthError {
-    OAuthError::new(
-        OAuthErrorKind::ServerError,
-        90000,
-        format!("The token could not be issued: {what}"),
-    )
 }

@@ -12,9 +12,8 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::directory::TenantEntry;
-use crate::oauth_error::{OAuthError, OAuthErrorKind};
 use crate::scopes::ScopeGrant;
-use crate::token::TokenResponse;
+use crate::token::{TokenError, TokenResponse};
 
 /// What a user token is issued from.
 pub struct UserTokenRequest<'a> {
@@ -82,18 +81,10 @@ struct IdClaims<'a> {
     ver: &'static str,
 }
 
-fn random_id() -> Result<String, OAuthError> {
+fn random_id() -> Result<String, TokenError> {
     let mut bytes = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| server_error("no randomness"))?;
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| TokenError::NotIssued("no randomness".into()))?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
-
-pub(crate) fn server_error(what: &str) -> OAuthError {
-    OAuthError::new(
-        OAuthErrorKind::ServerError,
-        90000,
-        format!("The token could not be issued: {what}"),
-    )
 }
 
 /// `client_info`: base64url of `{"uid": oid, "utid": tid}`.
@@ -103,7 +94,7 @@ pub fn client_info(user_id: Uuid, tenant_id: Uuid) -> String {
 
 /// Signs the access token and, when `openid` was granted, the ID token; the response has
 /// `scope` and `client_info` but no refresh token (the caller adds it).
-pub fn issue(request: &UserTokenRequest<'_>) -> Result<TokenResponse, OAuthError> {
+pub fn issue(request: &UserTokenRequest<'_>) -> Result<TokenResponse, TokenError> {
     let tenant = request.tenant;
     let user = request.user;
     let iat = request.now.unix_timestamp();
@@ -138,7 +129,7 @@ pub fn issue(request: &UserTokenRequest<'_>) -> Result<TokenResponse, OAuthError
     let access_token = keys
         .signer()
         .sign(&header, &access)
-        .map_err(|e| server_error(&e.to_string()))?;
+        .map_err(|e| TokenError::NotIssued(e.to_string()))?;
     let id_token = if request.scopes.has("openid") {
         let claims = IdClaims {
             aud: request.client_id.to_string(),
@@ -160,7 +151,7 @@ pub fn issue(request: &UserTokenRequest<'_>) -> Result<TokenResponse, OAuthError
         Some(
             keys.signer()
                 .sign(&header, &claims)
-                .map_err(|e| server_error(&e.to_string()))?,
+                .map_err(|e| TokenError::NotIssued(e.to_string()))?,
         )
     } else {
         None

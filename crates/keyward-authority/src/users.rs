@@ -8,7 +8,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use crate::authority::Authority;
-use crate::error::{Error, Result};
+use crate::error::{AccountError, Error, Result};
 use crate::password;
 
 /// The longest email accepted (RFC 5321's path limit).
@@ -69,19 +69,12 @@ impl std::fmt::Debug for UserChange {
 /// characters that need quoting.
 pub fn normalize_email(email: &str) -> Result<String> {
     let email = email.trim().to_lowercase();
-    let invalid = || {
-        Error::Invalid(format!(
-            "{:?} is not an email address like name@example.com.",
-            shorten(&email)
-        ))
-    };
+    let invalid = || AccountError::InvalidEmail(shorten(&email));
     if email.is_empty() {
-        return Err(Error::Invalid("The email address is required.".into()));
+        return Err(AccountError::EmailRequired.into());
     }
     if email.len() > MAX_EMAIL_LEN {
-        return Err(Error::Invalid(format!(
-            "The email address is too long: at most {MAX_EMAIL_LEN} characters."
-        )));
+        return Err(AccountError::EmailTooLong(MAX_EMAIL_LEN).into());
     }
     let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
     let bad_char = |c: char| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"@".contains(c);
@@ -95,7 +88,7 @@ pub fn normalize_email(email: &str) -> Result<String> {
         || domain.contains("..")
         || domain.ends_with(".invalid")
     {
-        return Err(invalid());
+        return Err(invalid().into());
     }
     Ok(email)
 }
@@ -105,17 +98,13 @@ pub fn normalize_email(email: &str) -> Result<String> {
 pub fn check_display_name(name: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(Error::Invalid("The display name is required.".into()));
+        return Err(AccountError::DisplayNameRequired.into());
     }
     if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
-        return Err(Error::Invalid(format!(
-            "The display name is too long: at most {MAX_DISPLAY_NAME_CHARS} characters."
-        )));
+        return Err(AccountError::DisplayNameTooLong(MAX_DISPLAY_NAME_CHARS).into());
     }
     if name.chars().any(char::is_control) {
-        return Err(Error::Invalid(
-            "The display name cannot contain control characters.".into(),
-        ));
+        return Err(AccountError::DisplayNameControlCharacter.into());
     }
     Ok(name.to_owned())
 }

@@ -1,12 +1,53 @@
 //! OpenID Connect discovery (wire contract §3): the metadata document, with the tenant GUID in
-//! every endpoint as Entra writes it, listing only what the authority does.
+//! every endpoint as Entra writes it, listing only what the authority does; and the tenant's
+//! signing keys (JWKS). Both may be cached by clients for a day.
 
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::tenant_or_error;
+use crate::authority::Authority;
 use crate::directory::TenantEntry;
+use crate::oauth_error::OAuthError;
+
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
+pub(crate) async fn openid_configuration(
+    State(authority): State<Arc<Authority>>,
+    Path(alias): Path<String>,
+) -> Result<Response, OAuthError> {
+    let tenant = tenant_or_error(&authority, &alias)?;
+    let doc = document(&authority.config().public_url, &tenant);
+    Ok(cacheable(axum::Json(doc).into_response()))
+}
+
+/// `GET /{tenant}/discovery/v2.0/keys`: the JWKS, serialized once per key change.
+pub(crate) async fn keys(
+    State(authority): State<Arc<Authority>>,
+    Path(alias): Path<String>,
+) -> Result<Response, OAuthError> {
+    let tenant = tenant_or_error(&authority, &alias)?;
+    let mut response = tenant.keys.jwks_json().to_owned().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    Ok(cacheable(response))
+}
+
+fn cacheable(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=86400, private"),
+    );
+    response
+}
 
 /// The `/.well-known/openid-configuration` document of a tenant.
-pub fn openid_configuration(public_url: &str, tenant: &TenantEntry) -> Value {
+fn document(public_url: &str, tenant: &TenantEntry) -> Value {
     let tid = tenant.tenant.id;
     let base = format!("{public_url}/{tid}");
     json!({

@@ -1,102 +1,34 @@
-//! The HTTP surface of the authority: discovery, keys, the token endpoint (client credentials,
-//! authorization code, refresh token), the sign-in flow ([`crate::signin`]) and the management
-//! API. Handlers parse, call the domain functions and render; they build no error by hand.
+//! The token endpoint (`POST /{tenant}/oauth2/v2.0/token`): reads the form, authenticates the
+//! client (assertion, secret in the form or Basic, or none for a public client), and runs the
+//! grant (client credentials, authorization code, refresh token). Every refusal is an
+//! [`OAuthError`] in Entra's shape.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use time::OffsetDateTime;
 
+use super::{is_form, tenant_or_error};
 use crate::authority::Authority;
 use crate::authorize;
 use crate::client_auth::{self, AuthenticatedClient, ClientAuthMethod, JWT_BEARER};
-use crate::directory::TenantEntry;
+use crate::directory::{Snapshot, TenantEntry};
 use crate::grants::CodeRedemption;
 use crate::oauth_error::{OAuthError, OAuthErrorKind};
-use crate::{discovery, graph, graph_users, signin, token};
+use crate::token::TokenResponse;
 
 /// The largest token request body we read. A client assertion with a certificate chain is a
 /// few kilobytes.
 pub const MAX_TOKEN_REQUEST: usize = 64 * 1024;
 
-/// Builds the authority's routes.
-pub fn router(authority: Arc<Authority>) -> Router {
-    Router::new()
-        .route(
-            "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(openid_configuration),
-        )
-        .route("/{tenant}/discovery/v2.0/keys", get(keys))
-        .route("/metrics", get(metrics))
-        .route(
-            "/{tenant}/oauth2/v2.0/token",
-            post(token_endpoint).layer(DefaultBodyLimit::max(MAX_TOKEN_REQUEST)),
-        )
-        .merge(graph::router())
-        .merge(graph_users::router())
-        .merge(signin::router())
-        .with_state(authority)
-}
-
-fn tenant_or_error(authority: &Authority, alias: &str) -> Result<Arc<TenantEntry>, OAuthError> {
-    authority
-        .snapshot()
-        .tenant(alias)
-        .cloned()
-        .ok_or_else(|| OAuthError::tenant_not_found(alias, "the authority URL"))
-}
-
-async fn openid_configuration(State(authority): State<Arc<Authority>>, Path(alias): Path<String>) -> Response {
-    match tenant_or_error(&authority, &alias) {
-        Ok(tenant) => {
-            let doc = discovery::openid_configuration(&authority.config().public_url, &tenant);
-            cacheable(axum::Json(doc).into_response())
-        }
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn keys(State(authority): State<Arc<Authority>>, Path(alias): Path<String>) -> Response {
-    match tenant_or_error(&authority, &alias) {
-        Ok(tenant) => {
-            let mut response = tenant.keys.jwks_json().to_owned().into_response();
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json; charset=utf-8"),
-            );
-            cacheable(response)
-        }
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn metrics(State(authority): State<Arc<Authority>>) -> Response {
-    let mut response = authority.metrics().render().into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4"),
-    );
-    response
-}
-
-fn cacheable(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("max-age=86400, private"),
-    );
-    response
-}
-
-async fn token_endpoint(
+pub(crate) async fn token_endpoint(
     State(authority): State<Arc<Authority>>,
     Path(alias): Path<String>,
     RawQuery(query): RawQuery,
@@ -156,14 +88,10 @@ async fn issue(
     alias: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<token::TokenResponse, OAuthError> {
+) -> Result<TokenResponse, OAuthError> {
     let now = OffsetDateTime::now_utc();
     let tenant = tenant_or_error(authority, alias)?;
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+    if !is_form(headers) {
         return Err(invalid_request(
             900144,
             "The token request must be application/x-www-form-urlencoded",
@@ -198,7 +126,7 @@ async fn issue(
     let public_allowed = grant != GrantType::ClientCredentials;
     let client = authenticate(authority, &snapshot, &tenant, &form, headers, public_allowed, now)?;
     match grant {
-        GrantType::ClientCredentials => token::client_credentials(
+        GrantType::ClientCredentials => Ok(crate::token::client_credentials(
             &snapshot,
             &tenant,
             &client,
@@ -206,7 +134,7 @@ async fn issue(
             &tenant.issuer,
             authority.config().token_lifetime,
             now,
-        ),
+        )?),
         GrantType::AuthorizationCode => {
             let code = field("code").filter(|c| !c.is_empty()).ok_or_else(|| {
                 invalid_request(900144, "The request body must contain the following parameter: 'code'")
@@ -216,7 +144,7 @@ async fn issue(
                 redirect_uri: field("redirect_uri"),
                 code_verifier: field("code_verifier"),
             };
-            authority.redeem_code(&tenant, &client, redemption, now).await
+            Ok(authority.redeem_code(&tenant, &client, redemption, now).await?)
         }
         GrantType::RefreshToken => {
             let refresh_token = field("refresh_token").filter(|c| !c.is_empty()).ok_or_else(|| {
@@ -225,9 +153,9 @@ async fn issue(
                     "The request body must contain the following parameter: 'refresh_token'",
                 )
             })?;
-            authority
+            Ok(authority
                 .redeem_refresh_token(&tenant, &client, refresh_token, field("scope"), now)
-                .await
+                .await?)
         }
     }
 }
@@ -236,7 +164,7 @@ async fn issue(
 /// as a public client that has no credential to present.
 fn authenticate(
     authority: &Authority,
-    snapshot: &crate::directory::Snapshot,
+    snapshot: &Snapshot,
     tenant: &TenantEntry,
     form: &HashMap<Cow<'_, str>, Cow<'_, str>>,
     headers: &HeaderMap,
@@ -256,7 +184,7 @@ fn authenticate(
                 ));
             }
             let audiences = &tenant.token_endpoints;
-            client_auth::authenticate_assertion(
+            Ok(client_auth::authenticate_assertion(
                 snapshot,
                 tenant,
                 field("client_id"),
@@ -264,7 +192,7 @@ fn authenticate(
                 audiences,
                 &authority.config().assertion,
                 now,
-            )
+            )?)
         }
         (None, Some(secret), None) => {
             let client_id = field("client_id").ok_or_else(|| {
@@ -273,7 +201,9 @@ fn authenticate(
                     "The request body must contain the following parameter: 'client_id'",
                 )
             })?;
-            client_auth::authenticate_secret(snapshot, tenant, client_id, secret, now)
+            Ok(client_auth::authenticate_secret(
+                snapshot, tenant, client_id, secret, now,
+            )?)
         }
         (None, None, Some((client_id, secret))) => {
             if field("client_id").is_some_and(|f| f != client_id) {
@@ -283,7 +213,9 @@ fn authenticate(
                     "The client_id differs from the Authorization header's",
                 ));
             }
-            client_auth::authenticate_secret(snapshot, tenant, &client_id, &secret, now)
+            Ok(client_auth::authenticate_secret(
+                snapshot, tenant, &client_id, &secret, now,
+            )?)
         }
         (None, None, None) => {
             let missing = || {

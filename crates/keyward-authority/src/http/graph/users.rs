@@ -1,4 +1,4 @@
-//! The users of the management API, shaped like Microsoft Graph v1.0 for Entra External ID:
+//! `/v1.0/users`: the users of the management API, shaped like Microsoft Graph v1.0 for Entra External ID:
 //! `POST/GET /v1.0/users`, `GET/PATCH/DELETE /v1.0/users/{id}`. A local account's sign-in
 //! email is its `identities` entry with `signInType: "emailAddress"` (also shown as `mail`);
 //! `passwordProfile.password` sets its password; `accountEnabled: false` disables it and
@@ -8,26 +8,18 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
 use keyward_store::User;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+use super::{GraphCaller, GraphError, GraphResult};
 use crate::authority::Authority;
-use crate::graph::{self, GraphCaller, GraphError, GraphResult};
 use crate::users::{NewUser, UserChange};
-
-pub(crate) fn router() -> Router<Arc<Authority>> {
-    Router::new()
-        .route("/v1.0/users", get(list_users).post(create_user))
-        .route("/v1.0/users/{id}", get(get_user).patch(patch_user).delete(delete_user))
-}
 
 fn render(user: &User, domain: &str) -> Value {
     let upn = format!("{}@{domain}", user.id.simple());
@@ -37,7 +29,7 @@ fn render(user: &User, domain: &str) -> Value {
         "mail": user.email,
         "userPrincipalName": upn,
         "accountEnabled": user.enabled,
-        "createdDateTime": graph::date(user.created),
+        "createdDateTime": super::date(user.created),
         "creationType": "LocalAccount",
         "userType": "Member",
         "identities": [
@@ -114,18 +106,20 @@ impl UserBody {
     }
 }
 
-async fn list_users(State(authority): State<Arc<Authority>>, caller: GraphCaller) -> GraphResult {
+/// `GET /v1.0/users`.
+pub(crate) async fn list(State(authority): State<Arc<Authority>>, caller: GraphCaller) -> GraphResult {
     let users = authority.users(caller.tenant_id()).await?;
     let domain = &caller.tenant().tenant.domain;
-    Ok(graph::collection(users.iter().map(|u| render(u, domain)).collect()))
+    Ok(super::collection(users.iter().map(|u| render(u, domain)).collect()))
 }
 
-async fn create_user(
+/// `POST /v1.0/users`.
+pub(crate) async fn create(
     State(authority): State<Arc<Authority>>,
     caller: GraphCaller,
     bytes: axum::body::Bytes,
 ) -> GraphResult {
-    let mut body: UserBody = graph::body(&bytes)?;
+    let mut body: UserBody = super::body(&bytes)?;
     let email = body.email()?.ok_or_else(|| {
         GraphError::bad_request(
             "The user needs an email: an identity with signInType emailAddress and issuerAssignedId, or mail.",
@@ -160,19 +154,25 @@ async fn find(authority: &Authority, caller: &GraphCaller, id: &str) -> GraphRes
     Ok(found?)
 }
 
-async fn get_user(State(authority): State<Arc<Authority>>, caller: GraphCaller, Path(id): Path<String>) -> GraphResult {
+/// `GET /v1.0/users/{id}`.
+pub(crate) async fn get(
+    State(authority): State<Arc<Authority>>,
+    caller: GraphCaller,
+    Path(id): Path<String>,
+) -> GraphResult {
     let user = find(&authority, &caller, &id).await?;
     Ok(axum::Json(render(&user, &caller.tenant().tenant.domain)).into_response())
 }
 
-async fn patch_user(
+/// `PATCH /v1.0/users/{id}`.
+pub(crate) async fn patch(
     State(authority): State<Arc<Authority>>,
     caller: GraphCaller,
     Path(id): Path<String>,
     bytes: axum::body::Bytes,
 ) -> GraphResult {
     let user = find(&authority, &caller, &id).await?;
-    let mut body: UserBody = graph::body(&bytes)?;
+    let mut body: UserBody = super::body(&bytes)?;
     let change = UserChange {
         display_name: body.display_name.take(),
         email: body.email()?,
@@ -183,7 +183,8 @@ async fn patch_user(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn delete_user(
+/// `DELETE /v1.0/users/{id}`.
+pub(crate) async fn delete(
     State(authority): State<Arc<Authority>>,
     caller: GraphCaller,
     Path(id): Path<String>,

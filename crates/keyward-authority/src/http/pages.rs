@@ -4,7 +4,8 @@
 //! `Referrer-Policy: no-referrer`. Templates are askama's, HTML-escaped by default: every value
 //! a user or a client chose (display names, emails, `state`) is escaped where it is written.
 //!
-//! Also here: the cookies (the sign-in session's and the CSRF token's) and the CSRF check.
+//! Also here: the cookies (the sign-in session's and the CSRF token's), the CSRF check, and
+//! [`PageError`], what a page handler returns when it cannot go on.
 
 use askama::Template;
 use aws_lc_rs::constant_time;
@@ -15,8 +16,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyward_pki::sealing::MasterKey;
 use uuid::Uuid;
 
-use crate::authorize::RedirectTarget;
-use crate::oauth_error::OAuthError;
+use crate::authorize::{RedirectTarget, ResponseMode};
+use crate::error::Error;
+use crate::oauth_error::{OAuthError, OAuthErrorKind};
 
 /// The cookie that carries the CSRF secret the forms' tokens are bound to.
 pub const CSRF_COOKIE: &str = "__Host-keyward-csrf";
@@ -249,19 +251,14 @@ pub fn redirect(location: &str) -> Response {
             secure(response.headers_mut());
             response
         }
-        Err(_) => error_page(
-            StatusCode::BAD_REQUEST,
-            "Cannot continue",
-            "The address to return to cannot be used.",
-            None,
-        ),
+        Err(_) => PageError::UnusableRedirect.into_response(),
     }
 }
 
 /// Sends `params` (and `state`) to the trusted redirect URI, as its response mode says.
 pub fn respond(target: &RedirectTarget, params: &[(&str, &str)]) -> Response {
     match target.mode {
-        crate::authorize::ResponseMode::FormPost => {
+        ResponseMode::FormPost => {
             let csp_nonce = random_token(16);
             let page = FormPostPage {
                 csp_nonce: csp_nonce.clone(),
@@ -286,7 +283,7 @@ pub fn respond_error(target: &RedirectTarget, error: &OAuthError) -> Response {
 }
 
 /// Our own error page: for errors that must not go to a redirect URI.
-pub fn error_page(status: StatusCode, title: &str, message: &str, code: Option<u32>) -> Response {
+fn error_page(status: StatusCode, title: &str, message: &str, code: Option<u32>) -> Response {
     let csp_nonce = random_token(16);
     let page = ErrorPage {
         csp_nonce: csp_nonce.clone(),
@@ -297,20 +294,108 @@ pub fn error_page(status: StatusCode, title: &str, message: &str, code: Option<u
     html(status, &page, &csp_nonce, None)
 }
 
-/// The error page of an OAuth error that cannot be redirected.
-pub fn oauth_error_page(error: &OAuthError) -> Response {
-    let status = if error.kind == crate::OAuthErrorKind::InvalidTenant {
-        StatusCode::NOT_FOUND
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    let message = error.message.trim_end_matches('.').to_owned() + ".";
-    error_page(
-        status,
-        "Sorry, but we're having trouble signing you in",
-        &message,
-        Some(error.code),
-    )
+/// Why a page of the sign-in flow cannot go on: shown on our own error page, never sent to a
+/// redirect URI.
+#[derive(Debug)]
+pub(crate) enum PageError {
+    /// An OAuth error that cannot be redirected: an unknown tenant, unreadable parameters, an
+    /// untrusted client or redirect URI.
+    OAuth(OAuthError),
+    /// An authorization or logout request sent by POST but not as an HTML form.
+    RequestNotAForm,
+    /// A sign-in or sign-up form not sent as `application/x-www-form-urlencoded`.
+    FormNotAForm,
+    /// The sealed request of the page is missing, damaged or too old.
+    Expired,
+    /// The application or its redirect URI was removed while the page was open.
+    ApplicationGone,
+    /// The form's CSRF token does not match the browser's cookie.
+    Csrf,
+    /// Sign-up is off.
+    SignUpOff,
+    /// The redirect URI cannot be written in a `Location` header.
+    UnusableRedirect,
+    /// Something failed on the server.
+    Server(Error),
+}
+
+impl From<OAuthError> for PageError {
+    fn from(e: OAuthError) -> Self {
+        Self::OAuth(e)
+    }
+}
+
+impl From<Error> for PageError {
+    fn from(e: Error) -> Self {
+        Self::Server(e)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        const CANNOT: &str = "Cannot sign in";
+        let (status, title, message) = match self {
+            Self::OAuth(error) => {
+                let status = if error.kind == OAuthErrorKind::InvalidTenant {
+                    StatusCode::NOT_FOUND
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                let message = error.message.trim_end_matches('.').to_owned() + ".";
+                return error_page(
+                    status,
+                    "Sorry, but we're having trouble signing you in",
+                    &message,
+                    Some(error.code),
+                );
+            }
+            Self::RequestNotAForm => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                CANNOT,
+                "The authorization request must be sent as a query string or an HTML form.",
+            ),
+            Self::FormNotAForm => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                CANNOT,
+                "The form must be sent as application/x-www-form-urlencoded.",
+            ),
+            Self::Expired => (
+                StatusCode::BAD_REQUEST,
+                "This sign-in page has expired",
+                "The sign-in request is missing, damaged or more than an hour old. Go back to the application and sign in again.",
+            ),
+            Self::ApplicationGone => (
+                StatusCode::BAD_REQUEST,
+                CANNOT,
+                "The application or its redirect URI is no longer registered.",
+            ),
+            Self::Csrf => (
+                StatusCode::FORBIDDEN,
+                "This form cannot be accepted",
+                "The form was not sent from this sign-in page, or your browser blocked its cookie. \
+                 Go back to the application and sign in again, with cookies allowed for this site.",
+            ),
+            Self::SignUpOff => (
+                StatusCode::NOT_FOUND,
+                "Sign-up is off",
+                "New accounts are created by an administrator here.",
+            ),
+            Self::UnusableRedirect => (
+                StatusCode::BAD_REQUEST,
+                "Cannot continue",
+                "The address to return to cannot be used.",
+            ),
+            Self::Server(e) => {
+                tracing::error!(error = %e, "sign-in failed on the server");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "The sign-in could not be completed because of a problem on the server.",
+                )
+            }
+        };
+        error_page(status, title, message, None)
+    }
 }
 
 #[cfg(test)]
@@ -373,6 +458,7 @@ mod tests {
     #[test]
     fn every_page_has_the_security_headers() {
         let response = error_page(StatusCode::BAD_REQUEST, "t", "m", Some(1));
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         let h = response.headers();
         assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
         assert_eq!(h[header::CACHE_CONTROL], "no-store");

@@ -124,7 +124,7 @@ fn check_with(pairs: &[(&str, &str)]) -> Result<(Arc<AppEntry>, PendingRequest),
 
 fn page_code(result: Result<(Arc<AppEntry>, PendingRequest), AuthorizeError>) -> u32 {
     match result {
-        Err(AuthorizeError::Page(e)) => e.code,
+        Err(AuthorizeError::Page(e)) => OAuthError::from(e).code,
         Err(other) => panic!("expected an error page, got {other:?}"),
         Ok((_, pending)) => panic!("expected an error page, got {pending:?}"),
     }
@@ -132,7 +132,7 @@ fn page_code(result: Result<(Arc<AppEntry>, PendingRequest), AuthorizeError>) ->
 
 fn redirect_error(result: Result<(Arc<AppEntry>, PendingRequest), AuthorizeError>) -> (RedirectTarget, OAuthError) {
     match result {
-        Err(AuthorizeError::Redirect(target, e)) => (target, e),
+        Err(AuthorizeError::Redirect(target, e)) => (target, e.into()),
         Err(other) => panic!("expected a redirected error, got {other:?}"),
         Ok((_, pending)) => panic!("expected a redirected error, got {pending:?}"),
     }

@@ -1,0 +1,364 @@
+//! `/v1.0/applications`: list, create, get, patch, delete, `addPassword`, `removePassword`.
+//!
+//! A request is read whole into the domain's [`NewApplication`] or [`ApplicationChange`]
+//! (uploaded certificates checked on the way) before the authority is asked to write anything,
+//! so that bad input changes nothing.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use keyward_pki::Thumbprints;
+use keyward_store::{AppRole, Application};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use super::{GraphCaller, GraphError, GraphResult, body, collection, date, parse_id};
+use crate::applications::{ApplicationChange, KeyCredentialChange, NewApplication};
+use crate::authority::{Authority, GRAPH_APP_ID};
+use crate::credentials;
+use crate::directory::AppEntry;
+use crate::error::Error;
+
+/// An application as Graph renders it.
+pub(crate) fn render(app: &Application) -> Value {
+    json!({
+        "id": app.id,
+        "appId": app.app_id,
+        "displayName": app.display_name,
+        "createdDateTime": date(app.created),
+        "signInAudience": "AzureADMyOrg",
+        "identifierUris": app.identifier_uris,
+        "web": {"redirectUris": app.redirect_uris},
+        "keyCredentials": app.key_credentials.iter().map(|k| {
+            let thumbprints = Thumbprints::of(&k.certificate_der);
+            json!({
+                "keyId": k.key_id,
+                "displayName": k.display_name,
+                "type": "AsymmetricX509Cert",
+                "usage": "Verify",
+                "customKeyIdentifier": thumbprints.sha1_hex(),
+                "thumbprintSha256": thumbprints.sha256_hex(),
+                "startDateTime": date(k.start),
+                "endDateTime": date(k.end),
+                "key": null,
+            })
+        }).collect::<Vec<_>>(),
+        "passwordCredentials": app.password_credentials.iter().map(|p| json!({
+            "keyId": p.key_id,
+            "displayName": p.display_name,
+            "hint": p.hint,
+            "startDateTime": date(p.start),
+            "endDateTime": date(p.end),
+            "secretText": null,
+            "customKeyIdentifier": null,
+        })).collect::<Vec<_>>(),
+        "appRoles": app.app_roles.iter().map(render_role).collect::<Vec<_>>(),
+    })
+}
+
+/// An app role as Graph renders it.
+pub(crate) fn render_role(r: &AppRole) -> Value {
+    json!({"id": r.id, "value": r.value, "displayName": r.display_name, "description": r.description,
+        "allowedMemberTypes": r.allowed_member_types, "isEnabled": r.is_enabled, "origin": "Application"})
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ApplicationBody {
+    display_name: Option<String>,
+    #[serde(default)]
+    identifier_uris: Option<Vec<String>>,
+    web: Option<WebBody>,
+    key_credentials: Option<Vec<KeyCredentialBody>>,
+    app_roles: Option<Vec<AppRoleBody>>,
+    sign_in_audience: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WebBody {
+    redirect_uris: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyCredentialBody {
+    key_id: Option<Uuid>,
+    display_name: Option<String>,
+    r#type: Option<String>,
+    usage: Option<String>,
+    key: Option<String>,
+    start_date_time: Option<String>,
+    end_date_time: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AppRoleBody {
+    id: Option<Uuid>,
+    value: String,
+    display_name: Option<String>,
+    description: Option<String>,
+    allowed_member_types: Option<Vec<String>>,
+    is_enabled: Option<bool>,
+}
+
+fn parse_date(field: &str, value: Option<&str>) -> GraphResult<Option<OffsetDateTime>> {
+    value
+        .map(|v| {
+            OffsetDateTime::parse(v, &Rfc3339)
+                .map_err(|_| GraphError::bad_request(format!("{field} must be an ISO 8601 date-time, not {v:?}")))
+        })
+        .transpose()
+}
+
+fn app_roles(bodies: Vec<AppRoleBody>) -> Vec<AppRole> {
+    bodies
+        .into_iter()
+        .map(|r| AppRole {
+            id: r.id.unwrap_or_else(Uuid::new_v4),
+            display_name: r.display_name.unwrap_or_else(|| r.value.clone()),
+            value: r.value,
+            description: r.description.unwrap_or_default(),
+            allowed_member_types: r.allowed_member_types.unwrap_or_else(|| vec!["Application".into()]),
+            is_enabled: r.is_enabled.unwrap_or(true),
+        })
+        .collect()
+}
+
+/// Reads Graph's `keyCredentials` list: an entry naming an existing `keyId` without `key`
+/// keeps that credential, an entry with `key` adds a certificate (checked here, before anything
+/// is written).
+fn key_credentials(
+    bodies: Vec<KeyCredentialBody>,
+    allow_ec: bool,
+    now: OffsetDateTime,
+) -> GraphResult<Vec<KeyCredentialChange>> {
+    let mut changes = Vec::with_capacity(bodies.len());
+    for body in bodies {
+        if body.r#type.as_deref().is_some_and(|t| t != "AsymmetricX509Cert")
+            || body.usage.as_deref().is_some_and(|u| u != "Verify")
+        {
+            return Err(GraphError::bad_request(
+                "keyCredentials must have type AsymmetricX509Cert and usage Verify",
+            ));
+        }
+        match (body.key, body.key_id) {
+            (Some(key), _) => {
+                let bytes = STANDARD
+                    .decode(key.split_whitespace().collect::<String>())
+                    .map_err(|_| GraphError::bad_request("keyCredentials key must be the certificate in base64"))?;
+                let start = parse_date("startDateTime", body.start_date_time.as_deref())?;
+                let end = parse_date("endDateTime", body.end_date_time.as_deref())?;
+                let credential =
+                    credentials::certificate_credential(&bytes, body.display_name, start, end, allow_ec, now)?;
+                changes.push(KeyCredentialChange::Add(credential));
+            }
+            (None, Some(key_id)) => changes.push(KeyCredentialChange::Keep(key_id)),
+            (None, None) => {
+                return Err(GraphError::bad_request(
+                    "each keyCredential needs a key (new) or a keyId (kept)",
+                ));
+            }
+        }
+    }
+    Ok(changes)
+}
+
+/// `GET /v1.0/applications`: every application but Microsoft Graph.
+pub(crate) async fn list(State(authority): State<Arc<Authority>>, caller: GraphCaller) -> Response {
+    let snapshot = authority.snapshot();
+    collection(
+        snapshot
+            .apps_of(caller.tenant_id())
+            .iter()
+            .filter(|a| a.app.app_id != GRAPH_APP_ID)
+            .map(|a| render(&a.app))
+            .collect(),
+    )
+}
+
+/// `POST /v1.0/applications`.
+pub(crate) async fn create(
+    State(authority): State<Arc<Authority>>,
+    caller: GraphCaller,
+    bytes: axum::body::Bytes,
+) -> GraphResult {
+    let body: ApplicationBody = body(&bytes)?;
+    if body.sign_in_audience.as_deref().is_some_and(|a| a != "AzureADMyOrg") {
+        return Err(GraphError::bad_request(
+            "Only signInAudience AzureADMyOrg is supported.",
+        ));
+    }
+    let allow_ec = authority.config().assertion.allow_es256;
+    let mut key_credentials_added = Vec::new();
+    for change in key_credentials(
+        body.key_credentials.unwrap_or_default(),
+        allow_ec,
+        OffsetDateTime::now_utc(),
+    )? {
+        match change {
+            KeyCredentialChange::Add(credential) => key_credentials_added.push(credential),
+            KeyCredentialChange::Keep(key_id) => return Err(Error::CredentialNotFound(key_id.to_string()).into()),
+        }
+    }
+    let new = NewApplication {
+        display_name: body.display_name.unwrap_or_default(),
+        identifier_uris: body.identifier_uris.unwrap_or_default(),
+        redirect_uris: body.web.and_then(|w| w.redirect_uris).unwrap_or_default(),
+        app_roles: app_roles(body.app_roles.unwrap_or_default()),
+        key_credentials: key_credentials_added,
+    };
+    let entry = authority.create_application(caller.tenant_id(), new).await?;
+    Ok((StatusCode::CREATED, axum::Json(render(&entry.app))).into_response())
+}
+
+fn find(authority: &Authority, caller: &GraphCaller, id: &str) -> GraphResult<Arc<AppEntry>> {
+    let id = parse_id(id)?;
+    authority
+        .snapshot()
+        .app_by_object_id(caller.tenant_id(), id)
+        .cloned()
+        .ok_or_else(|| GraphError::not_found(&id.to_string()))
+}
+
+/// `GET /v1.0/applications/{id}`.
+pub(crate) async fn get(
+    State(authority): State<Arc<Authority>>,
+    caller: GraphCaller,
+    Path(id): Path<String>,
+) -> GraphResult {
+    Ok(axum::Json(render(&find(&authority, &caller, &id)?.app)).into_response())
+}
+
+/// `PATCH /v1.0/applications/{id}`.
+pub(crate) async fn patch(
+    State(authority): State<Arc<Authority>>,
+    caller: GraphCaller,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> GraphResult {
+    let entry = find(&authority, &caller, &id)?;
+    apply_patch(&authority, &caller, entry.app.id, &bytes).await
+}
+
+/// Reads a PATCH body whole, then changes the application.
+pub(crate) async fn apply_patch(
+    authority: &Authority,
+    caller: &GraphCaller,
+    object_id: Uuid,
+    bytes: &[u8],
+) -> GraphResult {
+    let body: ApplicationBody = body(bytes)?;
+    let allow_ec = authority.config().assertion.allow_es256;
+    let change = ApplicationChange {
+        display_name: body.display_name,
+        identifier_uris: body.identifier_uris,
+        redirect_uris: body.web.and_then(|w| w.redirect_uris),
+        app_roles: body.app_roles.map(app_roles),
+        key_credentials: body
+            .key_credentials
+            .map(|keys| key_credentials(keys, allow_ec, OffsetDateTime::now_utc()))
+            .transpose()?,
+    };
+    authority
+        .change_application(caller.tenant_id(), object_id, change)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `DELETE /v1.0/applications/{id}`.
+pub(crate) async fn delete(
+    State(authority): State<Arc<Authority>>,
+    caller: GraphCaller,
+    Path(id): Path<String>,
+) -> GraphResult {
+    let entry = find(&authority, &caller, &id)?;
+    authority.delete_application(caller.tenant_id(), entry.app.id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddPasswordBody {
+    password_credential: Option<PasswordBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PasswordBody {
+    display_name: Option<String>,
+    end_date_time: Option<String>,
+}
+
+/// `POST /v1.0/applications/{id}/addPassword`: the secret is in this response only.
+pub(crate) async fn add_password(
+    State(authority): State<Arc<Authority>>,
+    caller: GraphCaller,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> GraphResult {
+    let entry = find(&authority, &caller, &id)?;
+    let body: AddPasswordBody = if bytes.is_empty() {
+        AddPasswordBody {
+            password_credential: None,
+        }
+    } else {
+        body(&bytes)?
+    };
+    let requested = body.password_credential.unwrap_or(PasswordBody {
+        display_name: None,
+        end_date_time: None,
+    });
+    let end = parse_date("endDateTime", requested.end_date_time.as_deref())?;
+    let now = OffsetDateTime::now_utc();
+    let (credential, secret) = credentials::new_secret(requested.display_name, end, now)?;
+    let stored = credential.clone();
+    authority
+        .update_application(caller.tenant_id(), entry.app.id, move |app| {
+            app.password_credentials.push(stored);
+            Ok(())
+        })
+        .await?;
+    Ok(axum::Json(json!({
+        "keyId": credential.key_id, "displayName": credential.display_name, "hint": credential.hint,
+        "secretText": secret, "startDateTime": date(credential.start), "endDateTime": date(credential.end),
+        "customKeyIdentifier": null,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RemovePasswordBody {
+    key_id: Uuid,
+}
+
+/// `POST /v1.0/applications/{id}/removePassword`: refused from the next request on.
+pub(crate) async fn remove_password(
+    State(authority): State<Arc<Authority>>,
+    caller: GraphCaller,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> GraphResult {
+    let entry = find(&authority, &caller, &id)?;
+    let body: RemovePasswordBody = body(&bytes)?;
+    authority
+        .update_application(caller.tenant_id(), entry.app.id, |app| {
+            let before = app.password_credentials.len();
+            app.password_credentials.retain(|p| p.key_id != body.key_id);
+            if app.password_credentials.len() == before {
+                return Err(Error::CredentialNotFound(body.key_id.to_string()));
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

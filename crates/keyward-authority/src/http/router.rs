@@ -1,0 +1,105 @@
+//! The authority's [`Router`]: every route of the token service, the sign-in pages, the
+//! management API and Keyward's admin endpoints, with their body limits, over one shared
+//! [`Authority`].
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+
+use super::graph::{self, applications, service_principals, users};
+use super::{admin, discovery, logout, signin, token};
+use crate::authority::Authority;
+
+/// The largest management request body: a few certificates.
+pub const MAX_GRAPH_REQUEST: usize = 1024 * 1024;
+/// The largest sign-in form or authorization request body read.
+pub const MAX_FORM: usize = 64 * 1024;
+
+/// Builds the authority's routes.
+pub fn router(authority: Arc<Authority>) -> Router {
+    Router::new()
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys))
+        .route("/metrics", get(metrics))
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            post(token::token_endpoint).layer(DefaultBodyLimit::max(token::MAX_TOKEN_REQUEST)),
+        )
+        .merge(sign_in())
+        .merge(management())
+        .with_state(authority)
+}
+
+/// The authorization endpoint, the hosted sign-in and sign-up pages, and logout.
+fn sign_in() -> Router<Arc<Authority>> {
+    Router::new()
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize",
+            get(signin::authorize_endpoint).post(signin::authorize_endpoint),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize/signin",
+            get(signin::show_signin).post(signin::signin),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize/signup",
+            get(signin::show_signup).post(signin::signup),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/logout",
+            get(logout::logout_endpoint).post(logout::logout_endpoint),
+        )
+        .layer(DefaultBodyLimit::max(MAX_FORM))
+}
+
+/// The management API (Microsoft Graph's shapes) and Keyward's own admin endpoints. Every
+/// handler takes a [`graph::GraphCaller`], so none can forget to authenticate.
+fn management() -> Router<Arc<Authority>> {
+    use applications as a;
+    use service_principals as sp;
+    Router::new()
+        .route("/v1.0/applications", get(a::list).post(a::create))
+        .route("/v1.0/applications/{id}", get(a::get).patch(a::patch).delete(a::delete))
+        .route("/v1.0/applications/{id}/addPassword", post(a::add_password))
+        .route("/v1.0/applications/{id}/removePassword", post(a::remove_password))
+        .route("/v1.0/servicePrincipals", get(sp::list))
+        .route("/v1.0/servicePrincipals/{id}", get(sp::get))
+        .route(
+            "/v1.0/servicePrincipals/{id}/appRoleAssignedTo",
+            get(sp::list_assigned_to).post(sp::assign_role),
+        )
+        .route(
+            "/v1.0/servicePrincipals/{id}/appRoleAssignedTo/{assignment}",
+            delete(sp::unassign_role),
+        )
+        .route("/v1.0/users", get(users::list).post(users::create))
+        .route(
+            "/v1.0/users/{id}",
+            get(users::get).patch(users::patch).delete(users::delete),
+        )
+        .route(
+            "/v1.0/{keyed}",
+            get(graph::get_keyed)
+                .patch(graph::patch_keyed)
+                .delete(graph::delete_keyed),
+        )
+        .route("/admin/api/signing-keys", get(admin::list_signing_keys))
+        .route("/admin/api/signing-keys/rotate", post(admin::rotate_signing_key))
+        .layer(DefaultBodyLimit::max(MAX_GRAPH_REQUEST))
+}
+
+async fn metrics(State(authority): State<Arc<Authority>>) -> Response {
+    let mut response = authority.metrics().render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    response
+}
