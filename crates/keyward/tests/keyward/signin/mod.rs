@@ -8,5 +8,5 @@ mod flow;
 mod attacks;
 mod cli;
 mod client_library;
-mod flows;
+pub(crate) mod flows;
 mod grants;
