@@ -46,6 +46,15 @@ pub enum MasterKeyError {
         "the production profile keeps the master key out of the data directory: give a key file outside it or the key's bytes"
     )]
     ProductionNeedsKey,
+    /// A production start found a `master.key` still in the data directory.
+    #[error(
+        "the data directory still holds {}: the production profile keeps the master key away from the database; move it out of the directory and give it with --master-key-file, or delete it if the server uses another key",
+        path.display()
+    )]
+    LeftInDataDir {
+        /// The data directory's `master.key`.
+        path: PathBuf,
+    },
     /// The key file is inside the data directory.
     #[error(
         "the master key file {} is inside the data directory {}: whoever copies the directory would have the key; keep it elsewhere",
@@ -99,6 +108,11 @@ impl MasterKeySource {
             Self::File(path) => read_key_file(path, data)?,
             Self::Bytes(bytes) => bytes.clone(),
         };
+        // A copy left beside the database defeats the point of keeping one elsewhere.
+        let left = data.join("master.key");
+        if profile == Profile::Production && left.exists() {
+            return Err(MasterKeyError::LeftInDataDir { path: left });
+        }
         if bytes.len() != keyward_authority::sealing::MASTER_KEY_LEN {
             let origin = match self {
                 Self::File(path) => path.display().to_string(),
@@ -184,6 +198,13 @@ mod tests {
         assert!(!dir.path("master.key").exists());
         assert_eq!(data_dir_key(&dir).unwrap().len(), 32);
         assert!(dir.path("master.key").exists());
+        // Production then refuses to start while that copy sits beside the database.
+        let bytes = MasterKeySource::Bytes(Zeroizing::new(vec![1u8; 32]));
+        assert!(matches!(
+            bytes.external(Profile::Production, dir.root()),
+            Err(MasterKeyError::LeftInDataDir { .. })
+        ));
+        assert!(bytes.external(Profile::Development, dir.root()).is_ok());
     }
 
     #[test]

@@ -213,6 +213,12 @@ fn a_production_start_without_a_proper_master_key_is_refused() {
 
     let stderr = refused_start(&data, &[], &[("KEYWARD_MASTER_KEY", "not base64!")]);
     assert!(stderr.contains("KEYWARD_MASTER_KEY is not base64"), "{stderr}");
+
+    // A proper key, but a copy still beside the database.
+    let outside = tmp.path().join("private.key");
+    key_file(&outside, 0o600);
+    let stderr = refused_start(&data, &["--master-key-file", outside.to_str().expect("utf-8")], &[]);
+    assert!(stderr.contains("the data directory still holds"), "{stderr}");
 }
 
 /// Starts `keyward serve` and returns it with the banner's Profile line; the caller kills it.
