@@ -25,6 +25,11 @@
 //! authority and its tenants, the bootstrap admin application, the vault, the router, and
 //! `server.json` (which the CLI reads to find the server). The library reads no environment
 //! variable and installs no signal handler or logger: that is the binary's business.
+//!
+//! The [`Profile`] decides how much the server tells callers: development (the default) answers
+//! helpfully and keeps `master.key` in the data directory; production answers as tersely as
+//! Entra, serves `/metrics` to management API tokens only, and takes the master key from a
+//! [`MasterKeySource`] outside the data directory (refusing to start without one).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
