@@ -57,6 +57,8 @@ pub struct Config {
     pub throttle: ThrottlePolicy,
     /// How many password hashes may run at once (each takes 19 MiB).
     pub password_concurrency: usize,
+    /// Helpful or terse errors, open or protected `/metrics`.
+    pub profile: crate::Profile,
 }
 
 impl Config {
@@ -71,6 +73,7 @@ impl Config {
             sign_up: true,
             throttle: ThrottlePolicy::default(),
             password_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            profile: crate::Profile::Development,
         }
     }
 }

@@ -49,6 +49,10 @@ pub enum Error {
     /// Making a key or certificate (the local CA, the server's, the admin's) failed.
     #[error(transparent)]
     Pki(#[from] keyward_pki::Error),
+    /// The master key cannot be had from where the settings say (see
+    /// [`crate::MasterKeySource`]).
+    #[error(transparent)]
+    MasterKeySource(#[from] crate::master_key::MasterKeyError),
     /// The master key cannot be made.
     #[error("cannot make the master key: {0}")]
     MasterKey(#[source] keyward_pki::sealing::SealError),

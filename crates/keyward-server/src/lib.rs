@@ -25,6 +25,11 @@
 //! authority and its tenants, the bootstrap admin application, the vault, the router, and
 //! `server.json` (which the CLI reads to find the server). The library reads no environment
 //! variable and installs no signal handler or logger: that is the binary's business.
+//!
+//! The [`Profile`] decides how much the server tells callers: development (the default) answers
+//! helpfully and keeps `master.key` in the data directory; production answers as tersely as
+//! Entra, serves `/metrics` to management API tokens only, and takes the master key from a
+//! [`MasterKeySource`] outside the data directory (refusing to start without one).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -32,6 +37,7 @@
 mod bootstrap;
 pub mod data_dir;
 mod error;
+mod master_key;
 mod settings;
 mod tls;
 mod vault;
@@ -47,9 +53,12 @@ use keyward_authority::{Authority, Config, MasterKey};
 use keyward_vault::Vaults;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
 pub use data_dir::{AdminInfo, DataDir, ServerInfo};
 pub use error::{Error, Result};
+pub use keyward_authority::Profile;
+pub use master_key::{MasterKeyError, MasterKeySource};
 pub use settings::{
     DEFAULT_TENANT, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, ServeSettings, SettingsError,
 };
@@ -76,6 +85,7 @@ pub struct Server {
     tenant_name: String,
     tenant_id: Uuid,
     data_dir: DataDir,
+    profile: Profile,
     serving: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
 }
@@ -116,6 +126,11 @@ impl Server {
         &self.data_dir
     }
 
+    /// The profile it runs: development (helpful) or production (terse).
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
     /// Serves until the shutdown future completes and requests in flight are done; then stops
     /// the background work (directory refresh, certificate renewal) and removes `server.json`.
     pub async fn wait(self) -> Result<()> {
@@ -137,7 +152,13 @@ pub async fn start(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Server> {
     let dir = settings.data.clone();
+    // Before anything is made: a production start without a proper key stops here.
+    let external = settings.master_key.external(settings.profile, dir.root())?;
     dir.create()?;
+    let master = match external {
+        Some(bytes) => bytes,
+        None => master_key::data_dir_key(&dir)?,
+    };
     listener.set_nonblocking(true).map_err(Error::Listener)?;
     let local_addr = listener.local_addr().map_err(Error::Listener)?;
     let public_url = settings.public_url_for(local_addr.port());
@@ -153,14 +174,15 @@ pub async fn start(
     }
     let mut config = Config::new(&public_url);
     config.token_lifetime = time::Duration::try_from(settings.token_lifetime).unwrap_or(time::Duration::HOUR);
-    let authority = Arc::new(Authority::open(Arc::clone(&store), master_key(&dir)?, config).await?);
+    config.profile = settings.profile;
+    let authority = Arc::new(Authority::open(Arc::clone(&store), master_key(&dir, &master)?, config).await?);
     let mut tenants = Vec::new();
     for name in &settings.tenants {
         tenants.push(authority.ensure_tenant(name).await?);
     }
     let tenant = tenants.first().cloned().ok_or(SettingsError::NoTenant)?;
     bootstrap::ensure_admin(&authority, &tenant, &dir).await?;
-    let vaults = vault::open(&authority, store, master_key(&dir)?, &tenant, &dir).await?;
+    let vaults = vault::open(&authority, store, master_key(&dir, &master)?, &tenant, &dir).await?;
     let background = vec![
         tokio::spawn(Arc::clone(&authority).follow_store(DIRECTORY_CHECK)),
         tokio::spawn(Arc::clone(&vaults).run_lifetime_actions(vault::LIFETIME_ACTIONS_EVERY)),
@@ -179,6 +201,7 @@ pub async fn start(
         tenant_name: tenant.tenant.name.clone(),
         tenant_id: tenant.tenant.id,
         data_dir: dir,
+        profile: settings.profile,
         serving,
         background,
     })
@@ -237,16 +260,10 @@ fn tls_hosts(public_url: &str) -> Vec<String> {
     hosts
 }
 
-/// The master key that seals private keys at rest, made on first start.
-fn master_key(dir: &DataDir) -> Result<MasterKey> {
-    let path = dir.path("master.key");
-    if !path.exists() {
-        let bytes = MasterKey::generate().map_err(Error::MasterKey)?;
-        dir.write("master.key", &bytes, Access::OwnerOnly)?;
-    }
-    let bytes = zeroize::Zeroizing::new(dir.read("master.key")?);
-    MasterKey::from_bytes(&bytes).map_err(|e| Error::Damaged {
-        path,
+/// The master key that seals private keys at rest, from its bytes (see [`MasterKeySource`]).
+fn master_key(dir: &DataDir, bytes: &Zeroizing<Vec<u8>>) -> Result<MasterKey> {
+    MasterKey::from_bytes(bytes).map_err(|e| Error::Damaged {
+        path: dir.path("master.key"),
         source: Box::new(e),
     })
 }

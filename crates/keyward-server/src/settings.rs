@@ -6,7 +6,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use keyward_authority::Profile;
+use zeroize::Zeroizing;
+
 use crate::data_dir::DataDir;
+use crate::master_key::MasterKeySource;
 
 /// The tenant a server has when no other is named.
 pub const DEFAULT_TENANT: &str = "contoso";
@@ -37,6 +41,8 @@ pub struct ServeSettings {
     pub(crate) tenants: Vec<String>,
     pub(crate) database: Option<String>,
     pub(crate) token_lifetime: Duration,
+    pub(crate) profile: Profile,
+    pub(crate) master_key: MasterKeySource,
 }
 
 impl ServeSettings {
@@ -50,6 +56,8 @@ impl ServeSettings {
             tenants: vec![DEFAULT_TENANT.to_owned()],
             database: None,
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            profile: Profile::Development,
+            master_key: MasterKeySource::DataDir,
         }
     }
 
@@ -96,6 +104,29 @@ impl ServeSettings {
         }
         self.token_lifetime = lifetime;
         Ok(self)
+    }
+
+    /// The profile: [`Profile::Development`] (the default: helpful errors, open `/metrics`, the
+    /// master key in the data directory) or [`Profile::Production`] (Entra's terse errors,
+    /// `/metrics` for management API tokens only, and a master key from
+    /// [`master_key_file`](Self::master_key_file) or [`master_key`](Self::master_key): a
+    /// production start without one is refused).
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// Takes the master key from `path`, a file of 32 bytes outside the data directory that
+    /// only its owner may access (checked on start).
+    pub fn master_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.master_key = MasterKeySource::File(path.into());
+        self
+    }
+
+    /// Takes the master key's 32 bytes from the caller (checked on start).
+    pub fn master_key(mut self, bytes: Zeroizing<Vec<u8>>) -> Self {
+        self.master_key = MasterKeySource::Bytes(bytes);
+        self
     }
 
     /// The data directory.

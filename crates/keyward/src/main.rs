@@ -9,6 +9,7 @@ mod cli;
 mod connection;
 mod files;
 mod graph;
+mod master_key;
 mod output;
 mod password;
 mod quickstart;
@@ -44,6 +45,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Token(args) => token::run(args),
         cli::Command::Quickstart(args) => quickstart::run(args),
         cli::Command::Vault(cmd) => vault::run(cmd),
+        cli::Command::MasterKey(cmd) => master_key::run(cmd),
     }
 }
 

@@ -4,10 +4,16 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use anyhow::Context;
-use keyward_server::{DataDir, ServeSettings};
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use keyward_server::{DataDir, Profile, ServeSettings};
+use zeroize::Zeroizing;
 
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, ServeProfile};
+
+/// The environment variable that may hold the master key, in base64.
+const MASTER_KEY_ENV: &str = "KEYWARD_MASTER_KEY";
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -19,22 +25,29 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
-    let settings = settings(&args)?;
+    let (settings, key_origin) = settings(&args)?;
     let listener = bind(&args.listen)?;
     let server = keyward_server::start(settings, listener, async {
         wait_for_signal().await;
         eprintln!("keyward: shutting down (finishing requests in flight)");
     })
     .await?;
-    print_banner(&server);
+    print_banner(&server, &key_origin);
     server.wait().await?;
     eprintln!("keyward: stopped");
     Ok(())
 }
 
-/// The server's settings from `keyward serve`'s flags (and quickstart's).
-pub fn settings(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
+/// The server's settings from `keyward serve`'s flags and `KEYWARD_MASTER_KEY`, and where the
+/// master key comes from (for the banner; never the key).
+pub fn settings(args: &ServeArgs) -> anyhow::Result<(ServeSettings, String)> {
+    let profile = match args.profile {
+        ServeProfile::Development => Profile::Development,
+        ServeProfile::Production => Profile::Production,
+    };
+    let from_env = std::env::var_os(MASTER_KEY_ENV).filter(|v| !v.is_empty());
     let mut settings = ServeSettings::new(&args.data)
+        .profile(profile)
         .tenants(&args.tenants)?
         .token_lifetime(Duration::from_secs(u64::from(args.token_lifetime)))?;
     if let Some(url) = &args.public_url {
@@ -43,7 +56,29 @@ pub fn settings(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
     if let Some(url) = &args.database {
         settings = settings.database(url);
     }
-    Ok(settings)
+    let origin = match (&args.master_key_file, from_env) {
+        (Some(_), Some(_)) => bail!(
+            "both --master-key-file and {MASTER_KEY_ENV} are given; give one (unset {MASTER_KEY_ENV}, or drop --master-key-file)"
+        ),
+        (Some(path), None) => {
+            settings = settings.master_key_file(path);
+            path.display().to_string()
+        }
+        (None, Some(value)) => {
+            let text = Zeroizing::new(value.into_string().unwrap_or_default());
+            let bytes = STANDARD.decode(text.trim()).map(Zeroizing::new).map_err(|_| {
+                anyhow::anyhow!("{MASTER_KEY_ENV} is not base64; `keyward master-key new` prints a key in base64")
+            })?;
+            settings = settings.master_key(bytes);
+            MASTER_KEY_ENV.to_owned()
+        }
+        (None, None) if profile == Profile::Production => bail!(
+            "the production profile needs a master key outside the data directory: give --master-key-file PATH (a file only its owner can read, outside {}) or set {MASTER_KEY_ENV} to the key in base64; make one with `keyward master-key new --out PATH` (or `keyward master-key new` for base64)",
+            args.data.display()
+        ),
+        (None, None) => "the data directory".to_owned(),
+    };
+    Ok((settings, origin))
 }
 
 /// The listener for `--listen ADDR`.
@@ -73,13 +108,21 @@ pub(crate) fn init_logging() {
         .ok();
 }
 
-fn print_banner(server: &keyward_server::Server) {
+fn print_banner(server: &keyward_server::Server, key_origin: &str) {
     let url = server.public_url();
     let tenant = server.tenant_name();
     let tenant_id = server.tenant_id();
     let dir: &DataDir = server.data_dir();
     let origin = url.trim_start_matches("https://");
     println!("Keyward is listening on {url} ({})", server.local_addr());
+    match server.profile() {
+        Profile::Production => println!(
+            "  Profile:     production   (terse errors, /metrics needs a management token, master key from {key_origin})"
+        ),
+        _ => println!(
+            "  Profile:     development   (helpful errors, open /metrics, master key from {key_origin}; use --profile production for a shared server)"
+        ),
+    }
     println!("  Authority:   {url}/{tenant}/   (tenant {tenant}, id {tenant_id})");
     println!(
         "  Trust:       {}   (NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE or SSL_CERT_FILE)",

@@ -95,7 +95,18 @@ fn management() -> Router<Arc<Authority>> {
         .layer(DefaultBodyLimit::max(MAX_GRAPH_REQUEST))
 }
 
-async fn metrics(State(authority): State<Arc<Authority>>) -> Response {
+/// The Prometheus counters: open to anyone in development; in production only to a caller with
+/// a management API token (the check the Graph-shaped API makes), so that a scraper gets one
+/// like any other client and an outsider learns nothing about the traffic.
+async fn metrics(
+    State(authority): State<Arc<Authority>>,
+    caller: Result<graph::GraphCaller, graph::GraphError>,
+) -> Response {
+    if let Err(refused) = caller
+        && authority.config().profile.metrics_need_token()
+    {
+        return refused.into_response();
+    }
     let mut response = authority.metrics().render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -184,7 +184,7 @@ fn authenticate(
                 ));
             }
             let audiences = &tenant.token_endpoints;
-            Ok(client_auth::authenticate_assertion(
+            client_auth::authenticate_assertion(
                 snapshot,
                 tenant,
                 field("client_id"),
@@ -192,7 +192,11 @@ fn authenticate(
                 audiences,
                 &authority.config().assertion,
                 now,
-            )?)
+            )
+            .map_err(|e| {
+                let named = field("client_id").map_or_else(|| assertion_issuer(assertion), str::to_owned);
+                refusal(authority, tenant, &named, e)
+            })
         }
         (None, Some(secret), None) => {
             let client_id = field("client_id").ok_or_else(|| {
@@ -201,9 +205,8 @@ fn authenticate(
                     "The request body must contain the following parameter: 'client_id'",
                 )
             })?;
-            Ok(client_auth::authenticate_secret(
-                snapshot, tenant, client_id, secret, now,
-            )?)
+            client_auth::authenticate_secret(snapshot, tenant, client_id, secret, now)
+                .map_err(|e| refusal(authority, tenant, client_id, e))
         }
         (None, None, Some((client_id, secret))) => {
             if field("client_id").is_some_and(|f| f != client_id) {
@@ -213,9 +216,8 @@ fn authenticate(
                     "The client_id differs from the Authorization header's",
                 ));
             }
-            Ok(client_auth::authenticate_secret(
-                snapshot, tenant, &client_id, &secret, now,
-            )?)
+            client_auth::authenticate_secret(snapshot, tenant, &client_id, &secret, now)
+                .map_err(|e| refusal(authority, tenant, &client_id, e))
         }
         (None, None, None) => {
             let missing = || {
@@ -233,9 +235,15 @@ fn authenticate(
                     "The request body must contain the following parameter: 'client_id'",
                 )
             })?;
-            let app = client_auth::find_client(snapshot, tenant, client_id)?;
+            let app = client_auth::find_client(snapshot, tenant, client_id)
+                .map_err(|e| refusal(authority, tenant, client_id, e))?;
             if !authorize::is_public_client(app) {
-                return Err(missing());
+                // A confidential client without its credential: in production, as if unknown.
+                return Err(if authority.config().profile.helpful_errors() {
+                    missing()
+                } else {
+                    crate::profile::unknown_client(&tenant.tenant.name, client_id)
+                });
             }
             Ok(AuthenticatedClient {
                 app: Arc::clone(app),
@@ -247,6 +255,34 @@ fn authenticate(
             "Use exactly one client authentication method per request",
         )),
     }
+}
+
+/// A client authentication refusal as the authority's profile answers it (terse in
+/// production: see [`crate::Profile::client_refusal`]).
+fn refusal(
+    authority: &Authority,
+    tenant: &TenantEntry,
+    client_id: &str,
+    e: client_auth::ClientAuthError,
+) -> OAuthError {
+    authority
+        .config()
+        .profile
+        .client_refusal(e, &tenant.tenant.name, client_id)
+}
+
+/// The `iss` of a client assertion sent without a `client_id`: the client id the request names.
+fn assertion_issuer(assertion: &str) -> String {
+    let claims = assertion
+        .split('.')
+        .nth(1)
+        .and_then(|payload| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok())
+        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok());
+    claims
+        .as_ref()
+        .and_then(|c| c["iss"].as_str())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Parses a form body; a parameter sent twice is refused (RFC 6749 §3.2).

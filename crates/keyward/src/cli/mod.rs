@@ -3,6 +3,7 @@
 
 mod app;
 mod cert;
+mod master_key;
 mod quickstart;
 mod serve;
 mod signing_key;
@@ -16,8 +17,9 @@ use clap::{Args, Parser, Subcommand};
 
 pub use app::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand};
 pub use cert::{CertCommand, ExtractKeyArgs, NewArgs, ShowArgs};
+pub use master_key::MasterKeyCommand;
 pub use quickstart::QuickstartArgs;
-pub use serve::ServeArgs;
+pub use serve::{ServeArgs, ServeProfile};
 pub use signing_key::SigningKeyCommand;
 pub use token::TokenArgs;
 pub use user::UserCommand;
@@ -43,8 +45,13 @@ pub enum Command {
     /// trust), the SQLite database, the tenant with its signing key, the default vault, and a
     /// bootstrap admin application whose certificate the `keyward app`, `user` and `vault`
     /// commands use.
+    ///
+    /// The development profile (the default) answers with helpful errors and keeps the master
+    /// key in the data directory. A server other people can reach runs --profile production:
+    /// Entra's terse errors, /metrics only with a management API token, and the master key from
+    /// --master-key-file or KEYWARD_MASTER_KEY (make one with `keyward master-key new`).
     #[command(
-        after_help = "Examples:\n  keyward serve\n  keyward serve --data /var/lib/keyward --listen 0.0.0.0:8443 --public-url https://id.example.test:8443"
+        after_help = "Examples:\n  keyward serve\n  keyward serve --data /var/lib/keyward --listen 0.0.0.0:8443 --public-url https://id.example.test:8443\n  keyward master-key new --out /etc/keyward/master.key\n  keyward serve --profile production --master-key-file /etc/keyward/master.key --data /var/lib/keyward"
     )]
     Serve(ServeArgs),
     /// Manage app registrations of a running server: create, credentials, roles, grants.
@@ -84,6 +91,9 @@ pub enum Command {
     /// everything in the default vault). Applications get access with `keyward vault grant`.
     #[command(subcommand)]
     Vault(VaultCommand),
+    /// The master key of a production server (`keyward serve --profile production`).
+    #[command(subcommand, name = "master-key")]
+    MasterKey(MasterKeyCommand),
 }
 
 /// How `app` commands reach the server.

@@ -26,4 +26,24 @@ pub struct ServeArgs {
     /// for testing clients' refresh).
     #[arg(long, default_value_t = 3599, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(10..=86_400))]
     pub token_lifetime: u32,
+    /// development: helpful errors, open /metrics, the master key in the data directory.
+    /// production: Entra's terse errors (nothing about registrations, an unknown client and a
+    /// wrong credential look alike), /metrics only with a management API token, and the master
+    /// key from --master-key-file or KEYWARD_MASTER_KEY.
+    #[arg(long, env = "KEYWARD_PROFILE", value_enum, default_value_t = ServeProfile::Development, value_name = "PROFILE")]
+    pub profile: ServeProfile,
+    /// Read the master key (32 bytes, as `keyward master-key new --out` writes it) from this
+    /// file, which must be outside the data directory and readable by its owner only. Or set
+    /// KEYWARD_MASTER_KEY to the key in base64 (`keyward master-key new` prints one).
+    #[arg(long, value_name = "PATH")]
+    pub master_key_file: Option<PathBuf>,
+}
+
+/// `--profile`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServeProfile {
+    /// Helpful errors; for a developer's machine and tests.
+    Development,
+    /// Terse errors, protected /metrics, the master key outside the data directory.
+    Production,
 }

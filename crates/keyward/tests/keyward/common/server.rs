@@ -249,6 +249,17 @@ impl Server {
             .expect("the issued counter")
     }
 
+    /// GETs `path`, with a bearer token if given; returns the status and the body.
+    pub async fn get_text(&self, path: &str, bearer: Option<&str>) -> (u16, String) {
+        let mut request = self.http.get(format!("{}{path}", self.url));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("GET");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("text"))
+    }
+
     pub fn ca_pem(&self) -> Vec<u8> {
         std::fs::read(self.data().join("tls/ca.pem")).expect("ca.pem")
     }

@@ -9,5 +9,5 @@ mod abuse;
 mod attacks;
 mod cli;
 mod client_library;
-mod flows;
+pub(crate) mod flows;
 mod grants;
