@@ -6,7 +6,6 @@
 
 use std::sync::LazyLock;
 
-use axum::http::{Request, header};
 use keyward_pki::{Certificate, CertificateSpec, KeyType, Name, PrivateKey};
 use keyward_store::{Collection, ItemKey, VaultItem};
 use time::OffsetDateTime;
@@ -144,14 +143,7 @@ pub fn names(data: &[u8]) {
     let vault = vault_for_host(&s);
     assert!(vault == DEFAULT_VAULT || (!vault.is_empty() && !vault.contains('.')));
     assert_eq!(vault, vault.to_ascii_lowercase());
-    let Ok(request) = Request::builder().header(header::HOST, data).body(()) else {
-        return;
-    };
-    let (parts, ()) = request.into_parts();
-    if let Ok(host) = auth::request_host(&parts) {
-        assert!(host.len() <= 255 && host.bytes().all(|b| b.is_ascii_graphic()));
-        let _ = vault_for_host(&host);
-    }
+    crate::http::fuzzing::host_header(data);
 }
 
 /// The query of a list request (`maxresults`, `$skiptoken`, `api-version`) and the pages it

@@ -6,6 +6,7 @@ mod admin;
 pub(crate) mod auth;
 mod certificates;
 mod error;
+pub(crate) mod fuzzing;
 mod secrets;
 mod wire;
 

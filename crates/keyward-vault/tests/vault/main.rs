@@ -1,11 +1,9 @@
 //! The vault against a real SQLite store: the domain service called directly, and the HTTP
 //! layer through its router with real signed tokens.
 
-mod vault {
-    mod certificates;
-    mod common;
-    mod extensions;
-    mod http;
-    mod renewal;
-    mod secrets;
-}
+mod certificates;
+mod common;
+mod extensions;
+mod http;
+mod renewal;
+mod secrets;
