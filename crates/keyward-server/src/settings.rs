@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::data_dir::DataDir;
+use crate::limits::ConnectionLimits;
 
 /// The tenant a server has when no other is named.
 pub const DEFAULT_TENANT: &str = "contoso";
@@ -37,12 +38,14 @@ pub struct ServeSettings {
     pub(crate) tenants: Vec<String>,
     pub(crate) database: Option<String>,
     pub(crate) token_lifetime: Duration,
+    pub(crate) connections: ConnectionLimits,
 }
 
 impl ServeSettings {
     /// Settings for a server on the data directory `data` (created on start if missing): the
     /// public URL `https://localhost:PORT` of the listener, the tenant [`DEFAULT_TENANT`], the
-    /// directory's SQLite database, and tokens that live [`DEFAULT_TOKEN_LIFETIME`].
+    /// directory's SQLite database, tokens that live [`DEFAULT_TOKEN_LIFETIME`], and the default
+    /// [`ConnectionLimits`].
     pub fn new(data: impl Into<PathBuf>) -> Self {
         Self {
             data: DataDir::new(data),
@@ -50,6 +53,7 @@ impl ServeSettings {
             tenants: vec![DEFAULT_TENANT.to_owned()],
             database: None,
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            connections: ConnectionLimits::default(),
         }
     }
 
@@ -95,6 +99,12 @@ impl ServeSettings {
             return Err(SettingsError::TokenLifetimeOutOfRange { lifetime });
         }
         self.token_lifetime = lifetime;
+        Ok(self)
+    }
+
+    /// The timeouts and caps of connections (see [`ConnectionLimits`]); none may be zero.
+    pub fn connection_limits(mut self, limits: ConnectionLimits) -> Result<Self, SettingsError> {
+        self.connections = limits.check()?;
         Ok(self)
     }
 
@@ -152,6 +162,12 @@ pub enum SettingsError {
         /// The lifetime given.
         lifetime: Duration,
     },
+    /// A connection timeout or cap is zero.
+    #[error("{limit} is zero: no client could connect or finish a request; give a positive value")]
+    ZeroConnectionLimit {
+        /// Which limit.
+        limit: &'static str,
+    },
 }
 
 /// A database URL without its password, for messages.
@@ -196,6 +212,22 @@ mod tests {
         assert!(settings.clone().token_lifetime(Duration::from_secs(9)).is_err());
         assert!(settings.clone().token_lifetime(Duration::from_secs(86_401)).is_err());
         assert!(settings.token_lifetime(Duration::from_secs(10)).is_ok());
+    }
+
+    #[test]
+    fn connection_limits_are_checked() {
+        let mut limits = ConnectionLimits::default();
+        limits.max_connections_per_address = 0;
+        assert_eq!(
+            ServeSettings::new("d").connection_limits(limits).unwrap_err(),
+            SettingsError::ZeroConnectionLimit {
+                limit: "the per-address connection cap"
+            }
+        );
+        limits.max_connections_per_address = 4096;
+        limits.header_read_timeout = Duration::from_secs(2);
+        let settings = ServeSettings::new("d").connection_limits(limits).unwrap();
+        assert_eq!(settings.connections, limits);
     }
 
     #[test]
