@@ -10,5 +10,6 @@ mod common;
 mod authority;
 mod cli;
 mod client;
+mod connections;
 mod signin;
 mod vault;
