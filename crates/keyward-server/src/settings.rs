@@ -216,8 +216,10 @@ mod tests {
 
     #[test]
     fn connection_limits_are_checked() {
-        let mut limits = ConnectionLimits::default();
-        limits.max_connections_per_address = 0;
+        let mut limits = ConnectionLimits {
+            max_connections_per_address: 0,
+            ..ConnectionLimits::default()
+        };
         assert_eq!(
             ServeSettings::new("d").connection_limits(limits).unwrap_err(),
             SettingsError::ZeroConnectionLimit {

@@ -44,7 +44,12 @@ impl Connector {
             .with_root_certificates(roots)
             .with_no_client_auth();
         config.alpn_protocols = vec![alpn.to_vec()];
-        let port = server.url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+        let port = server
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
         Self {
             tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
             port,
@@ -168,7 +173,11 @@ async fn slow_request_heads_are_closed_and_others_are_served_meanwhile() {
     }
     let mut closed_after = Vec::new();
     for task in slow {
-        closed_after.push(task.await.expect("task").expect("the server closed the slow connection"));
+        closed_after.push(
+            task.await
+                .expect("task")
+                .expect("the server closed the slow connection"),
+        );
     }
     let slowest = closed_after.iter().max().copied().expect("some");
     let fastest = closed_after.iter().min().copied().expect("some");
@@ -180,7 +189,11 @@ async fn slow_request_heads_are_closed_and_others_are_served_meanwhile() {
         slowest <= HEADER_TIMEOUT + Duration::from_secs(2),
         "a slow head was closed only after {slowest:?}"
     );
-    assert!(during.len() >= 10, "only {} tokens while the slow heads were open", during.len());
+    assert!(
+        during.len() >= 10,
+        "only {} tokens while the slow heads were open",
+        during.len()
+    );
     let p99 = quantile(&mut during, 0.99);
     eprintln!(
         "token p99: usually {usual_p99:?}, {p99:?} beside {SLOW} slow heads ({} tokens); slow heads closed after {fastest:?} to {slowest:?}",
@@ -207,12 +220,19 @@ async fn idle_connections_are_closed_after_the_idle_timeout() {
         .expect("request");
     let mut answer = [0u8; 1024];
     let n = http1.read(&mut answer).await.expect("answer");
-    assert!(answer[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer[..n]));
+    assert!(
+        answer[..n].starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer[..n])
+    );
     let answered = Instant::now();
     let (_, closed) = read_until_closed(&mut http1, IDLE * 5).await;
     let after = answered.elapsed();
     assert!(closed, "an idle HTTP/1.1 connection stays open past {:?}", IDLE * 5);
-    assert!(after >= IDLE.mul_f64(0.9), "closed {after:?} after the answer, before the idle timeout");
+    assert!(
+        after >= IDLE.mul_f64(0.9),
+        "closed {after:?} after the answer, before the idle timeout"
+    );
 
     let mut http2 = Connector::new(&server, b"h2").tls().await;
     // The connection preface and empty SETTINGS; then a PING every 200 ms.
@@ -240,7 +260,10 @@ async fn idle_connections_are_closed_after_the_idle_timeout() {
     };
     assert!(closed, "an HTTP/2 connection that only pings stays open past {limit:?}");
     assert!(opened.elapsed() >= IDLE.mul_f64(0.9));
-    assert!(has_goaway(&frames), "the server says GOAWAY before it closes an idle HTTP/2 connection");
+    assert!(
+        has_goaway(&frames),
+        "the server says GOAWAY before it closes an idle HTTP/2 connection"
+    );
 }
 
 /// Whether the HTTP/2 frames in `bytes` include a GOAWAY.
@@ -272,8 +295,16 @@ async fn a_tls_handshake_that_never_completes_is_closed() {
         read_until_closed(&mut silent, HANDSHAKE * 5),
         read_until_closed(&mut partial, HANDSHAKE * 5)
     );
-    assert!(silent_read.1, "a silent client stays connected past {:?}", HANDSHAKE * 5);
-    assert!(partial_read.1, "half a ClientHello stays connected past {:?}", HANDSHAKE * 5);
+    assert!(
+        silent_read.1,
+        "a silent client stays connected past {:?}",
+        HANDSHAKE * 5
+    );
+    assert!(
+        partial_read.1,
+        "half a ClientHello stays connected past {:?}",
+        HANDSHAKE * 5
+    );
     assert!(started.elapsed() >= HANDSHAKE.mul_f64(0.9));
     // The server still completes handshakes of those who do.
     connector.tls().await;
