@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use anyhow::Context;
-use keyward_server::{DataDir, ServeSettings};
+use keyward_server::{ConnectionLimits, DataDir, ServeSettings};
 
 use crate::cli::ServeArgs;
 
@@ -34,9 +34,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// The server's settings from `keyward serve`'s flags (and quickstart's).
 pub fn settings(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
+    let mut limits = ConnectionLimits::default();
+    limits.max_connections = args.max_connections;
+    limits.max_connections_per_address = args.max_connections_per_address;
     let mut settings = ServeSettings::new(&args.data)
         .tenants(&args.tenants)?
-        .token_lifetime(Duration::from_secs(u64::from(args.token_lifetime)))?;
+        .token_lifetime(Duration::from_secs(u64::from(args.token_lifetime)))?
+        .connection_limits(limits)?;
     if let Some(url) = &args.public_url {
         settings = settings.public_url(url)?;
     }

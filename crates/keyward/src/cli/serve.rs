@@ -26,4 +26,11 @@ pub struct ServeArgs {
     /// for testing clients' refresh).
     #[arg(long, default_value_t = 3599, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(10..=86_400))]
     pub token_lifetime: u32,
+    /// Connections open at once, in total; more are closed as soon as they are accepted.
+    #[arg(long, default_value_t = keyward_server::limits::MAX_CONNECTIONS, value_name = "N")]
+    pub max_connections: usize,
+    /// Connections open at once from one client address (loopback included); more are closed
+    /// as soon as they are accepted. Raise it for load generators and proxies on one address.
+    #[arg(long, default_value_t = keyward_server::limits::MAX_CONNECTIONS_PER_ADDRESS, value_name = "N")]
+    pub max_connections_per_address: usize,
 }
