@@ -297,6 +297,40 @@ fn has_goaway(mut bytes: &[u8]) -> bool {
     false
 }
 
+/// The HTTP/2 limits are announced in the server's first SETTINGS frame: 128 concurrent
+/// streams, 64 KiB of headers (hyper's defaults are 200 and 16 KiB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_limits_are_announced() {
+    let server = Server::start();
+    let mut http2 = Connector::new(&server, b"h2").tls().await;
+    http2
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .expect("preface");
+    let mut header = [0u8; 9];
+    http2.read_exact(&mut header).await.expect("a frame");
+    assert_eq!(
+        (header[3], header[4]),
+        (0x4, 0),
+        "the server speaks first with SETTINGS"
+    );
+    let length = usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+    let mut payload = vec![0u8; length];
+    http2.read_exact(&mut payload).await.expect("the settings");
+    let settings: Vec<(u16, u32)> = payload
+        .chunks_exact(6)
+        .map(|s| {
+            (
+                u16::from_be_bytes([s[0], s[1]]),
+                u32::from_be_bytes([s[2], s[3], s[4], s[5]]),
+            )
+        })
+        .collect();
+    // SETTINGS_MAX_CONCURRENT_STREAMS (3), SETTINGS_MAX_HEADER_LIST_SIZE (6).
+    assert!(settings.contains(&(0x3, 128)), "{settings:?}");
+    assert!(settings.contains(&(0x6, 64 * 1024)), "{settings:?}");
+}
+
 /// A client that opens TCP and never completes the TLS handshake (silent, or half a
 /// ClientHello) is closed after the handshake timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
