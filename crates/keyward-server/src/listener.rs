@@ -157,6 +157,9 @@ async fn connection(
         },
         () = past(&mut stage, Stage::Serving) => return,
     };
+    // HTTP/2 as negotiated by ALPN. A client speaking HTTP/2 without ALPN (prior knowledge over
+    // TLS, which no client of Keyward does) is timed as HTTP/1.1: its frames on an idle
+    // connection start a head, so it is closed after the header read timeout unless it asks.
     let http2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Watched {
