@@ -24,8 +24,8 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 /// At most this many connections are open at once; more are closed as soon as they are accepted.
 pub const MAX_CONNECTIONS: usize = 2048;
 
-/// At most this many connections are open at once from one client address (loopback included);
-/// more are closed as soon as they are accepted.
+/// At most this many connections are open at once from one client address (loopback included;
+/// an IPv6 client is its /64 network); more are closed as soon as they are accepted.
 pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 256;
 
 /// At most this many header fields in an HTTP/1.1 request head (hyper's default, made explicit).

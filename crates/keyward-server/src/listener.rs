@@ -384,8 +384,7 @@ struct Open {
 impl Admission {
     /// A ticket for one more connection from `address`, unless a cap is reached.
     fn admit(self: &Arc<Self>, address: IpAddr, limits: &ConnectionLimits) -> Option<Ticket> {
-        // An IPv4 client reaching an IPv6 socket is the same client.
-        let address = address.to_canonical();
+        let address = client_of(address);
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         let from_address = open.by_address.get(&address).copied().unwrap_or(0);
         if open.total >= limits.max_connections || from_address >= limits.max_connections_per_address {
@@ -397,6 +396,18 @@ impl Admission {
             admission: Arc::clone(self),
             address,
         })
+    }
+}
+
+/// The client an address stands for, as the per-address cap counts: an IPv4 address (also when
+/// it reaches an IPv6 socket as `::ffff:a.b.c.d`), or an IPv6 /64 network, the least that one
+/// host is given (RFC 6177) and can pick addresses from at will.
+fn client_of(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V6(v6) if !v6.is_loopback() => {
+            IpAddr::V6(std::net::Ipv6Addr::from(v6.to_bits() & !((1u128 << 64) - 1)))
+        }
+        other => other,
     }
 }
 
@@ -444,6 +455,16 @@ mod tests {
         assert!(admission.admit(b, &limits).is_none(), "in total");
         drop(first);
         assert!(admission.admit(a, &limits).is_some());
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_64_network() {
+        let client = |a: &str| client_of(a.parse().unwrap()).to_string();
+        assert_eq!(client("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::");
+        assert_eq!(client("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::");
+        assert_eq!(client("2001:db8:1:3::1"), "2001:db8:1:3::");
+        assert_eq!(client("::1"), "::1");
+        assert_eq!(client("::ffff:192.0.2.7"), "192.0.2.7");
     }
 
     #[tokio::test(start_paused = true)]
