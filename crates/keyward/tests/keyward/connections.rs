@@ -331,6 +331,42 @@ async fn http2_limits_are_announced() {
     assert!(settings.contains(&(0x6, 64 * 1024)), "{settings:?}");
 }
 
+/// Rapid reset (CVE-2023-44487): a client that opens HTTP/2 streams and cancels them at once
+/// is sent a GOAWAY with ENHANCE_YOUR_CALM and closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_rapid_reset_is_cut_off() {
+    let server = Server::start();
+    let mut http2 = Connector::new(&server, b"h2").tls().await;
+    let mut burst = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00".to_vec();
+    for stream in (1u32..).step_by(2).take(200) {
+        // HEADERS (END_STREAM | END_HEADERS): GET https / from the HPACK static table.
+        burst.extend_from_slice(b"\x00\x00\x03\x01\x05");
+        burst.extend_from_slice(&stream.to_be_bytes());
+        burst.extend_from_slice(b"\x82\x87\x84");
+        // RST_STREAM (CANCEL).
+        burst.extend_from_slice(b"\x00\x00\x04\x03\x00");
+        burst.extend_from_slice(&stream.to_be_bytes());
+        burst.extend_from_slice(&8u32.to_be_bytes());
+    }
+    http2.write_all(&burst).await.ok();
+    let (frames, closed) = read_until_closed(&mut http2, Duration::from_secs(5)).await;
+    assert!(closed, "a rapid-reset client stays connected");
+    assert_eq!(goaway_error(&frames), Some(0xb), "GOAWAY with ENHANCE_YOUR_CALM");
+}
+
+/// The error code of the first GOAWAY among the HTTP/2 frames in `bytes`.
+fn goaway_error(mut bytes: &[u8]) -> Option<u32> {
+    while bytes.len() >= 9 {
+        let length = usize::from(bytes[0]) << 16 | usize::from(bytes[1]) << 8 | usize::from(bytes[2]);
+        let payload = bytes.get(9..9 + length)?;
+        if bytes[3] == 0x7 && length >= 8 {
+            return Some(u32::from_be_bytes([payload[4], payload[5], payload[6], payload[7]]));
+        }
+        bytes = &bytes[9 + length..];
+    }
+    None
+}
+
 /// A client that opens TCP and never completes the TLS handshake (silent, or half a
 /// ClientHello) is closed after the handshake timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
