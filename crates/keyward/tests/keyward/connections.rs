@@ -331,6 +331,30 @@ async fn http2_limits_are_announced() {
     assert!(settings.contains(&(0x6, 64 * 1024)), "{settings:?}");
 }
 
+/// An HTTP/1.1 head of more than 64 KiB, or of more than 100 header fields, is refused with
+/// 431 (hyper alone would buffer about 400 KiB of head).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_request_heads_are_refused() {
+    let server = Server::start();
+    let connector = Connector::new(&server, b"http/1.1");
+    let big = format!(
+        "GET /healthz HTTP/1.1\r\nHost: localhost\r\nx-big: {}\r\n\r\n",
+        "a".repeat(80 * 1024)
+    );
+    let many = format!(
+        "GET /healthz HTTP/1.1\r\nHost: localhost\r\n{}\r\n",
+        (0..120).map(|i| format!("x-h{i}: y\r\n")).collect::<String>()
+    );
+    let fine = "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".to_owned();
+    for (head, status) in [(big, "431"), (many, "431"), (fine, "200")] {
+        let mut tls = connector.tls().await;
+        tls.write_all(head.as_bytes()).await.ok();
+        let (answer, _) = read_until_closed(&mut tls, Duration::from_secs(2)).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with(&format!("HTTP/1.1 {status}")), "{status}: {answer}");
+    }
+}
+
 /// Rapid reset (CVE-2023-44487): a client that opens HTTP/2 streams and cancels them at once
 /// is sent a GOAWAY with ENHANCE_YOUR_CALM and closed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
