@@ -27,6 +27,10 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 /// log every request (which would be measured as token endpoint cost).
 const SCRUBBED_ENV: [&str; 4] = ["KEYWARD_DATA", "KEYWARD_SERVER", "KEYWARD_LOG", "RUST_LOG"];
 
+/// The connections the server accepts at once, all from loopback: more than `--concurrency`
+/// allows (4096), with room for the CLI and connections the clients are closing.
+const LOOPBACK_CONNECTIONS: &str = "8192";
+
 /// A running `keyward serve`.
 pub struct Server {
     child: Option<Child>,
@@ -54,6 +58,9 @@ impl Server {
             .arg("--data")
             .arg(data.path())
             .args(["--listen", "127.0.0.1:0"])
+            // Every client of a benchmark comes from 127.0.0.1: the per-address cap is the total.
+            .args(["--max-connections", LOOPBACK_CONNECTIONS])
+            .args(["--max-connections-per-address", LOOPBACK_CONNECTIONS])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());

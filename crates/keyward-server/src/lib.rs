@@ -23,7 +23,9 @@
 //! What [`start`] does, in order: the [data directory](DataDir) (created on first start), TLS
 //! from the directory's local CA, the master key, the database (`keyward_store::open`), the
 //! authority and its tenants, the bootstrap admin application, the vault, the router, and
-//! `server.json` (which the CLI reads to find the server). The library reads no environment
+//! `server.json` (which the CLI reads to find the server). Connections are held to the
+//! [`ConnectionLimits`] of the settings: TLS handshake, header and idle timeouts, caps in total
+//! and per client address, HTTP/2 stream limits. The library reads no environment
 //! variable and installs no signal handler or logger: that is the binary's business.
 //!
 //! The [`Profile`] decides how much the server tells callers: development (the default) answers
@@ -37,6 +39,8 @@
 mod bootstrap;
 pub mod data_dir;
 mod error;
+pub mod limits;
+mod listener;
 mod master_key;
 mod settings;
 mod tls;
@@ -58,6 +62,7 @@ use zeroize::Zeroizing;
 pub use data_dir::{AdminInfo, DataDir, ServerInfo};
 pub use error::{Error, Result};
 pub use keyward_authority::Profile;
+pub use limits::ConnectionLimits;
 pub use master_key::{MasterKeyError, MasterKeySource};
 pub use settings::{
     DEFAULT_TENANT, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, ServeSettings, SettingsError,
@@ -194,7 +199,14 @@ pub async fn start(
         pid: std::process::id(),
     };
     dir.write_json("server.json", &info, Access::Public)?;
-    let serving = serve(router(authority, vaults), tls, listener, shutdown);
+    let serving = listener::serve(
+        router(authority, vaults),
+        tls,
+        listener,
+        settings.connections,
+        shutdown,
+        GRACE,
+    );
     Ok(Server {
         public_url,
         local_addr,
@@ -215,34 +227,6 @@ fn router(authority: Arc<Authority>, vaults: Arc<Vaults>) -> Router {
         // The admin center (web UI under /admin/) merges its router here, beside the services
         // it administers.
         .route("/healthz", get(|| async { "ok" }))
-}
-
-/// Serves `app` over TLS on `listener` in a task of its own, until `shutdown` completes.
-fn serve(
-    app: Router,
-    tls: Arc<rustls::ServerConfig>,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> JoinHandle<std::io::Result<()>> {
-    let handle = axum_server::Handle::new();
-    let stopper = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        stopper.graceful_shutdown(Some(GRACE));
-    });
-    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
-    // TCP_NODELAY: without it a response written after the TLS session ticket waits for the
-    // client's delayed ACK, about 40 ms on a new connection.
-    let acceptor =
-        axum_server::tls_rustls::RustlsAcceptor::new(config).acceptor(axum_server::accept::NoDelayAcceptor::new());
-    let mut server = axum_server::Server::from_tcp(listener).acceptor(acceptor);
-    // One buffer per HTTP/1 response, so one TLS record and, with TCP_NODELAY, one segment.
-    server.http_builder().http1().writev(false);
-    tokio::spawn(
-        server
-            .handle(handle)
-            .serve(app.into_make_service_with_connect_info::<SocketAddr>()),
-    )
 }
 
 /// The names the server's TLS certificate covers: the loopback names and the public URL's host.

@@ -10,6 +10,7 @@ use keyward_authority::Profile;
 use zeroize::Zeroizing;
 
 use crate::data_dir::DataDir;
+use crate::limits::ConnectionLimits;
 use crate::master_key::MasterKeySource;
 
 /// The tenant a server has when no other is named.
@@ -43,12 +44,14 @@ pub struct ServeSettings {
     pub(crate) token_lifetime: Duration,
     pub(crate) profile: Profile,
     pub(crate) master_key: MasterKeySource,
+    pub(crate) connections: ConnectionLimits,
 }
 
 impl ServeSettings {
     /// Settings for a server on the data directory `data` (created on start if missing): the
     /// public URL `https://localhost:PORT` of the listener, the tenant [`DEFAULT_TENANT`], the
-    /// directory's SQLite database, and tokens that live [`DEFAULT_TOKEN_LIFETIME`].
+    /// directory's SQLite database, tokens that live [`DEFAULT_TOKEN_LIFETIME`], and the default
+    /// [`ConnectionLimits`].
     pub fn new(data: impl Into<PathBuf>) -> Self {
         Self {
             data: DataDir::new(data),
@@ -58,6 +61,7 @@ impl ServeSettings {
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             profile: Profile::Development,
             master_key: MasterKeySource::DataDir,
+            connections: ConnectionLimits::default(),
         }
     }
 
@@ -129,6 +133,12 @@ impl ServeSettings {
         self
     }
 
+    /// The timeouts and caps of connections (see [`ConnectionLimits`]); none may be zero.
+    pub fn connection_limits(mut self, limits: ConnectionLimits) -> Result<Self, SettingsError> {
+        self.connections = limits.check()?;
+        Ok(self)
+    }
+
     /// The data directory.
     pub fn data_dir(&self) -> &DataDir {
         &self.data
@@ -183,6 +193,12 @@ pub enum SettingsError {
         /// The lifetime given.
         lifetime: Duration,
     },
+    /// A connection timeout or cap is zero.
+    #[error("{limit} is zero: no client could connect or finish a request; give a positive value")]
+    ZeroConnectionLimit {
+        /// Which limit.
+        limit: &'static str,
+    },
 }
 
 /// A database URL without its password, for messages.
@@ -227,6 +243,24 @@ mod tests {
         assert!(settings.clone().token_lifetime(Duration::from_secs(9)).is_err());
         assert!(settings.clone().token_lifetime(Duration::from_secs(86_401)).is_err());
         assert!(settings.token_lifetime(Duration::from_secs(10)).is_ok());
+    }
+
+    #[test]
+    fn connection_limits_are_checked() {
+        let mut limits = ConnectionLimits {
+            max_connections_per_address: 0,
+            ..ConnectionLimits::default()
+        };
+        assert_eq!(
+            ServeSettings::new("d").connection_limits(limits).unwrap_err(),
+            SettingsError::ZeroConnectionLimit {
+                limit: "the per-address connection cap"
+            }
+        );
+        limits.max_connections_per_address = 4096;
+        limits.header_read_timeout = Duration::from_secs(2);
+        let settings = ServeSettings::new("d").connection_limits(limits).unwrap();
+        assert_eq!(settings.connections, limits);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use keyward_server::{DataDir, Profile, ServeSettings};
+use keyward_server::{ConnectionLimits, DataDir, Profile, ServeSettings};
 use zeroize::Zeroizing;
 
 use crate::cli::{ServeArgs, ServeProfile};
@@ -46,10 +46,14 @@ pub fn settings(args: &ServeArgs) -> anyhow::Result<(ServeSettings, String)> {
         ServeProfile::Production => Profile::Production,
     };
     let from_env = std::env::var_os(MASTER_KEY_ENV).filter(|v| !v.is_empty());
+    let mut limits = ConnectionLimits::default();
+    limits.max_connections = args.max_connections;
+    limits.max_connections_per_address = args.max_connections_per_address;
     let mut settings = ServeSettings::new(&args.data)
         .profile(profile)
         .tenants(&args.tenants)?
-        .token_lifetime(Duration::from_secs(u64::from(args.token_lifetime)))?;
+        .token_lifetime(Duration::from_secs(u64::from(args.token_lifetime)))?
+        .connection_limits(limits)?;
     if let Some(url) = &args.public_url {
         settings = settings.public_url(url)?;
     }

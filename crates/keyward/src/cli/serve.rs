@@ -37,6 +37,13 @@ pub struct ServeArgs {
     /// KEYWARD_MASTER_KEY to the key in base64 (`keyward master-key new` prints one).
     #[arg(long, value_name = "PATH")]
     pub master_key_file: Option<PathBuf>,
+    /// Connections open at once, in total; more are closed as soon as they are accepted.
+    #[arg(long, default_value_t = keyward_server::limits::MAX_CONNECTIONS, value_name = "N")]
+    pub max_connections: usize,
+    /// Connections open at once from one client address (loopback included); more are closed
+    /// as soon as they are accepted. Raise it for load generators and proxies on one address.
+    #[arg(long, default_value_t = keyward_server::limits::MAX_CONNECTIONS_PER_ADDRESS, value_name = "N")]
+    pub max_connections_per_address: usize,
 }
 
 /// `--profile`.

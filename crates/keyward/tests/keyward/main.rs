@@ -10,6 +10,7 @@ mod common;
 mod authority;
 mod cli;
 mod client;
+mod connections;
 mod profile;
 mod signin;
 mod vault;
