@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use keyward_authority::Profile;
+use keyward_authority::smtp::SmtpSettings;
 use zeroize::Zeroizing;
 
 use crate::data_dir::DataDir;
@@ -45,6 +46,7 @@ pub struct ServeSettings {
     pub(crate) profile: Profile,
     pub(crate) master_key: MasterKeySource,
     pub(crate) connections: ConnectionLimits,
+    pub(crate) smtp: Option<SmtpSettings>,
 }
 
 impl ServeSettings {
@@ -62,6 +64,7 @@ impl ServeSettings {
             profile: Profile::Development,
             master_key: MasterKeySource::DataDir,
             connections: ConnectionLimits::default(),
+            smtp: None,
         }
     }
 
@@ -133,6 +136,22 @@ impl ServeSettings {
         self
     }
 
+    /// The mail server sign-up codes go through, `smtp://host:port` (a relay that needs no
+    /// password) or `smtps://user:password@host:port` (implicit TLS), and the sender address.
+    /// With it, self-service sign-up mails a one-time code and creates the account only when
+    /// the code comes back (ID tokens then say `email_verified: true`); without it, sign-up
+    /// creates accounts at once, unverified (`email_verified: false`), as suits development.
+    pub fn smtp(mut self, url: &str, from: &str) -> Result<Self, SettingsError> {
+        let smtp = SmtpSettings::parse(url, from).map_err(|e| SettingsError::Smtp { reason: e.to_string() })?;
+        self.smtp = Some(smtp);
+        Ok(self)
+    }
+
+    /// Whether sign-up verifies emails by a mailed code ([`smtp`](Self::smtp) was given).
+    pub fn verifies_email(&self) -> bool {
+        self.smtp.is_some()
+    }
+
     /// The timeouts and caps of connections (see [`ConnectionLimits`]); none may be zero.
     pub fn connection_limits(mut self, limits: ConnectionLimits) -> Result<Self, SettingsError> {
         self.connections = limits.check()?;
@@ -198,6 +217,12 @@ pub enum SettingsError {
     ZeroConnectionLimit {
         /// Which limit.
         limit: &'static str,
+    },
+    /// The SMTP URL or the sender address cannot be used.
+    #[error("{reason}")]
+    Smtp {
+        /// What is wrong and what to give instead.
+        reason: String,
     },
 }
 

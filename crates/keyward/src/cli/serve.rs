@@ -44,6 +44,15 @@ pub struct ServeArgs {
     /// as soon as they are accepted. Raise it for load generators and proxies on one address.
     #[arg(long, default_value_t = keyward_server::limits::MAX_CONNECTIONS_PER_ADDRESS, value_name = "N")]
     pub max_connections_per_address: usize,
+    /// The mail server that sign-up codes go through: smtp://HOST:PORT (a relay needing no
+    /// password) or smtps://USER:PASSWORD@HOST:PORT (implicit TLS). With it, sign-up mails a
+    /// one-time code and creates the account only when the code comes back; without it, sign-up
+    /// creates accounts at once with email_verified false (for development).
+    #[arg(long, env = "KEYWARD_SMTP_URL", hide_env_values = true, value_name = "URL")]
+    pub smtp_url: Option<String>,
+    /// The sender address of the codes.
+    #[arg(long, default_value = "keyward@localhost", value_name = "ADDR", requires = "smtp_url")]
+    pub smtp_from: String,
 }
 
 /// `--profile`.
