@@ -51,7 +51,12 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYWARD_SMTP_URL", hide_env_values = true, value_name = "URL")]
     pub smtp_url: Option<String>,
     /// The sender address of the codes.
-    #[arg(long, default_value = "keyward@localhost", value_name = "ADDR", requires = "smtp_url")]
+    #[arg(
+        long,
+        default_value = "keyward@localhost",
+        value_name = "ADDR",
+        requires = "smtp_url"
+    )]
     pub smtp_from: String,
 }
 

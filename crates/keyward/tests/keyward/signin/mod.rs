@@ -11,3 +11,5 @@ mod cli;
 mod client_library;
 pub(crate) mod flows;
 mod grants;
+mod mailbox;
+mod verify_email;
