@@ -1,8 +1,11 @@
 //! A minimal SMTP client (RFC 5321) for the one kind of mail the authority sends: a one-time
 //! code to a person signing up. `EHLO`, `AUTH PLAIN` when the URL names a user, `MAIL FROM`,
-//! `RCPT TO`, `DATA` with dot-stuffing, `QUIT`; over plain TCP (`smtp://`, for a relay on the
-//! same host or network) or implicit TLS (`smtps://`, verified against the Web PKI roots,
-//! rustls on aws-lc-rs). Every exchange is bounded by [`SEND_TIMEOUT`]. Nothing sent is logged.
+//! `RCPT TO`, `DATA` with dot-stuffing, `QUIT`; over plain TCP (`smtp://host`, for a relay on
+//! the same host or network), `STARTTLS` (`smtp://user:password@host:587`: a password is never
+//! sent in the clear, so a URL with one requires the upgrade), or implicit TLS
+//! (`smtps://host:465`). TLS is rustls on aws-lc-rs, verified against the Web PKI roots and any
+//! CA added with [`SmtpSettings::trust`]. Every exchange is bounded by [`SEND_TIMEOUT`]. Nothing
+//! sent is logged.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,9 +25,12 @@ pub struct SmtpSettings {
     host: String,
     port: u16,
     tls: bool,
+    starttls: bool,
     user: Option<String>,
     password: Option<Zeroizing<String>>,
     from: String,
+    /// CAs trusted besides the Web PKI roots, DER.
+    extra_roots: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for SmtpSettings {
@@ -33,6 +39,7 @@ impl std::fmt::Debug for SmtpSettings {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("tls", &self.tls)
+            .field("starttls", &self.starttls)
             .field("user", &self.user)
             .field("from", &self.from)
             .finish_non_exhaustive()
@@ -63,9 +70,9 @@ pub enum SmtpError {
 }
 
 impl SmtpSettings {
-    /// Reads `smtp://host[:port]` (port 25 by default) or `smtps://[user:password@]host[:port]`
-    /// (port 465), and the sender address. A password is only sent over TLS: `smtp://` with a
-    /// user is refused.
+    /// Reads `smtp://host[:port]` (port 25 by default; with `user:password@`, upgraded by
+    /// `STARTTLS`, which is then required) or `smtps://[user:password@]host[:port]` (port 465),
+    /// and the sender address. A password is only ever sent over TLS.
     pub fn parse(url: &str, from: &str) -> Result<Self, SmtpError> {
         let bad = |why: &str| SmtpError::Settings(format!("--smtp-url: {why}"));
         let parsed = url::Url::parse(url).map_err(|e| {
@@ -92,9 +99,10 @@ impl SmtpSettings {
             .then(|| decode(parsed.username()))
             .transpose()?;
         let password = parsed.password().map(decode).transpose()?.map(Zeroizing::new);
-        if user.is_some() && !tls {
-            return Err(bad("a user and password are only sent over TLS: use smtps://"));
+        if user.is_some() != password.is_some() {
+            return Err(bad("give both a user and a password (user:password@host), or neither"));
         }
+        let starttls = !tls && user.is_some();
         if from.is_empty()
             || !from.contains('@')
             || from.chars().any(|c| c.is_control() || c == '<' || c == '>' || c == ' ')
@@ -107,10 +115,18 @@ impl SmtpSettings {
             host,
             port,
             tls,
+            starttls,
             user,
             password,
             from: from.to_owned(),
+            extra_roots: Vec::new(),
         })
+    }
+
+    /// Trusts this CA certificate (DER) too, for a relay whose certificate a private CA issued.
+    pub fn trust(mut self, ca_der: Vec<u8>) -> Self {
+        self.extra_roots.push(ca_der);
+        self
     }
 
     /// The sender address.
@@ -132,37 +148,58 @@ impl SmtpSettings {
             .await
             .map_err(|e| SmtpError::Io(format!("{}:{} cannot be reached: {e}", self.host, self.port)))?;
         if self.tls {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|e| SmtpError::Io(format!("TLS: {e}")))?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            let name = rustls::pki_types::ServerName::try_from(self.host.clone())
-                .map_err(|e| SmtpError::Settings(format!("--smtp-url: {e}")))?;
-            let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
-                .connect(name, tcp)
-                .await
-                .map_err(|e| SmtpError::Io(format!("TLS handshake failed: {e}")))?;
-            self.converse(stream, to, message).await
-        } else {
-            self.converse(tcp, to, message).await
+            let mut session = Session::new(self.secure(tcp).await?);
+            session.expect("the greeting", 220).await?;
+            session.command("EHLO", "EHLO keyward\r\n", 250).await?;
+            return self.transact(session, to, message).await;
         }
+        let mut session = Session::new(tcp);
+        session.expect("the greeting", 220).await?;
+        session.command("EHLO", "EHLO keyward\r\n", 250).await?;
+        if !self.starttls {
+            return self.transact(session, to, message).await;
+        }
+        session.command("STARTTLS", "STARTTLS\r\n", 220).await?;
+        // Nothing may be buffered past the server's 220: it would be plaintext injected ahead
+        // of the handshake.
+        if !session.stream.buffer().is_empty() {
+            return Err(SmtpError::Io("sent data after its STARTTLS reply".into()));
+        }
+        let mut session = Session::new(self.secure(session.stream.into_inner()).await?);
+        session.command("EHLO", "EHLO keyward\r\n", 250).await?;
+        self.transact(session, to, message).await
     }
 
-    async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
+    /// The TLS client side of `tcp`, the server's certificate checked for the URL's host.
+    async fn secure(&self, tcp: TcpStream) -> Result<tokio_rustls::client::TlsStream<TcpStream>, SmtpError> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for der in &self.extra_roots {
+            roots
+                .add(rustls::pki_types::CertificateDer::from(der.clone()))
+                .map_err(|e| SmtpError::Settings(format!("the trusted CA cannot be used: {e}")))?;
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| SmtpError::Io(format!("TLS: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::try_from(self.host.clone())
+            .map_err(|e| SmtpError::Settings(format!("--smtp-url: {e}")))?;
+        tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .map_err(|e| SmtpError::Io(format!("TLS handshake failed: {e}")))
+    }
+
+    /// After `EHLO`: `AUTH`, the envelope, the message, `QUIT`.
+    async fn transact<S: AsyncRead + AsyncWrite + Unpin>(
         &self,
-        stream: S,
+        mut session: Session<S>,
         to: &str,
         message: &str,
     ) -> Result<(), SmtpError> {
-        let mut session = Session {
-            stream: BufReader::new(stream),
-        };
-        session.expect("the greeting", 220).await?;
-        session.command("EHLO", "EHLO keyward\r\n", 250).await?;
         if let (Some(user), Some(password)) = (&self.user, &self.password) {
             let token = Zeroizing::new(STANDARD.encode(format!("\0{user}\0{}", password.as_str())));
             let line = Zeroizing::new(format!("AUTH PLAIN {}\r\n", token.as_str()));
@@ -176,6 +213,8 @@ impl SmtpSettings {
         session.command("the message", &dot_stuff(message), 250).await?;
         // The message is accepted: a failed QUIT changes nothing.
         let _ = session.command("QUIT", "QUIT\r\n", 221).await;
+        // Ends TLS with close_notify, as a server may insist.
+        let _ = session.stream.into_inner().shutdown().await;
         Ok(())
     }
 }
@@ -185,6 +224,12 @@ struct Session<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
+    fn new(stream: S) -> Self {
+        Self {
+            stream: BufReader::new(stream),
+        }
+    }
+
     async fn command(&mut self, step: &'static str, line: &str, code: u16) -> Result<(), SmtpError> {
         let stream = self.stream.get_mut();
         stream

@@ -67,6 +67,10 @@ pub fn settings(args: &ServeArgs) -> anyhow::Result<(ServeSettings, String)> {
     }
     if let Some(url) = &args.smtp_url {
         settings = settings.smtp(url, &args.smtp_from)?;
+        if let Some(path) = &args.smtp_ca {
+            let pem = std::fs::read(path).with_context(|| format!("cannot read --smtp-ca {}", path.display()))?;
+            settings = settings.smtp_ca(&pem)?;
+        }
     }
     let origin = match (&args.master_key_file, from_env) {
         (Some(_), Some(_)) => bail!(

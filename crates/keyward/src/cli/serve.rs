@@ -45,7 +45,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = keyward_server::limits::MAX_CONNECTIONS_PER_ADDRESS, value_name = "N")]
     pub max_connections_per_address: usize,
     /// The mail server that sign-up codes go through: smtp://HOST:PORT (a relay needing no
-    /// password) or smtps://USER:PASSWORD@HOST:PORT (implicit TLS). With it, sign-up mails a
+    /// password), smtp://USER:PASSWORD@HOST:587 (STARTTLS, required) or
+    /// smtps://USER:PASSWORD@HOST:465 (implicit TLS). With it, sign-up mails a
     /// one-time code and creates the account only when the code comes back; without it, sign-up
     /// creates accounts at once with email_verified false (for development).
     #[arg(long, env = "KEYWARD_SMTP_URL", hide_env_values = true, value_name = "URL")]
@@ -58,6 +59,9 @@ pub struct ServeArgs {
         requires = "smtp_url"
     )]
     pub smtp_from: String,
+    /// Trust this CA certificate (PEM) for the mail server's TLS, besides the public roots.
+    #[arg(long, value_name = "FILE", requires = "smtp_url")]
+    pub smtp_ca: Option<PathBuf>,
 }
 
 /// `--profile`.
