@@ -258,3 +258,42 @@ async fn sign_ups_from_one_address_are_limited() {
         eleventh.body
     );
 }
+
+#[tokio::test]
+async fn keyward_serve_takes_the_mail_server_from_its_flags() {
+    let mailbox = Mailbox::start();
+    let url = mailbox.url();
+    let server = Server::spawn_with(
+        tempfile::tempdir().unwrap(),
+        &["--smtp-url", &url, "--smtp-from", "sign-up@example.com"],
+    );
+    let app = web_app(&server, "webapp");
+    let browser = Browser::new(&server);
+    let (verifier, challenge) = pkce();
+    let page = sign_up(&browser, &app, &challenge, "dora@example.com", "Dora").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let mails = mailbox.to("dora@example.com");
+    assert_eq!(mails[0].from, "sign-up@example.com");
+    let done = enter(&browser, &page, &mailbox.code_for("dora@example.com")).await;
+    let (status, tokens) = redeem(&server, &app, &code_of(&done), Some(&verifier)).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(claims_of(tokens["id_token"].as_str().unwrap())["email_verified"], true);
+
+    // A mail server that cannot be reached: the form says so, and no account is made.
+    let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = gone.local_addr().unwrap().port();
+    drop(gone);
+    let server = Server::start_with(tempfile::tempdir().unwrap(), |settings| {
+        settings
+            .smtp(&format!("smtp://127.0.0.1:{port}"), "keyward@example.com")
+            .unwrap()
+    });
+    let app = web_app(&server, "webapp");
+    let page = sign_up(&Browser::new(&server), &app, &challenge, "erin@example.com", "Erin").await;
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert!(
+        page.error_message().unwrap().contains("could not send a code"),
+        "{}",
+        page.body
+    );
+}
