@@ -61,7 +61,7 @@ use zeroize::Zeroizing;
 
 pub use data_dir::{AdminInfo, DataDir, ServerInfo};
 pub use error::{Error, Result};
-pub use keyward_authority::Profile;
+pub use keyward_authority::{Cidr, CidrError, Profile, TrustedProxies};
 pub use limits::ConnectionLimits;
 pub use master_key::{MasterKeyError, MasterKeySource};
 pub use settings::{
@@ -180,6 +180,7 @@ pub async fn start(
     let mut config = Config::new(&public_url);
     config.token_lifetime = time::Duration::try_from(settings.token_lifetime).unwrap_or(time::Duration::HOUR);
     config.profile = settings.profile;
+    config.trusted_proxies = settings.trusted_proxies.clone();
     let authority = Arc::new(Authority::open(Arc::clone(&store), master_key(&dir, &master)?, config).await?);
     let mut tenants = Vec::new();
     for name in &settings.tenants {
