@@ -25,7 +25,9 @@
 //! authority and its tenants, the bootstrap admin application, the vault, the router, and
 //! `server.json` (which the CLI reads to find the server). Connections are held to the
 //! [`ConnectionLimits`] of the settings: TLS handshake, header and idle timeouts, caps in total
-//! and per client address, HTTP/2 stream limits. The library reads no environment
+//! and per client address, HTTP/2 stream limits. Behind a reverse proxy,
+//! [`ServeSettings::trusted_proxies`] names the proxies whose `X-Forwarded-For` gives the client's
+//! address (sign-ins are throttled per client address). The library reads no environment
 //! variable and installs no signal handler or logger: that is the binary's business.
 //!
 //! The [`Profile`] decides how much the server tells callers: development (the default) answers

@@ -98,7 +98,7 @@ impl Familiar {
             .values()
             .filter_map(|seen| seen.iter().map(|s| s.last).max())
             .collect();
-        let cut = (lasts.len() / 10).max(1).min(lasts.len() - 1);
+        let cut = (lasts.len() / 10).max(1).min(lasts.len().saturating_sub(1));
         let (_, threshold, _) = lasts.select_nth_unstable(cut);
         let threshold = *threshold;
         self.accounts
