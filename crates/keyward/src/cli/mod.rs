@@ -163,8 +163,7 @@ mod tests {
         let networks: Vec<String> = args.trusted_proxies.iter().map(ToString::to_string).collect();
         assert_eq!(networks, ["10.0.0.0/8", "::1/128", "127.0.0.1/32"]);
         let refused = super::Cli::try_parse_from(["keyward", "serve", "--trusted-proxy", "10.0.0.1/8"])
-            .err()
-            .expect("refused")
+            .expect_err("refused")
             .to_string();
         assert!(refused.contains("host bits"), "{refused}");
     }
