@@ -55,6 +55,9 @@ pub struct Config {
     pub sign_up: bool,
     /// Limits on failed sign-ins.
     pub throttle: ThrottlePolicy,
+    /// The reverse proxies whose `X-Forwarded-For` gives the client's address (none: the TCP
+    /// peer is the client).
+    pub trusted_proxies: crate::forwarded::TrustedProxies,
     /// How many password hashes may run at once (each takes 19 MiB).
     pub password_concurrency: usize,
     /// Helpful or terse errors, open or protected `/metrics`.
@@ -72,6 +75,7 @@ impl Config {
             refresh_token_lifetime: Duration::days(90),
             sign_up: true,
             throttle: ThrottlePolicy::default(),
+            trusted_proxies: crate::forwarded::TrustedProxies::default(),
             password_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             profile: crate::Profile::Development,
         }

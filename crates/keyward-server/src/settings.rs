@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use keyward_authority::Profile;
+use keyward_authority::{Profile, TrustedProxies};
 use zeroize::Zeroizing;
 
 use crate::data_dir::DataDir;
@@ -45,6 +45,7 @@ pub struct ServeSettings {
     pub(crate) profile: Profile,
     pub(crate) master_key: MasterKeySource,
     pub(crate) connections: ConnectionLimits,
+    pub(crate) trusted_proxies: TrustedProxies,
 }
 
 impl ServeSettings {
@@ -62,6 +63,7 @@ impl ServeSettings {
             profile: Profile::Development,
             master_key: MasterKeySource::DataDir,
             connections: ConnectionLimits::default(),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 
@@ -137,6 +139,16 @@ impl ServeSettings {
     pub fn connection_limits(mut self, limits: ConnectionLimits) -> Result<Self, SettingsError> {
         self.connections = limits.check()?;
         Ok(self)
+    }
+
+    /// The reverse proxies (by network) whose `X-Forwarded-For` or `Forwarded: for=` names the
+    /// client, for throttling sign-ins per client rather than per proxy. Only a request whose TCP
+    /// peer is in one of these networks is believed; the chain is read right to left past the
+    /// trusted proxies (see [`keyward_authority::forwarded`]). None by default: the headers are
+    /// ignored and the TCP peer is the client.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
+        self
     }
 
     /// The data directory.

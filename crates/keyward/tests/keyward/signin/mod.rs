@@ -11,3 +11,4 @@ mod cli;
 mod client_library;
 pub(crate) mod flows;
 mod grants;
+mod lockout;
