@@ -58,6 +58,9 @@ pub struct Config {
     pub sign_up: bool,
     /// Limits on failed sign-ins.
     pub throttle: ThrottlePolicy,
+    /// The reverse proxies whose `X-Forwarded-For` gives the client's address (none: the TCP
+    /// peer is the client).
+    pub trusted_proxies: crate::forwarded::TrustedProxies,
     /// Limits on sign-ups per client address, successful ones included.
     pub sign_up_limit: SignUpLimitPolicy,
     /// The mail server sign-up codes go through. With it, sign-up proves the email by a code
@@ -80,6 +83,7 @@ impl Config {
             refresh_token_lifetime: Duration::days(90),
             sign_up: true,
             throttle: ThrottlePolicy::default(),
+            trusted_proxies: crate::forwarded::TrustedProxies::default(),
             sign_up_limit: SignUpLimitPolicy::default(),
             smtp: None,
             password_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),

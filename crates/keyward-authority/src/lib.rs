@@ -6,7 +6,8 @@
 //! Customer sign-in reproduces Entra External ID: users with argon2id passwords
 //! ([`password`], [`users`]), the authorization code flow with PKCE ([`authorize`], [`pkce`],
 //! [`scopes`]), hosted sign-in and sign-up pages with CSRF protection and throttling
-//! ([`signin`], [`throttle`]), single-use codes and rotating refresh tokens, and logout.
+//! ([`signin`], [`throttle`]; the client's address behind trusted proxies in [`forwarded`]),
+//! single-use codes and rotating refresh tokens, and logout.
 //!
 //! The domain lives in plain modules that tests call without HTTP: the in-memory directory the
 //! token endpoint reads ([`Snapshot`]), client authentication ([`client_auth`]), token issuance
@@ -26,6 +27,7 @@ pub mod credentials;
 mod directory;
 pub mod email;
 mod error;
+pub mod forwarded;
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.
 #[doc(hidden)]
 pub mod fuzzing;
@@ -58,6 +60,7 @@ pub use authority::{
 };
 pub use directory::{AppEntry, Snapshot, TenantEntry};
 pub use error::{AccountError, ApplicationError, CredentialError, Error, Result};
+pub use forwarded::{Cidr, CidrError, TrustedProxies};
 pub use grants::{CODE_LIFETIME, Session, handle_hash};
 pub use http::{GraphError, router};
 pub use keyward_pki::sealing::{self, MasterKey};

@@ -4,13 +4,55 @@
 //! reveals nothing) gets a few free failures; after that it is locked for a time that doubles
 //! with each further failure. A client address gets more free failures (many people may share
 //! one), then the same. While locked, attempts are refused before any password is checked, so
-//! even the right password does not get in. A success clears the account's count.
+//! even the right password does not get in.
+//!
+//! # Smart lockout: the attacker is locked, not the user
+//!
+//! An account's failures are not counted in one bucket but per source, as Entra's smart lockout
+//! does, so that an attacker's guesses cannot lock the account's owner out:
+//!
+//! - **Familiar** sources: the networks (an IPv4 address's /24, an IPv6 address's /64) from
+//!   which the account signed in successfully — with the right password — in the last
+//!   [`ThrottlePolicy::familiar_for`] (30 days). Each has a bucket of its own with the
+//!   account's free failures ([`ThrottlePolicy::account_failures`]) and the same doubling lock.
+//! - **Unfamiliar**: every other address, and attempts whose address is unknown, share one
+//!   bucket per account, with the same limits. One bucket, not one per address: guesses from a
+//!   thousand addresses are limited as guesses from one.
+//!
+//! So an attacker who does not know the password, guessing from anywhere but the owner's
+//! networks, locks the unfamiliar bucket; the owner signing in from home or the office is not
+//! refused. The owner from a new network while the attack goes on is refused like the attacker
+//! (that network is unfamiliar), as in Entra. A success clears the bucket it came through only
+//! (the owner signing in at home gives an attacker's bucket no fresh attempts) and makes its
+//! network familiar.
+//!
+//! What a distributed attacker can and cannot do: they get the unfamiliar bucket's few attempts
+//! per lock, however many addresses they have, plus — only from inside one of the owner's
+//! familiar networks (the same office NAT, the same /24) — that network's own few attempts, which
+//! also lock the owner out *there*. They cannot make a network familiar without the password.
+//! At most [`ThrottlePolicy::familiar_per_account`] networks are familiar per account, so the
+//! guesses per lock period are bounded by `account_failures × (familiar networks + 1)`, besides
+//! each address's own limit. Someone with many accounts of their own, signing in successfully
+//! from many networks, can push other accounts out of the bounded memory
+//! ([`ThrottlePolicy::max_familiar_accounts`]); those accounts then have one bucket, as before
+//! smart lockout.
+//!
+//! The memory of familiar networks is per server and lost on restart: several servers on one
+//! database share neither it nor the failure counts (issue 16, point 3), and after a restart
+//! every source is unfamiliar until its next success. The client address is the TCP peer, or,
+//! behind proxies the server is told to trust, the address they forward
+//! ([`crate::forwarded`]).
+//!
+//! # Counted before the password is checked
 //!
 //! An attempt counts when it starts, not when its password check ends: [`Throttle::begin`]
-//! reserves it, atomically with the check, and the [`Reservation`] it returns is a failure
-//! unless the caller says otherwise — also when it is dropped unresolved, as happens when the
-//! client goes away mid-request. Attempts in flight take up the free attempts that remain, so
-//! guesses sent all at once get no more checks than guesses sent one after another.
+//! reserves it, atomically with the check (and with the choice of its bucket), and the
+//! [`Reservation`] it returns is a failure unless the caller says otherwise — also when it is
+//! dropped unresolved, as happens when the client goes away mid-request. Attempts in flight take
+//! up the free attempts that remain, so guesses sent all at once get no more checks than guesses
+//! sent one after another.
+
+mod familiar;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -19,10 +61,13 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
+use familiar::{Account, Familiar};
+
 /// Limits of the throttle.
 #[derive(Debug, Clone)]
 pub struct ThrottlePolicy {
-    /// Failures an account may have before it is locked.
+    /// Failures an account may have from one source (a familiar network, or all unfamiliar
+    /// addresses together) before it is locked for that source.
     pub account_failures: u32,
     /// Failures a client address may have before it is locked.
     pub address_failures: u32,
@@ -34,6 +79,12 @@ pub struct ThrottlePolicy {
     pub forget_after: Duration,
     /// The most entries kept; past it, forgettable entries are dropped first.
     pub max_entries: usize,
+    /// How long a network stays familiar to an account after its last successful sign-in there.
+    pub familiar_for: Duration,
+    /// The most familiar networks remembered per account (the least recently used goes).
+    pub familiar_per_account: usize,
+    /// The most accounts whose familiar networks are remembered.
+    pub max_familiar_accounts: usize,
 }
 
 impl Default for ThrottlePolicy {
@@ -45,14 +96,27 @@ impl Default for ThrottlePolicy {
             max_lockout: Duration::from_secs(3600),
             forget_after: Duration::from_secs(3600),
             max_entries: 100_000,
+            familiar_for: Duration::from_secs(30 * 24 * 3600),
+            familiar_per_account: 8,
+            max_familiar_accounts: 100_000,
         }
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
-    Account(Uuid, String),
+    /// An account's failures from one source.
+    Account(Uuid, String, Source),
     Address(IpAddr),
+}
+
+/// Where an account's attempt comes from, as far as its failures are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Source {
+    /// A network the account signed in from (see [`familiar::source_of`]).
+    Familiar(IpAddr),
+    /// Anywhere else.
+    Unfamiliar,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -69,13 +133,28 @@ struct Entry {
 pub struct Throttle {
     policy: ThrottlePolicy,
     entries: Mutex<HashMap<Key, Entry>>,
+    /// Always taken after `entries`, never before.
+    familiar: Mutex<Familiar>,
 }
 
 /// The subjects of one sign-in attempt.
 #[derive(Debug, Clone)]
 pub struct Attempt {
+    account: Option<Account>,
+    address: Option<Key>,
+}
+
+/// The buckets one attempt counts in: its account's for its source, and its address's.
+#[derive(Debug, Clone)]
+struct Keys {
     account: Option<Key>,
     address: Option<Key>,
+}
+
+impl Keys {
+    fn iter(&self) -> impl Iterator<Item = &Key> {
+        self.account.iter().chain(self.address.as_ref())
+    }
 }
 
 impl Attempt {
@@ -83,7 +162,7 @@ impl Attempt {
     /// their /64, what one client usually holds.
     pub fn new(tenant_id: Uuid, email: &str, address: Option<IpAddr>) -> Self {
         Self {
-            account: Some(Key::Account(tenant_id, email.trim().to_lowercase())),
+            account: Some((tenant_id, email.trim().to_lowercase())),
             address: Self::address_key(address),
         }
     }
@@ -109,8 +188,12 @@ impl Attempt {
         address.map(Key::Address)
     }
 
-    fn keys(&self) -> impl Iterator<Item = &Key> {
-        self.account.iter().chain(self.address.as_ref())
+    /// The network of the attempt's address, which may be familiar to the account.
+    fn source(&self) -> Option<IpAddr> {
+        match self.address {
+            Some(Key::Address(ip)) => Some(familiar::source_of(ip)),
+            _ => None,
+        }
     }
 }
 
@@ -120,6 +203,7 @@ impl Throttle {
         Self {
             policy,
             entries: Mutex::new(HashMap::new()),
+            familiar: Mutex::new(Familiar::default()),
         }
     }
 
@@ -130,11 +214,37 @@ impl Throttle {
         }
     }
 
-    /// `Err(wait)` while the account or the address is locked.
+    fn familiar(&self) -> std::sync::MutexGuard<'_, Familiar> {
+        match self.familiar.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// The buckets of `attempt` now: its account's for a familiar network or the unfamiliar
+    /// one. Called with `entries` held, so that the choice and the count are one step.
+    fn keys(&self, attempt: &Attempt, now: Instant) -> Keys {
+        let account = attempt.account.as_ref().map(|account| {
+            let source = match attempt.source() {
+                Some(network) if self.familiar().knows(&self.policy, account, network, now) => {
+                    Source::Familiar(network)
+                }
+                _ => Source::Unfamiliar,
+            };
+            Key::Account(account.0, account.1.clone(), source)
+        });
+        Keys {
+            account,
+            address: attempt.address.clone(),
+        }
+    }
+
+    /// `Err(wait)` while the account (for the attempt's source) or the address is locked.
     pub fn check(&self, attempt: &Attempt, now: Instant) -> Result<(), Duration> {
         let entries = self.entries();
-        let wait = attempt
-            .keys()
+        let keys = self.keys(attempt, now);
+        let wait = keys
+            .iter()
             .filter_map(|key| entries.get(key)?.locked_until)
             .filter(|until| *until > now)
             .map(|until| until - now)
@@ -145,14 +255,16 @@ impl Throttle {
         }
     }
 
-    /// Starts an attempt: `Err(wait)` while the account or the address is locked, or while
-    /// attempts already in flight take up all its remaining free attempts (once a lock has
-    /// passed, one may be in flight); otherwise the attempt is reserved, atomically with the
-    /// check, and counts against both until its [`Reservation`] is resolved.
+    /// Starts an attempt: `Err(wait)` while the account (for the attempt's source) or the
+    /// address is locked, or while attempts already in flight take up all its remaining free
+    /// attempts (once a lock has passed, one may be in flight); otherwise the attempt is
+    /// reserved, atomically with the check, and counts against both until its [`Reservation`]
+    /// is resolved.
     pub fn begin(&self, attempt: &Attempt, now: Instant) -> Result<Reservation<'_>, Duration> {
         let mut entries = self.entries();
+        let keys = self.keys(attempt, now);
         let mut wait = None;
-        for key in attempt.keys() {
+        for key in keys.iter() {
             let Some(entry) = entries.get(key) else {
                 continue;
             };
@@ -169,25 +281,31 @@ impl Throttle {
         if entries.len() >= self.policy.max_entries {
             self.prune(&mut entries, now);
         }
-        for key in attempt.keys() {
+        for key in keys.iter() {
             let entry = entries.entry(key.clone()).or_insert(Entry::new(now));
             entry.pending = entry.pending.saturating_add(1);
         }
         Ok(Reservation {
             throttle: self,
-            attempt: Some(attempt.clone()),
+            attempt: Some((attempt.clone(), keys)),
         })
     }
 
-    /// Counts a failed attempt against the account and the address.
+    /// Counts a failed attempt against the account (for the attempt's source) and the address.
     pub fn failure(&self, attempt: &Attempt, now: Instant) {
-        self.count_failure(&mut self.entries(), attempt, now);
+        let mut entries = self.entries();
+        let keys = self.keys(attempt, now);
+        self.count_failure(&mut entries, &keys, now);
     }
 
-    /// Clears the account's failures after a successful sign-in (the address keeps its count:
-    /// one right password does not excuse a spray across accounts).
+    /// Clears the account's failures from the attempt's source after a successful sign-in, and
+    /// makes its network familiar to the account (the address keeps its count: one right
+    /// password does not excuse a spray across accounts).
     pub fn success(&self, attempt: &Attempt) {
-        self.clear_account(&mut self.entries(), attempt);
+        let now = Instant::now();
+        let mut entries = self.entries();
+        let keys = self.keys(attempt, now);
+        self.succeed(&mut entries, attempt, &keys, now);
     }
 
     fn free(&self, key: &Key) -> u32 {
@@ -208,11 +326,11 @@ impl Throttle {
         }
     }
 
-    fn count_failure(&self, entries: &mut HashMap<Key, Entry>, attempt: &Attempt, now: Instant) {
+    fn count_failure(&self, entries: &mut HashMap<Key, Entry>, keys: &Keys, now: Instant) {
         if entries.len() >= self.policy.max_entries {
             self.prune(entries, now);
         }
-        for key in attempt.keys() {
+        for key in keys.iter() {
             let free = self.free(key);
             let entry = entries.entry(key.clone()).or_insert(Entry::new(now));
             entry.failures = self.failures(entry, now).saturating_add(1);
@@ -229,8 +347,12 @@ impl Throttle {
         }
     }
 
-    fn clear_account(&self, entries: &mut HashMap<Key, Entry>, attempt: &Attempt) {
-        let Some(account) = &attempt.account else {
+    /// A success: the bucket it came through is cleared and its network becomes familiar.
+    fn succeed(&self, entries: &mut HashMap<Key, Entry>, attempt: &Attempt, keys: &Keys, now: Instant) {
+        if let (Some(account), Some(network)) = (&attempt.account, attempt.source()) {
+            self.familiar().remember(&self.policy, account, network, now);
+        }
+        let Some(account) = &keys.account else {
             return;
         };
         match entries.get_mut(account) {
@@ -246,20 +368,21 @@ impl Throttle {
     }
 
     /// Resolves a reserved attempt in the same step as it stops being in flight, so that no
-    /// other attempt can find it in between, neither in flight nor counted.
-    fn resolve(&self, attempt: &Attempt, outcome: Outcome, now: Instant) {
+    /// other attempt can find it in between, neither in flight nor counted. It resolves in the
+    /// buckets it was reserved in, even if its network became familiar meanwhile.
+    fn resolve(&self, attempt: &Attempt, keys: &Keys, outcome: Outcome, now: Instant) {
         let mut entries = self.entries();
-        for key in attempt.keys() {
+        for key in keys.iter() {
             if let Some(entry) = entries.get_mut(key) {
                 entry.pending = entry.pending.saturating_sub(1);
             }
         }
         match outcome {
-            Outcome::Failed => self.count_failure(&mut entries, attempt, now),
-            Outcome::Succeeded => self.clear_account(&mut entries, attempt),
+            Outcome::Failed => self.count_failure(&mut entries, keys, now),
+            Outcome::Succeeded => self.succeed(&mut entries, attempt, keys, now),
             Outcome::Released => {}
         }
-        for key in attempt.keys() {
+        for key in keys.iter() {
             if entries
                 .get(key)
                 .is_some_and(|e| e.pending == 0 && e.failures == 0 && e.locked_until.is_none())
@@ -298,7 +421,7 @@ impl Entry {
 #[must_use = "an attempt dropped unresolved counts as a failure"]
 pub struct Reservation<'a> {
     throttle: &'a Throttle,
-    attempt: Option<Attempt>,
+    attempt: Option<(Attempt, Keys)>,
 }
 
 impl Reservation<'_> {
@@ -307,8 +430,8 @@ impl Reservation<'_> {
         self.resolve(Outcome::Failed);
     }
 
-    /// The password was right: the account's failures are cleared (the address keeps its
-    /// count, as with [`Throttle::success`]).
+    /// The password was right: the account's failures from this source are cleared and its
+    /// network becomes familiar (the address keeps its count, as with [`Throttle::success`]).
     pub fn succeeded(mut self) {
         self.resolve(Outcome::Succeeded);
     }
@@ -320,8 +443,8 @@ impl Reservation<'_> {
     }
 
     fn resolve(&mut self, outcome: Outcome) {
-        if let Some(attempt) = self.attempt.take() {
-            self.throttle.resolve(&attempt, outcome, Instant::now());
+        if let Some((attempt, keys)) = self.attempt.take() {
+            self.throttle.resolve(&attempt, &keys, outcome, Instant::now());
         }
     }
 }
@@ -340,158 +463,7 @@ enum Outcome {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+mod smart_lockout_tests;
 
-    fn throttle() -> Throttle {
-        Throttle::new(ThrottlePolicy::default())
-    }
-
-    #[test]
-    fn five_failures_lock_the_account_and_the_lock_doubles() {
-        let t = throttle();
-        let tenant = Uuid::new_v4();
-        let start = Instant::now();
-        let attempt = Attempt::new(tenant, "Alice@Example.com", None);
-        for _ in 0..4 {
-            t.failure(&attempt, start);
-            assert!(t.check(&attempt, start).is_ok());
-        }
-        t.failure(&attempt, start);
-        let wait = t.check(&attempt, start).unwrap_err();
-        assert_eq!(wait, Duration::from_secs(60));
-        // The same account in another case is the same account.
-        assert!(
-            t.check(&Attempt::new(tenant, "alice@example.com ", None), start)
-                .is_err()
-        );
-        // Another tenant's account of the same name is not.
-        assert!(
-            t.check(&Attempt::new(Uuid::new_v4(), "alice@example.com", None), start)
-                .is_ok()
-        );
-        let later = start + Duration::from_secs(61);
-        assert!(t.check(&attempt, later).is_ok());
-        t.failure(&attempt, later);
-        assert_eq!(t.check(&attempt, later).unwrap_err(), Duration::from_secs(120));
-        t.success(&attempt);
-        assert!(t.check(&attempt, later).is_ok());
-    }
-
-    #[test]
-    fn an_address_spraying_many_accounts_is_locked() {
-        let t = throttle();
-        let tenant = Uuid::new_v4();
-        let ip: IpAddr = "203.0.113.9".parse().unwrap();
-        let now = Instant::now();
-        for i in 0..20 {
-            let attempt = Attempt::new(tenant, &format!("user{i}@example.com"), Some(ip));
-            assert!(t.check(&attempt, now).is_ok(), "attempt {i}");
-            t.failure(&attempt, now);
-        }
-        let fresh = Attempt::new(tenant, "someone-else@example.com", Some(ip));
-        assert!(t.check(&fresh, now).is_err());
-        let elsewhere = Attempt::new(
-            tenant,
-            "someone-else@example.com",
-            Some("203.0.113.10".parse().unwrap()),
-        );
-        assert!(t.check(&elsewhere, now).is_ok());
-    }
-
-    #[test]
-    fn ipv6_counts_by_slash_64() {
-        let tenant = Uuid::new_v4();
-        let a = Attempt::new(tenant, "x", Some("2001:db8::1".parse().unwrap()));
-        let b = Attempt::new(tenant, "x", Some("2001:db8::ffff:2".parse().unwrap()));
-        assert_eq!(a.address, b.address);
-        let mapped = Attempt::new(tenant, "x", Some("::ffff:192.0.2.1".parse().unwrap()));
-        assert_eq!(mapped.address, Some(Key::Address("192.0.2.1".parse().unwrap())));
-    }
-
-    #[test]
-    fn old_failures_are_forgotten_and_memory_is_bounded() {
-        let t = Throttle::new(ThrottlePolicy {
-            max_entries: 10,
-            ..ThrottlePolicy::default()
-        });
-        let tenant = Uuid::new_v4();
-        let start = Instant::now();
-        let attempt = Attempt::new(tenant, "a@example.com", None);
-        for _ in 0..4 {
-            t.failure(&attempt, start);
-        }
-        let much_later = start + Duration::from_secs(7200);
-        t.failure(&attempt, much_later);
-        assert!(t.check(&attempt, much_later).is_ok(), "the count started over");
-        for i in 0..100 {
-            t.failure(&Attempt::new(tenant, &format!("{i}"), None), much_later);
-        }
-        assert!(t.entries().len() <= 10);
-    }
-
-    #[test]
-    fn attempts_in_flight_take_up_the_free_attempts() {
-        let t = throttle();
-        let tenant = Uuid::new_v4();
-        let now = Instant::now();
-        let attempt = Attempt::new(tenant, "race@example.com", None);
-        // Five at once, as many as the account's free attempts; the sixth is refused unchecked.
-        let first: Vec<_> = (0..5).map(|_| t.begin(&attempt, now).unwrap()).collect();
-        assert_eq!(t.begin(&attempt, now).unwrap_err(), Duration::from_secs(60));
-        // They all fail: the account is locked.
-        first.into_iter().for_each(Reservation::failed);
-        assert!(t.check(&attempt, now).is_err());
-        assert!(t.begin(&attempt, now).is_err());
-        // Once the lock has passed, one attempt at a time.
-        let later = now + Duration::from_secs(61);
-        let one = t.begin(&attempt, later).unwrap();
-        assert!(t.begin(&attempt, later).is_err());
-        // The right password clears the account.
-        one.succeeded();
-        assert!(t.check(&attempt, later).is_ok());
-        assert!(t.entries().is_empty(), "{:?}", t.entries());
-    }
-
-    #[test]
-    fn an_attempt_dropped_unresolved_is_a_failure_and_a_released_one_is_not() {
-        let t = throttle();
-        let tenant = Uuid::new_v4();
-        let now = Instant::now();
-        let attempt = Attempt::new(tenant, "gone@example.com", Some("198.51.100.7".parse().unwrap()));
-        for _ in 0..5 {
-            // A request its client cancelled mid-check.
-            drop(t.begin(&attempt, now).unwrap());
-        }
-        assert!(t.check(&attempt, now).is_err(), "the cancelled attempts counted");
-        let other = Attempt::new(tenant, "other@example.com", Some("198.51.100.8".parse().unwrap()));
-        for _ in 0..10 {
-            t.begin(&other, now).unwrap().release();
-        }
-        assert!(t.check(&other, now).is_ok());
-        assert!(t.begin(&other, now).is_ok());
-    }
-
-    #[test]
-    fn an_address_gets_its_free_attempts_in_flight_across_accounts() {
-        let t = throttle();
-        let tenant = Uuid::new_v4();
-        let now = Instant::now();
-        let ip: IpAddr = "203.0.113.77".parse().unwrap();
-        let spray: Vec<_> = (0..20)
-            .map(|i| {
-                t.begin(&Attempt::new(tenant, &format!("user{i}@example.com"), Some(ip)), now)
-                    .unwrap()
-            })
-            .collect();
-        let fresh = Attempt::new(tenant, "someone-else@example.com", Some(ip));
-        assert!(t.begin(&fresh, now).is_err());
-        // A success frees its place at the address without clearing the address's failures.
-        let mut spray = spray.into_iter();
-        spray.next().unwrap().succeeded();
-        let last = t.begin(&fresh, now).unwrap();
-        spray.for_each(Reservation::failed);
-        last.failed();
-        assert!(t.check(&fresh, now).is_err(), "twenty failures lock the address");
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -25,7 +25,9 @@
 //! authority and its tenants, the bootstrap admin application, the vault, the router, and
 //! `server.json` (which the CLI reads to find the server). Connections are held to the
 //! [`ConnectionLimits`] of the settings: TLS handshake, header and idle timeouts, caps in total
-//! and per client address, HTTP/2 stream limits. The library reads no environment
+//! and per client address, HTTP/2 stream limits. Behind a reverse proxy,
+//! [`ServeSettings::trusted_proxies`] names the proxies whose `X-Forwarded-For` gives the client's
+//! address (sign-ins are throttled per client address). The library reads no environment
 //! variable and installs no signal handler or logger: that is the binary's business.
 //!
 //! The [`Profile`] decides how much the server tells callers: development (the default) answers
@@ -61,7 +63,7 @@ use zeroize::Zeroizing;
 
 pub use data_dir::{AdminInfo, DataDir, ServerInfo};
 pub use error::{Error, Result};
-pub use keyward_authority::Profile;
+pub use keyward_authority::{Cidr, CidrError, Profile, TrustedProxies};
 pub use limits::ConnectionLimits;
 pub use master_key::{MasterKeyError, MasterKeySource};
 pub use settings::{
@@ -180,6 +182,7 @@ pub async fn start(
     let mut config = Config::new(&public_url);
     config.token_lifetime = time::Duration::try_from(settings.token_lifetime).unwrap_or(time::Duration::HOUR);
     config.profile = settings.profile;
+    config.trusted_proxies = settings.trusted_proxies.clone();
     config.smtp = settings.smtp.clone();
     let authority = Arc::new(Authority::open(Arc::clone(&store), master_key(&dir, &master)?, config).await?);
     let mut tenants = Vec::new();

@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use keyward_authority::Profile;
 use keyward_authority::smtp::SmtpSettings;
+use keyward_authority::{Profile, TrustedProxies};
 use zeroize::Zeroizing;
 
 use crate::data_dir::DataDir;
@@ -46,6 +46,7 @@ pub struct ServeSettings {
     pub(crate) profile: Profile,
     pub(crate) master_key: MasterKeySource,
     pub(crate) connections: ConnectionLimits,
+    pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) smtp: Option<SmtpSettings>,
 }
 
@@ -64,6 +65,7 @@ impl ServeSettings {
             profile: Profile::Development,
             master_key: MasterKeySource::DataDir,
             connections: ConnectionLimits::default(),
+            trusted_proxies: TrustedProxies::default(),
             smtp: None,
         }
     }
@@ -180,6 +182,16 @@ impl ServeSettings {
     pub fn connection_limits(mut self, limits: ConnectionLimits) -> Result<Self, SettingsError> {
         self.connections = limits.check()?;
         Ok(self)
+    }
+
+    /// The reverse proxies (by network) whose `X-Forwarded-For` or `Forwarded: for=` names the
+    /// client, for throttling sign-ins per client rather than per proxy. Only a request whose TCP
+    /// peer is in one of these networks is believed; the chain is read right to left past the
+    /// trusted proxies (see [`keyward_authority::forwarded`]). None by default: the headers are
+    /// ignored and the TCP peer is the client.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
+        self
     }
 
     /// The data directory.

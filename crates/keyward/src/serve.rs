@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use keyward_server::{ConnectionLimits, DataDir, Profile, ServeSettings};
+use keyward_server::{ConnectionLimits, DataDir, Profile, ServeSettings, TrustedProxies};
 use zeroize::Zeroizing;
 
 use crate::cli::{ServeArgs, ServeProfile};
@@ -58,7 +58,8 @@ pub fn settings(args: &ServeArgs) -> anyhow::Result<(ServeSettings, String)> {
         .profile(profile)
         .tenants(&args.tenants)?
         .token_lifetime(Duration::from_secs(u64::from(args.token_lifetime)))?
-        .connection_limits(limits)?;
+        .connection_limits(limits)?
+        .trusted_proxies(TrustedProxies::new(args.trusted_proxies.iter().copied()));
     if let Some(url) = &args.public_url {
         settings = settings.public_url(url)?;
     }

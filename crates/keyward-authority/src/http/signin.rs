@@ -42,18 +42,26 @@ use crate::signin::{SignInError, SignUp};
 pub(crate) type PageResult<T = Response> = Result<T, PageError>;
 
 /// The client's address, when the server records it (`ConnectInfo`); used for throttling.
+/// Behind a trusted proxy, the address it forwards ([`crate::forwarded`]).
 pub(crate) struct ClientAddress(Option<std::net::IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<Arc<Authority>> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| address.ip()),
-        ))
+    async fn from_request_parts(parts: &mut Parts, authority: &Arc<Authority>) -> Result<Self, Self::Rejection> {
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(Self(None));
+        };
+        let proxies = &authority.config().trusted_proxies;
+        if proxies.is_empty() {
+            return Ok(Self(Some(peer.ip())));
+        }
+        let values = |name| parts.headers.get_all(name).into_iter().map(|v| v.as_bytes());
+        Ok(Self(Some(proxies.client(
+            peer.ip(),
+            values("x-forwarded-for"),
+            values("forwarded"),
+        ))))
     }
 }
 

@@ -142,4 +142,29 @@ mod tests {
     fn every_subcommand_is_well_formed() {
         super::Cli::command().debug_assert();
     }
+
+    /// `--trusted-proxy` is repeatable and takes comma-separated lists, as
+    /// `KEYWARD_TRUSTED_PROXIES` does; a bad network is refused with the reason.
+    #[test]
+    fn trusted_proxies_are_networks() {
+        use clap::Parser;
+        let cli = super::Cli::try_parse_from([
+            "keyward",
+            "serve",
+            "--trusted-proxy",
+            "10.0.0.0/8,::1",
+            "--trusted-proxy",
+            "127.0.0.1/32",
+        ])
+        .expect("parsed");
+        let super::Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        let networks: Vec<String> = args.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(networks, ["10.0.0.0/8", "::1/128", "127.0.0.1/32"]);
+        let refused = super::Cli::try_parse_from(["keyward", "serve", "--trusted-proxy", "10.0.0.1/8"])
+            .expect_err("refused")
+            .to_string();
+        assert!(refused.contains("host bits"), "{refused}");
+    }
 }

@@ -44,6 +44,17 @@ pub struct ServeArgs {
     /// as soon as they are accepted. Raise it for load generators and proxies on one address.
     #[arg(long, default_value_t = keyward_server::limits::MAX_CONNECTIONS_PER_ADDRESS, value_name = "N")]
     pub max_connections_per_address: usize,
+    /// A reverse proxy's network (CIDR, e.g. 10.0.0.0/8 or 127.0.0.1/32) whose X-Forwarded-For
+    /// (or Forwarded: for=) names the client, so that sign-ins are throttled per client and not
+    /// per proxy. Repeat it for more; KEYWARD_TRUSTED_PROXIES takes a comma-separated list. Only
+    /// requests from these addresses are believed; without it the headers are ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "KEYWARD_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub trusted_proxies: Vec<keyward_server::Cidr>,
     /// The mail server that sign-up codes go through: smtp://HOST:PORT (a relay needing no
     /// password), smtp://USER:PASSWORD@HOST:587 (STARTTLS, required) or
     /// smtps://USER:PASSWORD@HOST:465 (implicit TLS). With it, sign-up mails a

@@ -26,6 +26,11 @@ pub struct Page {
 
 impl Browser {
     pub fn new(server: &Server) -> Self {
+        Self::with_headers(server, &[])
+    }
+
+    /// A browser that sends `headers` with every request (`X-Forwarded-For`, as a proxy would).
+    pub fn with_headers(server: &Server, headers: &[(&str, &str)]) -> Self {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         for cert in keyward_pki::read(&server.ca_pem(), None).expect("CA").certificates {
@@ -38,7 +43,17 @@ impl Browser {
             .expect("versions")
             .with_root_certificates(roots)
             .with_no_client_auth();
+        let headers = headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    reqwest::header::HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+                    reqwest::header::HeaderValue::from_str(value).expect("header value"),
+                )
+            })
+            .collect();
         let http = reqwest::Client::builder()
+            .default_headers(headers)
             .use_preconfigured_tls(tls)
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -11,5 +11,6 @@ mod cli;
 mod client_library;
 pub(crate) mod flows;
 mod grants;
+mod lockout;
 mod mailbox;
 mod verify_email;
