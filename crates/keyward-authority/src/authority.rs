@@ -17,7 +17,10 @@ use crate::client_auth::AssertionPolicy;
 use crate::directory::{AppEntry, Directory, Snapshot, TenantEntry};
 use crate::error::{Error, Result};
 use crate::password::Passwords;
+use crate::sign_up_code::CodeAttempts;
+use crate::sign_up_limit::{SignUpLimit, SignUpLimitPolicy};
 use crate::signing::{self, TenantKeys};
+use crate::smtp::SmtpSettings;
 use crate::throttle::{Throttle, ThrottlePolicy};
 use keyward_pki::sealing::MasterKey;
 
@@ -58,6 +61,11 @@ pub struct Config {
     /// The reverse proxies whose `X-Forwarded-For` gives the client's address (none: the TCP
     /// peer is the client).
     pub trusted_proxies: crate::forwarded::TrustedProxies,
+    /// Limits on sign-ups per client address, successful ones included.
+    pub sign_up_limit: SignUpLimitPolicy,
+    /// The mail server sign-up codes go through. With it, sign-up proves the email by a code
+    /// ([`Authority::start_sign_up`]); without it, accounts are created at once, unverified.
+    pub smtp: Option<SmtpSettings>,
     /// How many password hashes may run at once (each takes 19 MiB).
     pub password_concurrency: usize,
     /// Helpful or terse errors, open or protected `/metrics`.
@@ -76,6 +84,8 @@ impl Config {
             sign_up: true,
             throttle: ThrottlePolicy::default(),
             trusted_proxies: crate::forwarded::TrustedProxies::default(),
+            sign_up_limit: SignUpLimitPolicy::default(),
+            smtp: None,
             password_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             profile: crate::Profile::Development,
         }
@@ -93,6 +103,8 @@ pub struct Authority {
     metrics: crate::metrics::Metrics,
     pub(crate) passwords: Passwords,
     pub(crate) throttle: Throttle,
+    pub(crate) sign_ups: SignUpLimit,
+    pub(crate) codes: CodeAttempts,
     pub(crate) last_sweep: AtomicI64,
     /// The store's directory revision the in-memory directory reflects.
     revision: AtomicI64,
@@ -107,6 +119,8 @@ impl Authority {
             master,
             passwords: Passwords::new(config.password_concurrency),
             throttle: Throttle::new(config.throttle.clone()),
+            sign_ups: SignUpLimit::new(config.sign_up_limit.clone()),
+            codes: CodeAttempts::default(),
             config,
             writes: Mutex::new(()),
             metrics: crate::metrics::Metrics::default(),

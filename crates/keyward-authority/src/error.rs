@@ -188,6 +188,17 @@ pub enum AccountError {
     /// The email is not `local@domain.tld`.
     #[error("{0:?} is not an email address like name@example.com.")]
     InvalidEmail(String),
+    /// The email holds a character outside printable ASCII: an invisible one, a full-width or
+    /// other look-alike form, a letter of another script.
+    #[error("The email address contains {what} at character {position}: {fix}")]
+    EmailCharacter {
+        /// The character, described (`the invisible character U+200B`).
+        what: String,
+        /// Its position, from 1.
+        position: usize,
+        /// What to do.
+        fix: String,
+    },
     /// No display name was given.
     #[error("The display name is required.")]
     DisplayNameRequired,

@@ -25,6 +25,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod credentials;
 mod directory;
+pub mod email;
 mod error;
 pub mod forwarded;
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.
@@ -39,8 +40,12 @@ pub mod pkce;
 mod profile;
 pub mod redirect_uri;
 pub mod scopes;
+pub mod sign_up;
+pub mod sign_up_code;
+pub mod sign_up_limit;
 pub mod signin;
 mod signing;
+pub mod smtp;
 #[cfg(test)]
 mod testing;
 pub mod throttle;

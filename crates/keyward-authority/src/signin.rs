@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 use crate::authority::Authority;
 use crate::error::{AccountError, Error};
 use crate::throttle::Attempt;
-use crate::users::{self, NewUser};
+use crate::users;
 
 /// Why a sign-in or a sign-up was refused.
 #[non_exhaustive]
@@ -35,9 +35,27 @@ pub enum SignInError {
     /// Sign-up is off: accounts are made by an administrator.
     #[error("New accounts are created by an administrator here.")]
     SignUpOff,
-    /// Too many sign-ups that hit a taken email from the address.
+    /// Too many sign-ups from the address: ones that hit a taken email, or sign-ups at all.
     #[error("Too many attempts. Wait {} minute(s), then try again.", minutes(*.0))]
     SignUpThrottled(Duration),
+    /// Sign-up needs a code mailed to the address: [`Authority::start_sign_up`].
+    #[error("Enter the code sent to your email address.")]
+    CodeRequired,
+    /// The code entered is not the one mailed.
+    #[error("That code is not right. Check the latest message and try again ({0} tries left).")]
+    WrongCode(u32),
+    /// Too many wrong codes: the sign-up must start over.
+    #[error("Too many wrong codes. Start again to get a new code.")]
+    TooManyCodes,
+    /// The code's lifetime has passed (or the page was damaged).
+    #[error("The code has expired. Start again to get a new code.")]
+    CodeExpired,
+    /// The code was used already.
+    #[error("This code was already used. Sign in with your new account instead.")]
+    CodeUsed,
+    /// The code could not be mailed.
+    #[error("We could not send a code to this email address. Check it, or try again in a few minutes.")]
+    MailNotSent,
     /// An account has this email.
     #[error("An account with this email address already exists. Sign in instead.")]
     EmailTaken,
@@ -115,52 +133,6 @@ impl Authority {
         }
         reservation.succeeded();
         Ok(user)
-    }
-
-    /// Creates an account from the sign-up page of the tenant, sent from `address`.
-    pub async fn sign_up(
-        &self,
-        tenant_id: Uuid,
-        form: SignUp<'_>,
-        address: Option<IpAddr>,
-    ) -> Result<User, SignInError> {
-        if !self.config.sign_up {
-            return Err(SignInError::SignUpOff);
-        }
-        // Sign-up tells whether an email is taken: count that against the address like a failed
-        // sign-in, so it cannot be used to list accounts quickly.
-        // Reserved before the password is hashed, as for a sign-in: concurrent probes cannot
-        // outrun the limit, and one whose client goes away counts as a failure.
-        let attempt = Attempt::from_address(address);
-        let reservation = self
-            .throttle
-            .begin(&attempt, Instant::now())
-            .map_err(SignInError::SignUpThrottled)?;
-        let new = NewUser {
-            email: form.email.to_owned(),
-            display_name: Some(form.display_name.to_owned()),
-            password: form.password,
-            enabled: true,
-        };
-        match self.create_user(tenant_id, new).await {
-            Ok(user) => {
-                reservation.release();
-                tracing::info!(tenant = %tenant_id, user = %user.id, "account created by sign-up");
-                Ok(user)
-            }
-            Err(Error::UserExists(_)) => {
-                reservation.failed();
-                Err(SignInError::EmailTaken)
-            }
-            Err(Error::Account(e)) => {
-                reservation.release();
-                Err(SignInError::Account(e))
-            }
-            Err(e) => {
-                reservation.release();
-                Err(SignInError::Server(e))
-            }
-        }
     }
 }
 

@@ -68,6 +68,7 @@ struct IdClaims<'a> {
     exp: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<&'a str>,
+    email_verified: bool,
     name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     nonce: Option<&'a str>,
@@ -138,6 +139,7 @@ pub fn issue(request: &UserTokenRequest<'_>) -> Result<TokenResponse, TokenError
             nbf: iat,
             exp,
             email: request.scopes.has("email").then_some(user.email.as_str()),
+            email_verified: user.email_verified,
             name: &user.display_name,
             nonce: request.nonce,
             oid: oid.clone(),

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use crate::authority::Authority;
+use crate::email;
 use crate::error::{AccountError, Error, Result};
 use crate::password;
 
@@ -29,6 +30,9 @@ pub struct NewUser {
     pub password: Zeroizing<String>,
     /// Whether it can sign in at once.
     pub enabled: bool,
+    /// Whether the email is known to be the person's: proved by a one-time code, or vouched
+    /// for by the administrator who made the account. The ID token's `email_verified`.
+    pub email_verified: bool,
 }
 
 impl std::fmt::Debug for NewUser {
@@ -37,6 +41,7 @@ impl std::fmt::Debug for NewUser {
             .field("email", &self.email)
             .field("display_name", &self.display_name)
             .field("enabled", &self.enabled)
+            .field("email_verified", &self.email_verified)
             .finish_non_exhaustive()
     }
 }
@@ -65,10 +70,15 @@ impl std::fmt::Debug for UserChange {
     }
 }
 
-/// Checks and normalises a sign-in email: trimmed, lowercase, `local@domain.tld`, no spaces or
-/// characters that need quoting.
+/// Checks and normalises a sign-in email: trimmed, lowercase, `local@domain.tld`, printable
+/// ASCII only ([`email::check_characters`]: no invisible characters, no full-width or other
+/// look-alike forms), no spaces or characters that need quoting.
 pub fn normalize_email(email: &str) -> Result<String> {
-    let email = email.trim().to_lowercase();
+    let email = email.trim();
+    if email.len() <= MAX_EMAIL_LEN * 4 {
+        email::check_characters(email)?;
+    }
+    let email = email.to_ascii_lowercase();
     let invalid = || AccountError::InvalidEmail(shorten(&email));
     if email.is_empty() {
         return Err(AccountError::EmailRequired.into());
@@ -141,6 +151,7 @@ impl Authority {
             display_name,
             password_hash,
             enabled: new.enabled,
+            email_verified: new.email_verified,
             created: OffsetDateTime::now_utc(),
             version: 1,
         };
@@ -266,6 +277,9 @@ mod tests {
             "<a>@example.com",
             "alice@x.invalid",
             "alice@exa\u{0}mple.com",
+            "ann@example.com\u{200b}",
+            "\u{ff41}nn@example.com",
+            "\u{430}nn@example.com",
         ] {
             assert!(normalize_email(bad).is_err(), "{bad:?} accepted");
         }

@@ -183,6 +183,7 @@ pub async fn start(
     config.token_lifetime = time::Duration::try_from(settings.token_lifetime).unwrap_or(time::Duration::HOUR);
     config.profile = settings.profile;
     config.trusted_proxies = settings.trusted_proxies.clone();
+    config.smtp = settings.smtp.clone();
     let authority = Arc::new(Authority::open(Arc::clone(&store), master_key(&dir, &master)?, config).await?);
     let mut tenants = Vec::new();
     for name in &settings.tenants {

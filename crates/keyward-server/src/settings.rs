@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use keyward_authority::smtp::SmtpSettings;
 use keyward_authority::{Profile, TrustedProxies};
 use zeroize::Zeroizing;
 
@@ -46,6 +47,7 @@ pub struct ServeSettings {
     pub(crate) master_key: MasterKeySource,
     pub(crate) connections: ConnectionLimits,
     pub(crate) trusted_proxies: TrustedProxies,
+    pub(crate) smtp: Option<SmtpSettings>,
 }
 
 impl ServeSettings {
@@ -64,6 +66,7 @@ impl ServeSettings {
             master_key: MasterKeySource::DataDir,
             connections: ConnectionLimits::default(),
             trusted_proxies: TrustedProxies::default(),
+            smtp: None,
         }
     }
 
@@ -133,6 +136,46 @@ impl ServeSettings {
     pub fn master_key(mut self, bytes: Zeroizing<Vec<u8>>) -> Self {
         self.master_key = MasterKeySource::Bytes(bytes);
         self
+    }
+
+    /// The mail server sign-up codes go through, `smtp://host:port` (a relay that needs no
+    /// password) or `smtps://user:password@host:port` (implicit TLS), and the sender address.
+    /// With it, self-service sign-up mails a one-time code and creates the account only when
+    /// the code comes back (ID tokens then say `email_verified: true`); without it, sign-up
+    /// creates accounts at once, unverified (`email_verified: false`), as suits development.
+    pub fn smtp(mut self, url: &str, from: &str) -> Result<Self, SettingsError> {
+        let smtp = SmtpSettings::parse(url, from).map_err(|e| SettingsError::Smtp { reason: e.to_string() })?;
+        self.smtp = Some(smtp);
+        Ok(self)
+    }
+
+    /// Trusts the CA certificates in `pem` (PEM or DER) for the mail server's TLS, besides the
+    /// Web PKI roots: for a relay whose certificate a private CA issued. After
+    /// [`smtp`](Self::smtp).
+    pub fn smtp_ca(mut self, pem: &[u8]) -> Result<Self, SettingsError> {
+        let Some(mut smtp) = self.smtp.take() else {
+            return Err(SettingsError::Smtp {
+                reason: "--smtp-ca is given without --smtp-url; give both".into(),
+            });
+        };
+        let contents = keyward_pki::read(pem, None).map_err(|e| SettingsError::Smtp {
+            reason: format!("--smtp-ca: {e}; give a PEM or DER CA certificate"),
+        })?;
+        if contents.certificates.is_empty() {
+            return Err(SettingsError::Smtp {
+                reason: "--smtp-ca holds no certificate; give a PEM or DER CA certificate".into(),
+            });
+        }
+        for certificate in &contents.certificates {
+            smtp = smtp.trust(certificate.der().to_vec());
+        }
+        self.smtp = Some(smtp);
+        Ok(self)
+    }
+
+    /// Whether sign-up verifies emails by a mailed code ([`smtp`](Self::smtp) was given).
+    pub fn verifies_email(&self) -> bool {
+        self.smtp.is_some()
     }
 
     /// The timeouts and caps of connections (see [`ConnectionLimits`]); none may be zero.
@@ -211,6 +254,12 @@ pub enum SettingsError {
         /// Which limit.
         limit: &'static str,
     },
+    /// The SMTP URL or the sender address cannot be used.
+    #[error("{reason}")]
+    Smtp {
+        /// What is wrong and what to give instead.
+        reason: String,
+    },
 }
 
 /// A database URL without its password, for messages.
@@ -279,5 +328,39 @@ mod tests {
     fn passwords_are_kept_out_of_messages() {
         assert_eq!(redact("postgres://u:secret@db/x"), "postgres://***@db/x");
         assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn mail_settings_are_checked() {
+        let settings = ServeSettings::new("d");
+        assert!(!settings.verifies_email());
+        let with_mail = settings
+            .clone()
+            .smtp("smtp://127.0.0.1:2525", "keyward@example.com")
+            .unwrap();
+        assert!(with_mail.verifies_email());
+        for (url, from) in [
+            ("http://x", "a@b.example"),
+            ("smtp://u@x", "a@b.example"),
+            ("smtp://x", "nobody"),
+        ] {
+            let e = settings.clone().smtp(url, from).unwrap_err();
+            assert!(matches!(e, SettingsError::Smtp { .. }), "{url} {from}: {e}");
+        }
+        assert!(
+            settings
+                .clone()
+                .smtp_ca(b"x")
+                .unwrap_err()
+                .to_string()
+                .contains("without --smtp-url")
+        );
+        assert!(with_mail.clone().smtp_ca(b"not a certificate").is_err());
+        let key = keyward_pki::PrivateKey::generate(keyward_pki::KeyType::EcP256).unwrap();
+        let ca = keyward_pki::CertificateSpec::new(keyward_pki::Name::parse("CN=Mail CA").unwrap())
+            .certificate_authority()
+            .self_signed(&key)
+            .unwrap();
+        assert!(with_mail.smtp_ca(ca.pem().as_bytes()).unwrap().verifies_email());
     }
 }

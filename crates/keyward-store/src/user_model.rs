@@ -22,6 +22,11 @@ pub struct User {
     pub password_hash: String,
     /// Graph `accountEnabled`: a disabled user cannot sign in or refresh tokens.
     pub enabled: bool,
+    /// Whether the person who made the account proved the email is theirs (a one-time code
+    /// sent to it), or an administrator said so: the ID token's `email_verified`. Accounts
+    /// stored before it existed read as `false`.
+    #[serde(default)]
+    pub email_verified: bool,
     /// When it was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,

@@ -33,6 +33,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
     .await?;
     print_banner(&server, &key_origin);
+    if args.smtp_url.is_some() {
+        println!("  Sign-up:     email verified by a one-time code sent through --smtp-url");
+    } else {
+        println!("  Sign-up:     one step, email not verified (give --smtp-url to mail sign-up codes)");
+    }
     server.wait().await?;
     eprintln!("keyward: stopped");
     Ok(())
@@ -60,6 +65,13 @@ pub fn settings(args: &ServeArgs) -> anyhow::Result<(ServeSettings, String)> {
     }
     if let Some(url) = &args.database {
         settings = settings.database(url);
+    }
+    if let Some(url) = &args.smtp_url {
+        settings = settings.smtp(url, &args.smtp_from)?;
+        if let Some(path) = &args.smtp_ca {
+            let pem = std::fs::read(path).with_context(|| format!("cannot read --smtp-ca {}", path.display()))?;
+            settings = settings.smtp_ca(&pem)?;
+        }
     }
     let origin = match (&args.master_key_file, from_env) {
         (Some(_), Some(_)) => bail!(

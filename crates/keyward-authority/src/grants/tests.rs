@@ -42,6 +42,7 @@ async fn flow() -> Flow {
         display_name: None,
         password: Zeroizing::new("correct horse battery".into()),
         enabled: true,
+        email_verified: true,
     };
     let user = t.authority.create_user(t.tenant.tenant.id, new).await.unwrap();
     let now = OffsetDateTime::now_utc();

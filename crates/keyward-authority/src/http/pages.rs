@@ -162,6 +162,32 @@ pub struct SignUpPage {
     pub signin_url: String,
 }
 
+/// The "enter the code" page of a sign-up whose code was mailed.
+#[derive(Template)]
+#[template(path = "verify_email.html")]
+pub struct VerifyEmailPage {
+    /// The CSP nonce of the inline style.
+    pub csp_nonce: String,
+    /// The application the user signs up for.
+    pub app_name: String,
+    /// What went wrong with the last code.
+    pub error: Option<String>,
+    /// Where the form posts.
+    pub action: String,
+    /// The sealed pending request.
+    pub request: String,
+    /// The CSRF token.
+    pub csrf: String,
+    /// The sealed pending sign-up.
+    pub signup: String,
+    /// The address the code went to.
+    pub email: String,
+    /// The code's lifetime in minutes.
+    pub minutes: i64,
+    /// The sign-up page, to start over.
+    pub signup_url: String,
+}
+
 /// An error that cannot go back to the application.
 #[derive(Template)]
 #[template(path = "error.html")]

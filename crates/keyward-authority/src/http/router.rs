@@ -53,6 +53,10 @@ fn sign_in() -> Router<Arc<Authority>> {
             get(signin::show_signup).post(signin::signup),
         )
         .route(
+            "/{tenant}/oauth2/v2.0/authorize/signup/verify",
+            post(signin::verify_signup),
+        )
+        .route(
             "/{tenant}/oauth2/v2.0/logout",
             get(logout::logout_endpoint).post(logout::logout_endpoint),
         )

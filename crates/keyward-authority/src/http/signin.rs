@@ -8,10 +8,12 @@
 //! | `GET /{tenant}/oauth2/v2.0/authorize/signin?request=` | the sign-in page again (the sign-up page links to it) |
 //! | `POST /{tenant}/oauth2/v2.0/authorize/signin` | email and password; starts the session and answers the application |
 //! | `GET /{tenant}/oauth2/v2.0/authorize/signup?request=` | the sign-up page |
-//! | `POST /{tenant}/oauth2/v2.0/authorize/signup` | creates the account, then as sign-in |
+//! | `POST /{tenant}/oauth2/v2.0/authorize/signup` | creates the account, then as sign-in; with mail configured, mails a code and shows the "enter the code" page |
+//! | `POST /{tenant}/oauth2/v2.0/authorize/signup/verify` | the code: creates the account, then as sign-in |
 //!
 //! The pending request travels sealed ([`PendingRequest::seal`]); every form carries a CSRF
-//! token bound to a cookie ([`pages::csrf_ok`]).
+//! token bound to a cookie ([`pages::csrf_ok`]). A sign-up waiting for its code travels sealed
+//! too ([`crate::sign_up_code::PendingSignUp::seal`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,12 +28,14 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use super::is_form;
-use super::pages::{self, Csrf, PageError, SignInPage, SignUpPage};
+use super::pages::{self, Csrf, PageError, SignInPage, SignUpPage, VerifyEmailPage};
 use crate::authority::Authority;
 use crate::authorize::{self, AuthorizeError, Parameters, PendingRequest, Prompt};
 use crate::directory::{AppEntry, TenantEntry};
 use crate::grants::Session;
 use crate::oauth_error::{OAuthError, OAuthErrorKind};
+use crate::sign_up::SignUpStep;
+use crate::sign_up_code::CODE_LIFETIME_SECONDS;
 use crate::signin::{SignInError, SignUp};
 
 /// What the sign-in flow's handlers return.
@@ -254,6 +258,22 @@ impl Form<'_> {
             csp_nonce: form.csp_nonce,
         })
     }
+
+    /// The "enter the code" page of a sign-up whose code went to `email`.
+    fn verify_email(&self, status: StatusCode, error: Option<String>, sealed_sign_up: &str, email: &str) -> PageResult {
+        self.render(status, |form| VerifyEmailPage {
+            app_name: self.app.app.display_name.clone(),
+            error,
+            action: format!("{}/signup/verify", form.base),
+            signup_url: format!("{}/signup?request={}", form.base, form.sealed),
+            request: form.sealed,
+            csrf: form.csrf,
+            signup: sealed_sign_up.to_owned(),
+            email: email.to_owned(),
+            minutes: CODE_LIFETIME_SECONDS / 60,
+            csp_nonce: form.csp_nonce,
+        })
+    }
 }
 
 /// The pending request a page carries, and its application, still registered with the same
@@ -342,7 +362,10 @@ fn refusal_status(e: SignInError) -> PageResult<(StatusCode, String)> {
     let status = match e {
         SignInError::SignUpOff => return Err(PageError::SignUpOff),
         SignInError::Server(e) => return Err(PageError::Server(e)),
-        SignInError::Throttled(_) | SignInError::SignUpThrottled(_) => StatusCode::TOO_MANY_REQUESTS,
+        SignInError::Throttled(_) | SignInError::SignUpThrottled(_) | SignInError::TooManyCodes => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        SignInError::MailNotSent => StatusCode::SERVICE_UNAVAILABLE,
         SignInError::Disabled => StatusCode::FORBIDDEN,
         SignInError::EmailTaken => StatusCode::CONFLICT,
         _ => StatusCode::BAD_REQUEST,
@@ -418,17 +441,54 @@ pub(crate) async fn signup(
         display_name: &display_name,
         password: Zeroizing::new(form.get("password").cloned().unwrap_or_default()),
     };
-    match authority.sign_up(tenant.tenant.id, sign_up, address).await {
-        Ok(user) => start(&authority, &pending, &user, &headers).await,
+    let page = Form {
+        authority: &authority,
+        app: &app,
+        pending: &pending,
+        headers: &headers,
+    };
+    match authority.start_sign_up(tenant.tenant.id, sign_up, address).await {
+        Ok(SignUpStep::Created(user)) => start(&authority, &pending, &user, &headers).await,
+        Ok(SignUpStep::CodeSent { sealed, email }) => page.verify_email(StatusCode::OK, None, &sealed, &email),
         Err(e) => {
             let (status, message) = refusal_status(e)?;
-            let page = Form {
-                authority: &authority,
-                app: &app,
-                pending: &pending,
-                headers: &headers,
-            };
             page.sign_up(status, Some(message), &email, &display_name)
+        }
+    }
+}
+
+/// `POST /{tenant}/oauth2/v2.0/authorize/signup/verify`.
+pub(crate) async fn verify_signup(
+    State(authority): State<Arc<Authority>>,
+    Path(alias): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> PageResult {
+    let tenant = tenant(&authority, &alias)?;
+    let (form, app, pending) = read_form(&authority, &tenant, &headers, &body)?;
+    let sealed = form.get("signup").map(String::as_str).unwrap_or_default();
+    let code = form.get("code").map(|c| c.trim()).unwrap_or_default();
+    // Shown again on the page only; the address the account gets is the sealed one.
+    let email = form.get("email").map(|e| e.trim()).unwrap_or_default();
+    let page = Form {
+        authority: &authority,
+        app: &app,
+        pending: &pending,
+        headers: &headers,
+    };
+    match authority.verify_sign_up(tenant.tenant.id, sealed, code).await {
+        Ok(user) => start(&authority, &pending, &user, &headers).await,
+        Err(e @ SignInError::WrongCode(_)) => {
+            let (status, message) = refusal_status(e)?;
+            page.verify_email(status, Some(message), sealed, email)
+        }
+        Err(e @ (SignInError::CodeUsed | SignInError::EmailTaken)) => {
+            let (status, message) = refusal_status(e)?;
+            page.sign_in(status, Some(message), email, None)
+        }
+        Err(e) => {
+            let (status, message) = refusal_status(e)?;
+            page.sign_up(status, Some(message), email, "")
         }
     }
 }

@@ -7,6 +7,7 @@ use super::*;
 use crate::Config;
 use crate::testing::{TestAuthority, authority};
 use crate::throttle::ThrottlePolicy;
+use crate::users::NewUser;
 
 const ADDRESS: Option<IpAddr> = Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
 const PASSWORD: &str = "correct horse battery";
@@ -41,6 +42,7 @@ async fn with_ann(sign_up: bool) -> TestAuthority {
             display_name: Some(ann.display_name.into()),
             password: ann.password,
             enabled: true,
+            email_verified: true,
         };
         t.authority.create_user(t.tenant.tenant.id, new).await.unwrap();
     }

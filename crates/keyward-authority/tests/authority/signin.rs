@@ -61,6 +61,7 @@ async fn sign_in_then_redeem_the_code() {
         display_name: Some("Ann".into()),
         password: Zeroizing::new(PASSWORD.into()),
         enabled: true,
+        email_verified: true,
     };
     h.authority.create_user(h.tenant_id, new_user).await.unwrap();
     let client_id = app.app.app_id.to_string();

@@ -55,6 +55,24 @@ pub struct ServeArgs {
         value_name = "CIDR"
     )]
     pub trusted_proxies: Vec<keyward_server::Cidr>,
+    /// The mail server that sign-up codes go through: smtp://HOST:PORT (a relay needing no
+    /// password), smtp://USER:PASSWORD@HOST:587 (STARTTLS, required) or
+    /// smtps://USER:PASSWORD@HOST:465 (implicit TLS). With it, sign-up mails a
+    /// one-time code and creates the account only when the code comes back; without it, sign-up
+    /// creates accounts at once with email_verified false (for development).
+    #[arg(long, env = "KEYWARD_SMTP_URL", hide_env_values = true, value_name = "URL")]
+    pub smtp_url: Option<String>,
+    /// The sender address of the codes.
+    #[arg(
+        long,
+        default_value = "keyward@localhost",
+        value_name = "ADDR",
+        requires = "smtp_url"
+    )]
+    pub smtp_from: String,
+    /// Trust this CA certificate (PEM) for the mail server's TLS, besides the public roots.
+    #[arg(long, value_name = "FILE", requires = "smtp_url")]
+    pub smtp_ca: Option<PathBuf>,
 }
 
 /// `--profile`.

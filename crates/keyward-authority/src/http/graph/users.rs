@@ -133,6 +133,8 @@ pub(crate) async fn create(
         display_name: body.display_name.take(),
         password,
         enabled: body.account_enabled.unwrap_or(true),
+        // The administrator who made the account vouches for its email.
+        email_verified: true,
     };
     let user = authority.create_user(caller.tenant_id(), new).await?;
     let domain = &caller.tenant().tenant.domain;

@@ -21,6 +21,7 @@ pub(crate) fn user(tenant: &Tenant, email: &str) -> User {
         display_name: "Ann <b>Example</b> ✓".into(),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
         enabled: true,
+        email_verified: true,
         created: CREATED,
         version: 1,
     }

@@ -12,3 +12,5 @@ mod client_library;
 pub(crate) mod flows;
 mod grants;
 mod lockout;
+mod mailbox;
+mod verify_email;
