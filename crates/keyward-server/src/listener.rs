@@ -26,7 +26,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 use tokio_rustls::TlsAcceptor;
@@ -179,7 +179,6 @@ async fn connection(
         tokio::select! {
             _ = connection.as_mut() => return,
             () = past(&mut stage, Stage::Serving) => break,
-            () = activity.changed.notified() => {}
             () = sleep_until(deadline) => match activity.expired(&limits) {
                 // A head that never completes: nothing to say goodbye to.
                 Some(Expired::Head) => return,
@@ -221,17 +220,17 @@ enum Expired {
     Idle,
 }
 
-/// A connection's [`Phase`], and a signal to its watchdog when the deadline moves earlier.
+/// A connection's [`Phase`]. The watchdog is never woken by a change of it: it looks again at
+/// the earliest moment a limit could run out (see [`Activity::deadline`]), so a request costs
+/// no wake-up and no timer of its own.
 struct Activity {
     phase: Mutex<Phase>,
-    changed: Notify,
 }
 
 impl Activity {
     fn new() -> Self {
         Self {
             phase: Mutex::new(Phase::Idle(Instant::now())),
-            changed: Notify::new(),
         }
     }
 
@@ -244,8 +243,6 @@ impl Activity {
         let mut phase = self.phase();
         if let Phase::Idle(_) = *phase {
             *phase = Phase::Head(Instant::now());
-            drop(phase);
-            self.changed.notify_one();
         }
     }
 
@@ -259,13 +256,16 @@ impl Activity {
         Busy(Arc::clone(self))
     }
 
-    /// When the watchdog must look again.
+    /// When the watchdog must look again: when the current phase's limit runs out, and, while no
+    /// head is being read, no later than one header timeout from now, since a head that begins
+    /// meanwhile must be closed on time. (So a connection's watchdog wakes at most once per
+    /// header timeout, whatever its traffic.)
     fn deadline(&self, limits: &ConnectionLimits) -> Instant {
+        let now = Instant::now();
         match *self.phase() {
-            Phase::Idle(since) => since + limits.idle_timeout,
+            Phase::Idle(since) => (since + limits.idle_timeout).min(now + limits.header_read_timeout),
             Phase::Head(since) => since + limits.header_read_timeout,
-            // Woken by `changed` when the last request ends.
-            Phase::Busy(_) => Instant::now() + limits.idle_timeout,
+            Phase::Busy(_) => now + limits.header_read_timeout,
         }
     }
 
@@ -291,8 +291,6 @@ impl Drop for Busy {
             Phase::Busy(n) if n > 1 => Phase::Busy(n - 1),
             _ => Phase::Idle(Instant::now()),
         };
-        drop(phase);
-        self.0.changed.notify_one();
     }
 }
 
