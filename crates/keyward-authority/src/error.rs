@@ -5,8 +5,9 @@
 //! `From` that makes it Entra's [`crate::OAuthError`] on the wire.
 //!
 //! One crate [`Error`], with sub-enums for the families of refused input: an application
-//! document ([`ApplicationError`]), an uploaded credential ([`CredentialError`]) and an account
-//! ([`AccountError`]). Their messages are written for the person who sent the input.
+//! document ([`ApplicationError`]), an uploaded credential ([`CredentialError`]), an account
+//! ([`AccountError`]) and a directory role ([`DirectoryRoleError`]). Their messages are written
+//! for the person who sent the input.
 
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -45,6 +46,9 @@ pub enum Error {
     /// No role assignment has this id in the tenant.
     #[error("no role assignment {0}")]
     RoleAssignmentNotFound(Uuid),
+    /// No directory role assignment has this id in the tenant.
+    #[error("no directory role assignment {0:?}")]
+    DirectoryRoleAssignmentNotFound(String),
     /// A tenant name may hold letters, digits and `-` only.
     #[error("tenant name {0:?}: use letters, digits and '-'")]
     InvalidTenantName(String),
@@ -60,6 +64,9 @@ pub enum Error {
     /// An account's email, display name or password was refused.
     #[error(transparent)]
     Account(#[from] AccountError),
+    /// A directory role, or the assignment of one, was refused.
+    #[error(transparent)]
+    DirectoryRole(#[from] DirectoryRoleError),
     /// The system's random number generator failed.
     #[error("no randomness available")]
     NoRandomness,
@@ -172,6 +179,26 @@ pub enum CredentialError {
     /// A secret's end is in the past or more than 24 months away.
     #[error("a secret's endDateTime must be in the future and at most 24 months away")]
     SecretLifetime,
+}
+
+/// Why a directory role, or the assignment of one, was refused. Nothing is written.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DirectoryRoleError {
+    /// No directory role has this name or template id.
+    #[error("{0:?} is not a directory role; use global-admin, app-admin or global-reader")]
+    Unknown(String),
+    /// The user holds the role already.
+    #[error("{user} already holds the {role} role")]
+    AlreadyAssigned {
+        /// The user's email.
+        user: String,
+        /// The role's name (`Global Administrator`).
+        role: &'static str,
+    },
+    /// Directory roles are assigned for the whole tenant only.
+    #[error("directoryScopeId {0:?} is not supported: directory roles are assigned for the whole tenant, \"/\"")]
+    UnsupportedScope(String),
 }
 
 /// Why an account's email, display name or password was refused. The messages are shown to the

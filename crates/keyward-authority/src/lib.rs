@@ -12,8 +12,8 @@
 //! The domain lives in plain modules that tests call without HTTP: the in-memory directory the
 //! token endpoint reads ([`Snapshot`]), client authentication ([`client_auth`]), token issuance
 //! ([`token`]), grants, sign-in decisions ([`signin`]), directory changes ([`applications`],
-//! [`credentials`], [`users`]), all on the [`Authority`]. The HTTP surface is `http/`, the
-//! only place axum is used; [`router`] builds it.
+//! [`credentials`], [`users`], [`directory_roles`]), all on the [`Authority`]. The HTTP surface
+//! is `http/`, the only place axum is used; [`router`] builds it.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -25,6 +25,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod credentials;
 mod directory;
+pub mod directory_roles;
 pub mod email;
 mod error;
 pub mod forwarded;
@@ -59,7 +60,8 @@ pub use authority::{
     KEY_VAULT_IDENTIFIER,
 };
 pub use directory::{AppEntry, Snapshot, TenantEntry};
-pub use error::{AccountError, ApplicationError, CredentialError, Error, Result};
+pub use directory_roles::{DirectoryRole, RoleAssignment};
+pub use error::{AccountError, ApplicationError, CredentialError, DirectoryRoleError, Error, Result};
 pub use forwarded::{Cidr, CidrError, TrustedProxies};
 pub use grants::{CODE_LIFETIME, Session, handle_hash};
 pub use http::{GraphError, router};

@@ -176,6 +176,7 @@ impl Authority {
             password_hash: pending.password_hash.clone(),
             enabled: true,
             email_verified: true,
+            directory_roles: Vec::new(),
             created: OffsetDateTime::now_utc(),
             version: 1,
         };

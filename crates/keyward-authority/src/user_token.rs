@@ -1,7 +1,8 @@
 //! The tokens of a signed-in user (wire contract §2 and §4): the access token for the
 //! resource the scopes name (`scp`, `idtyp: "user"`, the user's `oid`/`sub`), the ID token for
 //! the client (`aud` = client id, `nonce`, `sid`, `preferred_username`, `name`), and
-//! `client_info`, from which MSAL builds the account's home id.
+//! `client_info`, from which MSAL builds the account's home id. Both tokens of a user who holds
+//! directory roles carry their template ids in `wids`, as Entra's do.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,6 +13,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::directory::TenantEntry;
+use crate::directory_roles;
 use crate::scopes::ScopeGrant;
 use crate::token::{TokenError, TokenResponse};
 
@@ -57,6 +59,8 @@ struct AccessClaims<'a> {
     tid: String,
     uti: String,
     ver: &'static str,
+    #[serde(skip_serializing_if = "no_roles")]
+    wids: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -80,6 +84,13 @@ struct IdClaims<'a> {
     tid: String,
     uti: String,
     ver: &'static str,
+    #[serde(skip_serializing_if = "no_roles")]
+    wids: &'a [String],
+}
+
+/// Whether `wids` is left out: the user holds no directory role.
+fn no_roles(wids: &&[String]) -> bool {
+    wids.is_empty()
 }
 
 fn random_id() -> Result<String, TokenError> {
@@ -103,6 +114,10 @@ pub fn issue(request: &UserTokenRequest<'_>) -> Result<TokenResponse, TokenError
     let oid = user.id.to_string();
     let tid = tenant.tenant.id.to_string();
     let sid = request.sid.map(|s| s.to_string());
+    let wids: Vec<String> = directory_roles::roles_of(user)
+        .iter()
+        .map(|r| r.template_id().to_string())
+        .collect();
     let keys = &tenant.keys;
     let header = Header::new(Algorithm::Rs256)
         .with_typ("JWT")
@@ -126,6 +141,7 @@ pub fn issue(request: &UserTokenRequest<'_>) -> Result<TokenResponse, TokenError
         tid: tid.clone(),
         uti: random_id()?,
         ver: "2.0",
+        wids: &wids,
     };
     let access_token = keys
         .signer()
@@ -149,6 +165,7 @@ pub fn issue(request: &UserTokenRequest<'_>) -> Result<TokenResponse, TokenError
             tid,
             uti: random_id()?,
             ver: "2.0",
+            wids: &wids,
         };
         Some(
             keys.signer()

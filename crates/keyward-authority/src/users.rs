@@ -152,6 +152,7 @@ impl Authority {
             password_hash,
             enabled: new.enabled,
             email_verified: new.email_verified,
+            directory_roles: Vec::new(),
             created: OffsetDateTime::now_utc(),
             version: 1,
         };
@@ -244,12 +245,13 @@ impl Authority {
     }
 
     /// Deletes an account: it can no longer sign in or refresh tokens, its email is free
-    /// again, and it is no longer listed.
+    /// again, it holds no directory role, and it is no longer listed.
     pub async fn delete_user(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
         let mut user = self.user(tenant_id, id).await?;
         user.email = format!("{}@{DELETED_DOMAIN}", user.id.simple());
         user.display_name = String::new();
         user.password_hash = String::new();
+        user.directory_roles.clear();
         user.enabled = false;
         user.version += 1;
         self.store.update_user(&user).await?;

@@ -63,7 +63,7 @@ use zeroize::Zeroizing;
 
 pub use data_dir::{AdminInfo, DataDir, ServerInfo};
 pub use error::{Error, Result};
-pub use keyward_authority::{Cidr, CidrError, Profile, TrustedProxies};
+pub use keyward_authority::{Cidr, CidrError, DirectoryRole, Profile, TrustedProxies};
 pub use limits::ConnectionLimits;
 pub use master_key::{MasterKeyError, MasterKeySource};
 pub use settings::{

@@ -27,6 +27,11 @@ pub struct User {
     /// stored before it existed read as `false`.
     #[serde(default)]
     pub email_verified: bool,
+    /// The directory roles it holds (Global Administrator, ...), by Entra's role template id,
+    /// each once. The store keeps them as given; the authority says what they mean. Accounts
+    /// stored before it existed hold none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub directory_roles: Vec<Uuid>,
     /// When it was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
@@ -40,6 +45,7 @@ impl std::fmt::Debug for User {
             .field("id", &self.id)
             .field("email", &self.email)
             .field("enabled", &self.enabled)
+            .field("directory_roles", &self.directory_roles)
             .finish()
     }
 }

@@ -1,6 +1,7 @@
 //! A typed client of the server's management API, shaped like Microsoft Graph: applications,
-//! their key and password credentials, app roles, service principals, users, and Keyward's own
-//! admin endpoints (signing keys, vault access policies), as the CLI uses them.
+//! their key and password credentials, app roles, service principals, users and their directory
+//! roles, and Keyward's own admin endpoints (signing keys, vault access policies), as the CLI
+//! uses them.
 //!
 //! Each object comes back as an [`Object`]: typed fields for the CLI's logic and text, and the
 //! JSON exactly as the server sent it, which `--json` prints.
@@ -176,6 +177,24 @@ pub struct User {
     /// When it was created (RFC 3339).
     #[serde(deserialize_with = "lenient")]
     pub created_date_time: String,
+}
+
+/// A user holding a directory role (Graph's `unifiedRoleAssignment`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RoleAssignment {
+    /// The assignment's id.
+    #[serde(deserialize_with = "lenient")]
+    pub id: String,
+    /// The user's object id.
+    #[serde(deserialize_with = "lenient")]
+    pub principal_id: String,
+    /// The role's template id.
+    #[serde(deserialize_with = "lenient")]
+    pub role_definition_id: String,
+    /// Where it holds: `/`, the whole tenant.
+    #[serde(deserialize_with = "lenient")]
+    pub directory_scope_id: String,
 }
 
 /// A token-signing key of the tenant.
@@ -428,6 +447,35 @@ impl Connection {
     pub async fn delete_user(&self, user: &User) -> anyhow::Result<()> {
         self.call(Method::DELETE, &format!("/v1.0/users/{}", user.id), None)
             .await?;
+        Ok(())
+    }
+
+    /// The directory roles a user holds.
+    pub async fn role_assignments(&self, user: &User) -> anyhow::Result<Vec<Object<RoleAssignment>>> {
+        let filter = format!("principalId eq '{}'", user.id);
+        let query = format!("$filter={}", encode_segment(&filter));
+        let path = format!("/v1.0/roleManagement/directory/roleAssignments?{query}");
+        Ok(self.get::<List<RoleAssignment>>(&path).await?.value)
+    }
+
+    /// Gives a user the directory role with this template id, for the whole tenant.
+    pub async fn assign_directory_role(
+        &self,
+        user: &User,
+        template_id: Uuid,
+    ) -> anyhow::Result<Object<RoleAssignment>> {
+        let body = json!({"principalId": user.id, "roleDefinitionId": template_id, "directoryScopeId": "/"});
+        self.send(Method::POST, "/v1.0/roleManagement/directory/roleAssignments", body)
+            .await
+    }
+
+    /// Deletes a directory role assignment.
+    pub async fn delete_role_assignment(&self, assignment: &RoleAssignment) -> anyhow::Result<()> {
+        let path = format!(
+            "/v1.0/roleManagement/directory/roleAssignments/{}",
+            encode_segment(&assignment.id)
+        );
+        self.call(Method::DELETE, &path, None).await?;
         Ok(())
     }
 

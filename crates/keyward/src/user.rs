@@ -1,15 +1,17 @@
-//! `keyward user`: the customer accounts of a running server, through its Graph-shaped
-//! management API (`/v1.0/users`), as the bootstrap admin.
+//! `keyward user`: the customer accounts of a running server and their directory roles, through
+//! its Graph-shaped management API (`/v1.0/users`, `/v1.0/roleManagement/directory/roleAssignments`),
+//! as the bootstrap admin.
 
 use std::io::BufRead;
 
 use anyhow::{Context, bail};
+use keyward_server::DirectoryRole;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::cli::{ServerArgs, UserCommand};
+use crate::cli::{RoleCommand, ServerArgs, UserCommand};
 use crate::connection::Connection;
-use crate::graph::{Object, User, json_list};
+use crate::graph::{Object, RoleAssignment, User, json_list};
 use crate::output::print;
 use crate::password::{self, Password};
 
@@ -25,13 +27,26 @@ async fn dispatch(command: UserCommand) -> anyhow::Result<()> {
             name,
             password_file,
             disabled,
+            mut roles,
             server,
         } => {
+            roles.sort();
+            roles.dedup();
             let password = new_password(&email, password_file.as_deref())?;
             let api = Connection::open(&server).await?;
             let user = api.create_user(&email, name.as_deref(), &password, !disabled).await?;
+            for role in &roles {
+                api.assign_directory_role(&user, role.template_id())
+                    .await
+                    .with_context(|| format!("created the user {}, but could not give them {role}", user.mail))?;
+            }
             print(server.json, &user.json, || {
-                format!("Created the user {}\n{}", user.mail, describe(&user))
+                let mut text = format!("Created the user {}\n{}", user.mail, describe(&user));
+                if !roles.is_empty() {
+                    let names: Vec<String> = roles.iter().map(|r| role_name(*r)).collect();
+                    text.push_str(&format!("  Roles:         {}\n", names.join(", ")));
+                }
+                text
             })
         }
         UserCommand::List { server } => {
@@ -71,7 +86,72 @@ async fn dispatch(command: UserCommand) -> anyhow::Result<()> {
                 format!("Deleted the user {}; they can no longer sign in.\n", found.mail)
             })
         }
+        UserCommand::Role(command) => role(command).await,
     }
+}
+
+/// `keyward user role ...`.
+async fn role(command: RoleCommand) -> anyhow::Result<()> {
+    match command {
+        RoleCommand::Add { user, role, server } => {
+            let api = Connection::open(&server).await?;
+            let found = find(&api, &user).await?;
+            let assignment = api.assign_directory_role(&found, role.template_id()).await?;
+            print(server.json, &assignment.json, || {
+                format!("Gave {} the {} role.\n", found.mail, role_name(role))
+            })
+        }
+        RoleCommand::Remove { user, role, server } => {
+            let api = Connection::open(&server).await?;
+            let found = find(&api, &user).await?;
+            let held = api.role_assignments(&found).await?;
+            let template_id = role.template_id().to_string();
+            let Some(assignment) = held.iter().find(|a| a.role_definition_id == template_id) else {
+                bail!(
+                    "{} does not hold the {} role; see `keyward user role list {}`",
+                    found.mail,
+                    role_name(role),
+                    found.mail
+                );
+            };
+            api.delete_role_assignment(assignment).await?;
+            print(server.json, &assignment.json, || {
+                format!("Took the {} role from {}.\n", role_name(role), found.mail)
+            })
+        }
+        RoleCommand::List { user, server } => {
+            let api = Connection::open(&server).await?;
+            let found = find(&api, &user).await?;
+            let held = api.role_assignments(&found).await?;
+            print(server.json, &json_list(&held), || roles_table(&found, &held))
+        }
+    }
+}
+
+/// `Global Administrator (global-admin)`.
+fn role_name(role: DirectoryRole) -> String {
+    format!("{} ({role})", role.display_name())
+}
+
+fn roles_table(user: &User, held: &[Object<RoleAssignment>]) -> String {
+    if held.is_empty() {
+        return format!(
+            "{} holds no directory role; give one with `keyward user role add {} app-admin`.\n",
+            user.mail, user.mail
+        );
+    }
+    let mut text = format!("{:<16}{:<28}{:<38}{}\n", "ROLE", "NAME", "TEMPLATE ID", "ASSIGNMENT ID");
+    for assignment in held {
+        let role = assignment.role_definition_id.parse::<DirectoryRole>().ok();
+        text.push_str(&format!(
+            "{:<16}{:<28}{:<38}{}\n",
+            role.map_or("?", DirectoryRole::cli_name),
+            role.map_or("(unknown role)", DirectoryRole::display_name),
+            assignment.role_definition_id,
+            assignment.id,
+        ));
+    }
+    text
 }
 
 async fn set_enabled(server: &ServerArgs, user: &str, enabled: bool) -> anyhow::Result<()> {

@@ -218,3 +218,50 @@ async fn refresh_tokens_rotate_and_a_reuse_revokes_the_family() {
         "{e:?}"
     );
 }
+
+/// The claims of a compact JWS, unverified.
+fn claims(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test]
+async fn tokens_of_a_user_with_directory_roles_carry_wids() {
+    use crate::DirectoryRole;
+    let f = flow().await;
+    let tenant_id = f.t.tenant.tenant.id;
+    // No role: no claim.
+    let code = f.code(None).await;
+    let plain = f.redeem(&f.web, &code, Some(REDIRECT), None).await.unwrap();
+    assert!(claims(&plain.id_token.unwrap()).get("wids").is_none());
+    assert!(claims(&plain.access_token).get("wids").is_none());
+
+    for role in [DirectoryRole::GlobalReader, DirectoryRole::ApplicationAdministrator] {
+        f.t.authority
+            .assign_directory_role(tenant_id, f.session.user.id, role)
+            .await
+            .unwrap();
+    }
+    let expected = serde_json::json!([
+        "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+        "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
+    ]);
+    let code = f.code(None).await;
+    let tokens = f.redeem(&f.web, &code, Some(REDIRECT), None).await.unwrap();
+    assert_eq!(claims(tokens.id_token.as_deref().unwrap())["wids"], expected);
+    assert_eq!(claims(&tokens.access_token)["wids"], expected);
+    // A refresh reads the roles again.
+    f.t.authority
+        .remove_directory_role(tenant_id, f.session.user.id, DirectoryRole::GlobalReader)
+        .await
+        .unwrap();
+    let refreshed = f.refresh(&f.web, &tokens.refresh_token.unwrap()).await.unwrap();
+    assert_eq!(
+        claims(&refreshed.access_token)["wids"],
+        serde_json::json!(["9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"])
+    );
+}

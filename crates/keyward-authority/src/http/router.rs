@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 
-use super::graph::{self, applications, service_principals, users};
+use super::graph::{self, applications, role_assignments, service_principals, users};
 use super::{admin, discovery, logout, signin, token};
 use crate::authority::Authority;
 
@@ -87,6 +87,14 @@ fn management() -> Router<Arc<Authority>> {
         .route(
             "/v1.0/users/{id}",
             get(users::get).patch(users::patch).delete(users::delete),
+        )
+        .route(
+            "/v1.0/roleManagement/directory/roleAssignments",
+            get(role_assignments::list).post(role_assignments::create),
+        )
+        .route(
+            "/v1.0/roleManagement/directory/roleAssignments/{id}",
+            get(role_assignments::get).delete(role_assignments::delete),
         )
         .route(
             "/v1.0/{keyed}",

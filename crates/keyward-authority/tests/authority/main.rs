@@ -6,5 +6,6 @@
 mod common;
 mod graph;
 mod pages;
+mod roles;
 mod signin;
 mod token;

@@ -22,7 +22,7 @@ pub use quickstart::QuickstartArgs;
 pub use serve::{ServeArgs, ServeProfile};
 pub use signing_key::SigningKeyCommand;
 pub use token::TokenArgs;
-pub use user::UserCommand;
+pub use user::{RoleCommand, UserCommand};
 pub use vault::{DownloadFormat, SecretContentType, VaultArgs, VaultCertCommand, VaultCommand, VaultSecretCommand};
 
 /// Keyward: certificate credentials for applications, without the cloud.

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
+use keyward_server::DirectoryRole;
 
 use super::ServerArgs;
 
@@ -13,7 +14,8 @@ pub enum UserCommand {
     /// a terminal, else read from the first line of standard input.
     #[command(
         after_help = "Examples:\n  keyward user create --email alice@example.com --name \"Alice Smith\"\n  \
-        keyward user create --email bob@example.com --password-file pw.txt --json"
+        keyward user create --email bob@example.com --password-file pw.txt --json\n  \
+        keyward user create --email admin@example.com --role global-admin"
     )]
     Create {
         /// The sign-in email.
@@ -28,6 +30,9 @@ pub enum UserCommand {
         /// Create it disabled.
         #[arg(long)]
         disabled: bool,
+        /// Give it a directory role: global-admin, app-admin or global-reader (repeatable).
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<DirectoryRole>,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -69,6 +74,41 @@ pub enum UserCommand {
     },
     /// Delete an account.
     Delete {
+        /// The account's email or object id.
+        user: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// The directory roles that make an account an administrator.
+    #[command(subcommand)]
+    Role(RoleCommand),
+}
+
+/// `keyward user role`: directory roles. ROLE is global-admin (Global Administrator), app-admin
+/// (Application Administrator) or global-reader (Global Reader, read-only).
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Give an account a directory role.
+    #[command(after_help = "Example:\n  keyward user role add alice@example.com app-admin")]
+    Add {
+        /// The account's email or object id.
+        user: String,
+        /// global-admin, app-admin or global-reader.
+        role: DirectoryRole,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Take a directory role from an account.
+    Remove {
+        /// The account's email or object id.
+        user: String,
+        /// global-admin, app-admin or global-reader.
+        role: DirectoryRole,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List the directory roles an account holds.
+    List {
         /// The account's email or object id.
         user: String,
         #[command(flatten)]

@@ -63,6 +63,7 @@ impl From<Error> for GraphError {
             Error::ApplicationNotFound(what)
             | Error::CredentialNotFound(what)
             | Error::TenantNotFound(what)
+            | Error::DirectoryRoleAssignmentNotFound(what)
             | Error::UserNotFound(what) => Self::not_found(&what),
             Error::UserExists(email) => Self::new(
                 StatusCode::BAD_REQUEST,
@@ -72,6 +73,7 @@ impl From<Error> for GraphError {
             Error::Application(_)
             | Error::Credential(_)
             | Error::Account(_)
+            | Error::DirectoryRole(_)
             | Error::InvalidTenantName(_)
             | Error::RoleAssignmentNotFound(_)
             | Error::Pki(_) => Self::bad_request(e.to_string()),

@@ -1,5 +1,6 @@
 //! The management API, shaped like Microsoft Graph v1.0: applications (with certificate and
-//! secret credentials and app roles), service principals and app role assignments, and users.
+//! secret credentials and app roles), service principals and app role assignments, users, and
+//! their directory roles.
 //!
 //! Callers are applications holding an access token from this authority for Microsoft Graph
 //! (`https://graph.microsoft.com/.default`) with the `Application.ReadWrite.All` role: the
@@ -8,6 +9,7 @@
 
 pub(crate) mod applications;
 mod error;
+pub(crate) mod role_assignments;
 pub(crate) mod service_principals;
 pub(crate) mod users;
 

@@ -22,6 +22,8 @@ pub(crate) fn user(tenant: &Tenant, email: &str) -> User {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
         enabled: true,
         email_verified: true,
+        // Global Administrator's template id: the roles are read back as written.
+        directory_roles: vec![uuid::uuid!("62e90394-69f5-4237-9190-012177145e10")],
         created: CREATED,
         version: 1,
     }

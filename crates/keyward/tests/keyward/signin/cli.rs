@@ -11,7 +11,7 @@ use super::flow::*;
 use crate::common::Server;
 
 /// Runs `keyward ARGS --data DIR`, feeding `stdin`.
-fn keyward(server: &Server, args: &[&str], stdin: &str) -> Output {
+pub(super) fn keyward(server: &Server, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
         .args(args)
         .arg("--data")
@@ -25,7 +25,7 @@ fn keyward(server: &Server, args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn json(output: &Output) -> Value {
+pub(super) fn json(output: &Output) -> Value {
     assert!(
         output.status.success(),
         "failed: {}",
@@ -34,7 +34,7 @@ fn json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).expect("JSON")
 }
 
-fn failure(output: &Output) -> String {
+pub(super) fn failure(output: &Output) -> String {
     assert!(
         !output.status.success(),
         "succeeded: {}",

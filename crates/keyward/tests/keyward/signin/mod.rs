@@ -13,4 +13,5 @@ pub(crate) mod flows;
 mod grants;
 mod lockout;
 mod mailbox;
+mod roles;
 mod verify_email;
