@@ -1,11 +1,12 @@
 //! Persistence for Keyward: a storage trait per family of rows ([`DirectoryStore`] for the
-//! authority's directory, [`SignInStore`] for customer sign-in, [`VaultStore`] for the vault),
-//! implemented for SQLite (the embedded default, WAL mode) and PostgreSQL (several servers sharing
-//! one database), chosen once at start-up from the database URL by [`open`], which returns a
-//! [`Store`]: all three families in one.
+//! authority's directory, [`SignInStore`] for customer sign-in, [`VaultStore`] for the vault,
+//! [`AuditStore`] for the audit log), implemented for SQLite (the embedded default, WAL mode) and
+//! PostgreSQL (several servers sharing one database), chosen once at start-up from the database
+//! URL by [`open`], which returns a [`Store`]: all four families in one.
 //!
 //! Inside, the families are written once, in SQL both databases run: `sql.rs` and a file per
-//! family (`sql/directory.rs`, `sql/sign_in.rs`, `sql/vault.rs`), generic over the backend.
+//! family (`sql/directory.rs`, `sql/sign_in.rs`, `sql/vault.rs`, `sql/audit.rs`), generic over
+//! the backend.
 //! `sqlite.rs` and `postgres.rs` hold what sets each apart: how it connects, its migrations and
 //! how it stores ids (text on SQLite, `uuid` on PostgreSQL). Around them: how a value becomes a
 //! column and comes back (`columns.rs`), how a row becomes a model (`rows.rs`) and what a refused
@@ -14,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod audit_model;
 mod columns;
 mod conflict;
 mod model;
@@ -24,6 +26,7 @@ mod sqlite;
 mod user_model;
 mod vault_model;
 
+pub use audit_model::AuditEvent;
 pub use model::{AppRole, AppRoleAssignment, Application, KeyCredential, PasswordCredential, SigningKey, Tenant};
 pub use user_model::{Grant, GrantKind, Redemption, User};
 pub use vault_model::{AccessPolicy, Collection, ItemKey, ItemWrite, Vault, VaultItem, VaultVersion, VaultWrite};
@@ -109,13 +112,13 @@ pub enum Error {
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything Keyward persists, the three families in one: what [`open`] returns and what the
-/// authority takes. Every type that implements the three families is a `Store`; an
+/// Everything Keyward persists, the four families in one: what [`open`] returns and what the
+/// authority takes. Every type that implements the four families is a `Store`; an
 /// `Arc<dyn Store>` becomes the `Arc<dyn VaultStore>` (say) of a service that needs only one of
 /// them by coercion.
-pub trait Store: DirectoryStore + SignInStore + VaultStore {}
+pub trait Store: DirectoryStore + SignInStore + VaultStore + AuditStore {}
 
-impl<T: DirectoryStore + SignInStore + VaultStore + ?Sized> Store for T {}
+impl<T: DirectoryStore + SignInStore + VaultStore + AuditStore + ?Sized> Store for T {}
 
 /// The authority's directory: tenants, applications, role assignments and signing keys. Every
 /// write is durable when it returns (an acknowledged write survives `kill -9`).
@@ -245,4 +248,21 @@ pub trait VaultStore: Send + Sync + 'static {
     async fn vault_versions(&self, key: &ItemKey) -> Result<Vec<VaultVersion>>;
     /// One version of a name.
     async fn vault_version(&self, key: &ItemKey, version: &str) -> Result<Option<VaultVersion>>;
+}
+
+/// The audit log: who changed what in a tenant's directory or vault, and when. Append-only:
+/// events are never updated or deleted through the store. Every append is durable when it
+/// returns.
+#[async_trait::async_trait]
+pub trait AuditStore: Send + Sync + 'static {
+    /// Appends one event, its text fields bounded as [`AuditEvent`] says (a long `detail` is cut
+    /// to [`AuditEvent::MAX_DETAIL_CHARS`] characters, the others to
+    /// [`AuditEvent::MAX_FIELD_CHARS`]). [`Error::Conflict`] if its id is taken;
+    /// [`Error::NotFound`] if its tenant does not exist; [`Error::Invalid`] if `at` is outside
+    /// the years 0 to 9999.
+    async fn append_audit(&self, event: &AuditEvent) -> Result<()>;
+    /// A tenant's events, newest first (by `at`; events of one instant, last appended first), at
+    /// most `limit`; only those of one target when `target` is `Some((kind, id))` (compared
+    /// exactly, after the bounding an append applies).
+    async fn audit_events(&self, tenant_id: Uuid, target: Option<(&str, &str)>, limit: u32) -> Result<Vec<AuditEvent>>;
 }

@@ -6,7 +6,9 @@ use uuid::Uuid;
 
 use crate::columns::{Document, IdColumn, from_document, time_from_text};
 use crate::conflict::item_kind;
-use crate::{AppRoleAssignment, Collection, Grant, GrantKind, ItemKey, Result, Tenant, VaultItem, VaultVersion};
+use crate::{
+    AppRoleAssignment, AuditEvent, Collection, Grant, GrantKind, ItemKey, Result, Tenant, VaultItem, VaultVersion,
+};
 
 /// A tenant: id, name, domain, created.
 pub(crate) type TenantRow<I> = (I, String, String, String);
@@ -31,6 +33,9 @@ pub(crate) type ItemRow = (String, bool, i64, Document);
 
 /// A version read with its name: name, version, created, document, sealed.
 pub(crate) type VersionRow = (String, String, String, Document, Vec<u8>);
+
+/// An audit event: id, tenant, at, actor id, actor, action, target kind, target id, detail.
+pub(crate) type AuditRow<I> = (I, I, String, Option<I>, String, String, String, String, String);
 
 /// A tenant from its row.
 pub(crate) fn tenant<I: IdColumn>(row: TenantRow<I>) -> Result<Tenant> {
@@ -123,6 +128,23 @@ pub(crate) fn version(key: &ItemKey, row: VersionRow) -> Result<VaultVersion> {
         created: time_from_text(&created, "vault version")?,
         document: from_document(&document, "vault version")?,
         sealed,
+    })
+}
+
+/// An audit event from its row.
+pub(crate) fn audit_event<I: IdColumn>(row: AuditRow<I>) -> Result<AuditEvent> {
+    let (id, tenant_id, at, actor_id, actor, action, target_kind, target_id, detail) = row;
+    let uuid = |id: I| id.uuid("audit event");
+    Ok(AuditEvent {
+        id: uuid(id)?,
+        tenant_id: uuid(tenant_id)?,
+        at: time_from_text(&at, "audit event")?,
+        actor_id: actor_id.map(uuid).transpose()?,
+        actor,
+        action,
+        target_kind,
+        target_id,
+        detail,
     })
 }
 

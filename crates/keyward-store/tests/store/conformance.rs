@@ -1,13 +1,14 @@
 //! The storage conformance suite: every behaviour the services rely on, written once against
-//! the store's traits (through [`Store`], the three families in one) and run against SQLite (a
+//! the store's traits (through [`Store`], the four families in one) and run against SQLite (a
 //! temporary file) and PostgreSQL (a fresh schema in `postgres://postgres@127.0.0.1:5432/test`
 //! per test, dropped at the end).
 //!
 //! Behaviours make their own tenants with random names, so they also pass one after another on
 //! one store ([`suite`]), as they would in a running server. Those of the directory, of customer
-//! sign-in and of the vault are in [`directory`], [`sign_in`] and [`vault`]; [`harness`] runs them
-//! against each backend.
+//! sign-in, of the vault and of the audit log are in [`directory`], [`sign_in`], [`vault`] and
+//! [`audit`]; [`harness`] runs them against each backend.
 
+mod audit;
 mod directory;
 mod harness;
 mod sign_in;
@@ -21,6 +22,10 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 use uuid::Uuid;
 
+use audit::{
+    audit_append_is_refused_when_it_must_be, audit_events_are_limited, audit_events_are_listed_newest_first,
+    audit_events_of_one_target, audit_events_of_other_tenants_are_not_listed, long_audit_text_is_cut,
+};
 use directory::{
     application, application_round_trip, assignment, concurrent_updates_one_wins,
     delete_application_cascades_assignments, directory_revision_moves_with_directory_writes,
@@ -108,9 +113,12 @@ async fn documents_survive_reopening(url: String) {
         })
         .await
         .unwrap();
+    let event = audit::event(&tenant, 0, &client.id.to_string());
+    store.append_audit(&event).await.unwrap();
     drop(store);
 
     let store = keyward_store::open(&url).await.unwrap();
+    assert_eq!(store.audit_events(tenant.id, None, 10).await.unwrap(), vec![event]);
     assert_eq!(store.tenants().await.unwrap(), vec![tenant.clone()]);
     let mut expected = vec![client, resource];
     expected.sort_by_key(|a| a.id);
@@ -228,6 +236,12 @@ conformance! {
     purge_removes_versions,
     versions_are_listed_oldest_first,
     sealed_bytes_round_trip,
+    audit_events_are_listed_newest_first,
+    audit_events_of_one_target,
+    audit_events_are_limited,
+    audit_events_of_other_tenants_are_not_listed,
+    long_audit_text_is_cut,
+    audit_append_is_refused_when_it_must_be,
 }
 
 // ---------------------------------------------------------------------------------------------
