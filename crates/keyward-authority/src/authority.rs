@@ -36,6 +36,15 @@ pub const KEY_VAULT_APP_ID: Uuid = Uuid::from_u128(0xcfa8b339_82a2_471a_a3c9_0fc
 /// ask for `https://vault.keyward.localhost/.default`. No request goes to this host; Key Vault
 /// clients compare it with the vault's host only when resource verification is on.
 pub const KEY_VAULT_IDENTIFIER: &str = "https://vault.keyward.localhost";
+/// The appId of Keyward's admin center in every tenant: a public client (no credential, so PKCE
+/// is required) whose redirect URIs are `{public_url}/admin/callback` and `/admin/signed-out`. It signs
+/// administrators in through `/authorize` like any other application; it is not listed among
+/// the tenant's app registrations.
+pub const ADMIN_CENTER_APP_ID: Uuid = Uuid::from_u128(0x4b657977_6172_4400_a000_61646d696e00);
+/// The redirect URI path of the admin center.
+pub const ADMIN_CENTER_CALLBACK: &str = "/admin/callback";
+/// Where the admin center asks the logout endpoint to return (its second redirect URI).
+pub const ADMIN_CENTER_SIGNED_OUT: &str = "/admin/signed-out";
 /// The app role that allows managing applications.
 pub const APPLICATION_READ_WRITE_ALL: &str = "Application.ReadWrite.All";
 const APPLICATION_READ_WRITE_ALL_ID: Uuid = Uuid::from_u128(0x1bfefb4e_e0b5_418b_a88f_73c46d2cc8e9);
@@ -253,11 +262,29 @@ impl Authority {
     /// Registers the resources every tenant has (Microsoft Graph, the vault) where missing:
     /// tenants made by an older Keyward may lack the newer ones. Holds the write lock.
     async fn ensure_builtin_resources(&self, tenant_id: Uuid, now: OffsetDateTime) -> Result<()> {
-        for app in [graph_resource(tenant_id, now), key_vault_resource(tenant_id, now)] {
-            if self.snapshot().app_in_tenant(tenant_id, app.app_id).is_none() {
-                self.store.insert_application(&app).await?;
-                self.directory
-                    .replace(self.snapshot().with_app(Arc::new(AppEntry::new(app))));
+        let admin_center = admin_center_client(tenant_id, &self.config.public_url, now);
+        for app in [
+            graph_resource(tenant_id, now),
+            key_vault_resource(tenant_id, now),
+            admin_center,
+        ] {
+            match self.snapshot().app_in_tenant(tenant_id, app.app_id) {
+                None => {
+                    self.store.insert_application(&app).await?;
+                    self.directory
+                        .replace(self.snapshot().with_app(Arc::new(AppEntry::new(app))));
+                }
+                // The public URL may have changed since the last start (another port, a proxy):
+                // the admin center's redirect URI follows it.
+                Some(existing) if existing.app.redirect_uris != app.redirect_uris => {
+                    let mut changed = existing.app.clone();
+                    changed.redirect_uris = app.redirect_uris;
+                    changed.version += 1;
+                    self.store.update_application(&changed).await?;
+                    self.directory
+                        .replace(self.snapshot().with_app(Arc::new(AppEntry::new(changed))));
+                }
+                Some(_) => {}
             }
         }
         Ok(())
@@ -318,6 +345,33 @@ fn graph_resource(tenant_id: Uuid, now: OffsetDateTime) -> Application {
             allowed_member_types: vec!["Application".into()],
             is_enabled: true,
         }],
+        created: now,
+        version: 1,
+    }
+}
+
+/// Whether `app_id` is one of the applications every tenant has (Microsoft Graph, the vault, the
+/// admin center) rather than one an administrator registered.
+pub fn is_builtin(app_id: Uuid) -> bool {
+    [GRAPH_APP_ID, KEY_VAULT_APP_ID, ADMIN_CENTER_APP_ID].contains(&app_id)
+}
+
+/// The admin center's client in a tenant: public, redirecting to `{public_url}/admin/callback`.
+fn admin_center_client(tenant_id: Uuid, public_url: &str, now: OffsetDateTime) -> Application {
+    Application {
+        id: Uuid::new_v4(),
+        tenant_id,
+        app_id: ADMIN_CENTER_APP_ID,
+        service_principal_id: Uuid::new_v4(),
+        display_name: "Keyward admin center".into(),
+        identifier_uris: Vec::new(),
+        redirect_uris: [ADMIN_CENTER_CALLBACK, ADMIN_CENTER_SIGNED_OUT]
+            .iter()
+            .map(|path| format!("{}{path}", public_url.trim_end_matches('/')))
+            .collect(),
+        key_credentials: Vec::new(),
+        password_credentials: Vec::new(),
+        app_roles: Vec::new(),
         created: now,
         version: 1,
     }

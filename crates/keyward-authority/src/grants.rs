@@ -414,51 +414,9 @@ impl Authority {
         form: CodeRedemption<'_>,
         now: OffsetDateTime,
     ) -> Result<TokenResponse, GrantError> {
-        let Some(redirect_uri) = form.redirect_uri else {
-            return Err(GrantError::MissingRedirectUri);
-        };
-        // Redeemed only by the client it was issued to: another one cannot use it up.
-        let client_id = Some(client.app.app.app_id);
-        let grant = match self
-            .store
-            .redeem_grant_of(GrantKind::AuthorizationCode, &handle_hash(form.code), client_id, now)
-            .await
-            .map_err(store_error)?
-        {
-            Redemption::Redeemed(grant) => grant,
-            Redemption::OtherClient => return Err(GrantError::CodeOfAnotherClient),
-            Redemption::Replayed(grant) => {
-                let revoked = self.store.revoke_family(grant.family).await.map_err(store_error)?;
-                tracing::warn!(family = %grant.family, revoked, "authorization code replayed: its tokens are revoked");
-                return Err(GrantError::CodeReplayed);
-            }
-            Redemption::Unusable => {
-                return Err(GrantError::CodeUnusable);
-            }
-        };
-        if grant.tenant_id != tenant.tenant.id {
-            return Err(GrantError::CodeOfAnotherTenant);
-        }
-        let code: CodeDocument = document(&grant)?;
-        if code.client_id != client.app.app.app_id {
-            return Err(GrantError::CodeOfAnotherClient);
-        }
-        if code.redirect_uri != redirect_uri {
-            return Err(GrantError::RedirectUriMismatch);
-        }
-        match (&code.code_challenge, form.code_verifier) {
-            (Some(_), None) => {
-                return Err(GrantError::MissingVerifier);
-            }
-            (Some(challenge), Some(verifier)) if !pkce::verify(challenge, verifier) => {
-                return Err(GrantError::VerifierMismatch);
-            }
-            (None, _) if client.method == ClientAuthMethod::Public => {
-                return Err(GrantError::PkceRequired);
-            }
-            _ => {}
-        }
-        let user = self.grant_user(&grant).await?;
+        let (grant, code, user) = self
+            .take_code(tenant, client.app.app.app_id, client.method, form, now)
+            .await?;
         let mut response = user_token::issue(&UserTokenRequest {
             tenant,
             client_id: code.client_id,
@@ -481,6 +439,81 @@ impl Authority {
                 .await?;
         }
         Ok(response)
+    }
+
+    /// Signs a user in to one of Keyward's own public clients (the admin center): redeems the
+    /// code exactly as the token endpoint does for that client (single use, redirect URI, PKCE
+    /// required) and returns the user, issuing no token: the caller keeps its own session.
+    pub async fn redeem_first_party_code(
+        &self,
+        tenant: &TenantEntry,
+        client_app_id: Uuid,
+        form: CodeRedemption<'_>,
+        now: OffsetDateTime,
+    ) -> Result<User, GrantError> {
+        let (_, _, user) = self
+            .take_code(tenant, client_app_id, ClientAuthMethod::Public, form, now)
+            .await?;
+        Ok(user)
+    }
+
+    /// Redeems an authorization code for `client_app_id` and checks every binding of it: the
+    /// tenant, the client, the redirect URI and PKCE. Returns the grant, its document and its
+    /// (enabled) user.
+    async fn take_code(
+        &self,
+        tenant: &TenantEntry,
+        client_app_id: Uuid,
+        method: ClientAuthMethod,
+        form: CodeRedemption<'_>,
+        now: OffsetDateTime,
+    ) -> Result<(Grant, CodeDocument, User), GrantError> {
+        let Some(redirect_uri) = form.redirect_uri else {
+            return Err(GrantError::MissingRedirectUri);
+        };
+        // Redeemed only by the client it was issued to: another one cannot use it up.
+        let client_id = Some(client_app_id);
+        let grant = match self
+            .store
+            .redeem_grant_of(GrantKind::AuthorizationCode, &handle_hash(form.code), client_id, now)
+            .await
+            .map_err(store_error)?
+        {
+            Redemption::Redeemed(grant) => grant,
+            Redemption::OtherClient => return Err(GrantError::CodeOfAnotherClient),
+            Redemption::Replayed(grant) => {
+                let revoked = self.store.revoke_family(grant.family).await.map_err(store_error)?;
+                tracing::warn!(family = %grant.family, revoked, "authorization code replayed: its tokens are revoked");
+                return Err(GrantError::CodeReplayed);
+            }
+            Redemption::Unusable => {
+                return Err(GrantError::CodeUnusable);
+            }
+        };
+        if grant.tenant_id != tenant.tenant.id {
+            return Err(GrantError::CodeOfAnotherTenant);
+        }
+        let code: CodeDocument = document(&grant)?;
+        if code.client_id != client_app_id {
+            return Err(GrantError::CodeOfAnotherClient);
+        }
+        if code.redirect_uri != redirect_uri {
+            return Err(GrantError::RedirectUriMismatch);
+        }
+        match (&code.code_challenge, form.code_verifier) {
+            (Some(_), None) => {
+                return Err(GrantError::MissingVerifier);
+            }
+            (Some(challenge), Some(verifier)) if !pkce::verify(challenge, verifier) => {
+                return Err(GrantError::VerifierMismatch);
+            }
+            (None, _) if method == ClientAuthMethod::Public => {
+                return Err(GrantError::PkceRequired);
+            }
+            _ => {}
+        }
+        let user = self.grant_user(&grant).await?;
+        Ok((grant, code, user))
     }
 
     /// Revokes a family whose refresh token was presented wrongly (by another client, for a

@@ -56,14 +56,14 @@ pub mod users;
 
 pub use applications::NewApplication;
 pub use authority::{
-    APPLICATION_READ_WRITE_ALL, Authority, Config, GRAPH_APP_ID, GRAPH_IDENTIFIER, KEY_VAULT_APP_ID,
-    KEY_VAULT_IDENTIFIER,
+    ADMIN_CENTER_APP_ID, ADMIN_CENTER_CALLBACK, ADMIN_CENTER_SIGNED_OUT, APPLICATION_READ_WRITE_ALL, Authority, Config,
+    GRAPH_APP_ID, GRAPH_IDENTIFIER, KEY_VAULT_APP_ID, KEY_VAULT_IDENTIFIER, is_builtin,
 };
 pub use directory::{AppEntry, Snapshot, TenantEntry};
 pub use directory_roles::{DirectoryRole, RoleAssignment};
 pub use error::{AccountError, ApplicationError, CredentialError, DirectoryRoleError, Error, Result};
 pub use forwarded::{Cidr, CidrError, TrustedProxies};
-pub use grants::{CODE_LIFETIME, Session, handle_hash};
+pub use grants::{CODE_LIFETIME, CodeRedemption, GrantError, Session, handle_hash};
 pub use http::{GraphError, router};
 pub use keyward_pki::sealing::{self, MasterKey};
 pub use metrics::Metrics;

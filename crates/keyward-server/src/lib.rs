@@ -191,7 +191,21 @@ pub async fn start(
     }
     let tenant = tenants.first().cloned().ok_or(SettingsError::NoTenant)?;
     bootstrap::ensure_admin(&authority, &tenant, &dir).await?;
-    let vaults = vault::open(&authority, store, master_key(&dir, &master)?, &tenant, &dir).await?;
+    let vaults = vault::open(
+        &authority,
+        Arc::clone(&store),
+        master_key(&dir, &master)?,
+        &tenant,
+        &dir,
+    )
+    .await?;
+    let admin_center = Arc::new(keyward_admin::AdminCenter::new(
+        Arc::clone(&authority),
+        Arc::clone(&vaults),
+        store,
+        master_key(&dir, &master)?,
+        &tenant.tenant.name,
+    ));
     let background = vec![
         tokio::spawn(Arc::clone(&authority).follow_store(DIRECTORY_CHECK)),
         tokio::spawn(Arc::clone(&vaults).run_lifetime_actions(vault::LIFETIME_ACTIONS_EVERY)),
@@ -204,7 +218,7 @@ pub async fn start(
     };
     dir.write_json("server.json", &info, Access::Public)?;
     let serving = listener::serve(
-        router(authority, vaults),
+        router(authority, vaults, admin_center),
         tls,
         listener,
         settings.connections,
@@ -224,12 +238,12 @@ pub async fn start(
 }
 
 /// Every route of the origin. Paths do not collide: the authority's are under a tenant,
-/// `/v1.0/` and `/admin/api/`, the vault's at the root (`/certificates`, `/secrets`, ...).
-fn router(authority: Arc<Authority>, vaults: Arc<Vaults>) -> Router {
+/// `/v1.0/` and `/admin/api/`, the vault's at the root (`/certificates`, `/secrets`, ...), the
+/// admin center's pages under `/admin/`.
+fn router(authority: Arc<Authority>, vaults: Arc<Vaults>, admin_center: Arc<keyward_admin::AdminCenter>) -> Router {
     keyward_authority::router(authority)
         .merge(keyward_vault::router(vaults))
-        // The admin center (web UI under /admin/) merges its router here, beside the services
-        // it administers.
+        .merge(keyward_admin::router(admin_center))
         .route("/healthz", get(|| async { "ok" }))
 }
 

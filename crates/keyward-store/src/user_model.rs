@@ -60,6 +60,8 @@ pub enum GrantKind {
     RefreshToken,
     /// A sign-in (SSO) session behind a cookie: "consumed" when the user signs out.
     Session,
+    /// An administrator's session in the admin center: "consumed" at sign-out.
+    AdminSession,
 }
 
 impl GrantKind {
@@ -69,6 +71,7 @@ impl GrantKind {
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
             Self::Session => "session",
+            Self::AdminSession => "admin_session",
         }
     }
 }

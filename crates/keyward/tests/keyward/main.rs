@@ -7,6 +7,7 @@
 
 mod common;
 
+mod admin;
 mod authority;
 mod cli;
 mod client;

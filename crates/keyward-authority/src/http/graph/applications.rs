@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::{GraphCaller, GraphError, GraphResult, body, collection, date, parse_id};
 use crate::applications::{ApplicationChange, KeyCredentialChange, NewApplication};
-use crate::authority::{Authority, GRAPH_APP_ID};
+use crate::authority::{ADMIN_CENTER_APP_ID, Authority, GRAPH_APP_ID};
 use crate::credentials;
 use crate::directory::AppEntry;
 use crate::error::Error;
@@ -172,14 +172,14 @@ fn key_credentials(
     Ok(changes)
 }
 
-/// `GET /v1.0/applications`: every application but Microsoft Graph.
+/// `GET /v1.0/applications`: every application but Microsoft Graph and the admin center.
 pub(crate) async fn list(State(authority): State<Arc<Authority>>, caller: GraphCaller) -> Response {
     let snapshot = authority.snapshot();
     collection(
         snapshot
             .apps_of(caller.tenant_id())
             .iter()
-            .filter(|a| a.app.app_id != GRAPH_APP_ID)
+            .filter(|a| ![GRAPH_APP_ID, ADMIN_CENTER_APP_ID].contains(&a.app.app_id))
             .map(|a| render(&a.app))
             .collect(),
     )

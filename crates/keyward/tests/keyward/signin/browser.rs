@@ -118,7 +118,7 @@ impl Browser {
                     "cookie without HttpOnly: {value}"
                 );
                 assert!(
-                    attributes.iter().any(|a| a == "samesite=lax"),
+                    attributes.iter().any(|a| a == "samesite=lax" || a == "samesite=strict"),
                     "cookie without SameSite: {value}"
                 );
                 if attributes.iter().any(|a| a == "max-age=0") {
@@ -188,10 +188,20 @@ impl Page {
 
     /// The first form: its action and its inputs' names and values.
     pub fn form(&self) -> Form {
-        let start = self
+        self.form_at("<form")
+    }
+
+    /// The form whose action is `action`.
+    pub fn form_to(&self, action: &str) -> Form {
+        self.form_at(&format!("action=\"{action}\""))
+    }
+
+    fn form_at(&self, marker: &str) -> Form {
+        let at = self
             .body
-            .find("<form")
-            .unwrap_or_else(|| panic!("no form on the page:\n{}", self.body));
+            .find(marker)
+            .unwrap_or_else(|| panic!("no form {marker} on the page:\n{}", self.body));
+        let start = self.body[..at + marker.len()].rfind("<form").expect("<form");
         let end = self.body[start..].find("</form>").expect("</form>") + start;
         let html = &self.body[start..end];
         let tag_end = html.find('>').expect("form tag");

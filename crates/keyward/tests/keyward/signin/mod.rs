@@ -2,7 +2,7 @@
 //! hosted pages, driven by a minimal browser (cookies, forms, no redirects followed), tokens
 //! checked against the published keys, and the attacks the flow must stop. Also `keyward user`.
 
-mod browser;
+pub(crate) mod browser;
 mod flow;
 
 mod abuse;
