@@ -22,6 +22,7 @@ pub mod access;
 pub mod applications;
 mod authority;
 pub mod authorize;
+pub mod azure_hosts;
 pub mod client_auth;
 pub mod credentials;
 mod directory;

@@ -45,7 +45,7 @@ pub mod limits;
 mod listener;
 mod master_key;
 mod settings;
-mod tls;
+pub mod tls;
 mod vault;
 
 use std::future::Future;
@@ -63,12 +63,14 @@ use zeroize::Zeroizing;
 
 pub use data_dir::{AdminInfo, DataDir, ServerInfo};
 pub use error::{Error, Result};
+pub use keyward_authority::azure_hosts;
 pub use keyward_authority::{Cidr, CidrError, DirectoryRole, Profile, TrustedProxies};
 pub use limits::ConnectionLimits;
 pub use master_key::{MasterKeyError, MasterKeySource};
 pub use settings::{
     DEFAULT_TENANT, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, ServeSettings, SettingsError,
 };
+pub use tls::AZURE_HOSTS_CA;
 
 /// The vault the bare host name serves, which `start` creates with the admin allowed everything.
 pub use keyward_vault::DEFAULT_VAULT;
@@ -169,7 +171,7 @@ pub async fn start(
     listener.set_nonblocking(true).map_err(Error::Listener)?;
     let local_addr = listener.local_addr().map_err(Error::Listener)?;
     let public_url = settings.public_url_for(local_addr.port());
-    let tls = tls::server_config(&dir, &tls_hosts(&public_url))?;
+    let tls = tls::server_config(&dir, &tls_hosts(&public_url), settings.azure_hosts)?;
 
     let database = settings.database_url();
     let store = keyward_store::open(&database).await.map_err(|source| Error::Database {
@@ -184,6 +186,7 @@ pub async fn start(
     config.profile = settings.profile;
     config.trusted_proxies = settings.trusted_proxies.clone();
     config.smtp = settings.smtp.clone();
+    config.azure_hosts = settings.azure_hosts;
     let authority = Arc::new(Authority::open(Arc::clone(&store), master_key(&dir, &master)?, config).await?);
     let mut tenants = Vec::new();
     for name in &settings.tenants {

@@ -48,6 +48,7 @@ pub struct ServeSettings {
     pub(crate) connections: ConnectionLimits,
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) smtp: Option<SmtpSettings>,
+    pub(crate) azure_hosts: bool,
 }
 
 impl ServeSettings {
@@ -67,6 +68,7 @@ impl ServeSettings {
             connections: ConnectionLimits::default(),
             trusted_proxies: TrustedProxies::default(),
             smtp: None,
+            azure_hosts: false,
         }
     }
 
@@ -192,6 +194,23 @@ impl ServeSettings {
     pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.trusted_proxies = proxies;
         self
+    }
+
+    /// The Azure host names mode: the server also answers, on the same listener, for
+    /// `login.microsoftonline.com`, `login.microsoft.com`, `{tenant}.ciamlogin.com`,
+    /// `management.azure.com` and `{vault}.vault.azure.net`, with a certificate from the data
+    /// directory's Azure-hosts CA (`tls/azure-hosts-ca.pem`, name-constrained to those domains,
+    /// apart from the local CA), and answers each in that service's exact form (issuer,
+    /// endpoints), so that code written for Entra and Key Vault runs unchanged once the hosts
+    /// file points those names here. Off by default.
+    pub fn azure_hosts(mut self, on: bool) -> Self {
+        self.azure_hosts = on;
+        self
+    }
+
+    /// Whether the Azure host names mode is on.
+    pub fn answers_azure_hosts(&self) -> bool {
+        self.azure_hosts
     }
 
     /// The data directory.

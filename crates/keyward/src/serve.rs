@@ -38,6 +38,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         println!("  Sign-up:     one step, email not verified (give --smtp-url to mail sign-up codes)");
     }
+    if args.azure_hosts {
+        print_azure_hosts(&server, &args);
+    }
     server.wait().await?;
     eprintln!("keyward: stopped");
     Ok(())
@@ -59,7 +62,8 @@ pub fn settings(args: &ServeArgs) -> anyhow::Result<(ServeSettings, String)> {
         .tenants(&args.tenants)?
         .token_lifetime(Duration::from_secs(u64::from(args.token_lifetime)))?
         .connection_limits(limits)?
-        .trusted_proxies(TrustedProxies::new(args.trusted_proxies.iter().copied()));
+        .trusted_proxies(TrustedProxies::new(args.trusted_proxies.iter().copied()))
+        .azure_hosts(args.azure_hosts);
     if let Some(url) = &args.public_url {
         settings = settings.public_url(url)?;
     }
@@ -123,6 +127,32 @@ pub(crate) fn init_logging() {
         .with_writer(std::io::stderr)
         .try_init()
         .ok();
+}
+
+/// The Azure host names mode's lines: loud, since the server then answers as Microsoft.
+fn print_azure_hosts(server: &keyward_server::Server, args: &ServeArgs) {
+    let ca = server.data_dir().path(keyward_server::AZURE_HOSTS_CA);
+    println!();
+    println!("  !! AZURE HOST NAMES MODE: this server also answers as login.microsoftonline.com,");
+    println!(
+        "  !! login.microsoft.com, login.windows.net, *.ciamlogin.com, management.azure.com and *.vault.azure.net."
+    );
+    println!("  !! Their certificates come from a separate CA that can vouch for those names only:");
+    println!("  !!   {}", ca.display());
+    println!("  !! Trust it in test processes only, never system-wide:");
+    println!(
+        "  !!   export NODE_EXTRA_CA_CERTS={0} REQUESTS_CA_BUNDLE={0}",
+        ca.display()
+    );
+    println!(
+        "  !! Point the names here:  keyward hosts --data {}   (prints the hosts-file lines; --write adds them)",
+        args.data.display()
+    );
+    if !args.listen.ends_with(":443") {
+        println!(
+            "  !! Clients use port 443 for these names: listen there (--listen 127.0.0.1:443) for their default URLs."
+        );
+    }
 }
 
 fn print_banner(server: &keyward_server::Server, key_origin: &str) {

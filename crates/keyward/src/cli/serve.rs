@@ -73,6 +73,16 @@ pub struct ServeArgs {
     /// Trust this CA certificate (PEM) for the mail server's TLS, besides the public roots.
     #[arg(long, value_name = "FILE", requires = "smtp_url")]
     pub smtp_ca: Option<PathBuf>,
+    /// Also answer as Microsoft's hosts, on the same listener: login.microsoftonline.com,
+    /// login.microsoft.com, login.windows.net, TENANT.ciamlogin.com, management.azure.com and
+    /// VAULT.vault.azure.net, each in that service's own form (issuer, endpoints, Key Vault's
+    /// challenge), so that code written for Entra and Key Vault runs unchanged. Point the names
+    /// here with `keyward hosts`; their certificates come from the data directory's separate
+    /// Azure-hosts CA (tls/azure-hosts-ca.pem, name-constrained to those domains), which you
+    /// give to test processes only (NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE). Listen on port
+    /// 443 (e.g. --listen 127.0.0.1:443) for the clients' default URLs.
+    #[arg(long)]
+    pub azure_hosts: bool,
 }
 
 /// `--profile`.
