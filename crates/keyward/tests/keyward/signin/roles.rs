@@ -177,7 +177,7 @@ async fn user_show_lists_the_directory_roles() {
         ),
         ("bob@example.com", &[][..]),
     ] {
-        let mut args = vec!["user", "create", "--email", email, "--password-file", pw];
+        let mut args = vec!["user", "create", "--email", email, "--password-file", pw, "--json"];
         args.extend_from_slice(roles);
         json(&keyward(&server, &args, ""));
     }
