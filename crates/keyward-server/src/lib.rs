@@ -95,6 +95,7 @@ pub struct Server {
     tenant_id: Uuid,
     data_dir: DataDir,
     profile: Profile,
+    has_administrator: bool,
     serving: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
 }
@@ -138,6 +139,12 @@ impl Server {
     /// The profile it runs: development (helpful) or production (terse).
     pub fn profile(&self) -> Profile {
         self.profile
+    }
+
+    /// Whether, when it started, a user of the default tenant held a directory role (could sign
+    /// in to the admin center).
+    pub fn has_administrator(&self) -> bool {
+        self.has_administrator
     }
 
     /// Serves until the shutdown future completes and requests in flight are done; then stops
@@ -194,6 +201,7 @@ pub async fn start(
     }
     let tenant = tenants.first().cloned().ok_or(SettingsError::NoTenant)?;
     bootstrap::ensure_admin(&authority, &tenant, &dir).await?;
+    let has_administrator = !authority.directory_role_assignments(tenant.tenant.id).await?.is_empty();
     let vaults = vault::open(
         &authority,
         Arc::clone(&store),
@@ -235,6 +243,7 @@ pub async fn start(
         tenant_id: tenant.tenant.id,
         data_dir: dir,
         profile: settings.profile,
+        has_administrator,
         serving,
         background,
     })

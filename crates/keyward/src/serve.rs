@@ -179,6 +179,13 @@ fn print_banner(server: &keyward_server::Server, key_origin: &str) {
         "  Admin:       keyward app create --name my-app --data {}",
         dir.root().display()
     );
+    println!("  Admin UI:    {url}/admin/   (the admin center: sign in as a user with a directory role)");
+    if !server.has_administrator() {
+        println!(
+            "               no administrator yet; make the first: keyward user create --email E --role global-admin --data {}",
+            dir.root().display()
+        );
+    }
     println!(
         "  MSAL Node:   new msal.ConfidentialClientApplication({{ auth: {{ clientId, authority: \"{url}/{tenant}/\","
     );

@@ -6,6 +6,8 @@
 
 mod refusals;
 mod session;
+mod signing_keys;
+mod users;
 
 use crate::common::Server;
 use crate::signin::browser::{Browser, Page};
