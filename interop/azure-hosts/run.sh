@@ -56,7 +56,7 @@ in_ns() { ip netns exec "$NS" "$@"; }
 
 DATA="$WORK/data"
 in_ns "$KEYWARD" serve --data "$DATA" --listen 127.0.0.1:443 --public-url https://localhost \
-    --azure-hosts --token-lifetime 600 >"$WORK/server.log" 2>&1 &
+    --azure-hosts --token-lifetime 600 --managed-identity startup-identity >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
     [ -f "$DATA/server.json" ] && break

@@ -35,6 +35,7 @@ pub mod forwarded;
 pub mod fuzzing;
 mod grants;
 mod http;
+pub mod managed_identity;
 mod metrics;
 mod oauth_error;
 pub mod password;

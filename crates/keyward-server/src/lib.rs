@@ -43,6 +43,7 @@ pub mod data_dir;
 mod error;
 pub mod limits;
 mod listener;
+pub mod managed_identity;
 mod master_key;
 mod settings;
 pub mod tls;
@@ -66,6 +67,7 @@ pub use error::{Error, Result};
 pub use keyward_authority::azure_hosts;
 pub use keyward_authority::{Cidr, CidrError, DirectoryRole, Profile, TrustedProxies};
 pub use limits::ConnectionLimits;
+pub use managed_identity::{ManagedIdentity, ManagedIdentityEndpoint};
 pub use master_key::{MasterKeyError, MasterKeySource};
 pub use settings::{
     DEFAULT_TENANT, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, ServeSettings, SettingsError,
@@ -98,6 +100,7 @@ pub struct Server {
     has_administrator: bool,
     serving: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
+    managed_identities: Vec<ManagedIdentityEndpoint>,
 }
 
 impl std::fmt::Debug for Server {
@@ -145,6 +148,11 @@ impl Server {
     /// in to the admin center).
     pub fn has_administrator(&self) -> bool {
         self.has_administrator
+    }
+
+    /// The managed identity endpoints it serves.
+    pub fn managed_identities(&self) -> &[ManagedIdentityEndpoint] {
+        &self.managed_identities
     }
 
     /// Serves until the shutdown future completes and requests in flight are done; then stops
@@ -217,10 +225,13 @@ pub async fn start(
         master_key(&dir, &master)?,
         &tenant.tenant.name,
     ));
-    let background = vec![
+    let (managed_identities, identity_tasks) =
+        managed_identity::start(&authority, tenant.tenant.id, &dir, &settings.managed_identities).await?;
+    let mut background = vec![
         tokio::spawn(Arc::clone(&authority).follow_store(DIRECTORY_CHECK)),
         tokio::spawn(Arc::clone(&vaults).run_lifetime_actions(vault::LIFETIME_ACTIONS_EVERY)),
     ];
+    background.extend(identity_tasks);
 
     let info = ServerInfo {
         url: public_url.clone(),
@@ -246,6 +257,7 @@ pub async fn start(
         has_administrator,
         serving,
         background,
+        managed_identities,
     })
 }
 

@@ -38,6 +38,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         println!("  Sign-up:     one step, email not verified (give --smtp-url to mail sign-up codes)");
     }
+    for endpoint in server.managed_identities() {
+        println!(
+            "  Managed identity: {} at {}   (the app's environment: {})",
+            endpoint.app,
+            endpoint.origin,
+            endpoint.env_file.display()
+        );
+    }
     if args.azure_hosts {
         print_azure_hosts(&server, &args);
     }
@@ -64,6 +72,18 @@ pub fn settings(args: &ServeArgs) -> anyhow::Result<(ServeSettings, String)> {
         .connection_limits(limits)?
         .trusted_proxies(TrustedProxies::new(args.trusted_proxies.iter().copied()))
         .azure_hosts(args.azure_hosts);
+    for identity in &args.managed_identities {
+        let (app, address) = match identity.split_once('=') {
+            Some((app, address)) => (
+                app,
+                address.parse().with_context(|| {
+                    format!("--managed-identity {identity}: {address} is not an address such as 127.0.0.1:42356")
+                })?,
+            ),
+            None => (identity.as_str(), std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+        };
+        settings = settings.managed_identity(app, address, args.managed_identity_any_address)?;
+    }
     if let Some(url) = &args.public_url {
         settings = settings.public_url(url)?;
     }

@@ -73,3 +73,47 @@ def test_azure_identity_and_key_vault_with_default_options():
     assert "-----BEGIN PRIVATE KEY-----" in secret.value
     certificate = CertificateClient(SETUP["vaultUrl"], credential).get_certificate(SETUP["vaultCertificate"])
     assert certificate.name == SETUP["vaultCertificate"]
+
+
+MI = SETUP["managedIdentityEnv"]
+MI_VARIABLES = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_POD_IDENTITY_AUTHORITY_HOST", "AZURE_CLIENT_ID")
+
+
+@pytest.fixture
+def no_identity_env(monkeypatch):
+    for name in MI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def read_secret_with(credential):
+    secret = SecretClient(SETUP["vaultUrl"], credential).get_secret(SETUP["vaultCertificate"])
+    assert "-----BEGIN PRIVATE KEY-----" in secret.value
+    return claims(credential.get_token("https://vault.azure.net/.default").token)
+
+
+def test_default_azure_credential_through_app_service_managed_identity(no_identity_env):
+    from azure.identity import DefaultAzureCredential
+
+    no_identity_env.setenv("IDENTITY_ENDPOINT", MI["IDENTITY_ENDPOINT"])
+    no_identity_env.setenv("IDENTITY_HEADER", MI["IDENTITY_HEADER"])
+    c = read_secret_with(DefaultAzureCredential())
+    assert c["azp"] == SETUP["reader"]["clientId"]
+
+
+def test_managed_identity_credential_through_imds(no_identity_env):
+    from azure.identity import ManagedIdentityCredential
+
+    no_identity_env.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", MI["AZURE_POD_IDENTITY_AUTHORITY_HOST"])
+    c = read_secret_with(ManagedIdentityCredential())
+    assert c["azp"] == SETUP["reader"]["clientId"]
+
+
+def test_a_wrong_identity_header_gets_nothing(no_identity_env):
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import ManagedIdentityCredential
+
+    no_identity_env.setenv("IDENTITY_ENDPOINT", MI["IDENTITY_ENDPOINT"])
+    no_identity_env.setenv("IDENTITY_HEADER", "0" * 64)
+    with pytest.raises(ClientAuthenticationError):
+        ManagedIdentityCredential().get_token("https://vault.azure.net/.default")

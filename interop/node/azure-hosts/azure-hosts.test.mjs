@@ -134,3 +134,38 @@ test("azure-identity and the Key Vault SDKs with default options: challenge, tok
   const token = await credential.getToken("https://vault.azure.net/.default");
   assert.equal(claims(token.token).iss, `https://login.microsoftonline.com/${setup.tenantId}/v2.0`);
 });
+
+const MI = setup.managedIdentityEnv;
+const miProgram = join(HERE, "article", "managed-identity.cjs");
+const miBase = { VAULT_URL: setup.vaultUrl, SECRET_NAME: setup.vaultCertificate };
+
+test("DefaultAzureCredential through App Service's managed identity (IDENTITY_ENDPOINT, IDENTITY_HEADER)", async () => {
+  const result = await runProgram(miProgram, [], {
+    ...miBase,
+    MODE: "default",
+    IDENTITY_ENDPOINT: MI.IDENTITY_ENDPOINT,
+    IDENTITY_HEADER: MI.IDENTITY_HEADER,
+  });
+  assert.deepEqual(result, { azp: setup.reader.clientId, hasKey: true });
+});
+
+test("ManagedIdentityCredential through IMDS (AZURE_POD_IDENTITY_AUTHORITY_HOST)", async () => {
+  const result = await runProgram(miProgram, [], {
+    ...miBase,
+    MODE: "managed",
+    AZURE_POD_IDENTITY_AUTHORITY_HOST: MI.AZURE_POD_IDENTITY_AUTHORITY_HOST,
+  });
+  assert.deepEqual(result, { azp: setup.reader.clientId, hasKey: true });
+});
+
+test("ManagedIdentityCredential with a wrong IDENTITY_HEADER gets nothing", async () => {
+  await assert.rejects(
+    runProgram(miProgram, [], {
+      ...miBase,
+      MODE: "managed",
+      IDENTITY_ENDPOINT: MI.IDENTITY_ENDPOINT,
+      IDENTITY_HEADER: "0".repeat(64),
+    }),
+    /failed/,
+  );
+});

@@ -63,6 +63,13 @@ const setup = {
   vaultUrl: "https://default.vault.azure.net",
   vaultCertificate: "ciam-client-app-cert",
   reader: { clientId: reader.appId, bundlePath: bundle },
+  // The managed identity endpoint `keyward serve --managed-identity startup-identity` serves.
+  managedIdentityEnv: Object.fromEntries(
+    readFileSync(join(DATA, "managed-identity", "startup-identity.env"), "utf8")
+      .split("\n")
+      .filter((l) => l.includes("="))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  ),
 };
 writeFileSync(join(WORK, "setup.json"), JSON.stringify(setup, null, 2));
 console.log(`azure-hosts setup: tenant ${setup.tenant} (${setup.tenantId}), app ${setup.clientId}`);

@@ -83,6 +83,18 @@ pub struct ServeArgs {
     /// 443 (e.g. --listen 127.0.0.1:443) for the clients' default URLs.
     #[arg(long)]
     pub azure_hosts: bool,
+    /// Serve a managed identity endpoint for an application (its client ID or display name),
+    /// as APP or APP=ADDR (default 127.0.0.1 on a free port): App Service's IDENTITY_ENDPOINT +
+    /// IDENTITY_HEADER protocol and IMDS's /metadata/identity/oauth2/token, so that
+    /// ManagedIdentityCredential and DefaultAzureCredential get the app's tokens with no secret
+    /// or certificate in its environment. The environment to give the app is written to
+    /// DATA/managed-identity/APP.env. Repeat it for more apps (each gets its own endpoint).
+    #[arg(long = "managed-identity", value_name = "APP[=ADDR]")]
+    pub managed_identities: Vec<String>,
+    /// Let --managed-identity listen on a non-loopback address (anyone who reaches it gets the
+    /// app's tokens, as on an Azure VM).
+    #[arg(long, requires = "managed_identities")]
+    pub managed_identity_any_address: bool,
 }
 
 /// `--profile`.
