@@ -1,5 +1,7 @@
 //! Who may do what: Key Vault's permission names, access policies per principal, deny by
 //! default, and the [`Access`] every vault operation checks before it looks anything up.
+//! An administrator of the vault's tenant (the admin center) acts outside the access policies,
+//! with the [`Administration`] their directory role gives.
 
 use keyward_store::{AccessPolicy, Collection, Vault};
 use uuid::Uuid;
@@ -12,13 +14,61 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct Access {
     vault: Vault,
-    caller: Caller,
+    who: Who,
+}
+
+/// Who acts through an [`Access`].
+#[derive(Debug, Clone, Copy)]
+enum Who {
+    /// A principal with a vault token, under the vault's access policies.
+    Principal(Caller),
+    /// An administrator of the vault's tenant, under their role.
+    Administrator(Administration),
+}
+
+/// What an administrator of a vault's tenant may do in it, whatever its access policies say:
+/// how the admin center acts. Built only by [`crate::Vaults::administer`], which checks the
+/// tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Administration {
+    /// Everything (a Global or Application Administrator).
+    Manage,
+    /// Lists and metadata only (a Global Reader): certificates' public parts, their policies,
+    /// the names and attributes of secrets and of deleted objects; never a secret's value, so
+    /// never a private key.
+    Read,
+}
+
+impl Administration {
+    /// Whether this standing allows `permission`.
+    pub fn allows(self, permission: Permission) -> bool {
+        use CertificatePermission as C;
+        match self {
+            Self::Manage => true,
+            Self::Read => matches!(
+                permission,
+                Permission::Certificates(C::Get | C::List | C::GetIssuers | C::ListIssuers)
+                    | Permission::Secrets(SecretPermission::List)
+            ),
+        }
+    }
 }
 
 impl Access {
-    /// `caller` acting on `vault`.
+    /// `caller` acting on `vault`, under its access policies.
     pub fn new(vault: Vault, caller: Caller) -> Self {
-        Self { vault, caller }
+        Self {
+            vault,
+            who: Who::Principal(caller),
+        }
+    }
+
+    /// An administrator of the vault's tenant acting on `vault` (the caller checked the tenant).
+    pub(crate) fn administrator(vault: Vault, administration: Administration) -> Self {
+        Self {
+            vault,
+            who: Who::Administrator(administration),
+        }
     }
 
     /// The vault.
@@ -26,21 +76,43 @@ impl Access {
         &self.vault
     }
 
-    /// The caller.
-    pub fn caller(&self) -> &Caller {
-        &self.caller
+    /// The caller, when a principal with a vault token acts (not an administrator).
+    pub fn caller(&self) -> Option<&Caller> {
+        match &self.who {
+            Who::Principal(caller) => Some(caller),
+            Who::Administrator(_) => None,
+        }
+    }
+
+    /// The administrator's standing, when an administrator acts.
+    pub fn administration(&self) -> Option<Administration> {
+        match self.who {
+            Who::Principal(_) => None,
+            Who::Administrator(administration) => Some(administration),
+        }
     }
 
     /// [`Error::Forbidden`] unless the caller holds `permission` in this vault.
     pub fn require(&self, permission: impl Into<Permission>) -> Result<()> {
         let permission = permission.into();
-        let caller = &self.caller;
-        if allows(&self.vault, caller.object_id, permission) {
+        let (allowed, principal) = match &self.who {
+            Who::Principal(caller) => {
+                let app_id = caller.app_id.map(|a| a.to_string()).unwrap_or_default();
+                (
+                    allows(&self.vault, caller.object_id, permission),
+                    format!("appid={app_id};oid={}", caller.object_id),
+                )
+            }
+            Who::Administrator(administration) => (
+                administration.allows(permission),
+                format!("administrator ({administration:?})"),
+            ),
+        };
+        if allowed {
             return Ok(());
         }
-        let app_id = caller.app_id.map(|a| a.to_string()).unwrap_or_default();
         Err(Error::Forbidden {
-            principal: format!("appid={app_id};oid={}", caller.object_id),
+            principal,
             permission,
             vault: self.vault.name.clone(),
         })
@@ -227,5 +299,55 @@ mod tests {
         })
         .unwrap_err();
         assert!(matches!(err, Error::UnknownPermission { name, .. } if name == "fly"));
+    }
+
+    fn vault(policies: Vec<AccessPolicy>) -> Vault {
+        Vault {
+            id: Uuid::new_v4(),
+            tenant_id: Uuid::new_v4(),
+            name: "default".into(),
+            access_policies: policies,
+            created: time::OffsetDateTime::UNIX_EPOCH,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn an_administrator_acts_outside_the_policies_and_a_reader_never_reads_values() {
+        let manage = Access::administrator(vault(Vec::new()), Administration::Manage);
+        for p in CertificatePermission::ALL {
+            manage.require(*p).unwrap();
+        }
+        for p in SecretPermission::ALL {
+            manage.require(*p).unwrap();
+        }
+        assert!(manage.caller().is_none());
+        assert_eq!(manage.administration(), Some(Administration::Manage));
+
+        let read = Access::administrator(vault(Vec::new()), Administration::Read);
+        read.require(CertificatePermission::Get).unwrap();
+        read.require(CertificatePermission::List).unwrap();
+        read.require(SecretPermission::List).unwrap();
+        for refused in [
+            Permission::Secrets(SecretPermission::Get),
+            Permission::Secrets(SecretPermission::Set),
+            Permission::Secrets(SecretPermission::Backup),
+            Permission::Certificates(CertificatePermission::Create),
+            Permission::Certificates(CertificatePermission::Backup),
+            Permission::Certificates(CertificatePermission::Purge),
+        ] {
+            let err = read.require(refused).unwrap_err();
+            assert!(matches!(err, Error::Forbidden { permission, .. } if permission == refused));
+        }
+
+        // A principal still needs a policy.
+        let caller = Caller {
+            object_id: Uuid::new_v4(),
+            app_id: None,
+        };
+        let principal = Access::new(vault(Vec::new()), caller);
+        assert!(principal.require(SecretPermission::List).is_err());
+        assert_eq!(principal.caller(), Some(&caller));
+        assert!(principal.administration().is_none());
     }
 }

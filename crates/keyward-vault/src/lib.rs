@@ -53,7 +53,8 @@ mod secrets;
 mod service;
 
 pub use access::{
-    Access, CERTIFICATE_PERMISSIONS, CertificatePermission, Permission, SECRET_PERMISSIONS, SecretPermission,
+    Access, Administration, CERTIFICATE_PERMISSIONS, CertificatePermission, Permission, SECRET_PERMISSIONS,
+    SecretPermission,
 };
 pub use certificates::{CreateCertificate, ImportCertificate, UpdateCertificate};
 pub use clock::{Clock, ShiftedClock, SystemClock};

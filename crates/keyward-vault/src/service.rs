@@ -10,7 +10,7 @@ use keyward_store::{AccessPolicy, Collection, ItemKey, ItemWrite, Vault, VaultIt
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::access::Access;
+use crate::access::{Access, Administration};
 use crate::error::{Error, Result};
 use crate::{Caller, Clock, Tokens, access};
 
@@ -107,6 +107,16 @@ impl Vaults {
     /// [`Error::VaultNotFound`] if there is no such vault.
     pub async fn access(&self, vault: &str, caller: Caller) -> Result<Access> {
         Ok(Access::new(self.vault(vault).await?, caller))
+    }
+
+    /// An administrator of `tenant_id` acting on the vault `vault` with `administration`,
+    /// outside its access policies (the admin center). [`Error::VaultNotFound`] if there is no
+    /// such vault or it belongs to another tenant.
+    pub async fn administer(&self, tenant_id: Uuid, vault: &str, administration: Administration) -> Result<Access> {
+        match self.find_vault(vault).await? {
+            Some(v) if v.tenant_id == tenant_id => Ok(Access::administrator(v, administration)),
+            _ => Err(Error::VaultNotFound(vault.chars().take(64).collect())),
+        }
     }
 
     pub(crate) fn item_key(vault: &Vault, collection: Collection, name: &str) -> ItemKey {

@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use keyward_pki::{Certificate, CertificateSpec, KeyType, Name, PrivateKey};
 use keyward_vault::{
-    ContentType, Error, ImportCertificate, OperationStatus, PageRequest, SetSecret, UpdateCertificate,
+    Administration, ContentType, Error, ImportCertificate, OperationStatus, PageRequest, SetSecret, UpdateCertificate,
 };
 use serde_json::json;
 
@@ -633,12 +633,48 @@ async fn permissions_are_checked_before_anything_is_looked_up() {
     ));
     // Removing the policy takes effect at once.
     h.vaults
-        .remove_access_policy("default", reader.caller().object_id)
+        .remove_access_policy("default", reader.caller().unwrap().object_id)
         .await
         .unwrap();
-    let reader = h.vaults.access("default", *reader.caller()).await.unwrap();
+    let reader = h.vaults.access("default", *reader.caller().unwrap()).await.unwrap();
     assert!(matches!(
         h.vaults.certificate(&reader, "exists", None).await,
         Err(Error::Forbidden { .. })
+    ));
+}
+
+#[tokio::test]
+async fn an_administrator_of_the_tenant_administers_its_vault_and_no_other() {
+    let h = harness().await;
+    let manage = h
+        .vaults
+        .administer(h.tenant, "default", Administration::Manage)
+        .await
+        .unwrap();
+    h.vaults
+        .create_certificate(&manage, "by-admin", create_request(sparse("CN=by-admin")))
+        .await
+        .unwrap();
+    let secret = h.vaults.secret(&manage, "by-admin", None).await.unwrap();
+    assert!(secret.value.is_some(), "a manager reads the certificate's secret");
+    let read = h
+        .vaults
+        .administer(h.tenant, "DEFAULT", Administration::Read)
+        .await
+        .unwrap();
+    assert!(h.vaults.certificate(&read, "by-admin", None).await.is_ok());
+    assert!(matches!(
+        h.vaults.secret(&read, "by-admin", None).await,
+        Err(Error::Forbidden { .. })
+    ));
+    assert!(matches!(
+        h.vaults
+            .administer(h.other_tenant, "default", Administration::Manage)
+            .await,
+        Err(Error::VaultNotFound(_))
+    ));
+    assert!(matches!(
+        h.vaults.administer(h.tenant, "missing", Administration::Manage).await,
+        Err(Error::VaultNotFound(_))
     ));
 }
