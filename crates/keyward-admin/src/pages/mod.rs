@@ -6,6 +6,7 @@ pub mod apps;
 pub mod overview;
 pub mod signing_keys;
 pub mod users;
+pub mod vault;
 
 use askama::Template;
 use axum::Router;
@@ -41,11 +42,55 @@ pub(crate) fn routes() -> Router<Arc<AdminCenter>> {
         // Signing keys
         .route("/admin/signing-keys", get(signing_keys::list))
         .route("/admin/signing-keys/rotate", post(signing_keys::rotate))
+        // Key vault (vault.rs, vault/certificates.rs, vault/secrets.rs)
+        .merge(vault_routes())
+}
+
+/// The routes of the Key vault section that take forms.
+fn vault_routes() -> Router<Arc<AdminCenter>> {
+    use vault::{certificates, secrets};
+    const CERTIFICATE: &str = "/admin/vault/{vault}/certificates/{name}";
+    const VERSION: &str = "/admin/vault/{vault}/certificates/{name}/{version}";
+    const SECRET: &str = "/admin/vault/{vault}/secrets/{name}";
+    Router::new()
+        .route("/admin/vault", get(vault::list).post(vault::create))
+        .route("/admin/vault/{vault}", get(vault::show))
+        .route(
+            "/admin/vault/{vault}/certificates/new",
+            get(certificates::new_form).post(certificates::generate),
+        )
+        .route(CERTIFICATE, get(certificates::show))
+        .route(&format!("{CERTIFICATE}/delete"), post(certificates::delete))
+        .route(VERSION, get(certificates::version))
+        .route(&format!("{VERSION}/download/cer"), get(certificates::download_cer))
+        .route(&format!("{VERSION}/download"), post(certificates::download_with_key))
+        .route("/admin/vault/{vault}/secrets", post(secrets::set))
+        .route(SECRET, get(secrets::show))
+        .route(&format!("{SECRET}/show"), post(secrets::reveal))
+        .route(&format!("{SECRET}/enabled"), post(secrets::set_enabled))
+        .route(&format!("{SECRET}/delete"), post(secrets::delete))
+        .route("/admin/vault/{vault}/access", post(vault::policy_save))
+        .route("/admin/vault/{vault}/access/new", get(vault::policy_new))
+        .route("/admin/vault/{vault}/access/{object_id}", get(vault::policy_edit))
+        .route(
+            "/admin/vault/{vault}/access/{object_id}/remove",
+            post(vault::policy_remove),
+        )
+        .route(
+            "/admin/vault/{vault}/deleted/{kind}/{name}/recover",
+            post(vault::recover),
+        )
+        .route("/admin/vault/{vault}/deleted/{kind}/{name}/purge", post(vault::purge))
 }
 
 /// The routes that take file uploads (a larger body limit).
 pub(crate) fn upload_routes() -> Router<Arc<AdminCenter>> {
     Router::new()
+        // Key vault
+        .route(
+            "/admin/vault/{vault}/certificates/import",
+            post(vault::certificates::import),
+        )
 }
 
 /// `GET /admin`: the overview is at `/admin/`.
