@@ -8,6 +8,7 @@ mod refusals;
 mod session;
 mod signing_keys;
 mod users;
+mod vault;
 
 use crate::common::Server;
 use crate::signin::browser::{Browser, Page};
