@@ -34,7 +34,7 @@ use crate::error::AdminError;
 use crate::forms::AdminForm;
 
 /// The messages of the actions that end on the vault's pages.
-pub const DONE: &[(&str, &'static str)] = &[
+pub const DONE: &[(&str, &str)] = &[
     ("vault-created", "The vault was created."),
     ("certificate-created", "The certificate was created."),
     ("certificate-imported", "The certificate was imported."),
