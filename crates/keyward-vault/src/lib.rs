@@ -27,6 +27,10 @@
 //!   row (`vault/{vault_id}/{collection}/{name}/{version}`); they appear in no log and no `Debug`.
 //! - **Management** (`/admin/api/vaults`): create and list a tenant's vaults, set and remove
 //!   access policies, with a management token ([`Tokens::admin_caller`]).
+//! - **Administration** (the admin center): [`Vaults::administer`] gives an administrator of the
+//!   vault's tenant an [`Access`] outside the access policies, [`Administration::Manage`] or
+//!   [`Administration::Read`] (lists and metadata, never a secret's value or a private key);
+//!   another tenant's vault is [`Error::VaultNotFound`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
