@@ -119,6 +119,7 @@ pub fn with_status(page: impl IntoPage, status: StatusCode) -> Response {
 /// A row of the list of vaults.
 pub struct VaultRow {
     name: String,
+    uri: String,
     created: When,
     policies: usize,
     default: bool,
@@ -140,6 +141,20 @@ pub(crate) struct ListQuery {
     done: Option<String>,
 }
 
+/// The URI clients use for the vault `name`: the server's origin for the default vault,
+/// `{name}.localhost` on the same port for the others (as the vault chooses them by host).
+fn vault_uri(public_url: &str, name: &str) -> String {
+    if name == DEFAULT_VAULT {
+        return format!("{public_url}/");
+    }
+    let port = url::Url::parse(public_url)
+        .ok()
+        .and_then(|u| u.port())
+        .map(|p| format!(":{p}"))
+        .unwrap_or_default();
+    format!("https://{name}.localhost{port}/")
+}
+
 async fn vault_rows(center: &AdminCenter, admin: &Admin) -> Result<Vec<VaultRow>, AdminError> {
     Ok(center
         .vaults()
@@ -148,6 +163,7 @@ async fn vault_rows(center: &AdminCenter, admin: &Admin) -> Result<Vec<VaultRow>
         .into_iter()
         .filter(|v| v.tenant_id == admin.tenant_id())
         .map(|v| VaultRow {
+            uri: vault_uri(center.public_url(), &v.name),
             default: v.name == DEFAULT_VAULT,
             created: When::of(v.created),
             policies: v.access_policies.len(),

@@ -862,12 +862,13 @@ async fn deleted_items_are_recovered_or_purged_and_vaults_are_created() {
         .await;
     assert_eq!(made.status, 303, "{}", made.body);
     assert_eq!(made.location().unwrap(), "/admin/vault/team-vault?done=vault-created");
+    let list = browser.get("/admin/vault").await;
+    assert!(list.body.contains("data-vault=\"team-vault\""));
+    let port = server.url.rsplit(':').next().unwrap().trim_end_matches('/');
     assert!(
-        browser
-            .get("/admin/vault")
-            .await
-            .body
-            .contains("data-vault=\"team-vault\"")
+        list.body.contains(&format!("https://team-vault.localhost:{port}/")),
+        "{}",
+        list.body
     );
     let again = browser
         .post("/admin/vault", &fields(&[("csrf", &token), ("name", "team-vault")]))
