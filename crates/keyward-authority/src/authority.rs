@@ -335,6 +335,7 @@ fn graph_resource(tenant_id: Uuid, now: OffsetDateTime) -> Application {
         display_name: "Microsoft Graph".into(),
         identifier_uris: vec![GRAPH_IDENTIFIER.into()],
         redirect_uris: Vec::new(),
+        logout_url: None,
         key_credentials: Vec::new(),
         password_credentials: Vec::new(),
         app_roles: vec![AppRole {
@@ -369,6 +370,7 @@ fn admin_center_client(tenant_id: Uuid, public_url: &str, now: OffsetDateTime) -
             .iter()
             .map(|path| format!("{}{path}", public_url.trim_end_matches('/')))
             .collect(),
+        logout_url: None,
         key_credentials: Vec::new(),
         password_credentials: Vec::new(),
         app_roles: Vec::new(),
@@ -387,6 +389,7 @@ fn key_vault_resource(tenant_id: Uuid, now: OffsetDateTime) -> Application {
         display_name: "Azure Key Vault".into(),
         identifier_uris: vec![KEY_VAULT_IDENTIFIER.into()],
         redirect_uris: Vec::new(),
+        logout_url: None,
         key_credentials: Vec::new(),
         password_credentials: Vec::new(),
         app_roles: Vec::new(),

@@ -4,6 +4,11 @@
 
 pub mod apps;
 pub mod overview;
+// An application's tabs (Authentication, Certificates & secrets, API permissions, App roles).
+pub mod authentication;
+pub mod credentials;
+pub mod permissions;
+pub mod roles;
 
 use askama::Template;
 use axum::Router;
@@ -26,11 +31,43 @@ pub(crate) fn routes() -> Router<Arc<AdminCenter>> {
         .route("/admin/apps/new", get(apps::new_form).post(apps::create))
         .route("/admin/apps/{id}", get(apps::show))
         .route("/admin/apps/{id}/delete", post(apps::delete))
+        // An application's tabs: Authentication, Certificates & secrets, API permissions, App roles.
+        .route(
+            "/admin/apps/{id}/authentication",
+            get(authentication::show).post(authentication::save),
+        )
+        .route("/admin/apps/{id}/credentials", get(credentials::show))
+        .route(
+            "/admin/apps/{id}/credentials/certificates/{key_id}/delete",
+            post(credentials::delete_certificate),
+        )
+        .route("/admin/apps/{id}/credentials/secrets", post(credentials::add_secret))
+        .route(
+            "/admin/apps/{id}/credentials/secrets/{key_id}/delete",
+            post(credentials::delete_secret),
+        )
+        .route(
+            "/admin/apps/{id}/permissions",
+            get(permissions::show).post(permissions::grant),
+        )
+        .route(
+            "/admin/apps/{id}/permissions/{assignment}/delete",
+            post(permissions::remove),
+        )
+        .route("/admin/apps/{id}/roles", get(roles::show).post(roles::create))
+        .route("/admin/apps/{id}/roles/{role}/disable", post(roles::disable))
+        .route("/admin/apps/{id}/roles/{role}/enable", post(roles::enable))
+        .route("/admin/apps/{id}/roles/{role}/delete", post(roles::delete))
 }
 
 /// The routes that take file uploads (a larger body limit).
 pub(crate) fn upload_routes() -> Router<Arc<AdminCenter>> {
     Router::new()
+        // An application's Certificates & secrets tab.
+        .route(
+            "/admin/apps/{id}/credentials/certificates",
+            post(credentials::upload_certificate),
+        )
 }
 
 /// `GET /admin`: the overview is at `/admin/`.
