@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyward_authority::credentials::{certificate_credential, new_secret};
-use keyward_authority::{ApplicationError, AppEntry, CredentialError, Error as AuthorityError};
+use keyward_authority::{AppEntry, ApplicationError, CredentialError, Error as AuthorityError};
 use keyward_pki::{Format, Thumbprints};
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
@@ -351,9 +351,7 @@ pub(crate) async fn delete_certificate(
         return Ok(Confirm {
             chrome: Chrome::of(&admin, "apps"),
             question: format!("Delete certificate {}?", credential.display_name),
-            consequence: format!(
-                "Assertions signed with the key of certificate {thumbprint} are refused at once."
-            ),
+            consequence: format!("Assertions signed with the key of certificate {thumbprint} are refused at once."),
             action: format!("/admin/apps/{}/credentials/certificates/{key_id}/delete", entry.app.id),
             fields: Vec::new(),
             back: format!("/admin/apps/{}/credentials", entry.app.id),
@@ -408,7 +406,12 @@ pub(crate) async fn add_secret(
 ) -> Result<Response, AdminError> {
     admin.require(Permission::ManageApplications)?;
     let entry = find(&center, &admin, &id)?;
-    let days = form.expires.trim().parse::<u32>().ok().filter(|d| SECRET_DAYS.contains(d));
+    let days = form
+        .expires
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|d| SECRET_DAYS.contains(d));
     let refuse = |error: String| {
         let mut page = CredentialsPage::of(&admin, &entry, "secrets");
         page.error = Some(error);

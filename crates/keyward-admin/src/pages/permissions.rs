@@ -80,8 +80,12 @@ impl PermissionsPage {
                 let role = resource.and_then(|r| r.app.app_roles.iter().find(|role| role.id == a.app_role_id));
                 GrantRow {
                     id: a.id.to_string(),
-                    resource: resource.map(|r| r.app.display_name.clone()).unwrap_or_else(|| a.resource_id.to_string()),
-                    value: role.map(|r| r.value.clone()).unwrap_or_else(|| a.app_role_id.to_string()),
+                    resource: resource
+                        .map(|r| r.app.display_name.clone())
+                        .unwrap_or_else(|| a.resource_id.to_string()),
+                    value: role
+                        .map(|r| r.value.clone())
+                        .unwrap_or_else(|| a.app_role_id.to_string()),
                     role_name: role.map(|r| r.display_name.clone()).unwrap_or_default(),
                     description: role.map(|r| r.description.clone()).unwrap_or_default(),
                     granted: When::of(a.created),
@@ -201,7 +205,10 @@ pub(crate) async fn grant(
             ),
         )
         .await;
-    Ok(see_other(&format!("/admin/apps/{}/permissions?done=granted", entry.app.id)))
+    Ok(see_other(&format!(
+        "/admin/apps/{}/permissions?done=granted",
+        entry.app.id
+    )))
 }
 
 /// `POST /admin/apps/{id}/permissions/{assignmentId}/delete`: asks first.
@@ -254,5 +261,8 @@ pub(crate) async fn remove(
             ),
         )
         .await;
-    Ok(see_other(&format!("/admin/apps/{}/permissions?done=removed", entry.app.id)))
+    Ok(see_other(&format!(
+        "/admin/apps/{}/permissions?done=removed",
+        entry.app.id
+    )))
 }

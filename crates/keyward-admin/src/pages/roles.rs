@@ -113,12 +113,7 @@ impl RolesPage {
 }
 
 /// How many grants of the role there are.
-fn granted(
-    admin: &Admin,
-    entry: &AppEntry,
-    role_id: Uuid,
-    snapshot: &keyward_authority::Snapshot,
-) -> usize {
+fn granted(admin: &Admin, entry: &AppEntry, role_id: Uuid, snapshot: &keyward_authority::Snapshot) -> usize {
     snapshot
         .assignments_of(admin.tenant_id())
         .filter(|a| a.resource_id == entry.app.service_principal_id && a.app_role_id == role_id)

@@ -200,7 +200,9 @@ fn openssl_date(line: &str) -> String {
     let parts: Vec<&str> = value.split_whitespace().collect();
     assert_eq!(parts.len(), 5, "{value}");
     assert_eq!(parts[4], "GMT");
-    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let month = months.iter().position(|m| *m == parts[0]).unwrap() + 1;
     let day: u32 = parts[1].parse().unwrap();
     format!("{}-{month:02}-{day:02}T{}Z", parts[3], parts[2])
@@ -214,13 +216,26 @@ fn openssl_facts(dir: &Path, file: &str, form: &str) -> (String, String, String)
         dir,
     );
     let thumbprint = sha1.trim().split_once('=').unwrap().1.replace(':', "");
-    let start = run("openssl", &["x509", "-in", file, "-inform", form, "-noout", "-startdate"], dir);
-    let end = run("openssl", &["x509", "-in", file, "-inform", form, "-noout", "-enddate"], dir);
+    let start = run(
+        "openssl",
+        &["x509", "-in", file, "-inform", form, "-noout", "-startdate"],
+        dir,
+    );
+    let end = run(
+        "openssl",
+        &["x509", "-in", file, "-inform", form, "-noout", "-enddate"],
+        dir,
+    );
     (thumbprint, openssl_date(&start), openssl_date(&end))
 }
 
 /// A token for Microsoft Graph with an assertion signed by `key` for `certificate`.
-async fn token_with(server: &Server, app_id: &str, certificate: keyward_pki::Certificate, key: PrivateKey) -> (u16, serde_json::Value) {
+async fn token_with(
+    server: &Server,
+    app_id: &str,
+    certificate: keyward_pki::Certificate,
+    key: PrivateKey,
+) -> (u16, serde_json::Value) {
     let client = Client {
         app_id: app_id.to_owned(),
         certificate,
@@ -244,8 +259,19 @@ async fn certificates_made_by_openssl_and_keyward_are_uploaded_shown_as_openssl_
     run(
         "openssl",
         &[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "openssl.key", "-out", "openssl.pem",
-            "-days", "30", "-subj", "/CN=openssl-made",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "openssl.key",
+            "-out",
+            "openssl.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=openssl-made",
         ],
         work,
     );
@@ -259,20 +285,32 @@ async fn certificates_made_by_openssl_and_keyward_are_uploaded_shown_as_openssl_
 
     // DER, by keyward cert new.
     let prefix = work.join("keyward-made");
-    server.keyward(&[
-        "cert",
-        "new",
-        "--subject",
-        "CN=keyward-made",
-        "--days",
-        "60",
-        "--no-password",
-        "--out",
-        prefix.to_str().unwrap(),
-    ]);
+    run(
+        env!("CARGO_BIN_EXE_keyward"),
+        &[
+            "cert",
+            "new",
+            "--subject",
+            "CN=keyward-made",
+            "--days",
+            "60",
+            "--no-password",
+            "--out",
+            prefix.to_str().unwrap(),
+        ],
+        work,
+    );
     let der = std::fs::read(work.join("keyward-made.cer")).unwrap();
     assert_eq!(der[0], 0x30, "a DER certificate");
-    let added = upload_certificate(&server, &browser, &object_id, "keyward-made.cer", &der, "made by keyward").await;
+    let added = upload_certificate(
+        &server,
+        &browser,
+        &object_id,
+        "keyward-made.cer",
+        &der,
+        "made by keyward",
+    )
+    .await;
     assert_eq!(added.status, 303, "{}", added.body);
 
     let page = browser.get(&added.location().unwrap()).await;
@@ -292,16 +330,32 @@ async fn certificates_made_by_openssl_and_keyward_are_uploaded_shown_as_openssl_
         assert_eq!(row.cell("key-id"), row.key_id);
         let sha256 = run(
             "openssl",
-            &["x509", "-in", file, "-inform", form, "-noout", "-fingerprint", "-sha256"],
+            &[
+                "x509",
+                "-in",
+                file,
+                "-inform",
+                form,
+                "-noout",
+                "-fingerprint",
+                "-sha256",
+            ],
             work,
         );
         let sha256 = sha256.trim().split_once('=').unwrap().1.replace(':', "");
-        assert!(row.html.contains(&format!("<code class=\"sha256\">{sha256}</code>")), "{}", row.html);
+        assert!(
+            row.html.contains(&format!("<code class=\"sha256\">{sha256}</code>")),
+            "{}",
+            row.html
+        );
         assert!(row.html.contains(&format!(
             "action=\"/admin/apps/{object_id}/credentials/certificates/{}/delete\"",
             row.key_id
         )));
-        assert!(row.html.contains(&format!("aria-label=\"Delete certificate {description}\"")));
+        assert!(
+            row.html
+                .contains(&format!("aria-label=\"Delete certificate {description}\""))
+        );
     }
 
     // Both keys sign in.
@@ -312,7 +366,11 @@ async fn certificates_made_by_openssl_and_keyward_are_uploaded_shown_as_openssl_
     let openssl_cert = keyward_pki::read(&pem, None).unwrap().certificates.remove(0);
     let (status, body) = token_with(&server, &app_id, openssl_cert.clone(), openssl_key.clone()).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(claims_of(body["access_token"].as_str().unwrap())["appid"], app_id);
+    let claims = claims_of(body["access_token"].as_str().unwrap());
+    assert!(
+        claims["azp"] == app_id.as_str() || claims["appid"] == app_id.as_str(),
+        "{claims}"
+    );
     let keyward_key = keyward_pki::read(&std::fs::read(work.join("keyward-made.key")).unwrap(), None)
         .unwrap()
         .private_key
@@ -323,31 +381,66 @@ async fn certificates_made_by_openssl_and_keyward_are_uploaded_shown_as_openssl_
 
     // Deleting asks first, then the certificate's key is refused at once.
     let openssl_row = &shown[0];
-    let delete = format!("/admin/apps/{object_id}/credentials/certificates/{}/delete", openssl_row.key_id);
+    let delete = format!(
+        "/admin/apps/{object_id}/credentials/certificates/{}/delete",
+        openssl_row.key_id
+    );
     let csrf = csrf_of(&page);
-    let asked = browser.post(&delete, &[("csrf".into(), csrf.clone()), ("confirmed".into(), String::new())]).await;
+    let asked = browser
+        .post(
+            &delete,
+            &[("csrf".into(), csrf.clone()), ("confirmed".into(), String::new())],
+        )
+        .await;
     assert_eq!(asked.status, 200, "{}", asked.body);
-    assert!(decode(&asked.body).contains("Delete certificate made by openssl?"), "{}", asked.body);
-    assert_eq!(rows(&browser.get(&format!("/admin/apps/{object_id}/credentials")).await).len(), 2);
-    let deleted = browser.post(&delete, &[("csrf".into(), csrf), ("confirmed".into(), "yes".into())]).await;
+    assert!(
+        decode(&asked.body).contains("Delete certificate made by openssl?"),
+        "{}",
+        asked.body
+    );
+    assert_eq!(
+        rows(&browser.get(&format!("/admin/apps/{object_id}/credentials")).await).len(),
+        2
+    );
+    let deleted = browser
+        .post(&delete, &[("csrf".into(), csrf), ("confirmed".into(), "yes".into())])
+        .await;
     assert_eq!(deleted.status, 303, "{}", deleted.body);
     let (status, body) = token_with(&server, &app_id, openssl_cert, openssl_key).await;
     assert_eq!(status, 401, "{body}");
     let after = browser.get(&format!("/admin/apps/{object_id}/credentials")).await;
     assert_eq!(rows(&after).len(), 1);
     let overview = browser.get(&format!("/admin/apps/{object_id}")).await;
-    assert!(overview.body.contains("Deleted certificate"), "audited: {}", overview.body);
+    assert!(
+        overview.body.contains("Deleted certificate"),
+        "audited: {}",
+        overview.body
+    );
 }
 
 /// Asserts a refused upload: 422, the form again with the message, nothing stored.
-async fn assert_refused(server: &Server, browser: &Browser, object_id: &str, file_name: &str, bytes: &[u8], says: &[&str]) {
+async fn assert_refused(
+    server: &Server,
+    browser: &Browser,
+    object_id: &str,
+    file_name: &str,
+    bytes: &[u8],
+    says: &[&str],
+) {
     let refused = upload_certificate(server, browser, object_id, file_name, bytes, "kept description").await;
     assert_eq!(refused.status, 422, "{file_name}: {}", refused.body);
-    let message = decode(between(&refused.body, "<div class=\"message error\" role=\"alert\">", "</div>"));
+    let message = decode(between(
+        &refused.body,
+        "<div class=\"message error\" role=\"alert\">",
+        "</div>",
+    ));
     for text in says {
         assert!(message.contains(text), "{file_name}: {message}");
     }
-    assert!(refused.body.contains("value=\"kept description\""), "the typed description is kept");
+    assert!(
+        refused.body.contains("value=\"kept description\""),
+        "the typed description is kept"
+    );
     assert!(rows(&refused).is_empty());
     let app = server.keyward(&["app", "show", object_id]);
     assert_eq!(app["keyCredentials"].as_array().unwrap().len(), 0, "{app}");
@@ -363,15 +456,35 @@ async fn a_pfx_a_pem_with_its_key_an_expired_a_weak_and_a_non_certificate_are_re
     run(
         "openssl",
         &[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "k.pem", "-out", "c.pem", "-days", "30",
-            "-subj", "/CN=refused",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=refused",
         ],
         work,
     );
     run(
         "openssl",
         &[
-            "pkcs12", "-export", "-in", "c.pem", "-inkey", "k.pem", "-out", "f.pfx", "-passout", "pass:secret",
+            "pkcs12",
+            "-export",
+            "-in",
+            "c.pem",
+            "-inkey",
+            "k.pem",
+            "-out",
+            "f.pfx",
+            "-passout",
+            "pass:secret",
         ],
         work,
     );
@@ -382,13 +495,25 @@ async fn a_pfx_a_pem_with_its_key_an_expired_a_weak_and_a_non_certificate_are_re
         &object_id,
         "f.pfx",
         &pfx,
-        &["PFX with a private key", "upload the certificate only (.cer/.pem)", "openssl pkcs12 -in f.pfx -nokeys -out f.pem"],
+        &[
+            "PFX with a private key",
+            "upload the certificate only (.cer/.pem)",
+            "openssl pkcs12 -in f.pfx -nokeys -out f.pem",
+        ],
     )
     .await;
 
     let mut both = std::fs::read(work.join("c.pem")).unwrap();
     both.extend(std::fs::read(work.join("k.pem")).unwrap());
-    assert_refused(&server, &browser, &object_id, "both.pem", &both, &["PRIVATE KEY", "upload the certificate only"]).await;
+    assert_refused(
+        &server,
+        &browser,
+        &object_id,
+        "both.pem",
+        &both,
+        &["PRIVATE KEY", "upload the certificate only"],
+    )
+    .await;
 
     let key = PrivateKey::generate(KeyType::Rsa2048).unwrap();
     let now = time::OffsetDateTime::now_utc();
@@ -397,7 +522,15 @@ async fn a_pfx_a_pem_with_its_key_an_expired_a_weak_and_a_non_certificate_are_re
         .validity(Validity::Days(30))
         .self_signed(&key)
         .unwrap();
-    assert_refused(&server, &browser, &object_id, "expired.cer", expired.der(), &["expired on", "upload a current one"]).await;
+    assert_refused(
+        &server,
+        &browser,
+        &object_id,
+        "expired.cer",
+        expired.der(),
+        &["expired on", "upload a current one"],
+    )
+    .await;
 
     run(
         "openssl",
@@ -408,9 +541,25 @@ async fn a_pfx_a_pem_with_its_key_an_expired_a_weak_and_a_non_certificate_are_re
         work,
     );
     let weak = std::fs::read(work.join("weak.pem")).unwrap();
-    assert_refused(&server, &browser, &object_id, "weak.pem", &weak, &["1024 bits", "too weak", "rsa:2048"]).await;
+    assert_refused(
+        &server,
+        &browser,
+        &object_id,
+        "weak.pem",
+        &weak,
+        &["1024 bits", "too weak", "rsa:2048"],
+    )
+    .await;
 
-    assert_refused(&server, &browser, &object_id, "notes.pem", b"just some notes\n", &["not a certificate", ".cer"]).await;
+    assert_refused(
+        &server,
+        &browser,
+        &object_id,
+        "notes.pem",
+        b"just some notes\n",
+        &["not a certificate", ".cer"],
+    )
+    .await;
     assert_refused(&server, &browser, &object_id, "empty.cer", b"", &["empty"]).await;
 }
 
@@ -453,10 +602,15 @@ async fn a_new_secret_is_shown_once_works_and_is_refused_at_once_when_deleted() 
     let server = Server::start();
     let browser = admin(&server, "ada@example.com", "app-admin").await;
     let (object_id, app_id) = new_app(&browser, "secret-app").await;
-    let tab = browser.get(&format!("/admin/apps/{object_id}/credentials?tab=secrets")).await;
+    let tab = browser
+        .get(&format!("/admin/apps/{object_id}/credentials?tab=secrets"))
+        .await;
     assert!(tab.body.contains("Client secrets"));
     let form = tab.form_to(&format!("/admin/apps/{object_id}/credentials/secrets"));
-    assert!(tab.body.contains("<option value=\"365\" selected>"), "365 days by default");
+    assert!(
+        tab.body.contains("<option value=\"365\" selected>"),
+        "365 days by default"
+    );
     let made = browser
         .post(
             &form.action,
@@ -469,7 +623,11 @@ async fn a_new_secret_is_shown_once_works_and_is_refused_at_once_when_deleted() 
         .await;
     assert_eq!(made.status, 200, "{}", made.body);
     assert!(made.body.contains("Copy the value now: it is never shown again"));
-    let secret = decode(between(&made.body, "<code id=\"new-secret-value\" class=\"secret-value\">", "</code>"));
+    let secret = decode(between(
+        &made.body,
+        "<code id=\"new-secret-value\" class=\"secret-value\">",
+        "</code>",
+    ));
     assert_eq!(secret.len(), 40, "{secret}");
     assert!(made.header("cache-control").unwrap().contains("no-store"));
     let shown = rows(&made);
@@ -477,11 +635,17 @@ async fn a_new_secret_is_shown_once_works_and_is_refused_at_once_when_deleted() 
     let key_id = shown[0].key_id.clone();
     assert_eq!(shown[0].cell("value"), format!("{}***", &secret[..3]));
     assert_eq!(shown[0].cell("description"), "ci secret");
-    let expires = time::OffsetDateTime::parse(&shown[0].datetime("expires"), &time::format_description::well_known::Rfc3339).unwrap();
+    let expires = time::OffsetDateTime::parse(
+        &shown[0].datetime("expires"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
     assert!((expires - time::OffsetDateTime::now_utc() - time::Duration::days(90)).abs() < time::Duration::minutes(5));
 
     // Never again: not on the page, not in the audit log.
-    let again = browser.get(&format!("/admin/apps/{object_id}/credentials?tab=secrets")).await;
+    let again = browser
+        .get(&format!("/admin/apps/{object_id}/credentials?tab=secrets"))
+        .await;
     assert!(!again.body.contains(&secret));
     assert!(!again.body.contains("new-secret-value"));
     let overview = browser.get(&format!("/admin/apps/{object_id}")).await;
@@ -509,8 +673,20 @@ async fn a_new_secret_is_shown_once_works_and_is_refused_at_once_when_deleted() 
         deleted.location().unwrap(),
         format!("/admin/apps/{object_id}/credentials?tab=secrets&done=secret-deleted")
     );
-    assert_oauth_error(&token_with_secret(&server, &app_id, &secret).await, 401, "invalid_client", 7000215);
-    assert!(rows(&browser.get(&format!("/admin/apps/{object_id}/credentials?tab=secrets")).await).is_empty());
+    assert_oauth_error(
+        &token_with_secret(&server, &app_id, &secret).await,
+        401,
+        "invalid_client",
+        7000215,
+    );
+    assert!(
+        rows(
+            &browser
+                .get(&format!("/admin/apps/{object_id}/credentials?tab=secrets"))
+                .await
+        )
+        .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -532,7 +708,13 @@ async fn a_global_reader_sees_the_tabs_but_every_post_is_refused() {
     let snapshot = app.to_string();
 
     let reader = admin(&server, "reader@example.com", "global-reader").await;
-    for tab in ["credentials", "credentials?tab=secrets", "authentication", "permissions", "roles"] {
+    for tab in [
+        "credentials",
+        "credentials?tab=secrets",
+        "authentication",
+        "permissions",
+        "roles",
+    ] {
         let page = reader.get(&format!("/admin/apps/{object_id}/{tab}")).await;
         assert_eq!(page.status, 200, "{tab}: {}", page.body);
         assert!(!page.body.contains("Upload certificate") && !page.body.contains("New client secret"));
@@ -543,7 +725,10 @@ async fn a_global_reader_sees_the_tabs_but_every_post_is_refused() {
     assert_eq!(refused.status, 403, "{}", refused.body);
     let role = uuid::Uuid::new_v4();
     for (path, fields) in [
-        (format!("/admin/apps/{object_id}/credentials/secrets"), vec![("expires", "365")]),
+        (
+            format!("/admin/apps/{object_id}/credentials/secrets"),
+            vec![("expires", "365")],
+        ),
         (
             format!("/admin/apps/{object_id}/credentials/certificates/{cert_key_id}/delete"),
             vec![("confirmed", "yes")],
@@ -556,18 +741,28 @@ async fn a_global_reader_sees_the_tabs_but_every_post_is_refused() {
             format!("/admin/apps/{object_id}/authentication"),
             vec![("redirect_uris", "https://reader.example/cb")],
         ),
-        (format!("/admin/apps/{object_id}/permissions"), vec![("permission", "x/y")]),
+        (
+            format!("/admin/apps/{object_id}/permissions"),
+            vec![("permission", "x/y")],
+        ),
         (
             format!("/admin/apps/{object_id}/permissions/{role}/delete"),
             vec![("confirmed", "yes")],
         ),
         (
             format!("/admin/apps/{object_id}/roles"),
-            vec![("display_name", "Reader"), ("value", "Reader.All"), ("allowed", "Application")],
+            vec![
+                ("display_name", "Reader"),
+                ("value", "Reader.All"),
+                ("allowed", "Application"),
+            ],
         ),
         (format!("/admin/apps/{object_id}/roles/{role}/disable"), vec![]),
         (format!("/admin/apps/{object_id}/roles/{role}/enable"), vec![]),
-        (format!("/admin/apps/{object_id}/roles/{role}/delete"), vec![("confirmed", "yes")]),
+        (
+            format!("/admin/apps/{object_id}/roles/{role}/delete"),
+            vec![("confirmed", "yes")],
+        ),
     ] {
         let mut body: Vec<(String, String)> = vec![("csrf".into(), csrf.clone())];
         body.extend(fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
