@@ -20,7 +20,7 @@ use crate::error::AdminError;
 use crate::forms::AdminForm;
 
 /// The messages of the actions that end on an application's pages.
-pub const DONE: &[(&str, &'static str)] = &[
+pub const DONE: &[(&str, &str)] = &[
     ("created", "The application was registered."),
     ("deleted", "The application was deleted."),
 ];

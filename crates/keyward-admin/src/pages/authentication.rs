@@ -19,7 +19,7 @@ use crate::error::AdminError;
 use crate::forms::AdminForm;
 
 /// The messages of the actions that end on this tab.
-pub const DONE: &[(&str, &'static str)] = &[(
+pub const DONE: &[(&str, &str)] = &[(
     "saved",
     "The redirect URIs and the logout URL were saved; sign-ins use them from now on.",
 )];

@@ -28,7 +28,7 @@ use crate::error::AdminError;
 use crate::forms::{AdminForm, Upload};
 
 /// The messages of the actions that end on this tab.
-pub const DONE: &[(&str, &'static str)] = &[
+pub const DONE: &[(&str, &str)] = &[
     (
         "certificate-added",
         "The certificate was added. An application holding its private key can sign in with it now.",

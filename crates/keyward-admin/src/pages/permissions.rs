@@ -20,7 +20,7 @@ use crate::error::AdminError;
 use crate::forms::AdminForm;
 
 /// The messages of the actions that end on this tab.
-pub const DONE: &[(&str, &'static str)] = &[
+pub const DONE: &[(&str, &str)] = &[
     (
         "granted",
         "Admin consent was granted: the permission is in the application's next token.",

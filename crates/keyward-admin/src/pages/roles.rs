@@ -21,7 +21,7 @@ use crate::error::AdminError;
 use crate::forms::AdminForm;
 
 /// The messages of the actions that end on this tab.
-pub const DONE: &[(&str, &'static str)] = &[
+pub const DONE: &[(&str, &str)] = &[
     ("created", "The app role was created; it can be granted now."),
     ("disabled", "The app role was disabled: it can no longer be granted."),
     ("enabled", "The app role was enabled."),
