@@ -112,8 +112,9 @@ fn test() -> Result<(), String> {
 }
 
 /// The real third-party clients against the real server: MSAL Node and azure-identity JS
-/// (`interop/node`), MSAL Python and azure-identity Python (`interop/python`), Chromium through
-/// customer sign-in (`interop/browser`). Each suite starts `keyward serve` itself from the debug
+/// (`interop/node`), MSAL Python and azure-identity Python (`interop/python`), both again with
+/// Microsoft's host names in a network namespace (`interop/azure-hosts`), Chromium through
+/// customer sign-in and the admin center (`interop/browser`). Each suite starts `keyward serve` itself from the debug
 /// binary built here.
 fn interop() -> Result<(), String> {
     run(Command::new("cargo").args(["build", "--quiet", "-p", "keyward"]))?;
@@ -138,11 +139,29 @@ fn interop() -> Result<(), String> {
             .env("KEYWARD_BIN", &keyward)
             .current_dir(&python))?;
     }
+    let azure_hosts = root().join("interop/azure-hosts/run.sh");
+    if azure_hosts.exists() {
+        if is_root() && have("ip") {
+            run(Command::new("bash").arg(&azure_hosts).env("KEYWARD_BIN", &keyward))?;
+        } else {
+            eprintln!(
+                "xtask: SKIPPED interop/azure-hosts (the Azure host names mode): it needs root and `ip` for a network namespace of its own"
+            );
+        }
+    }
     let browser = root().join("interop/browser");
     if browser.join("package.json").exists() {
         browser_tests(&browser, &keyward)?;
     }
     Ok(())
+}
+
+/// Whether this process runs as root (`id -u` says 0).
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
 }
 
 /// A real browser through customer sign-in (`interop/browser`): Debian's Chromium, driven

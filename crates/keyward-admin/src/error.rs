@@ -63,6 +63,9 @@ pub enum AdminError {
     /// The store failed.
     #[error(transparent)]
     Store(keyward_store::Error),
+    /// The system gave no randomness for a state, a verifier or a session.
+    #[error("no randomness available")]
+    NoRandomness,
 }
 
 impl AdminError {
@@ -157,7 +160,7 @@ impl AdminError {
             Self::Vault(e) if vault_client_error(e) => {
                 (StatusCode::BAD_REQUEST, "That could not be done", e.to_string())
             }
-            Self::Authority(_) | Self::Vault(_) | Self::Store(_) => (
+            Self::Authority(_) | Self::Vault(_) | Self::Store(_) | Self::NoRandomness => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
                 "The server could not complete this. Its log says why; nothing was half-done.".into(),

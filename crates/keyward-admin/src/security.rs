@@ -116,3 +116,6 @@ fn static_file(body: &'static str, content_type: &'static str) -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests;

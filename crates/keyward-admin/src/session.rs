@@ -22,6 +22,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyward_authority::{ADMIN_CENTER_APP_ID, ADMIN_CENTER_CALLBACK, ADMIN_CENTER_SIGNED_OUT, CodeRedemption};
+use keyward_pki::sealing::MasterKey;
 use keyward_store::{Grant, GrantKind};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
@@ -64,8 +65,14 @@ impl SessionCookie {
     /// The cookie of the request, if it opens under the master key and the session has not
     /// been idle for longer than [`IDLE_TIMEOUT`]. (Whether its row is live is for the caller.)
     pub fn of(center: &AdminCenter, headers: &HeaderMap, now: OffsetDateTime) -> Option<Self> {
-        let sealed = URL_SAFE_NO_PAD.decode(cookie(headers, SESSION_COOKIE)?).ok()?;
-        let opened = center.master.open(SESSION_OWNER, &sealed).ok()?;
+        Self::open(&center.master, cookie(headers, SESSION_COOKIE)?, now)
+    }
+
+    /// A cookie's value opened under `master`, if it is not idle for longer than
+    /// [`IDLE_TIMEOUT`] (nor from the future).
+    fn open(master: &MasterKey, value: &str, now: OffsetDateTime) -> Option<Self> {
+        let sealed = URL_SAFE_NO_PAD.decode(value).ok()?;
+        let opened = master.open(SESSION_OWNER, &sealed).ok()?;
         let session: Self = serde_json::from_slice(&opened).ok()?;
         let idle = now.unix_timestamp() - session.last_seen;
         (0..=IDLE_TIMEOUT.whole_seconds()).contains(&idle).then_some(session)
@@ -79,7 +86,7 @@ impl SessionCookie {
     /// The `Set-Cookie` that moves the last-use time to `now`, when the cookie's is older
     /// than a minute.
     pub fn refreshed(&self, center: &AdminCenter, now: OffsetDateTime) -> Option<HeaderValue> {
-        (now.unix_timestamp() - self.last_seen >= REFRESH_AFTER.whole_seconds()).then(|| {
+        self.is_due(now).then(|| {
             let next = Self {
                 handle: self.handle.clone(),
                 last_seen: now.unix_timestamp(),
@@ -88,14 +95,26 @@ impl SessionCookie {
         })
     }
 
+    /// Whether the last-use time is old enough to be sealed anew.
+    fn is_due(&self, now: OffsetDateTime) -> bool {
+        now.unix_timestamp() - self.last_seen >= REFRESH_AFTER.whole_seconds()
+    }
+
     fn set_cookie(&self, center: &AdminCenter) -> HeaderValue {
+        strict_cookie(
+            SESSION_COOKIE,
+            &self.sealed(&center.master),
+            Some(SESSION_LIFETIME.whole_seconds()),
+        )
+    }
+
+    /// The cookie's value: the session sealed under `master`.
+    fn sealed(&self, master: &MasterKey) -> String {
         let json = serde_json::to_vec(self).unwrap_or_default();
-        let value = center
-            .master
+        master
             .seal(SESSION_OWNER, &json)
             .map(|sealed| URL_SAFE_NO_PAD.encode(sealed))
-            .unwrap_or_default();
-        strict_cookie(SESSION_COOKIE, &value, Some(SESSION_LIFETIME.whole_seconds()))
+            .unwrap_or_default()
     }
 
     /// The CSRF token of this session's forms: the session's id sealed under the master key.
@@ -182,8 +201,9 @@ pub(crate) async fn sign_in(State(center): State<Arc<AdminCenter>>, Query(query)
     let Some(tenant) = tenant else {
         return AdminError::UnknownTenant.into_response();
     };
-    let state = random(24);
-    let verifier = random(32);
+    let (Ok(state), Ok(verifier)) = (random_or_refuse(24), random_or_refuse(32)) else {
+        return AdminError::NoRandomness.into_response();
+    };
     let login = Login {
         state: state.clone(),
         verifier: verifier.clone(),
@@ -284,7 +304,7 @@ pub(crate) async fn callback(
         response.headers_mut().append(header::SET_COOKIE, clear_login);
         return Ok(response);
     }
-    let handle = random(32);
+    let handle = random_or_refuse(32)?;
     let grant = Grant {
         kind: GrantKind::AdminSession,
         id: keyward_authority::handle_hash(&handle),
@@ -367,12 +387,22 @@ pub(crate) async fn signed_out(nonce: crate::security::Nonce) -> Response {
     .into_page()
 }
 
-/// A random value, base64url.
+/// A random value, base64url; empty if the system has no randomness to give, which callers
+/// that issue something refuse ([`random_or_refuse`]).
 pub(crate) fn random(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     if aws_lc_rs::rand::fill(&mut buffer).is_err() {
-        // Without randomness nothing is issued: an empty state or handle matches nothing.
         return String::new();
     }
     URL_SAFE_NO_PAD.encode(buffer)
 }
+
+/// A random value for a state, a verifier or a session handle: never empty.
+fn random_or_refuse(bytes: usize) -> Result<String, AdminError> {
+    Some(random(bytes))
+        .filter(|value| !value.is_empty())
+        .ok_or(AdminError::NoRandomness)
+}
+
+#[cfg(test)]
+mod tests;

@@ -59,7 +59,14 @@ impl Authority {
         let audience_ok = claims.aud == audience.app_id.hyphenated().to_string()
             || claims.aud.trim_end_matches('/') == audience.identifier.trim_end_matches('/');
         let lifetime_ok = claims.exp.as_unix() + skew >= now && claims.nbf.is_none_or(|n| n.as_unix() <= now + skew);
-        (claims.iss == tenant.issuer && audience_ok && lifetime_ok).then_some(TokenCaller {
+        let issuer_ok = claims.iss == tenant.issuer
+            || (self.config().azure_hosts
+                && crate::azure_hosts::is_sign_in_issuer(
+                    &claims.iss,
+                    &tenant.tenant.name,
+                    &tenant.tenant.id.to_string(),
+                ));
+        (issuer_ok && audience_ok && lifetime_ok).then_some(TokenCaller {
             tenant_id: claims.tid,
             object_id: claims.oid,
             app_id: claims.azp,

@@ -45,6 +45,8 @@ pub const ADMIN_CENTER_APP_ID: Uuid = Uuid::from_u128(0x4b657977_6172_4400_a000_
 pub const ADMIN_CENTER_CALLBACK: &str = "/admin/callback";
 /// Where the admin center asks the logout endpoint to return (its second redirect URI).
 pub const ADMIN_CENTER_SIGNED_OUT: &str = "/admin/signed-out";
+/// Azure Key Vault's resource identifier, also an identifier URI of the vault resource.
+pub const AZURE_KEY_VAULT_IDENTIFIER: &str = "https://vault.azure.net";
 /// The app role that allows managing applications.
 pub const APPLICATION_READ_WRITE_ALL: &str = "Application.ReadWrite.All";
 const APPLICATION_READ_WRITE_ALL_ID: Uuid = Uuid::from_u128(0x1bfefb4e_e0b5_418b_a88f_73c46d2cc8e9);
@@ -79,6 +81,9 @@ pub struct Config {
     pub password_concurrency: usize,
     /// Helpful or terse errors, open or protected `/metrics`.
     pub profile: crate::Profile,
+    /// The Azure host names mode: requests that reach the server as one of Microsoft's sign-in
+    /// hosts are answered in that host's form ([`crate::azure_hosts`]).
+    pub azure_hosts: bool,
 }
 
 impl Config {
@@ -97,6 +102,7 @@ impl Config {
             smtp: None,
             password_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             profile: crate::Profile::Development,
+            azure_hosts: false,
         }
     }
 }
@@ -275,10 +281,15 @@ impl Authority {
                         .replace(self.snapshot().with_app(Arc::new(AppEntry::new(app))));
                 }
                 // The public URL may have changed since the last start (another port, a proxy):
-                // the admin center's redirect URI follows it.
-                Some(existing) if existing.app.redirect_uris != app.redirect_uris => {
+                // the admin center's redirect URI follows it; a newer Keyward may know more
+                // identifier URIs of a resource.
+                Some(existing)
+                    if existing.app.redirect_uris != app.redirect_uris
+                        || existing.app.identifier_uris != app.identifier_uris =>
+                {
                     let mut changed = existing.app.clone();
                     changed.redirect_uris = app.redirect_uris;
+                    changed.identifier_uris = app.identifier_uris;
                     changed.version += 1;
                     self.store.update_application(&changed).await?;
                     self.directory
@@ -387,7 +398,9 @@ fn key_vault_resource(tenant_id: Uuid, now: OffsetDateTime) -> Application {
         app_id: KEY_VAULT_APP_ID,
         service_principal_id: Uuid::new_v4(),
         display_name: "Azure Key Vault".into(),
-        identifier_uris: vec![KEY_VAULT_IDENTIFIER.into()],
+        // Keyward's own and Key Vault's: `https://vault.azure.net/.default` is what the SDKs ask
+        // for when the vault is reached as `{name}.vault.azure.net`.
+        identifier_uris: vec![KEY_VAULT_IDENTIFIER.into(), AZURE_KEY_VAULT_IDENTIFIER.into()],
         redirect_uris: Vec::new(),
         logout_url: None,
         key_credentials: Vec::new(),

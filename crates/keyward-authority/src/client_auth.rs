@@ -58,6 +58,9 @@ pub enum ClientAuthMethod {
     Secret,
     /// A certificate: `azpacr` "2".
     Certificate,
+    /// A managed identity: the platform vouched for the caller (no credential in its
+    /// environment); `azpacr` "2", as Entra's managed identity tokens say.
+    ManagedIdentity,
 }
 
 impl ClientAuthMethod {
@@ -66,7 +69,7 @@ impl ClientAuthMethod {
         match self {
             Self::Public => "0",
             Self::Secret => "1",
-            Self::Certificate => "2",
+            Self::Certificate | Self::ManagedIdentity => "2",
         }
     }
 }

@@ -410,6 +410,7 @@ impl Authority {
     pub(crate) async fn redeem_code(
         &self,
         tenant: &TenantEntry,
+        issuer: &str,
         client: &AuthenticatedClient,
         form: CodeRedemption<'_>,
         now: OffsetDateTime,
@@ -419,6 +420,7 @@ impl Authority {
             .await?;
         let mut response = user_token::issue(&UserTokenRequest {
             tenant,
+            issuer,
             client_id: code.client_id,
             azpacr: client.method.azpacr(),
             user: &user,
@@ -529,6 +531,7 @@ impl Authority {
     pub(crate) async fn redeem_refresh_token(
         &self,
         tenant: &TenantEntry,
+        issuer: &str,
         client: &AuthenticatedClient,
         refresh_token: &str,
         scope: Option<&str>,
@@ -577,6 +580,7 @@ impl Authority {
         let scopes = requested.as_ref().unwrap_or(&stored.scopes);
         let mut response = user_token::issue(&UserTokenRequest {
             tenant,
+            issuer,
             client_id: stored.client_id,
             azpacr: client.method.azpacr(),
             user: &user,

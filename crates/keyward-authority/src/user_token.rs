@@ -21,6 +21,8 @@ use crate::token::{TokenError, TokenResponse};
 pub struct UserTokenRequest<'a> {
     /// The tenant, whose active key signs.
     pub tenant: &'a TenantEntry,
+    /// The `iss` of the tokens: the tenant's issuer at the origin the client used.
+    pub issuer: &'a str,
     /// The client's appId.
     pub client_id: Uuid,
     /// How the client authenticated (`azpacr`: "0" public, "1" secret, "2" certificate).
@@ -125,7 +127,7 @@ pub fn issue(request: &UserTokenRequest<'_>) -> Result<TokenResponse, TokenError
         .with_x5t(keys.kid());
     let access = AccessClaims {
         aud: request.scopes.resource.to_string(),
-        iss: &tenant.issuer,
+        iss: request.issuer,
         iat,
         nbf: iat,
         exp,
@@ -150,7 +152,7 @@ pub fn issue(request: &UserTokenRequest<'_>) -> Result<TokenResponse, TokenError
     let id_token = if request.scopes.has("openid") {
         let claims = IdClaims {
             aud: request.client_id.to_string(),
-            iss: &tenant.issuer,
+            iss: request.issuer,
             iat,
             nbf: iat,
             exp,

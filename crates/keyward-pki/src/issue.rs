@@ -6,8 +6,8 @@ use std::time::Duration as StdDuration;
 
 use aws_lc_rs::digest;
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod,
-    KeyUsagePurpose, OtherNameValue, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, CidrSubnet, CustomExtension, DnType, ExtendedKeyUsagePurpose, GeneralSubtree,
+    IsCa, Issuer, KeyIdMethod, KeyUsagePurpose, NameConstraints, OtherNameValue, SanType, SerialNumber,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -122,6 +122,16 @@ pub struct CertificateSpec {
     issued_at: Option<OffsetDateTime>,
     key_usage: Option<Vec<KeyUsage>>,
     extended_key_usage: Option<Vec<ExtendedKeyUsage>>,
+    permitted: Vec<PermittedName>,
+}
+
+/// A name a constrained CA may vouch for (RFC 5280 name constraints, permitted subtrees).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PermittedName {
+    /// A DNS name and every name under it: `ciamlogin.com` permits `contoso.ciamlogin.com`.
+    Dns(String),
+    /// Exactly this IP address.
+    Ip(IpAddr),
 }
 
 impl CertificateSpec {
@@ -135,7 +145,17 @@ impl CertificateSpec {
             issued_at: None,
             key_usage: None,
             extended_key_usage: None,
+            permitted: Vec::new(),
         }
+    }
+
+    /// Limits what a CA certificate may vouch for to these names (a critical name constraints
+    /// extension with permitted subtrees): a leaf it signs for any other DNS name or IP address
+    /// is refused by clients that check constraints (browsers, OpenSSL, rustls' webpki). Only
+    /// for [`certificate_authority`](Self::certificate_authority) specs.
+    pub fn permitted_names(mut self, names: impl IntoIterator<Item = PermittedName>) -> Self {
+        self.permitted.extend(names);
+        self
     }
 
     /// Sets the validity period.
@@ -238,6 +258,12 @@ impl CertificateSpec {
         params.use_authority_key_identifier_extension = true;
         if self.certificate_authority {
             params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+            if !self.permitted.is_empty() {
+                params.name_constraints = Some(NameConstraints {
+                    permitted_subtrees: self.permitted.iter().map(PermittedName::to_rcgen).collect(),
+                    excluded_subtrees: Vec::new(),
+                });
+            }
             params.key_usages = vec![
                 KeyUsagePurpose::DigitalSignature,
                 KeyUsagePurpose::KeyCertSign,
@@ -275,6 +301,16 @@ impl CertificateSpec {
             });
         }
         Ok(params)
+    }
+}
+
+impl PermittedName {
+    fn to_rcgen(&self) -> GeneralSubtree {
+        match self {
+            Self::Dns(name) => GeneralSubtree::DnsName(name.clone()),
+            Self::Ip(IpAddr::V4(ip)) => GeneralSubtree::IpAddress(CidrSubnet::V4(ip.octets(), [255; 4])),
+            Self::Ip(IpAddr::V6(ip)) => GeneralSubtree::IpAddress(CidrSubnet::V6(ip.octets(), [255; 16])),
+        }
     }
 }
 

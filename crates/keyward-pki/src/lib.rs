@@ -35,7 +35,7 @@ mod thumbprint;
 pub use certificate::{Certificate, CertificateInfo};
 pub use dn::Name;
 pub use error::{Error, Result, WrongPassword};
-pub use issue::{BACKDATE, CertificateSpec, ExtendedKeyUsage, KeyUsage, SubjectAltName, Validity};
+pub use issue::{BACKDATE, CertificateSpec, ExtendedKeyUsage, KeyUsage, PermittedName, SubjectAltName, Validity};
 pub use key::{Curve, KeyAlgorithm, KeyType, MIN_RSA_BITS, PrivateKey};
 pub use pkcs8::{ENCRYPTION_ITERATIONS, MAX_ITERATIONS};
 pub use pkcs12::{PfxEncryption, Pkcs12Protection, write_pfx, write_pfx_certificates};

@@ -124,7 +124,12 @@ impl DataDir {
 
     /// Creates the directory tree, private to the owner.
     pub(crate) fn create(&self) -> Result<()> {
-        for dir in [self.root.clone(), self.root.join("tls"), self.root.join("admin")] {
+        for dir in [
+            self.root.clone(),
+            self.root.join("tls"),
+            self.root.join("admin"),
+            self.root.join("managed-identity"),
+        ] {
             fs::create_dir_all(&dir).map_err(|source| Error::File {
                 action: "create",
                 path: dir.clone(),

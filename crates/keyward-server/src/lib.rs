@@ -43,9 +43,10 @@ pub mod data_dir;
 mod error;
 pub mod limits;
 mod listener;
+pub mod managed_identity;
 mod master_key;
 mod settings;
-mod tls;
+pub mod tls;
 mod vault;
 
 use std::future::Future;
@@ -63,12 +64,15 @@ use zeroize::Zeroizing;
 
 pub use data_dir::{AdminInfo, DataDir, ServerInfo};
 pub use error::{Error, Result};
+pub use keyward_authority::azure_hosts;
 pub use keyward_authority::{Cidr, CidrError, DirectoryRole, Profile, TrustedProxies};
 pub use limits::ConnectionLimits;
+pub use managed_identity::{ManagedIdentity, ManagedIdentityEndpoint};
 pub use master_key::{MasterKeyError, MasterKeySource};
 pub use settings::{
     DEFAULT_TENANT, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, ServeSettings, SettingsError,
 };
+pub use tls::AZURE_HOSTS_CA;
 
 /// The vault the bare host name serves, which `start` creates with the admin allowed everything.
 pub use keyward_vault::DEFAULT_VAULT;
@@ -93,8 +97,10 @@ pub struct Server {
     tenant_id: Uuid,
     data_dir: DataDir,
     profile: Profile,
+    has_administrator: bool,
     serving: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
+    managed_identities: Vec<ManagedIdentityEndpoint>,
 }
 
 impl std::fmt::Debug for Server {
@@ -138,6 +144,17 @@ impl Server {
         self.profile
     }
 
+    /// Whether, when it started, a user of the default tenant held a directory role (could sign
+    /// in to the admin center).
+    pub fn has_administrator(&self) -> bool {
+        self.has_administrator
+    }
+
+    /// The managed identity endpoints it serves.
+    pub fn managed_identities(&self) -> &[ManagedIdentityEndpoint] {
+        &self.managed_identities
+    }
+
     /// Serves until the shutdown future completes and requests in flight are done; then stops
     /// the background work (directory refresh, certificate renewal) and removes `server.json`.
     pub async fn wait(self) -> Result<()> {
@@ -169,7 +186,7 @@ pub async fn start(
     listener.set_nonblocking(true).map_err(Error::Listener)?;
     let local_addr = listener.local_addr().map_err(Error::Listener)?;
     let public_url = settings.public_url_for(local_addr.port());
-    let tls = tls::server_config(&dir, &tls_hosts(&public_url))?;
+    let tls = tls::server_config(&dir, &tls_hosts(&public_url), settings.azure_hosts)?;
 
     let database = settings.database_url();
     let store = keyward_store::open(&database).await.map_err(|source| Error::Database {
@@ -184,6 +201,7 @@ pub async fn start(
     config.profile = settings.profile;
     config.trusted_proxies = settings.trusted_proxies.clone();
     config.smtp = settings.smtp.clone();
+    config.azure_hosts = settings.azure_hosts;
     let authority = Arc::new(Authority::open(Arc::clone(&store), master_key(&dir, &master)?, config).await?);
     let mut tenants = Vec::new();
     for name in &settings.tenants {
@@ -191,6 +209,7 @@ pub async fn start(
     }
     let tenant = tenants.first().cloned().ok_or(SettingsError::NoTenant)?;
     bootstrap::ensure_admin(&authority, &tenant, &dir).await?;
+    let has_administrator = !authority.directory_role_assignments(tenant.tenant.id).await?.is_empty();
     let vaults = vault::open(
         &authority,
         Arc::clone(&store),
@@ -206,10 +225,13 @@ pub async fn start(
         master_key(&dir, &master)?,
         &tenant.tenant.name,
     ));
-    let background = vec![
+    let (managed_identities, identity_tasks) =
+        managed_identity::start(&authority, tenant.tenant.id, &dir, &settings.managed_identities).await?;
+    let mut background = vec![
         tokio::spawn(Arc::clone(&authority).follow_store(DIRECTORY_CHECK)),
         tokio::spawn(Arc::clone(&vaults).run_lifetime_actions(vault::LIFETIME_ACTIONS_EVERY)),
     ];
+    background.extend(identity_tasks);
 
     let info = ServerInfo {
         url: public_url.clone(),
@@ -232,8 +254,10 @@ pub async fn start(
         tenant_id: tenant.tenant.id,
         data_dir: dir,
         profile: settings.profile,
+        has_administrator,
         serving,
         background,
+        managed_identities,
     })
 }
 

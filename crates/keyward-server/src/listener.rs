@@ -310,6 +310,9 @@ impl hyper::service::Service<Request<Incoming>> for Service {
 
     fn call(&self, mut request: Request<Incoming>) -> Self::Future {
         request.extensions_mut().insert(ConnectInfo(self.peer));
+        if let Some(uri) = without_empty_segments(request.uri()) {
+            *request.uri_mut() = uri;
+        }
         let busy = self.activity.begin();
         // A Router is always ready: no poll_ready needed.
         let answer = tower_service::Service::call(&mut self.app.clone(), request);
@@ -319,6 +322,29 @@ impl hyper::service::Service<Request<Incoming>> for Service {
             response
         })
     }
+}
+
+/// The URI with runs of `/` in its path made one, as Entra reads them (MSAL Python asks for
+/// `/contoso//v2.0/.well-known/openid-configuration` when the authority ends with `/`); `None`
+/// when the path has none (the common case, which allocates nothing).
+fn without_empty_segments(uri: &axum::http::Uri) -> Option<axum::http::Uri> {
+    let path = uri.path();
+    if !path.contains("//") {
+        return None;
+    }
+    let mut collapsed = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && collapsed.ends_with('/')) {
+            collapsed.push(c);
+        }
+    }
+    if let Some(query) = uri.query() {
+        collapsed.push('?');
+        collapsed.push_str(query);
+    }
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = collapsed.parse().ok();
+    axum::http::Uri::from_parts(parts).ok()
 }
 
 /// A connection's stream, telling its [`Activity`] when the bytes of an HTTP/1.1 head arrive.
@@ -431,6 +457,21 @@ impl Drop for Ticket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_path_segments_are_read_as_entra_reads_them() {
+        let collapsed = |uri: &str| without_empty_segments(&uri.parse().unwrap()).map(|u| u.to_string());
+        assert_eq!(
+            collapsed("/contoso//v2.0/.well-known/openid-configuration").as_deref(),
+            Some("/contoso/v2.0/.well-known/openid-configuration")
+        );
+        assert_eq!(
+            collapsed("https://login.microsoftonline.com//contoso///oauth2/v2.0/token?a=b//c").as_deref(),
+            Some("https://login.microsoftonline.com/contoso/oauth2/v2.0/token?a=b//c")
+        );
+        assert_eq!(collapsed("/contoso/v2.0/.well-known/openid-configuration"), None);
+        assert_eq!(collapsed("/?x=//"), None);
+    }
 
     #[test]
     fn caps_count_per_address_and_in_total_and_free_on_drop() {

@@ -3,6 +3,7 @@
 //! The binary builds them from `keyward serve`'s flags; tests and the load generator build them
 //! directly. Every refusal is a [`SettingsError`] that says what is wrong, why, and what to do.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -48,6 +49,8 @@ pub struct ServeSettings {
     pub(crate) connections: ConnectionLimits,
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) smtp: Option<SmtpSettings>,
+    pub(crate) azure_hosts: bool,
+    pub(crate) managed_identities: Vec<crate::ManagedIdentity>,
 }
 
 impl ServeSettings {
@@ -67,6 +70,8 @@ impl ServeSettings {
             connections: ConnectionLimits::default(),
             trusted_proxies: TrustedProxies::default(),
             smtp: None,
+            azure_hosts: false,
+            managed_identities: Vec::new(),
         }
     }
 
@@ -194,6 +199,47 @@ impl ServeSettings {
         self
     }
 
+    /// The Azure host names mode: the server also answers, on the same listener, for
+    /// `login.microsoftonline.com`, `login.microsoft.com`, `{tenant}.ciamlogin.com`,
+    /// `management.azure.com` and `{vault}.vault.azure.net`, with a certificate from the data
+    /// directory's Azure-hosts CA (`tls/azure-hosts-ca.pem`, name-constrained to those domains,
+    /// apart from the local CA), and answers each in that service's exact form (issuer,
+    /// endpoints), so that code written for Entra and Key Vault runs unchanged once the hosts
+    /// file points those names here. Off by default.
+    pub fn azure_hosts(mut self, on: bool) -> Self {
+        self.azure_hosts = on;
+        self
+    }
+
+    /// Serves a managed identity endpoint for the application `app` (client ID or display name)
+    /// on `address` (see [`crate::managed_identity`]). Only a loopback address unless
+    /// `any_address`: whoever reaches the endpoint's IMDS path gets the app's tokens, as on an
+    /// Azure VM.
+    pub fn managed_identity(
+        mut self,
+        app: &str,
+        address: SocketAddr,
+        any_address: bool,
+    ) -> Result<Self, SettingsError> {
+        if !address.ip().is_loopback() && !any_address {
+            return Err(SettingsError::ManagedIdentityNotLoopback { address });
+        }
+        let app = app.trim();
+        if app.is_empty() {
+            return Err(SettingsError::ManagedIdentityWithoutApp);
+        }
+        self.managed_identities.push(crate::ManagedIdentity {
+            app: app.to_owned(),
+            address,
+        });
+        Ok(self)
+    }
+
+    /// Whether the Azure host names mode is on.
+    pub fn answers_azure_hosts(&self) -> bool {
+        self.azure_hosts
+    }
+
     /// The data directory.
     pub fn data_dir(&self) -> &DataDir {
         &self.data
@@ -254,6 +300,19 @@ pub enum SettingsError {
         /// Which limit.
         limit: &'static str,
     },
+    /// A managed identity endpoint on an address other hosts can reach, not allowed.
+    #[error(
+        "a managed identity endpoint on {address} could be reached from other machines, and anyone reaching it gets the app's tokens; listen on 127.0.0.1 (or [::1]), or allow it explicitly with --managed-identity-any-address"
+    )]
+    ManagedIdentityNotLoopback {
+        /// The address given.
+        address: SocketAddr,
+    },
+    /// A managed identity without an application.
+    #[error(
+        "a managed identity needs an application: give its client ID or display name, e.g. --managed-identity startup-identity"
+    )]
+    ManagedIdentityWithoutApp,
     /// The SMTP URL or the sender address cannot be used.
     #[error("{reason}")]
     Smtp {

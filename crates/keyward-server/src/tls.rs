@@ -1,32 +1,123 @@
-//! The local CA and the server's TLS certificate: made on first start, the leaf renewed when it
+//! The local CAs and the server's TLS certificates: made on first start, a leaf renewed when it
 //! nears expiry or lacks a name the server now answers to.
+//!
+//! Two CAs, kept apart on purpose:
+//! - the **local CA** (`tls/ca.pem`) vouches for the names the server is set up to serve
+//!   (`localhost`, the loopback addresses, the public URL's host); `keyward trust` may install
+//!   it where clients look;
+//! - the **Azure-hosts CA** (`tls/azure-hosts-ca.pem`), made only in the Azure host names mode,
+//!   vouches for Microsoft's host names ([`keyward_authority::azure_hosts`]), name-constrained
+//!   to exactly those domains. It is handed to test processes (`NODE_EXTRA_CA_CERTS`,
+//!   `REQUESTS_CA_BUNDLE`) and never trusted system-wide by default.
+//!
+//! The certificate a connection gets is picked by its SNI name: one of Microsoft's names gets
+//! the Azure-hosts leaf, anything else the local leaf.
 
 use std::sync::Arc;
 
-use keyward_pki::{Certificate, CertificateSpec, KeyType, Name, PrivateKey, SubjectAltName, Validity};
+use keyward_authority::azure_hosts::{self, AzureHost};
+use keyward_pki::{Certificate, CertificateSpec, KeyType, Name, PermittedName, PrivateKey, SubjectAltName, Validity};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use time::{Duration, OffsetDateTime};
 
 use crate::data_dir::{Access, DataDir};
 use crate::error::{Error, Result};
 
-/// Loads or makes the CA and the leaf for `hosts`; returns the rustls server configuration.
-pub(crate) fn server_config(dir: &DataDir, hosts: &[String]) -> Result<Arc<rustls::ServerConfig>> {
-    let (ca, ca_key) = ensure_ca(dir)?;
-    let (leaf, leaf_key) = ensure_leaf(dir, &ca, &ca_key, hosts)?;
+/// Where one CA and its leaf live in the data directory.
+struct Files {
+    ca: &'static str,
+    ca_key: &'static str,
+    leaf: &'static str,
+    leaf_key: &'static str,
+}
+
+/// The local CA's files.
+const LOCAL: Files = Files {
+    ca: "tls/ca.pem",
+    ca_key: "tls/ca.key",
+    leaf: "tls/server.pem",
+    leaf_key: "tls/server.key",
+};
+
+/// The Azure-hosts CA's files.
+const AZURE_HOSTS: Files = Files {
+    ca: "tls/azure-hosts-ca.pem",
+    ca_key: "tls/azure-hosts-ca.key",
+    leaf: "tls/azure-hosts.pem",
+    leaf_key: "tls/azure-hosts.key",
+};
+
+/// The Azure-hosts CA certificate's path in the data directory, relative to it.
+pub const AZURE_HOSTS_CA: &str = AZURE_HOSTS.ca;
+
+/// Loads or makes the CA(s) and leaves; returns the rustls server configuration. With
+/// `azure_hosts`, Microsoft's names are served with the Azure-hosts CA's leaf.
+pub(crate) fn server_config(dir: &DataDir, hosts: &[String], azure_hosts: bool) -> Result<Arc<rustls::ServerConfig>> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let local = certified(&provider, dir, &LOCAL, "CN=Keyward Local CA,O=Keyward", &[], hosts)?;
+    let azure = if azure_hosts {
+        let permitted: Vec<PermittedName> = azure_hosts::permitted_domains()
+            .into_iter()
+            .map(PermittedName::Dns)
+            .collect();
+        Some(certified(
+            &provider,
+            dir,
+            &AZURE_HOSTS,
+            "CN=Keyward Azure Host Names CA (test use only),O=Keyward",
+            &permitted,
+            &azure_hosts::certificate_names(),
+        )?)
+    } else {
+        None
+    };
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(Error::Tls)?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(ByServerName { local, azure }));
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Picks the certificate by the client's SNI name.
+#[derive(Debug)]
+struct ByServerName {
+    local: Arc<CertifiedKey>,
+    azure: Option<Arc<CertifiedKey>>,
+}
+
+impl ResolvesServerCert for ByServerName {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let microsoft = hello
+            .server_name()
+            .is_some_and(|name| AzureHost::of(&name.to_ascii_lowercase()).is_some());
+        match (&self.azure, microsoft) {
+            (Some(azure), true) => Some(Arc::clone(azure)),
+            _ => Some(Arc::clone(&self.local)),
+        }
+    }
+}
+
+/// The CA and leaf of `files`, loaded or made, as a key rustls serves with (leaf, then CA).
+fn certified(
+    provider: &rustls::crypto::CryptoProvider,
+    dir: &DataDir,
+    files: &Files,
+    ca_name: &str,
+    permitted: &[PermittedName],
+    hosts: &[String],
+) -> Result<Arc<CertifiedKey>> {
+    let (ca, ca_key) = ensure_ca(dir, files, ca_name, permitted)?;
+    let (leaf, leaf_key) = ensure_leaf(dir, files, &ca, &ca_key, hosts)?;
     let chain = vec![
         rustls::pki_types::CertificateDer::from(leaf.der().to_vec()),
         rustls::pki_types::CertificateDer::from(ca.der().to_vec()),
     ];
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.pkcs8_der().to_vec().into());
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(Error::Tls)?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(Error::Tls)?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    let signing = provider.key_provider.load_private_key(key).map_err(Error::Tls)?;
+    Ok(Arc::new(CertifiedKey::new(chain, signing)))
 }
 
 fn load_pair(dir: &DataDir, cert: &'static str, key: &'static str) -> Result<Option<(Certificate, PrivateKey)>> {
@@ -43,22 +134,29 @@ fn load_pair(dir: &DataDir, cert: &'static str, key: &'static str) -> Result<Opt
     Ok(Some((c.clone(), k.clone())))
 }
 
-fn ensure_ca(dir: &DataDir) -> Result<(Certificate, PrivateKey)> {
-    if let Some(pair) = load_pair(dir, "tls/ca.pem", "tls/ca.key")? {
+fn ensure_ca(
+    dir: &DataDir,
+    files: &Files,
+    name: &str,
+    permitted: &[PermittedName],
+) -> Result<(Certificate, PrivateKey)> {
+    if let Some(pair) = load_pair(dir, files.ca, files.ca_key)? {
         return Ok(pair);
     }
     let key = PrivateKey::generate(KeyType::EcP256)?;
-    let ca = CertificateSpec::new(Name::parse("CN=Keyward Local CA,O=Keyward")?)
+    let ca = CertificateSpec::new(Name::parse(name)?)
         .validity(Validity::Months(120))
         .certificate_authority()
+        .permitted_names(permitted.iter().cloned())
         .self_signed(&key)?;
-    dir.write("tls/ca.key", key.to_pkcs8_pem(None)?.as_bytes(), Access::OwnerOnly)?;
-    dir.write("tls/ca.pem", ca.pem().as_bytes(), Access::Public)?;
+    dir.write(files.ca_key, key.to_pkcs8_pem(None)?.as_bytes(), Access::OwnerOnly)?;
+    dir.write(files.ca, ca.pem().as_bytes(), Access::Public)?;
     Ok((ca, key))
 }
 
 fn ensure_leaf(
     dir: &DataDir,
+    files: &Files,
     ca: &Certificate,
     ca_key: &PrivateKey,
     hosts: &[String],
@@ -67,7 +165,7 @@ fn ensure_leaf(
         .iter()
         .map(|h| SubjectAltName::parse(h))
         .collect::<Result<_, _>>()?;
-    if let Some((leaf, key)) = load_pair(dir, "tls/server.pem", "tls/server.key")? {
+    if let Some((leaf, key)) = load_pair(dir, files.leaf, files.leaf_key)? {
         let names = &leaf.info().subject_alt_names;
         let covers = wanted.iter().all(|w| {
             names.iter().any(|n| match w {
@@ -82,12 +180,17 @@ fn ensure_leaf(
         }
     }
     let key = PrivateKey::generate(KeyType::EcP256)?;
-    let mut spec = CertificateSpec::new(Name::parse("CN=localhost,O=Keyward")?).validity(Validity::Days(397));
+    let first = hosts.first().map(String::as_str).unwrap_or("localhost");
+    let mut spec = CertificateSpec::new(Name::parse(&format!(
+        "CN={},O=Keyward",
+        first.trim_start_matches("*.")
+    ))?)
+    .validity(Validity::Days(397));
     for name in wanted {
         spec = spec.subject_alt_name(name);
     }
     let leaf = spec.signed_by(&key, ca, ca_key)?;
-    dir.write("tls/server.key", key.to_pkcs8_pem(None)?.as_bytes(), Access::OwnerOnly)?;
-    dir.write("tls/server.pem", leaf.pem().as_bytes(), Access::Public)?;
+    dir.write(files.leaf_key, key.to_pkcs8_pem(None)?.as_bytes(), Access::OwnerOnly)?;
+    dir.write(files.leaf, leaf.pem().as_bytes(), Access::Public)?;
     Ok((leaf, key))
 }

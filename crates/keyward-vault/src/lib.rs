@@ -57,6 +57,10 @@ pub use access::{
 };
 pub use certificates::{CreateCertificate, ImportCertificate, UpdateCertificate};
 pub use clock::{Clock, ShiftedClock, SystemClock};
+
+/// Azure Key Vault's resource identifier: what its challenge names at `*.vault.azure.net`, and
+/// an identifier URI of the vault resource in every tenant.
+pub const AZURE_KEY_VAULT_RESOURCE: &str = "https://vault.azure.net";
 pub use error::{Error, Result};
 pub use http::{AdminError, ApiError, DEFAULT_VAULT, MAX_BODY, MAX_IMPORT_BODY, MISSING_TOKEN, router, vault_for_host};
 pub use import::MAX_IMPORT_VALUE;

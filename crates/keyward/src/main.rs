@@ -9,6 +9,7 @@ mod cli;
 mod connection;
 mod files;
 mod graph;
+mod hosts;
 mod master_key;
 mod output;
 mod password;
@@ -46,6 +47,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Quickstart(args) => quickstart::run(args),
         cli::Command::Vault(cmd) => vault::run(cmd),
         cli::Command::MasterKey(cmd) => master_key::run(cmd),
+        cli::Command::Hosts(args) => hosts::run(args),
     }
 }
 

@@ -38,6 +38,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         println!("  Sign-up:     one step, email not verified (give --smtp-url to mail sign-up codes)");
     }
+    for endpoint in server.managed_identities() {
+        println!(
+            "  Managed identity: {} at {}   (the app's environment: {})",
+            endpoint.app,
+            endpoint.origin,
+            endpoint.env_file.display()
+        );
+    }
+    if args.azure_hosts {
+        print_azure_hosts(&server, &args);
+    }
     server.wait().await?;
     eprintln!("keyward: stopped");
     Ok(())
@@ -59,7 +70,20 @@ pub fn settings(args: &ServeArgs) -> anyhow::Result<(ServeSettings, String)> {
         .tenants(&args.tenants)?
         .token_lifetime(Duration::from_secs(u64::from(args.token_lifetime)))?
         .connection_limits(limits)?
-        .trusted_proxies(TrustedProxies::new(args.trusted_proxies.iter().copied()));
+        .trusted_proxies(TrustedProxies::new(args.trusted_proxies.iter().copied()))
+        .azure_hosts(args.azure_hosts);
+    for identity in &args.managed_identities {
+        let (app, address) = match identity.split_once('=') {
+            Some((app, address)) => (
+                app,
+                address.parse().with_context(|| {
+                    format!("--managed-identity {identity}: {address} is not an address such as 127.0.0.1:42356")
+                })?,
+            ),
+            None => (identity.as_str(), std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+        };
+        settings = settings.managed_identity(app, address, args.managed_identity_any_address)?;
+    }
     if let Some(url) = &args.public_url {
         settings = settings.public_url(url)?;
     }
@@ -125,6 +149,32 @@ pub(crate) fn init_logging() {
         .ok();
 }
 
+/// The Azure host names mode's lines: loud, since the server then answers as Microsoft.
+fn print_azure_hosts(server: &keyward_server::Server, args: &ServeArgs) {
+    let ca = server.data_dir().path(keyward_server::AZURE_HOSTS_CA);
+    println!();
+    println!("  !! AZURE HOST NAMES MODE: this server also answers as login.microsoftonline.com,");
+    println!(
+        "  !! login.microsoft.com, login.windows.net, *.ciamlogin.com, management.azure.com and *.vault.azure.net."
+    );
+    println!("  !! Their certificates come from a separate CA that can vouch for those names only:");
+    println!("  !!   {}", ca.display());
+    println!("  !! Trust it in test processes only, never system-wide:");
+    println!(
+        "  !!   export NODE_EXTRA_CA_CERTS={0} REQUESTS_CA_BUNDLE={0}",
+        ca.display()
+    );
+    println!(
+        "  !! Point the names here:  keyward hosts --data {}   (prints the hosts-file lines; --write adds them)",
+        args.data.display()
+    );
+    if !args.listen.ends_with(":443") {
+        println!(
+            "  !! Clients use port 443 for these names: listen there (--listen 127.0.0.1:443) for their default URLs."
+        );
+    }
+}
+
 fn print_banner(server: &keyward_server::Server, key_origin: &str) {
     let url = server.public_url();
     let tenant = server.tenant_name();
@@ -149,6 +199,13 @@ fn print_banner(server: &keyward_server::Server, key_origin: &str) {
         "  Admin:       keyward app create --name my-app --data {}",
         dir.root().display()
     );
+    println!("  Admin UI:    {url}/admin/   (the admin center: sign in as a user with a directory role)");
+    if !server.has_administrator() {
+        println!(
+            "               no administrator yet; make the first: keyward user create --email E --role global-admin --data {}",
+            dir.root().display()
+        );
+    }
     println!(
         "  MSAL Node:   new msal.ConfidentialClientApplication({{ auth: {{ clientId, authority: \"{url}/{tenant}/\","
     );

@@ -57,7 +57,25 @@ async fn dispatch(command: UserCommand) -> anyhow::Result<()> {
         UserCommand::Show { user, server } => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &user).await?;
-            print(server.json, &found.json, || describe(&found))
+            let held = api.role_assignments(&found).await?;
+            let roles: Vec<DirectoryRole> = held
+                .iter()
+                .filter_map(|a| a.role_definition_id.parse::<DirectoryRole>().ok())
+                .collect();
+            let mut json = found.json.clone();
+            if let Some(object) = json.as_object_mut() {
+                let names: Vec<&str> = roles.iter().map(|r| r.cli_name()).collect();
+                object.insert("directoryRoles".into(), json!(names));
+            }
+            print(server.json, &json, || {
+                let names: Vec<String> = roles.iter().map(|r| role_name(*r)).collect();
+                let names = if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                };
+                format!("{}  Roles:         {names}\n", describe(&found))
+            })
         }
         UserCommand::Disable { user, server } => set_enabled(&server, &user, false).await,
         UserCommand::Enable { user, server } => set_enabled(&server, &user, true).await,

@@ -4,6 +4,8 @@
 
 pub mod apps;
 pub mod overview;
+pub mod signing_keys;
+pub mod users;
 // An application's tabs (Authentication, Certificates & secrets, API permissions, App roles).
 pub mod authentication;
 pub mod credentials;
@@ -58,6 +60,19 @@ pub(crate) fn routes() -> Router<Arc<AdminCenter>> {
         .route("/admin/apps/{id}/roles/{role}/disable", post(roles::disable))
         .route("/admin/apps/{id}/roles/{role}/enable", post(roles::enable))
         .route("/admin/apps/{id}/roles/{role}/delete", post(roles::delete))
+        // Users
+        .route("/admin/users", get(users::list))
+        .route("/admin/users/new", get(users::new_form).post(users::create))
+        .route("/admin/users/{id}", get(users::show))
+        .route("/admin/users/{id}/disable", post(users::disable))
+        .route("/admin/users/{id}/enable", post(users::enable))
+        .route("/admin/users/{id}/password", post(users::reset_password))
+        .route("/admin/users/{id}/roles/add", post(users::add_role))
+        .route("/admin/users/{id}/roles/remove", post(users::remove_role))
+        .route("/admin/users/{id}/delete", post(users::delete))
+        // Signing keys
+        .route("/admin/signing-keys", get(signing_keys::list))
+        .route("/admin/signing-keys/rotate", post(signing_keys::rotate))
 }
 
 /// The routes that take file uploads (a larger body limit).

@@ -89,14 +89,17 @@ impl Flow {
             code_verifier,
         };
         let now = OffsetDateTime::now_utc();
-        self.t.authority.redeem_code(&self.t.tenant, client, form, now).await
+        self.t
+            .authority
+            .redeem_code(&self.t.tenant, &self.t.tenant.issuer, client, form, now)
+            .await
     }
 
     async fn refresh(&self, client: &AuthenticatedClient, token: &str) -> Result<TokenResponse, GrantError> {
         let now = OffsetDateTime::now_utc();
         self.t
             .authority
-            .redeem_refresh_token(&self.t.tenant, client, token, None, now)
+            .redeem_refresh_token(&self.t.tenant, &self.t.tenant.issuer, client, token, None, now)
             .await
     }
 }

@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::tenant_or_error;
+use super::{Origin, tenant_or_error};
 use crate::authority::Authority;
 use crate::directory::TenantEntry;
 use crate::oauth_error::OAuthError;
@@ -17,10 +17,11 @@ use crate::oauth_error::OAuthError;
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
 pub(crate) async fn openid_configuration(
     State(authority): State<Arc<Authority>>,
+    origin: Origin,
     Path(alias): Path<String>,
 ) -> Result<Response, OAuthError> {
-    let tenant = tenant_or_error(&authority, &alias)?;
-    let doc = document(&authority.config().public_url, &tenant);
+    let tenant = origin.tenant(&authority, &alias)?;
+    let doc = document(origin.base(&authority), &tenant, &origin.issuer(&tenant));
     Ok(cacheable(axum::Json(doc).into_response()))
 }
 
@@ -47,11 +48,11 @@ fn cacheable(mut response: Response) -> Response {
 }
 
 /// The `/.well-known/openid-configuration` document of a tenant.
-fn document(public_url: &str, tenant: &TenantEntry) -> Value {
+fn document(origin: &str, tenant: &TenantEntry, issuer: &str) -> Value {
     let tid = tenant.tenant.id;
-    let base = format!("{public_url}/{tid}");
+    let base = format!("{origin}/{tid}");
     json!({
-        "issuer": format!("{base}/v2.0"),
+        "issuer": issuer,
         "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
         "token_endpoint": format!("{base}/oauth2/v2.0/token"),
         "end_session_endpoint": format!("{base}/oauth2/v2.0/logout"),
@@ -81,4 +82,68 @@ fn document(public_url: &str, tenant: &TenantEntry) -> Value {
         "rbac_url": "https://pas.windows.net",
         "kerberos_endpoint": format!("{base}/kerberos"),
     })
+}
+
+/// `GET /{tenant}/discovery/instance` (MSAL asks `/common/discovery/instance`): instance
+/// discovery, the first thing MSAL fetches for an authority whose host it does not know. Its
+/// `tenant_discovery_endpoint` is the discovery document at the host of the
+/// `authorization_endpoint` asked about, if that host is this server's (its public URL, or one
+/// of Microsoft's sign-in hosts in the Azure host names mode); otherwise Entra's
+/// `invalid_instance`.
+pub(crate) async fn instance_discovery(
+    State(authority): State<Arc<Authority>>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let endpoint = query
+        .as_deref()
+        .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "authorization_endpoint"))
+        .map(|(_, v)| v.into_owned());
+    match endpoint.as_deref().and_then(|e| instance(&authority, e)) {
+        Some(document) => cacheable(axum::Json(document).into_response()),
+        None => {
+            let body = json!({
+                "error": "invalid_instance",
+                "error_description": "AADSTS50049: Unknown or invalid instance.",
+                "error_codes": [50049],
+            });
+            (axum::http::StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+        }
+    }
+}
+
+/// The instance discovery document for an `authorization_endpoint` of this server.
+fn instance(authority: &Authority, authorization_endpoint: &str) -> Option<Value> {
+    let url = url::Url::parse(authorization_endpoint).ok()?;
+    if url.scheme() != "https" {
+        return None;
+    }
+    let host = url.host_str()?.to_ascii_lowercase();
+    let host_port = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.clone(),
+    };
+    let origin = format!("https://{host_port}");
+    let own = origin.eq_ignore_ascii_case(authority.config().public_url.trim_end_matches('/'));
+    let microsoft = authority.config().azure_hosts && crate::azure_hosts::sign_in_origin(&host_port).is_some();
+    if !own && !microsoft {
+        return None;
+    }
+    let tenant = url.path_segments()?.find(|s| !s.is_empty())?.to_owned();
+    let mut metadata = vec![json!({
+        "preferred_network": host_port,
+        "preferred_cache": host_port,
+        "aliases": [host_port],
+    })];
+    if crate::azure_hosts::LOGIN_HOSTS.contains(&host.as_str()) {
+        metadata = vec![json!({
+            "preferred_network": "login.microsoftonline.com",
+            "preferred_cache": "login.windows.net",
+            "aliases": ["login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"],
+        })];
+    }
+    Some(json!({
+        "tenant_discovery_endpoint": format!("{origin}/{tenant}/v2.0/.well-known/openid-configuration"),
+        "api-version": "1.1",
+        "metadata": metadata,
+    }))
 }

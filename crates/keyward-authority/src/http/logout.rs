@@ -48,7 +48,11 @@ fn logout_app(
         let verifier = tenant.keys.verifier(jws.header().kid.as_deref()?)?;
         jws.verify(verifier, &[Algorithm::Rs256]).ok()?;
         let claims: serde_json::Value = serde_json::from_slice(jws.payload()).ok()?;
-        if claims["iss"].as_str() != Some(tenant.issuer.as_str()) {
+        let iss = claims["iss"].as_str().unwrap_or_default();
+        let ours = iss == tenant.issuer
+            || (authority.config().azure_hosts
+                && crate::azure_hosts::is_sign_in_issuer(iss, &tenant.tenant.name, &tenant.tenant.id.to_string()));
+        if !ours {
             return None;
         }
         let id = uuid::Uuid::parse_str(claims["aud"].as_str()?).ok()?;

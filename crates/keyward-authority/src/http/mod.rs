@@ -24,8 +24,11 @@ mod router;
 mod signin;
 pub(crate) mod token;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 
 pub use graph::GraphError;
@@ -42,6 +45,73 @@ fn tenant_or_error(authority: &Authority, alias: &str) -> Result<Arc<TenantEntry
         .tenant(alias)
         .cloned()
         .ok_or_else(|| OAuthError::tenant_not_found(alias, "the authority URL"))
+}
+
+/// Where a request reached the authority: one of Microsoft's sign-in hosts in the Azure host
+/// names mode (`https://login.microsoftonline.com`, `https://contoso.ciamlogin.com`), whose
+/// form the answer takes (issuer, endpoints), or the server's own public URL (`None`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Origin(Option<String>);
+
+impl FromRequestParts<Arc<Authority>> for Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, authority: &Arc<Authority>) -> Result<Self, Self::Rejection> {
+        if !authority.config().azure_hosts {
+            return Ok(Self(None));
+        }
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()));
+        Ok(Self(host.and_then(crate::azure_hosts::sign_in_origin)))
+    }
+}
+
+impl Origin {
+    /// The origin endpoints are written with.
+    pub(crate) fn base<'a>(&'a self, authority: &'a Authority) -> &'a str {
+        self.0.as_deref().unwrap_or(&authority.config().public_url)
+    }
+
+    /// The tenant at this origin, or AADSTS90002: a `{name}.ciamlogin.com` host speaks only for
+    /// its own tenant.
+    pub(crate) fn tenant(&self, authority: &Authority, alias: &str) -> Result<Arc<TenantEntry>, OAuthError> {
+        let tenant = tenant_or_error(authority, alias)?;
+        match &self.0 {
+            Some(origin)
+                if !crate::azure_hosts::origin_serves(origin, &tenant.tenant.name, &tenant.tenant.id.to_string()) =>
+            {
+                Err(OAuthError::tenant_not_found(alias, "the authority URL"))
+            }
+            _ => Ok(tenant),
+        }
+    }
+
+    /// The issuer of the tenant's tokens at this origin: `{origin}/{tenant-id}/v2.0`.
+    pub(crate) fn issuer<'a>(&self, tenant: &'a TenantEntry) -> Cow<'a, str> {
+        match &self.0 {
+            Some(origin) => Cow::Owned(format!("{origin}/{}/v2.0", tenant.tenant.id)),
+            None => Cow::Borrowed(&tenant.issuer),
+        }
+    }
+
+    /// What a client assertion's `aud` may be: the token endpoint under every alias of the
+    /// tenant, at the public URL and at this origin.
+    pub(crate) fn token_endpoints<'a>(&self, tenant: &'a TenantEntry) -> Cow<'a, [String]> {
+        match &self.0 {
+            Some(origin) => {
+                let t = &tenant.tenant;
+                let mut endpoints = tenant.token_endpoints.clone();
+                for alias in [t.name.clone(), t.domain.clone(), t.id.to_string()] {
+                    endpoints.push(format!("{origin}/{alias}/oauth2/v2.0/token"));
+                }
+                Cow::Owned(endpoints)
+            }
+            None => Cow::Borrowed(&tenant.token_endpoints),
+        }
+    }
 }
 
 /// Whether the body is an HTML form (`application/x-www-form-urlencoded`, any case, any

@@ -27,6 +27,7 @@ pub fn router(authority: Arc<Authority>) -> Router {
             get(discovery::openid_configuration),
         )
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys))
+        .route("/{tenant}/discovery/instance", get(discovery::instance_discovery))
         .route("/metrics", get(metrics))
         .route(
             "/{tenant}/oauth2/v2.0/token",

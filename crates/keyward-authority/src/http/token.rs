@@ -15,7 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use time::OffsetDateTime;
 
-use super::{is_form, tenant_or_error};
+use super::{Origin, is_form};
 use crate::authority::Authority;
 use crate::authorize;
 use crate::client_auth::{self, AuthenticatedClient, ClientAuthMethod, JWT_BEARER};
@@ -30,13 +30,14 @@ pub const MAX_TOKEN_REQUEST: usize = 64 * 1024;
 
 pub(crate) async fn token_endpoint(
     State(authority): State<Arc<Authority>>,
+    origin: Origin,
     Path(alias): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let request_id = client_request_id(query.as_deref(), &headers);
-    match issue(&authority, &alias, &headers, &body).await {
+    match issue(&authority, &origin, &alias, &headers, &body).await {
         Ok(response) => {
             authority.metrics().token_issued();
             let mut response = axum::Json(response).into_response();
@@ -85,12 +86,14 @@ enum GrantType {
 
 async fn issue(
     authority: &Authority,
+    origin: &Origin,
     alias: &str,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<TokenResponse, OAuthError> {
     let now = OffsetDateTime::now_utc();
-    let tenant = tenant_or_error(authority, alias)?;
+    let tenant = origin.tenant(authority, alias)?;
+    let issuer = origin.issuer(&tenant);
     if !is_form(headers) {
         return Err(invalid_request(
             900144,
@@ -124,14 +127,24 @@ async fn issue(
     // Public clients (no certificate, no secret) may redeem codes (with PKCE) and refresh
     // tokens without authenticating; never get app tokens.
     let public_allowed = grant != GrantType::ClientCredentials;
-    let client = authenticate(authority, &snapshot, &tenant, &form, headers, public_allowed, now)?;
+    let audiences = origin.token_endpoints(&tenant);
+    let client = authenticate(
+        authority,
+        &snapshot,
+        &tenant,
+        &audiences,
+        &form,
+        headers,
+        public_allowed,
+        now,
+    )?;
     match grant {
         GrantType::ClientCredentials => Ok(crate::token::client_credentials(
             &snapshot,
             &tenant,
             &client,
             field("scope"),
-            &tenant.issuer,
+            &issuer,
             authority.config().token_lifetime,
             now,
         )?),
@@ -144,7 +157,9 @@ async fn issue(
                 redirect_uri: field("redirect_uri"),
                 code_verifier: field("code_verifier"),
             };
-            Ok(authority.redeem_code(&tenant, &client, redemption, now).await?)
+            Ok(authority
+                .redeem_code(&tenant, &issuer, &client, redemption, now)
+                .await?)
         }
         GrantType::RefreshToken => {
             let refresh_token = field("refresh_token").filter(|c| !c.is_empty()).ok_or_else(|| {
@@ -154,7 +169,7 @@ async fn issue(
                 )
             })?;
             Ok(authority
-                .redeem_refresh_token(&tenant, &client, refresh_token, field("scope"), now)
+                .redeem_refresh_token(&tenant, &issuer, &client, refresh_token, field("scope"), now)
                 .await?)
         }
     }
@@ -162,10 +177,12 @@ async fn issue(
 
 /// Authenticates the client by assertion, secret (form or Basic), or, where `public_allowed`,
 /// as a public client that has no credential to present.
+#[allow(clippy::too_many_arguments)]
 fn authenticate(
     authority: &Authority,
     snapshot: &Snapshot,
     tenant: &TenantEntry,
+    audiences: &[String],
     form: &HashMap<Cow<'_, str>, Cow<'_, str>>,
     headers: &HeaderMap,
     public_allowed: bool,
@@ -183,7 +200,6 @@ fn authenticate(
                     ),
                 ));
             }
-            let audiences = &tenant.token_endpoints;
             client_auth::authenticate_assertion(
                 snapshot,
                 tenant,

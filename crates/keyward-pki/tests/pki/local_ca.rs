@@ -121,3 +121,66 @@ fn a_tampered_certificate_does_not_verify() {
         .unwrap();
     assert!(!out.status.success(), "a flipped signature bit must not verify");
 }
+
+/// What OpenSSL says of `leaf` under the CA in `ca.pem` (success, output).
+fn verify(dir: &std::path::Path, leaf: &keyward_pki::Certificate) -> (bool, String) {
+    std::fs::write(dir.join("leaf.pem"), leaf.pem()).unwrap();
+    let out = Command::new("openssl")
+        .args(["verify", "-CAfile", "ca.pem", "-purpose", "sslserver", "leaf.pem"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn a_name_constrained_ca_vouches_only_for_its_names() {
+    use keyward_pki::PermittedName;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_key = PrivateKey::generate(KeyType::EcP256).unwrap();
+    let ca = CertificateSpec::new(Name::parse("CN=Constrained CA").unwrap())
+        .certificate_authority()
+        .permitted_names([
+            PermittedName::Dns("ciamlogin.com".into()),
+            PermittedName::Dns("login.microsoftonline.com".into()),
+            PermittedName::Ip("127.0.0.1".parse().unwrap()),
+        ])
+        .self_signed(&ca_key)
+        .unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+    let text = openssl(dir.path(), &["x509", "-in", "ca.pem", "-noout", "-text"]);
+    assert!(text.contains("X509v3 Name Constraints: critical"), "{text}");
+    assert!(text.contains("DNS:ciamlogin.com"), "{text}");
+
+    let leaf_for = |names: &[&str]| {
+        let key = PrivateKey::generate(KeyType::EcP256).unwrap();
+        let mut spec = CertificateSpec::new(Name::parse("CN=leaf").unwrap());
+        for name in names {
+            spec = spec.subject_alt_name(SubjectAltName::parse(name).unwrap());
+        }
+        spec.signed_by(&key, &ca, &ca_key).unwrap()
+    };
+    for permitted in [
+        &["contoso.ciamlogin.com", "*.ciamlogin.com"][..],
+        &["login.microsoftonline.com"],
+        &["127.0.0.1"],
+    ] {
+        let (ok, text) = verify(dir.path(), &leaf_for(permitted));
+        assert!(ok, "{permitted:?}: {text}");
+    }
+    for refused in [
+        &["www.example.com"][..],
+        &["contoso.ciamlogin.com", "accounts.google.com"],
+        &["ciamlogin.com.evil.example"],
+        &["127.0.0.2"],
+    ] {
+        let (ok, text) = verify(dir.path(), &leaf_for(refused));
+        assert!(!ok, "{refused:?} must not verify: {text}");
+        assert!(text.contains("subtree violation"), "{refused:?}: {text}");
+    }
+}

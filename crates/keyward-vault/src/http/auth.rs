@@ -82,8 +82,9 @@ pub(crate) fn request_host(parts: &Parts) -> Result<String, ApiError> {
     }
 }
 
-/// The vault a host name serves: `{name}.localhost[:port]` serves vault `name`; every other host
-/// (`localhost`, an IP address, a public name) serves [`DEFAULT_VAULT`].
+/// The vault a host name serves: `{name}.localhost[:port]` and (in the Azure host names mode,
+/// where the hosts file sends them here) `{name}.vault.azure.net` serve vault `name`; every
+/// other host (`localhost`, an IP address, a public name) serves [`DEFAULT_VAULT`].
 pub fn vault_for_host(host: &str) -> String {
     let name = if host.starts_with('[') {
         ""
@@ -97,10 +98,24 @@ pub fn vault_for_host(host: &str) -> String {
         })
     };
     let name = name.trim_end_matches('.').to_ascii_lowercase();
-    match name.strip_suffix(".localhost") {
+    match name
+        .strip_suffix(".localhost")
+        .or_else(|| name.strip_suffix(AZURE_VAULT_SUFFIX))
+    {
         Some(label) if !label.is_empty() && !label.contains('.') => label.to_owned(),
         _ => DEFAULT_VAULT.to_owned(),
     }
+}
+
+/// The domain of Azure Key Vault's vaults, with its leading dot.
+const AZURE_VAULT_SUFFIX: &str = ".vault.azure.net";
+
+/// Whether the request came to a `{name}.vault.azure.net` host.
+fn is_azure_vault_host(host: &str) -> bool {
+    let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    name.trim_end_matches('.')
+        .to_ascii_lowercase()
+        .ends_with(AZURE_VAULT_SUFFIX)
 }
 
 /// The bearer token of a request; `None` when there is no Authorization header at all.
@@ -114,10 +129,19 @@ fn bearer(parts: &Parts) -> Option<Result<String, ()>> {
 }
 
 /// `Bearer authorization="...", resource="..."`, or `None` if the authority does not know the
-/// tenant.
-pub(crate) fn challenge(vaults: &Vaults, tenant_id: Uuid) -> Option<String> {
-    let authorization = vaults.tokens().authorization(tenant_id)?;
-    let resource = vaults.tokens().resource();
+/// tenant. At a `{name}.vault.azure.net` host, Key Vault's own: the authority
+/// `https://login.windows.net/{tenant-id}` and the resource `https://vault.azure.net`, which the
+/// Key Vault SDKs' challenge resource verification accepts for that host.
+pub(crate) fn challenge(vaults: &Vaults, tenant_id: Uuid, host: &str) -> Option<String> {
+    let (authorization, resource) = if is_azure_vault_host(host) {
+        vaults.tokens().authorization(tenant_id)?;
+        (
+            format!("https://login.windows.net/{tenant_id}"),
+            crate::AZURE_KEY_VAULT_RESOURCE.to_owned(),
+        )
+    } else {
+        (vaults.tokens().authorization(tenant_id)?, vaults.tokens().resource())
+    };
     Some(format!(
         "Bearer authorization=\"{authorization}\", resource=\"{resource}\""
     ))
@@ -148,7 +172,7 @@ impl FromRequestParts<Arc<Vaults>> for VaultCall {
             // No vault at all: there is nothing to protect or to reveal.
             return Err(crate::Error::VaultNotFound(wanted).into());
         };
-        let challenge = || challenge(vaults, tenant);
+        let challenge = || challenge(vaults, tenant, &host);
         let token = match bearer(parts) {
             None => return Err(ApiError::unauthorized(MISSING_TOKEN, challenge())),
             Some(Err(())) => {
@@ -237,6 +261,18 @@ mod tests {
         assert_eq!(vault_for_host("myvault.localhost"), "myvault");
         assert_eq!(vault_for_host("a.b.localhost:1"), "default");
         assert_eq!(vault_for_host("vault.example.com"), "default");
+        assert_eq!(vault_for_host("kv-article.vault.azure.net"), "kv-article");
+        assert_eq!(vault_for_host("KV.vault.azure.net:443"), "kv");
+        assert_eq!(vault_for_host("vault.azure.net"), "default");
+        assert_eq!(vault_for_host("a.b.vault.azure.net"), "default");
+    }
+
+    #[test]
+    fn only_key_vault_hosts_are_key_vault_hosts() {
+        assert!(is_azure_vault_host("kv.vault.azure.net"));
+        assert!(is_azure_vault_host("kv.vault.azure.net:443"));
+        assert!(!is_azure_vault_host("localhost:8443"));
+        assert!(!is_azure_vault_host("kv.vault.azure.net.evil.example"));
     }
 
     #[test]

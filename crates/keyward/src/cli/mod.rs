@@ -3,6 +3,7 @@
 
 mod app;
 mod cert;
+mod hosts;
 mod master_key;
 mod quickstart;
 mod serve;
@@ -17,6 +18,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub use app::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand};
 pub use cert::{CertCommand, ExtractKeyArgs, NewArgs, ShowArgs};
+pub use hosts::HostsArgs;
 pub use master_key::MasterKeyCommand;
 pub use quickstart::QuickstartArgs;
 pub use serve::{ServeArgs, ServeProfile};
@@ -94,6 +96,14 @@ pub enum Command {
     /// The master key of a production server (`keyward serve --profile production`).
     #[command(subcommand, name = "master-key")]
     MasterKey(MasterKeyCommand),
+    /// The hosts-file lines that send Microsoft's host names (login.microsoftonline.com,
+    /// TENANT.ciamlogin.com, VAULT.vault.azure.net, ...) to a server started with
+    /// `keyward serve --azure-hosts`, printed, or written to the hosts file with --write (a
+    /// marked block, a backup kept), and how to trust that mode's CA in test processes only.
+    #[command(
+        after_help = "Examples:\n  keyward hosts\n  sudo keyward hosts --write --vault kv-article\n  sudo keyward hosts --remove\n  keyward hosts --hosts-file /etc/netns/keyward-test/hosts --write"
+    )]
+    Hosts(HostsArgs),
 }
 
 /// How `app` commands reach the server.

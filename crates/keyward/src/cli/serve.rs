@@ -73,6 +73,28 @@ pub struct ServeArgs {
     /// Trust this CA certificate (PEM) for the mail server's TLS, besides the public roots.
     #[arg(long, value_name = "FILE", requires = "smtp_url")]
     pub smtp_ca: Option<PathBuf>,
+    /// Also answer as Microsoft's hosts, on the same listener: login.microsoftonline.com,
+    /// login.microsoft.com, login.windows.net, TENANT.ciamlogin.com, management.azure.com and
+    /// VAULT.vault.azure.net, each in that service's own form (issuer, endpoints, Key Vault's
+    /// challenge), so that code written for Entra and Key Vault runs unchanged. Point the names
+    /// here with `keyward hosts`; their certificates come from the data directory's separate
+    /// Azure-hosts CA (tls/azure-hosts-ca.pem, name-constrained to those domains), which you
+    /// give to test processes only (NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE). Listen on port
+    /// 443 (e.g. --listen 127.0.0.1:443) for the clients' default URLs.
+    #[arg(long)]
+    pub azure_hosts: bool,
+    /// Serve a managed identity endpoint for an application (its client ID or display name),
+    /// as APP or APP=ADDR (default 127.0.0.1 on a free port): App Service's IDENTITY_ENDPOINT +
+    /// IDENTITY_HEADER protocol and IMDS's /metadata/identity/oauth2/token, so that
+    /// ManagedIdentityCredential and DefaultAzureCredential get the app's tokens with no secret
+    /// or certificate in its environment. The environment to give the app is written to
+    /// DATA/managed-identity/APP.env. Repeat it for more apps (each gets its own endpoint).
+    #[arg(long = "managed-identity", value_name = "APP[=ADDR]")]
+    pub managed_identities: Vec<String>,
+    /// Let --managed-identity listen on a non-loopback address (anyone who reaches it gets the
+    /// app's tokens, as on an Azure VM).
+    #[arg(long, requires = "managed_identities")]
+    pub managed_identity_any_address: bool,
 }
 
 /// `--profile`.

@@ -12,6 +12,7 @@ mod authority;
 mod cli;
 mod client;
 mod connections;
+mod managed_identity;
 mod profile;
 mod signin;
 mod vault;

@@ -302,3 +302,77 @@ fn development_is_the_default_and_the_banner_says_so() {
         "development keeps the key in the data directory"
     );
 }
+
+/// Starts `keyward serve` and returns it with its banner (up to the MSAL Node line); the caller
+/// kills it.
+fn with_banner(command: &mut Command) -> (std::process::Child, Vec<String>) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let (send, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            send.send(line).ok();
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut banner = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.trim_start().starts_with("MSAL Node:") => return (child, banner),
+            Ok(line) => banner.push(line),
+            Err(_) => {
+                child.kill().ok();
+                panic!("no MSAL Node line in the banner within 30 s: {banner:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_banner_names_the_admin_center_and_how_to_make_the_first_administrator() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let (child, banner) = with_banner(&mut serve(false, &data, &[], &[]));
+    let url = banner[0]
+        .strip_prefix("Keyward is listening on ")
+        .and_then(|rest| rest.split(' ').next())
+        .expect("the URL")
+        .to_owned();
+    let text = banner.join("\n");
+    assert!(text.contains(&format!("Admin UI:    {url}/admin/")), "{text}");
+    assert!(
+        text.contains("no administrator yet; make the first: keyward user create --email E --role global-admin"),
+        "{text}"
+    );
+
+    // Once a user holds a directory role, the hint is gone.
+    let password = tmp.path().join("pw");
+    std::fs::write(&password, "first admin pass\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args([
+            "user",
+            "create",
+            "--email",
+            "root@example.com",
+            "--role",
+            "global-admin",
+            "--password-file",
+        ])
+        .arg(&password)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .expect("keyward user create");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    stop(child);
+    let (child, banner) = with_banner(&mut serve(false, &data, &[], &[]));
+    stop(child);
+    let text = banner.join("\n");
+    assert!(text.contains("Admin UI:"), "{text}");
+    assert!(!text.contains("no administrator yet"), "{text}");
+}

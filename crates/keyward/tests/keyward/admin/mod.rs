@@ -9,6 +9,8 @@ mod app_tabs;
 mod credentials;
 mod refusals;
 mod session;
+mod signing_keys;
+mod users;
 
 use crate::common::Server;
 use crate::signin::browser::{Browser, Page};

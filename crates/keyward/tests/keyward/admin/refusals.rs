@@ -192,25 +192,24 @@ async fn a_forged_or_tampered_session_cookie_is_not_a_session() {
 #[tokio::test]
 async fn return_to_cannot_send_the_browser_elsewhere() {
     let server = Server::start();
-    let browser = Browser::new(&server);
+    user(&server, "ada@example.com", &["app-admin"]);
     for target in [
         "https://evil.example/",
         "//evil.example/admin/",
-        "/admin/\\evil",
-        "/%2F%2Fevil.example",
+        "/admin/\\evil.example",
     ] {
-        let query = format!("/admin/signin?return_to={}", urlencode(target));
-        let page = browser.get(&query).await;
-        assert_eq!(page.status, 303);
-        let login = browser.cookie("__Host-keyward-admin-login").expect("login cookie");
-        assert!(!login.is_empty());
-        // The return path is sealed in the cookie; the callback then goes to /admin/ (checked
-        // by the unit tests of safe_return_path); here: nothing points outside.
-        assert!(
-            !page.location().unwrap().contains("evil.example"),
-            "{:?}",
-            page.location()
-        );
+        let browser = Browser::new(&server);
+        let start = browser
+            .get(&format!("/admin/signin?return_to={}", urlencode(target)))
+            .await;
+        let form = browser.get(&start.location().unwrap()).await;
+        let back = browser
+            .submit(&form, &[("email", "ada@example.com"), ("password", super::PASSWORD)])
+            .await;
+        let done = browser.get(&back.location().unwrap()).await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        assert!(done.body.contains("url=/admin/\""), "{target}: {}", done.body);
+        assert!(!done.body.contains("evil"), "{target}: {}", done.body);
     }
 }
 

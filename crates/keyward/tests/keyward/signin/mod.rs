@@ -3,7 +3,7 @@
 //! checked against the published keys, and the attacks the flow must stop. Also `keyward user`.
 
 pub(crate) mod browser;
-mod flow;
+pub(crate) mod flow;
 
 mod abuse;
 mod attacks;

@@ -162,3 +162,35 @@ async fn user_role_commands_give_list_and_take_directory_roles() {
     let text = String::from_utf8(text.stdout).unwrap();
     assert!(text.contains("holds no directory role"), "{text}");
 }
+
+#[tokio::test]
+async fn user_show_lists_the_directory_roles() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let password_file = dir.path().join("pw.txt");
+    std::fs::write(&password_file, format!("{PASSWORD}\n")).unwrap();
+    let pw = password_file.to_str().unwrap();
+    for (email, roles) in [
+        (
+            "ann@example.com",
+            &["--role", "global-admin", "--role", "global-reader"][..],
+        ),
+        ("bob@example.com", &[][..]),
+    ] {
+        let mut args = vec!["user", "create", "--email", email, "--password-file", pw, "--json"];
+        args.extend_from_slice(roles);
+        json(&keyward(&server, &args, ""));
+    }
+    let text = String::from_utf8(keyward(&server, &["user", "show", "ann@example.com"], "").stdout).unwrap();
+    assert!(
+        text.contains("Roles:         Global Administrator (global-admin), Global Reader (global-reader)"),
+        "{text}"
+    );
+    let shown = json(&keyward(&server, &["user", "show", "ann@example.com", "--json"], ""));
+    assert_eq!(
+        shown["directoryRoles"],
+        serde_json::json!(["global-admin", "global-reader"])
+    );
+    let text = String::from_utf8(keyward(&server, &["user", "show", "bob@example.com"], "").stdout).unwrap();
+    assert!(text.contains("Roles:         none"), "{text}");
+}
