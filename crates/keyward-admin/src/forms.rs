@@ -58,6 +58,16 @@ impl<T: DeserializeOwned> FromRequest<Arc<AdminCenter>> for AdminForm<T> {
     }
 }
 
+/// A multipart body that could not be read: too large (the route's limit, found while
+/// streaming) or malformed. (Its `Display` says neither, so the status decides.)
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> AdminError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        AdminError::UploadTooLarge
+    } else {
+        AdminError::BadForm(e.body_text())
+    }
+}
+
 /// A file sent with a form.
 pub struct UploadedFile {
     /// The name the browser gave, for messages only.
@@ -99,15 +109,15 @@ impl FromRequest<Arc<AdminCenter>> for Upload {
             .map_err(|e| AdminError::BadForm(e.to_string()))?;
         let mut fields = HashMap::new();
         let mut files = HashMap::new();
-        while let Some(field) = multipart.next_field().await.map_err(too_large_or)? {
+        while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
             let name = field.name().unwrap_or_default().to_owned();
             match field.file_name().map(str::to_owned) {
                 Some(file_name) => {
-                    let bytes = field.bytes().await.map_err(too_large_or)?;
+                    let bytes = field.bytes().await.map_err(multipart_error)?;
                     files.insert(name, UploadedFile { file_name, bytes });
                 }
                 None => {
-                    let text = field.text().await.map_err(too_large_or)?;
+                    let text = field.text().await.map_err(multipart_error)?;
                     fields.insert(name, text);
                 }
             }

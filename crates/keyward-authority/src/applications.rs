@@ -39,6 +39,8 @@ pub struct ApplicationChange {
     pub identifier_uris: Option<Vec<String>>,
     /// New redirect URIs.
     pub redirect_uris: Option<Vec<String>>,
+    /// A new front-channel logout URL (Graph `web.logoutUrl`); `Some(None)` removes it.
+    pub logout_url: Option<Option<String>>,
     /// New app roles.
     pub app_roles: Option<Vec<AppRole>>,
     /// The new list of certificate credentials (Graph's `keyCredentials`): what is not listed
@@ -70,6 +72,9 @@ impl ApplicationChange {
         }
         if let Some(uris) = self.redirect_uris {
             app.redirect_uris = uris;
+        }
+        if let Some(url) = self.logout_url {
+            app.logout_url = url;
         }
         if let Some(roles) = self.app_roles {
             app.app_roles = roles;
@@ -122,6 +127,7 @@ impl Authority {
             display_name: name.to_owned(),
             identifier_uris,
             redirect_uris: new.redirect_uris,
+            logout_url: None,
             key_credentials: new.key_credentials,
             password_credentials: Vec::new(),
             app_roles: new.app_roles,
@@ -273,6 +279,15 @@ fn check_application(snapshot: &Snapshot, app: &Application) -> Result<()> {
             }
             .into());
         }
+    }
+    if let Some(url) = &app.logout_url
+        && let Some(problem) = crate::redirect_uri::problem(url)
+    {
+        return Err(ApplicationError::InvalidLogoutUrl {
+            url: url.clone(),
+            problem,
+        }
+        .into());
     }
     let mut seen = std::collections::HashSet::new();
     for credential in &app.key_credentials {

@@ -346,6 +346,7 @@ fn graph_resource(tenant_id: Uuid, now: OffsetDateTime) -> Application {
         display_name: "Microsoft Graph".into(),
         identifier_uris: vec![GRAPH_IDENTIFIER.into()],
         redirect_uris: Vec::new(),
+        logout_url: None,
         key_credentials: Vec::new(),
         password_credentials: Vec::new(),
         app_roles: vec![AppRole {
@@ -380,6 +381,7 @@ fn admin_center_client(tenant_id: Uuid, public_url: &str, now: OffsetDateTime) -
             .iter()
             .map(|path| format!("{}{path}", public_url.trim_end_matches('/')))
             .collect(),
+        logout_url: None,
         key_credentials: Vec::new(),
         password_credentials: Vec::new(),
         app_roles: Vec::new(),
@@ -400,6 +402,7 @@ fn key_vault_resource(tenant_id: Uuid, now: OffsetDateTime) -> Application {
         // for when the vault is reached as `{name}.vault.azure.net`.
         identifier_uris: vec![KEY_VAULT_IDENTIFIER.into(), AZURE_KEY_VAULT_IDENTIFIER.into()],
         redirect_uris: Vec::new(),
+        logout_url: None,
         key_credentials: Vec::new(),
         password_credentials: Vec::new(),
         app_roles: Vec::new(),

@@ -116,6 +116,15 @@ pub enum ApplicationError {
         /// What is wrong with it.
         problem: crate::redirect_uri::Problem,
     },
+    /// The front-channel logout URL is not https (or plain http to a loopback host), has a
+    /// fragment or is too long.
+    #[error("logout URL {url:?} {problem}")]
+    InvalidLogoutUrl {
+        /// The URL.
+        url: String,
+        /// What is wrong with it.
+        problem: crate::redirect_uri::Problem,
+    },
     /// The same certificate is listed twice.
     #[error("the certificate {0} is already registered on this application")]
     DuplicateCertificate(String),

@@ -57,6 +57,7 @@ fn application(
         display_name: identifier.into(),
         identifier_uris: vec![identifier.into()],
         redirect_uris: redirect_uris.iter().map(|s| (*s).to_owned()).collect(),
+        logout_url: None,
         key_credentials: Vec::new(),
         password_credentials: if secret {
             vec![PasswordCredential {

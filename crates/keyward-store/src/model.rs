@@ -39,6 +39,9 @@ pub struct Application {
     /// Graph `web.redirectUris`.
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+    /// Graph `web.logoutUrl`: where the authority sends a front-channel logout request.
+    #[serde(default)]
+    pub logout_url: Option<String>,
     /// Certificate credentials.
     #[serde(default)]
     pub key_credentials: Vec<KeyCredential>,

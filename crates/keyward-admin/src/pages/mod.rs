@@ -7,6 +7,11 @@ pub mod overview;
 pub mod signing_keys;
 pub mod users;
 pub mod vault;
+// An application's tabs (Authentication, Certificates & secrets, API permissions, App roles).
+pub mod authentication;
+pub mod credentials;
+pub mod permissions;
+pub mod roles;
 
 use askama::Template;
 use axum::Router;
@@ -29,6 +34,33 @@ pub(crate) fn routes() -> Router<Arc<AdminCenter>> {
         .route("/admin/apps/new", get(apps::new_form).post(apps::create))
         .route("/admin/apps/{id}", get(apps::show))
         .route("/admin/apps/{id}/delete", post(apps::delete))
+        // An application's tabs: Authentication, Certificates & secrets, API permissions, App roles.
+        .route(
+            "/admin/apps/{id}/authentication",
+            get(authentication::show).post(authentication::save),
+        )
+        .route("/admin/apps/{id}/credentials", get(credentials::show))
+        .route(
+            "/admin/apps/{id}/credentials/certificates/{key_id}/delete",
+            post(credentials::delete_certificate),
+        )
+        .route("/admin/apps/{id}/credentials/secrets", post(credentials::add_secret))
+        .route(
+            "/admin/apps/{id}/credentials/secrets/{key_id}/delete",
+            post(credentials::delete_secret),
+        )
+        .route(
+            "/admin/apps/{id}/permissions",
+            get(permissions::show).post(permissions::grant),
+        )
+        .route(
+            "/admin/apps/{id}/permissions/{assignment}/delete",
+            post(permissions::remove),
+        )
+        .route("/admin/apps/{id}/roles", get(roles::show).post(roles::create))
+        .route("/admin/apps/{id}/roles/{role}/disable", post(roles::disable))
+        .route("/admin/apps/{id}/roles/{role}/enable", post(roles::enable))
+        .route("/admin/apps/{id}/roles/{role}/delete", post(roles::delete))
         // Users
         .route("/admin/users", get(users::list))
         .route("/admin/users/new", get(users::new_form).post(users::create))
@@ -90,6 +122,11 @@ pub(crate) fn upload_routes() -> Router<Arc<AdminCenter>> {
         .route(
             "/admin/vault/{vault}/certificates/import",
             post(vault::certificates::import),
+        )
+        // An application's Certificates & secrets tab.
+        .route(
+            "/admin/apps/{id}/credentials/certificates",
+            post(credentials::upload_certificate),
         )
 }
 

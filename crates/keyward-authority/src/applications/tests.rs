@@ -221,3 +221,42 @@ async fn builtin_resources_and_role_rules() {
         "{e:?}"
     );
 }
+
+#[tokio::test]
+async fn a_logout_url_is_https_or_loopback_http_and_can_be_removed() {
+    let t = authority(Config::new("https://localhost:8443")).await;
+    let tenant_id = t.tenant.tenant.id;
+    let entry = t.authority.create_application(tenant_id, named("web")).await.unwrap();
+    let set = |url: Option<&str>| ApplicationChange {
+        logout_url: Some(url.map(str::to_owned)),
+        ..ApplicationChange::default()
+    };
+    for bad in ["http://app.example/logout", "https://app.example/logout#x", "not a url"] {
+        let e = t
+            .authority
+            .change_application(tenant_id, entry.app.id, set(Some(bad)))
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            matches!(e, Error::Application(ApplicationError::InvalidLogoutUrl { .. })),
+            "{bad}: {e:?}"
+        );
+    }
+    for good in ["https://app.example/logout", "http://localhost:3000/logout"] {
+        let changed = t
+            .authority
+            .change_application(tenant_id, entry.app.id, set(Some(good)))
+            .await
+            .unwrap();
+        assert_eq!(changed.app.logout_url.as_deref(), Some(good));
+    }
+    let stored_app = stored(&t).await.into_iter().find(|a| a.id == entry.app.id).unwrap();
+    assert_eq!(stored_app.logout_url.as_deref(), Some("http://localhost:3000/logout"));
+    let removed = t
+        .authority
+        .change_application(tenant_id, entry.app.id, set(None))
+        .await
+        .unwrap();
+    assert_eq!(removed.app.logout_url, None);
+}

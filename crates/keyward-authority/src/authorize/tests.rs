@@ -36,6 +36,7 @@ fn app(tenant_id: Uuid, name: &str, identifier: &str, redirect_uris: &[&str], se
         display_name: name.into(),
         identifier_uris: vec![identifier.into()],
         redirect_uris: redirect_uris.iter().map(|s| (*s).to_owned()).collect(),
+        logout_url: None,
         key_credentials: Vec::new(),
         password_credentials: if secret {
             vec![PasswordCredential {

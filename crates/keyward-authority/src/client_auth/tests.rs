@@ -63,6 +63,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         display_name: "daemon".into(),
         identifier_uris: vec![format!("api://{app_id}")],
         redirect_uris: Vec::new(),
+        logout_url: None,
         key_credentials: vec![KeyCredential {
             key_id: Uuid::new_v4(),
             display_name: "cert".into(),

@@ -320,3 +320,60 @@ async fn signing_keys_rotate_and_the_old_key_stays_published() {
     let reply = call(&h, &token, Method::GET, "/v1.0/applications", None).await;
     assert_eq!(reply.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn web_logout_url_is_rendered_patched_checked_and_removed() {
+    let h = harness().await;
+    let token = h.admin_token().await;
+    let created = call(
+        &h,
+        &token,
+        Method::POST,
+        "/v1.0/applications",
+        Some(json!({"displayName": "web"})),
+    )
+    .await;
+    assert!(created.body["web"]["logoutUrl"].is_null(), "{}", created.body);
+    let uri = format!("/v1.0/applications/{}", created.body["id"].as_str().unwrap());
+    let patch = |url: &str| json!({"web": {"logoutUrl": url}});
+    let reply = call(
+        &h,
+        &token,
+        Method::PATCH,
+        &uri,
+        Some(patch("http://app.example/logout")),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(
+        reply.body["error"]["message"].as_str().unwrap().contains("logout URL"),
+        "{}",
+        reply.body
+    );
+    let reply = call(
+        &h,
+        &token,
+        Method::PATCH,
+        &uri,
+        Some(patch("https://app.example/logout")),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let app = call(&h, &token, Method::GET, &uri, None).await;
+    assert_eq!(app.body["web"]["logoutUrl"], "https://app.example/logout");
+    // Redirect URIs alone leave it; an empty string removes it.
+    let reply = call(
+        &h,
+        &token,
+        Method::PATCH,
+        &uri,
+        Some(json!({"web": {"redirectUris": ["https://app.example/cb"]}})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let app = call(&h, &token, Method::GET, &uri, None).await;
+    assert_eq!(app.body["web"]["logoutUrl"], "https://app.example/logout");
+    call(&h, &token, Method::PATCH, &uri, Some(patch(""))).await;
+    let app = call(&h, &token, Method::GET, &uri, None).await;
+    assert!(app.body["web"]["logoutUrl"].is_null(), "{}", app.body);
+}

@@ -150,6 +150,7 @@ async fn writer(url: &str, tenant_id: Uuid) {
             display_name: format!("kill9 {app_id}"),
             identifier_uris: vec![format!("api://{app_id}")],
             redirect_uris: vec![],
+            logout_url: None,
             key_credentials: vec![],
             password_credentials: vec![],
             app_roles: vec![],

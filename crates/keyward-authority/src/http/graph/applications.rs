@@ -35,7 +35,7 @@ pub(crate) fn render(app: &Application) -> Value {
         "createdDateTime": date(app.created),
         "signInAudience": "AzureADMyOrg",
         "identifierUris": app.identifier_uris,
-        "web": {"redirectUris": app.redirect_uris},
+        "web": {"redirectUris": app.redirect_uris, "logoutUrl": app.logout_url},
         "keyCredentials": app.key_credentials.iter().map(|k| {
             let thumbprints = Thumbprints::of(&k.certificate_der);
             json!({
@@ -85,6 +85,8 @@ struct ApplicationBody {
 #[serde(rename_all = "camelCase")]
 struct WebBody {
     redirect_uris: Option<Vec<String>>,
+    /// An empty string removes it.
+    logout_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -258,10 +260,18 @@ pub(crate) async fn apply_patch(
 ) -> GraphResult {
     let body: ApplicationBody = body(bytes)?;
     let allow_ec = authority.config().assertion.allow_es256;
+    let (redirect_uris, logout_url) = match body.web {
+        Some(web) => (
+            web.redirect_uris,
+            web.logout_url.map(|url| Some(url).filter(|u| !u.trim().is_empty())),
+        ),
+        None => (None, None),
+    };
     let change = ApplicationChange {
         display_name: body.display_name,
         identifier_uris: body.identifier_uris,
-        redirect_uris: body.web.and_then(|w| w.redirect_uris),
+        redirect_uris,
+        logout_url,
         app_roles: body.app_roles.map(app_roles),
         key_credentials: body
             .key_credentials

@@ -21,6 +21,7 @@ pub(crate) fn application(tenant: &Tenant) -> Application {
         display_name: "ciam-client-app ✓".into(),
         identifier_uris: vec![format!("api://{app_id}"), format!("https://{}/{app_id}", tenant.domain)],
         redirect_uris: vec!["https://localhost:3000/redirect".into(), "http://localhost/".into()],
+        logout_url: None,
         key_credentials: vec![KeyCredential {
             key_id: Uuid::new_v4(),
             display_name: "CN=ciam-client-app".into(),

@@ -4,6 +4,9 @@
 //! markup in names, a session cookie used after sign-out, uploads). The same steps in a real
 //! browser are `interop/browser`'s admin suite.
 
+// An application's tabs: Certificates & secrets; Authentication, API permissions, App roles.
+mod app_tabs;
+mod credentials;
 mod refusals;
 mod session;
 mod signing_keys;
