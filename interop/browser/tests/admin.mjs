@@ -31,8 +31,8 @@ export const accessibility = [];
  * rest of the walk).
  *
  * Injection: the admin center's CSP runs no script without the response's nonce, so a
- * `<script>` added by `page.addScriptTag({ content })` is refused (Chromium reports "Refused to
- * execute inline script because it violates the following Content Security Policy directive").
+ * `<script>` added by `page.addScriptTag({ content })` is refused (playwright: "Executing inline
+ * script violates the following Content Security Policy directive 'script-src 'nonce-...''").
  * Instead of turning the CSP off for the context (`bypassCSP: true`, which would also take it
  * off everything else this test checks, e.g. that the page's own script runs with its nonce),
  * axe's source is evaluated through the DevTools protocol (`page.evaluate`), which the page's
