@@ -161,9 +161,11 @@ export async function download(page, locator, dir) {
   return { path, filename };
 }
 
-/** The value shown beside the term `label` in a `<dl>` (the `<dd>` after the `<dt>`). */
+/**
+ * The value shown beside the term `label` (its whole text, or a RegExp) in a `<dl>`: the `<dd>`
+ * after the `<dt>`.
+ */
 export function fact(scope, label) {
-  return scope
-    .locator("dt", { hasText: new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*$`) })
-    .locator("xpath=following-sibling::dd[1]");
+  const text = typeof label === "string" ? new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*$`) : label;
+  return scope.locator("dt").filter({ hasText: text }).first().locator("xpath=following-sibling::dd[1]");
 }
