@@ -20,8 +20,8 @@ const CA = readFileSync(join(KEYWARD_DATA, "tls", "ca.pem"));
 const FAILING_IMPACTS = new Set(["serious", "critical"]);
 
 /**
- * The pages checked so far and what axe found on them: `{ name, url, violations }` with only
- * serious and critical violations.
+ * The pages checked so far and what axe found on them: `{ name, url, violations, lesser }`,
+ * `violations` the serious and critical ones, `lesser` the others' impact and rule id.
  */
 export const accessibility = [];
 
@@ -46,7 +46,8 @@ export async function checkAccessibility(page, name) {
     window.axe.run(document, { resultTypes: ["violations"] }),
   );
   const violations = results.violations.filter((v) => FAILING_IMPACTS.has(v.impact));
-  accessibility.push({ name, url: page.url(), violations });
+  const lesser = results.violations.filter((v) => !FAILING_IMPACTS.has(v.impact)).map((v) => `${v.impact} ${v.id}`);
+  accessibility.push({ name, url: page.url(), violations, lesser });
   return violations;
 }
 

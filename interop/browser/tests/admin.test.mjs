@@ -419,6 +419,43 @@ step(STEP_VAULT, [STEP_SIGN_IN], async () => {
   await visited(page, "19-vault-downloaded");
 });
 
+const STEP_OTHER_PAGES = "7b. the other pages, by their links: the app's tabs, the vault's tabs, Users, Signing keys";
+step(STEP_OTHER_PAGES, [STEP_REGISTER], async () => {
+  // Read only: each page opened from the navigation a person would use, screenshotted and
+  // checked with axe-core like the article's pages.
+  await page.goto(`${KEYWARD_URL}/admin/apps/${state.app.objectId}`);
+  for (const [tab, name] of [
+    ["Authentication", "20-app-authentication"],
+    ["API permissions", "21-app-permissions"],
+    ["App roles", "22-app-roles"],
+  ]) {
+    await openAppTab(tab);
+    await page.getByRole("heading", { name: APP_NAME, level: 1 }).waitFor();
+    await visited(page, name);
+  }
+  const sections = page.getByRole("navigation", { name: "Sections" });
+  await sections.getByRole("link", { name: "Key vault" }).click();
+  await page.getByRole("main").getByRole("link", { name: DEFAULT_VAULT, exact: true }).click();
+  for (const [tab, name] of [
+    ["Secrets", "23-vault-secrets"],
+    ["Access policies", "24-vault-access-policies"],
+    ["Deleted items", "25-vault-deleted-items"],
+  ]) {
+    await page.getByRole("navigation", { name: "Vault" }).getByRole("link", { name: tab, exact: true }).click();
+    await page.getByRole("heading", { name: tab, level: 2 }).waitFor();
+    await visited(page, name);
+  }
+  await sections.getByRole("link", { name: "Users" }).click();
+  await page.getByRole("heading", { name: "Users", level: 1 }).waitFor();
+  await visited(page, "26-users");
+  await page.getByRole("link", { name: state.admin.email, exact: true }).click();
+  await page.getByRole("heading", { level: 1 }).waitFor();
+  await visited(page, "27-user");
+  await sections.getByRole("link", { name: "Signing keys" }).click();
+  await page.getByRole("heading", { name: "Signing keys", level: 1 }).waitFor();
+  await visited(page, "28-signing-keys");
+});
+
 const STEP_PHONE = "9. at phone width (390x844): the overview and Certificates & secrets do not scroll sideways";
 step(STEP_PHONE, [STEP_REGISTER], async () => {
   const phone = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, storageState: await context.storageState() });
@@ -446,6 +483,8 @@ step(STEP_PHONE, [STEP_REGISTER], async () => {
 test("8. accessibility: axe-core finds no serious or critical violation on any page visited", async (t) => {
   assert.ok(accessibility.length > 0, "no page was checked");
   t.diagnostic(`pages checked: ${accessibility.length}`);
+  // Moderate and minor findings do not fail the check; they are listed for whoever improves the pages.
+  for (const p of accessibility.filter((p) => p.lesser.length)) t.diagnostic(`${p.name}: ${p.lesser.join(", ")}`);
   // The check can fail: a field without a label, on a page of the admin center's own origin,
   // is a critical violation to it.
   const probe = await context.newPage();
