@@ -104,10 +104,22 @@ function opener(name) {
     .or(page.locator("summary", { hasText: name }));
 }
 
+/** Clicks `link` and waits until the browser is at its address. */
+async function follow(link) {
+  const href = await link.getAttribute("href");
+  assert.ok(href, "a link with an address");
+  const target = new URL(href, page.url()).href;
+  await Promise.all([page.waitForURL(target), link.click()]);
+}
+
 /** Opens an application's tab by its link in the tab bar. */
 async function openAppTab(name) {
-  await page.getByRole("navigation", { name: "Application" }).getByRole("link", { name, exact: true }).click();
-  await page.waitForLoadState("load");
+  await follow(page.getByRole("navigation", { name: "Application" }).getByRole("link", { name, exact: true }));
+}
+
+/** Opens a section of the admin center by its link in the side navigation. */
+async function openSection(name) {
+  await follow(page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name, exact: true }));
 }
 
 /**
@@ -115,8 +127,7 @@ async function openAppTab(name) {
  * e.g. "Client secrets (1)": the count follows the name).
  */
 async function credentialTab(name) {
-  await page.getByRole("main").getByRole("link", { name: new RegExp(`^${name}( \\(\\d+\\))?$`) }).click();
-  await page.waitForLoadState("load");
+  await follow(page.getByRole("main").getByRole("link", { name: new RegExp(`^${name}( \\(\\d+\\))?$`) }));
 }
 
 /** The row of the certificate or secret table whose description is `description`. */
@@ -154,11 +165,11 @@ step(STEP_SIGN_IN, [], async () => {
 
 const STEP_REGISTER = "2. App registrations, New registration: ciam-client-app";
 step(STEP_REGISTER, [STEP_SIGN_IN], async () => {
-  await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "App registrations" }).click();
+  await openSection("App registrations");
   await page.getByRole("heading", { name: "App registrations", level: 1 }).waitFor();
   await visited(page, "03-app-registrations");
 
-  await page.getByRole("link", { name: "New registration" }).first().click();
+  await follow(page.getByRole("link", { name: "New registration" }).first());
   await page.getByRole("heading", { name: "Register an application", level: 1 }).waitFor();
   await visited(page, "04-new-registration");
   await page.getByLabel("Name", { exact: true }).fill(APP_NAME);
@@ -365,15 +376,16 @@ step(STEP_DELETE_SECRET, [STEP_SECRET], async () => {
 const STEP_VAULT = "7. Key vault: generate a certificate, download .cer and .pfx";
 step(STEP_VAULT, [STEP_SIGN_IN], async () => {
   await page.goto(ADMIN_URL);
-  await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Key vault" }).click();
+  await openSection("Key vault");
   await page.getByRole("heading", { level: 1 }).waitFor();
   await visited(page, "14-vaults");
-  await page.getByRole("main").getByRole("link", { name: DEFAULT_VAULT, exact: true }).click();
+  await follow(page.getByRole("main").getByRole("link", { name: DEFAULT_VAULT, exact: true }));
   assert.equal(new URL(page.url()).pathname, `/admin/vault/${DEFAULT_VAULT}`);
-  await page.getByRole("link", { name: "Certificates", exact: true }).click();
+  await follow(page.getByRole("navigation", { name: "Vault" }).getByRole("link", { name: "Certificates", exact: true }));
+  await page.getByRole("heading", { name: "Certificates", level: 2 }).waitFor();
   await visited(page, "15-vault-certificates");
 
-  await page.getByRole("link", { name: /Generate/ }).first().click();
+  await follow(page.getByRole("link", { name: /Generate/ }).first());
   assert.equal(new URL(page.url()).pathname, `/admin/vault/${DEFAULT_VAULT}/certificates/new`);
   const name = `${APP_NAME}-${random()}`;
   // The page also has an Import form (its own "Certificate name"): fill the Generate one.
@@ -386,17 +398,15 @@ step(STEP_VAULT, [STEP_SIGN_IN], async () => {
   await contentType.selectOption({ label: "PKCS #12" });
   assert.match(await generate.getByLabel("Key type").locator("option:checked").textContent(), /RSA.*2048/);
   await visited(page, "16-vault-generate");
-  await generate.getByRole("button", { name: "Create", exact: true }).click();
-
-  // The certificate's page (possibly by its link in the list) lists its versions.
+  // Created, the browser is on the certificate's page, which lists its versions.
   const certificatePath = `/admin/vault/${DEFAULT_VAULT}/certificates/${name}`;
-  await page.waitForLoadState("load");
-  if (new URL(page.url()).pathname !== certificatePath) {
-    await page.getByRole("link", { name, exact: true }).click();
-  }
-  assert.equal(new URL(page.url()).pathname, certificatePath);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === certificatePath),
+    generate.getByRole("button", { name: "Create", exact: true }).click(),
+  ]);
+  await doneMessage().waitFor();
   await visited(page, "17-vault-certificate");
-  await page.getByRole("region", { name: "Versions" }).getByRole("link").first().click();
+  await follow(page.getByRole("region", { name: "Versions" }).getByRole("link").first());
   assert.match(new URL(page.url()).pathname, new RegExp(`^${certificatePath}/[0-9a-f]{32}$`));
   const thumbprint = (await fact(page, /^X\.509 SHA-1 Thumbprint/).textContent()).trim().replace(/^([0-9A-F]{40}).*$/s, "$1");
   assert.match(thumbprint, /^[0-9A-F]{40}$/);
@@ -433,25 +443,24 @@ step(STEP_OTHER_PAGES, [STEP_REGISTER], async () => {
     await page.getByRole("heading", { name: APP_NAME, level: 1 }).waitFor();
     await visited(page, name);
   }
-  const sections = page.getByRole("navigation", { name: "Sections" });
-  await sections.getByRole("link", { name: "Key vault" }).click();
-  await page.getByRole("main").getByRole("link", { name: DEFAULT_VAULT, exact: true }).click();
+  await openSection("Key vault");
+  await follow(page.getByRole("main").getByRole("link", { name: DEFAULT_VAULT, exact: true }));
   for (const [tab, name] of [
     ["Secrets", "23-vault-secrets"],
     ["Access policies", "24-vault-access-policies"],
     ["Deleted items", "25-vault-deleted-items"],
   ]) {
-    await page.getByRole("navigation", { name: "Vault" }).getByRole("link", { name: tab, exact: true }).click();
+    await follow(page.getByRole("navigation", { name: "Vault" }).getByRole("link", { name: tab, exact: true }));
     await page.getByRole("heading", { name: tab, level: 2 }).waitFor();
     await visited(page, name);
   }
-  await sections.getByRole("link", { name: "Users" }).click();
+  await openSection("Users");
   await page.getByRole("heading", { name: "Users", level: 1 }).waitFor();
   await visited(page, "26-users");
-  await page.getByRole("link", { name: state.admin.email, exact: true }).click();
+  await follow(page.getByRole("link", { name: state.admin.email, exact: true }));
   await page.getByRole("heading", { level: 1 }).waitFor();
   await visited(page, "27-user");
-  await sections.getByRole("link", { name: "Signing keys" }).click();
+  await openSection("Signing keys");
   await page.getByRole("heading", { name: "Signing keys", level: 1 }).waitFor();
   await visited(page, "28-signing-keys");
 });
