@@ -104,14 +104,17 @@ function opensslDate(line) {
 
 /**
  * What `openssl x509` says of the certificate in `file` (`inform`: PEM or DER): the SHA-1
- * fingerprint as the portal shows a thumbprint (upper-case hex, no colons), start and expiry.
+ * fingerprint as the portal shows a thumbprint (upper-case hex, no colons), the SHA-256 one
+ * alike, start, expiry and subject.
  */
 export function opensslCertificate(file, inform = "PEM") {
   const fingerprint = openssl("x509", "-inform", inform, "-in", file, "-noout", "-fingerprint", "-sha1").trim();
   const m = fingerprint.match(/^SHA1 Fingerprint=([0-9A-F:]+)$/i);
   if (!m) throw new Error(`unexpected openssl fingerprint output: ${fingerprint}`);
+  const sha256 = openssl("x509", "-inform", inform, "-in", file, "-noout", "-fingerprint", "-sha256").trim();
   return {
     thumbprint: m[1].replaceAll(":", "").toUpperCase(),
+    sha256: sha256.replace(/^SHA256 Fingerprint=/i, "").replaceAll(":", "").toUpperCase(),
     start: opensslDate(openssl("x509", "-inform", inform, "-in", file, "-noout", "-startdate")),
     expires: opensslDate(openssl("x509", "-inform", inform, "-in", file, "-noout", "-enddate")),
     subject: openssl("x509", "-inform", inform, "-in", file, "-noout", "-subject").trim(),

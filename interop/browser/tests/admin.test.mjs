@@ -277,7 +277,8 @@ async function uploadCertificate(file, description, screenshot) {
   // SHA-256 on demand.
   const sha256 = row.locator("details", { hasText: "SHA-256" });
   await sha256.locator("summary").click();
-  assert.match(await sha256.textContent(), /[0-9A-F]{64}/);
+  const sha256Shown = (await sha256.textContent()).replace("SHA-256", "").match(/\b[0-9A-F]{64}\b/)?.[0];
+  assert.ok(sha256Shown, `a SHA-256 thumbprint under "SHA-256": ${await sha256.textContent()}`);
   await assert.doesNotReject(
     row.getByRole("button", { name: `Delete certificate ${description}` }).waitFor(),
     "a delete button labelled with the description",
@@ -285,6 +286,7 @@ async function uploadCertificate(file, description, screenshot) {
   return {
     keyId,
     thumbprint: (await row.locator("td.thumbprint").textContent()).trim(),
+    sha256: sha256Shown,
     start: new Date(start),
     expires: new Date(expires),
   };
@@ -292,6 +294,7 @@ async function uploadCertificate(file, description, screenshot) {
 
 function assertSameAsOpenssl(shown, expected, what) {
   assert.equal(shown.thumbprint, expected.thumbprint, `${what}: Thumbprint = openssl x509 -fingerprint -sha1`);
+  assert.equal(shown.sha256, expected.sha256, `${what}: SHA-256 = openssl x509 -fingerprint -sha256`);
   assert.equal(shown.start.getTime(), expected.start.getTime(), `${what}: Start date = openssl x509 -startdate`);
   assert.equal(shown.expires.getTime(), expected.expires.getTime(), `${what}: Expires = openssl x509 -enddate`);
 }
