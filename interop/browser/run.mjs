@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs the browser suite against a real `keyward serve`: Debian's Chromium, driven headless by
 // playwright-core, through customer sign-up, sign-in, token renewal and sign-out, in the sample
-// web app (the real `webapp` binary) and in an MSAL Node web app.
+// web app (the real `webapp` binary) and in an MSAL Node web app, and through the admin center's
+// pages (the article's portal steps, with axe-core on every page).
 //
 // Builds nothing: the binaries come from KEYWARD_BIN and WEBAPP_BIN (default: target/debug/keyward
 // and target/debug/webapp at the repo root). Starts the server on a free port with a fresh data
