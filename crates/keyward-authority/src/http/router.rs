@@ -34,7 +34,7 @@ pub fn router(authority: Arc<Authority>) -> Router {
             post(token::token_endpoint).layer(DefaultBodyLimit::max(token::MAX_TOKEN_REQUEST)),
         )
         .merge(sign_in())
-        .merge(management())
+        .merge(management(Arc::clone(&authority)))
         .with_state(authority)
 }
 
@@ -65,8 +65,9 @@ fn sign_in() -> Router<Arc<Authority>> {
 }
 
 /// The management API (Microsoft Graph's shapes) and Keyward's own admin endpoints. Every
-/// handler takes a [`graph::GraphCaller`], so none can forget to authenticate.
-fn management() -> Router<Arc<Authority>> {
+/// handler takes a [`graph::GraphCaller`], so none can forget to authenticate; every successful
+/// change is written to the audit log ([`graph::audit`]).
+fn management(authority: Arc<Authority>) -> Router<Arc<Authority>> {
     use applications as a;
     use service_principals as sp;
     Router::new()
@@ -105,6 +106,10 @@ fn management() -> Router<Arc<Authority>> {
         )
         .route("/admin/api/signing-keys", get(admin::list_signing_keys))
         .route("/admin/api/signing-keys/rotate", post(admin::rotate_signing_key))
+        .layer(axum::middleware::from_fn_with_state(
+            authority,
+            graph::audit::audit_changes,
+        ))
         .layer(DefaultBodyLimit::max(MAX_GRAPH_REQUEST))
 }
 

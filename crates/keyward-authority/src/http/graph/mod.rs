@@ -8,6 +8,7 @@
 //! [`GraphCaller`], the extractor that checks it.
 
 pub(crate) mod applications;
+pub(crate) mod audit;
 mod error;
 pub(crate) mod role_assignments;
 pub(crate) mod service_principals;
@@ -35,6 +36,7 @@ use crate::directory::{AppEntry, TenantEntry};
 /// `Application.ReadWrite.All`.
 pub struct GraphCaller {
     tenant: Arc<TenantEntry>,
+    app_id: Option<Uuid>,
 }
 
 impl FromRequestParts<Arc<Authority>> for GraphCaller {
@@ -72,7 +74,10 @@ impl FromRequestParts<Arc<Authority>> for GraphCaller {
             .tenant_by_id(caller.tenant_id)
             .cloned()
             .ok_or_else(|| GraphError::unauthorized("Access token validation failure."))?;
-        Ok(Self { tenant })
+        Ok(Self {
+            tenant,
+            app_id: caller.app_id,
+        })
     }
 }
 
@@ -85,6 +90,11 @@ impl GraphCaller {
     /// The caller's tenant.
     pub(crate) fn tenant(&self) -> &TenantEntry {
         &self.tenant
+    }
+
+    /// The calling application's client ID (the token's `azp`).
+    pub(crate) fn app_id(&self) -> Option<Uuid> {
+        self.app_id
     }
 }
 

@@ -135,3 +135,28 @@ async fn the_admin_center_client_is_not_an_app_registration() {
     let listed = server.keyward(&["app", "list"]);
     assert!(!listed.to_string().contains("Keyward admin center"), "{listed}");
 }
+
+#[tokio::test]
+async fn changes_made_with_the_cli_appear_in_the_applications_audit_log() {
+    let server = Server::start();
+    let created = server.keyward(&["app", "create", "--name", "cli-made-app"]);
+    server.keyward(&["app", "secret", "add", "cli-made-app", "--description", "from the cli"]);
+    let browser = admin(&server, "ada@example.com", "global-reader").await;
+    let page = browser
+        .get(&format!("/admin/apps/{}", created["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let text = decode(&page.body);
+    assert!(
+        text.contains("Registered \"cli-made-app\" through the management API"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Client secret \"from the cli\" added through the management API"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Keyward admin (CLI) (management API)"),
+        "the application that did it: {text}"
+    );
+}

@@ -1,0 +1,149 @@
+//! The audit log of the management API: every change an application makes through it (the
+//! CLI's, a script's) is written as a row, as the admin center writes its own, so that an
+//! application's page shows what changed it, whoever did. Reads are not logged.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+use keyward_store::AuditEvent;
+use serde_json::Value;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::GraphCaller;
+use crate::authority::Authority;
+
+/// The largest response body read back for the id of what a POST created.
+const MAX_RESPONSE: usize = 1024 * 1024;
+
+/// Runs the request; when a change by an authenticated caller succeeded, writes its audit row.
+pub(crate) async fn audit_changes(State(authority): State<Arc<Authority>>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(request).await;
+    }
+    let path = request.uri().path().to_owned();
+    let (mut parts, body) = request.into_parts();
+    let caller = GraphCaller::from_request_parts(&mut parts, &authority).await.ok();
+    let response = next.run(Request::from_parts(parts, body)).await;
+    let Some(caller) = caller.filter(|_| response.status().is_success()) else {
+        return response;
+    };
+    // A create's id is in its answer: read it back (bounded), then send it on unchanged.
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_RESPONSE).await.unwrap_or_default();
+    let created: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let (target_kind, target_id, detail) = describe(&method, &path, &created);
+    let actor = caller
+        .app_id()
+        .and_then(|id| {
+            authority
+                .snapshot()
+                .app_in_tenant(caller.tenant_id(), id)
+                .map(|a| a.app.display_name.clone())
+        })
+        .unwrap_or_else(|| "an application".to_owned());
+    let event = AuditEvent {
+        id: Uuid::new_v4(),
+        tenant_id: caller.tenant_id(),
+        at: OffsetDateTime::now_utc(),
+        actor_id: None,
+        actor: format!("{actor} (management API)"),
+        action: format!("graph.{}", method.as_str().to_ascii_lowercase()),
+        target_kind,
+        target_id,
+        detail,
+    };
+    if let Err(e) = authority.store.append_audit(&event).await {
+        tracing::error!(error = %e, path, "the audit log could not be written");
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// What a change did, in the audit log's terms: the kind and id of its target (as the admin
+/// center files them, so that the object's page shows it) and one sentence.
+fn describe(method: &Method, path: &str, created: &Value) -> (String, String, String) {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let text = |s: &str| s.to_owned();
+    let created_name = created["displayName"].as_str().unwrap_or_default();
+    match (method, segments.as_slice()) {
+        (&Method::POST, ["v1.0", "applications"]) => (
+            text("application"),
+            created["id"].as_str().unwrap_or_default().to_owned(),
+            format!("Registered \"{created_name}\" through the management API"),
+        ),
+        (&Method::PATCH, ["v1.0", "applications", id]) => (
+            text("application"),
+            text(id),
+            text("Changed through the management API (registration, certificates or roles)"),
+        ),
+        (&Method::DELETE, ["v1.0", "applications", id]) => (
+            text("application"),
+            text(id),
+            text("Deleted through the management API"),
+        ),
+        (&Method::POST, ["v1.0", "applications", id, "addPassword"]) => (
+            text("application"),
+            text(id),
+            format!("Client secret \"{created_name}\" added through the management API"),
+        ),
+        (&Method::POST, ["v1.0", "applications", id, "removePassword"]) => (
+            text("application"),
+            text(id),
+            text("Client secret removed through the management API"),
+        ),
+        (&Method::POST, ["v1.0", "users"]) => (
+            text("user"),
+            created["id"].as_str().unwrap_or_default().to_owned(),
+            format!("User {created_name} created through the management API"),
+        ),
+        (_, ["v1.0", "users", id]) => (
+            text("user"),
+            text(id),
+            format!(
+                "User {} through the management API",
+                if method == Method::DELETE { "deleted" } else { "changed" }
+            ),
+        ),
+        (_, ["admin", "api", "signing-keys", "rotate"]) => (
+            text("signing-key"),
+            created["kid"].as_str().unwrap_or_default().to_owned(),
+            text("Signing key rotated through the management API"),
+        ),
+        _ => (
+            text("graph"),
+            path.chars().take(200).collect(),
+            format!(
+                "{method} {} through the management API",
+                path.chars().take(200).collect::<String>()
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_are_filed_under_the_object_they_change() {
+        let created = serde_json::json!({ "id": "obj-1", "displayName": "ciam-client-app" });
+        assert_eq!(
+            describe(&Method::POST, "/v1.0/applications", &created),
+            (
+                "application".into(),
+                "obj-1".into(),
+                "Registered \"ciam-client-app\" through the management API".into()
+            )
+        );
+        let (kind, id, _) = describe(&Method::POST, "/v1.0/applications/obj-2/addPassword", &Value::Null);
+        assert_eq!((kind.as_str(), id.as_str()), ("application", "obj-2"));
+        let (kind, _, detail) = describe(&Method::DELETE, "/v1.0/users/u-1", &Value::Null);
+        assert_eq!(kind, "user");
+        assert!(detail.contains("deleted"));
+    }
+}
