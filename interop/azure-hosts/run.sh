@@ -33,6 +33,14 @@ for need in "$KEYWARD" "$NODE_DIR/node_modules" "$VENV/bin/python"; do
     fi
 done
 
+# The Azure CLI, in a venv of its own (it pins older Key Vault SDKs than interop/python's).
+AZ_VENV="$HERE/.az-venv"
+if [ ! -x "$AZ_VENV/bin/az" ]; then
+    echo "azure-hosts: installing azure-cli into $AZ_VENV (once)"
+    python3 -m venv "$AZ_VENV"
+    "$AZ_VENV/bin/python" -m pip install --quiet --disable-pip-version-check azure-cli==2.91.0
+fi
+
 NS="keyward-azure-$$"
 WORK="$(mktemp -d -t keyward-azure-hosts-XXXXXX)"
 SERVER_PID=""
@@ -81,4 +89,5 @@ in_ns env -i PATH="$PATH" HOME="$WORK" NODE_EXTRA_CA_CERTS="$CA" SETUP="$WORK/se
     node --test --test-concurrency=1 "$NODE_DIR"/azure-hosts/*.test.mjs
 echo "azure-hosts: Python suite"
 in_ns env -i PATH="$PATH" HOME="$WORK" REQUESTS_CA_BUNDLE="$CA" SETUP="$WORK/setup.json" \
+    AZ="$AZ_VENV/bin/az" AZURE_CONFIG_DIR="$WORK/azure-cli" \
     "$VENV/bin/python" -m pytest -q -p no:cacheprovider --rootdir "$HERE/python" "$HERE/python"

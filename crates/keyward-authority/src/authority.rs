@@ -45,6 +45,14 @@ pub const ADMIN_CENTER_APP_ID: Uuid = Uuid::from_u128(0x4b657977_6172_4400_a000_
 pub const ADMIN_CENTER_CALLBACK: &str = "/admin/callback";
 /// Where the admin center asks the logout endpoint to return (its second redirect URI).
 pub const ADMIN_CENTER_SIGNED_OUT: &str = "/admin/signed-out";
+/// The appId of Azure Resource Manager ("Windows Azure Service Management API") in every
+/// tenant: what the Azure CLI signs in for.
+pub const MANAGEMENT_APP_ID: Uuid = Uuid::from_u128(0x797f4846_ba00_4fd7_ba43_dac1f8f63013);
+/// Resource Manager's identifier URI (the Azure CLI asks for
+/// `https://management.core.windows.net//.default`).
+pub const MANAGEMENT_IDENTIFIER: &str = "https://management.core.windows.net/";
+/// The appId of the Azure CLI, a public client in every tenant.
+pub const AZURE_CLI_APP_ID: Uuid = Uuid::from_u128(0x04b07795_8ddb_461a_bbee_02f9e1bf7b46);
 /// Azure Key Vault's resource identifier, also an identifier URI of the vault resource.
 pub const AZURE_KEY_VAULT_IDENTIFIER: &str = "https://vault.azure.net";
 /// The app role that allows managing applications.
@@ -273,6 +281,8 @@ impl Authority {
             graph_resource(tenant_id, now),
             key_vault_resource(tenant_id, now),
             admin_center,
+            management_resource(tenant_id, now),
+            azure_cli_client(tenant_id, now),
         ] {
             match self.snapshot().app_in_tenant(tenant_id, app.app_id) {
                 None => {
@@ -365,7 +375,52 @@ fn graph_resource(tenant_id: Uuid, now: OffsetDateTime) -> Application {
 /// Whether `app_id` is one of the applications every tenant has (Microsoft Graph, the vault, the
 /// admin center) rather than one an administrator registered.
 pub fn is_builtin(app_id: Uuid) -> bool {
-    [GRAPH_APP_ID, KEY_VAULT_APP_ID, ADMIN_CENTER_APP_ID].contains(&app_id)
+    [
+        GRAPH_APP_ID,
+        KEY_VAULT_APP_ID,
+        ADMIN_CENTER_APP_ID,
+        MANAGEMENT_APP_ID,
+        AZURE_CLI_APP_ID,
+    ]
+    .contains(&app_id)
+}
+
+/// Azure Resource Manager in a tenant: the resource the Azure CLI signs in for.
+fn management_resource(tenant_id: Uuid, now: OffsetDateTime) -> Application {
+    Application {
+        id: Uuid::new_v4(),
+        tenant_id,
+        app_id: MANAGEMENT_APP_ID,
+        service_principal_id: Uuid::new_v4(),
+        display_name: "Windows Azure Service Management API".into(),
+        identifier_uris: vec![MANAGEMENT_IDENTIFIER.into(), "https://management.azure.com/".into()],
+        redirect_uris: Vec::new(),
+        logout_url: None,
+        key_credentials: Vec::new(),
+        password_credentials: Vec::new(),
+        app_roles: Vec::new(),
+        created: now,
+        version: 1,
+    }
+}
+
+/// The Azure CLI in a tenant: a public client, as Entra has it in every tenant.
+fn azure_cli_client(tenant_id: Uuid, now: OffsetDateTime) -> Application {
+    Application {
+        id: Uuid::new_v4(),
+        tenant_id,
+        app_id: AZURE_CLI_APP_ID,
+        service_principal_id: Uuid::new_v4(),
+        display_name: "Microsoft Azure CLI".into(),
+        identifier_uris: Vec::new(),
+        redirect_uris: vec!["http://localhost".into()],
+        logout_url: None,
+        key_credentials: Vec::new(),
+        password_credentials: Vec::new(),
+        app_roles: Vec::new(),
+        created: now,
+        version: 1,
+    }
 }
 
 /// The admin center's client in a tenant: public, redirecting to `{public_url}/admin/callback`.

@@ -58,8 +58,8 @@ pub mod users;
 
 pub use applications::NewApplication;
 pub use authority::{
-    ADMIN_CENTER_APP_ID, ADMIN_CENTER_CALLBACK, ADMIN_CENTER_SIGNED_OUT, APPLICATION_READ_WRITE_ALL, Authority, Config,
-    GRAPH_APP_ID, GRAPH_IDENTIFIER, KEY_VAULT_APP_ID, KEY_VAULT_IDENTIFIER, is_builtin,
+    ADMIN_CENTER_APP_ID, ADMIN_CENTER_CALLBACK, ADMIN_CENTER_SIGNED_OUT, APPLICATION_READ_WRITE_ALL, AZURE_CLI_APP_ID, Authority, Config,
+    GRAPH_APP_ID, GRAPH_IDENTIFIER, KEY_VAULT_APP_ID, KEY_VAULT_IDENTIFIER, MANAGEMENT_APP_ID, MANAGEMENT_IDENTIFIER, is_builtin,
 };
 pub use directory::{AppEntry, Snapshot, TenantEntry};
 pub use directory_roles::{DirectoryRole, RoleAssignment};

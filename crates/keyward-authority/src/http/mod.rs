@@ -13,6 +13,7 @@
 //! | `admin` | `/admin/api/signing-keys` (Keyward's own) |
 
 mod admin;
+mod arm;
 mod discovery;
 #[doc(hidden)]
 pub(crate) mod fuzzing;

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 
 use super::graph::{self, applications, role_assignments, service_principals, users};
-use super::{admin, discovery, logout, signin, token};
+use super::{admin, arm, discovery, logout, signin, token};
 use crate::authority::Authority;
 
 /// The largest management request body: a few certificates.
@@ -29,6 +29,10 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys))
         .route("/{tenant}/discovery/instance", get(discovery::instance_discovery))
         .route("/metrics", get(metrics))
+        // Resource Manager's few calls the Azure CLI makes after signing in.
+        .route("/subscriptions", get(arm::subscriptions))
+        .route("/tenants", get(arm::tenants))
+        .route("/metadata/endpoints", get(arm::metadata_endpoints))
         .route(
             "/{tenant}/oauth2/v2.0/token",
             post(token::token_endpoint).layer(DefaultBodyLimit::max(token::MAX_TOKEN_REQUEST)),

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::{GraphCaller, GraphError, GraphResult, body, collection, date, parse_id};
 use crate::applications::{ApplicationChange, KeyCredentialChange, NewApplication};
-use crate::authority::{ADMIN_CENTER_APP_ID, Authority, GRAPH_APP_ID};
+use crate::authority::{Authority, KEY_VAULT_APP_ID};
 use crate::credentials;
 use crate::directory::AppEntry;
 use crate::error::Error;
@@ -174,14 +174,15 @@ fn key_credentials(
     Ok(changes)
 }
 
-/// `GET /v1.0/applications`: every application but Microsoft Graph and the admin center.
+/// `GET /v1.0/applications`: every application but Microsoft's first-party ones (Graph, Resource
+/// Manager, the Azure CLI) and the admin center; the vault resource is listed.
 pub(crate) async fn list(State(authority): State<Arc<Authority>>, caller: GraphCaller) -> Response {
     let snapshot = authority.snapshot();
     collection(
         snapshot
             .apps_of(caller.tenant_id())
             .iter()
-            .filter(|a| ![GRAPH_APP_ID, ADMIN_CENTER_APP_ID].contains(&a.app.app_id))
+            .filter(|a| !crate::authority::is_builtin(a.app.app_id) || a.app.app_id == KEY_VAULT_APP_ID)
             .map(|a| render(&a.app))
             .collect(),
     )
