@@ -25,6 +25,7 @@ pub mod authorize;
 pub mod azure_hosts;
 pub mod client_auth;
 pub mod credentials;
+pub mod device_code;
 mod directory;
 pub mod directory_roles;
 pub mod email;
