@@ -92,7 +92,9 @@ pub enum DeviceError {
     #[error("The device code is intended to use against another client")]
     OfAnotherClient,
     /// The user code entered is wrong, expired or used (shown on the page).
-    #[error("That code is not valid. It may have expired or been used already: check it, or ask the application for a new one.")]
+    #[error(
+        "That code is not valid. It may have expired or been used already: check it, or ask the application for a new one."
+    )]
     WrongUserCode,
     /// Too many wrong user codes (or passwords) from the address (shown on the page).
     #[error("Too many attempts. Wait {} minute(s), then try again.", .0.as_secs().div_ceil(60).max(1))]

@@ -51,7 +51,10 @@ fn a_ticket_opens_only_in_its_tenant_and_before_it_expires() {
         expires_at: now.unix_timestamp() + 60,
     };
     let sealed = ticket.seal(&master).unwrap();
-    assert_eq!(DeviceTicket::open(&master, ticket.tenant_id, &sealed, now), Some(ticket.clone()));
+    assert_eq!(
+        DeviceTicket::open(&master, ticket.tenant_id, &sealed, now),
+        Some(ticket.clone())
+    );
     assert_eq!(DeviceTicket::open(&master, Uuid::new_v4(), &sealed, now), None);
     assert_eq!(
         DeviceTicket::open(&master, ticket.tenant_id, &sealed, now + Duration::seconds(61)),

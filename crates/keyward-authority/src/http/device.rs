@@ -194,7 +194,13 @@ impl<'a> View<'a> {
 
     /// Renders the step with the CSRF cookie (if new) and the session cookie (if new). Its
     /// forms post here only.
-    fn render(self, authority: &Authority, tenant: &TenantEntry, headers: &HeaderMap, status: StatusCode) -> PageResult {
+    fn render(
+        self,
+        authority: &Authority,
+        tenant: &TenantEntry,
+        headers: &HeaderMap,
+        status: StatusCode,
+    ) -> PageResult {
         let app_name = match self.ticket {
             Some(ticket) => authority
                 .snapshot()
@@ -386,9 +392,12 @@ pub(crate) async fn decide(
             view.render(&authority, &tenant, &headers, StatusCode::OK)
         }
         Err(DeviceError::Server(e)) => Err(PageError::Server(e)),
-        Err(e) => View::new(DeviceStep::Code)
-            .error(e.to_string())
-            .render(&authority, &tenant, &headers, StatusCode::BAD_REQUEST),
+        Err(e) => View::new(DeviceStep::Code).error(e.to_string()).render(
+            &authority,
+            &tenant,
+            &headers,
+            StatusCode::BAD_REQUEST,
+        ),
     }
 }
 
@@ -414,6 +423,9 @@ mod tests {
         assert!(!html.contains("<script>alert(1)"), "{html}");
         assert!(!html.contains("t\"><script>"), "{html}");
         assert!(!html.contains("a<b>@"), "{html}");
-        assert!(html.contains(r#"value="allow""#) && html.contains(r#"value="deny""#), "{html}");
+        assert!(
+            html.contains(r#"value="allow""#) && html.contains(r#"value="deny""#),
+            "{html}"
+        );
     }
 }

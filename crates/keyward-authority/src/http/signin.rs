@@ -101,7 +101,11 @@ pub(crate) fn parameters(encoded: &[u8]) -> PageResult<Parameters> {
 }
 
 /// The session of the browser in this tenant, if any.
-pub(crate) async fn current_session(authority: &Authority, tenant_id: uuid::Uuid, headers: &HeaderMap) -> Option<Session> {
+pub(crate) async fn current_session(
+    authority: &Authority,
+    tenant_id: uuid::Uuid,
+    headers: &HeaderMap,
+) -> Option<Session> {
     let handle = pages::cookie(headers, &pages::session_cookie_name(tenant_id))?;
     match authority.session(tenant_id, handle, OffsetDateTime::now_utc()).await {
         Ok(session) => session,
