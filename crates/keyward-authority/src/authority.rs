@@ -92,6 +92,9 @@ pub struct Config {
     /// The Azure host names mode: requests that reach the server as one of Microsoft's sign-in
     /// hosts are answered in that host's form ([`crate::azure_hosts`]).
     pub azure_hosts: bool,
+    /// How long a device code and its user code can be used (the device authorization grant's
+    /// `expires_in`).
+    pub device_code_lifetime: Duration,
 }
 
 impl Config {
@@ -111,6 +114,7 @@ impl Config {
             password_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             profile: crate::Profile::Development,
             azure_hosts: false,
+            device_code_lifetime: crate::device_code::DEVICE_CODE_LIFETIME,
         }
     }
 }
@@ -129,6 +133,8 @@ pub struct Authority {
     pub(crate) sign_ups: SignUpLimit,
     pub(crate) codes: CodeAttempts,
     pub(crate) last_sweep: AtomicI64,
+    /// When each device code was last polled (for `slow_down`).
+    pub(crate) device_polls: crate::device_code::DevicePolls,
     /// The store's directory revision the in-memory directory reflects.
     revision: AtomicI64,
 }
@@ -148,6 +154,7 @@ impl Authority {
             writes: Mutex::new(()),
             metrics: crate::metrics::Metrics::default(),
             last_sweep: AtomicI64::new(0),
+            device_polls: crate::device_code::DevicePolls::default(),
             revision: AtomicI64::new(i64::MIN),
         };
         authority.reload().await?;

@@ -66,13 +66,14 @@ struct CodeDocument {
     auth_time: i64,
 }
 
+/// What a refresh token's grant holds.
 #[derive(Serialize, Deserialize)]
-struct RefreshDocument {
+pub(crate) struct RefreshDocument {
     /// Named so for the store, which redeems a refresh token only for this client.
-    client_id: Uuid,
-    scopes: ScopeGrant,
-    sid: Option<Uuid>,
-    auth_time: i64,
+    pub(crate) client_id: Uuid,
+    pub(crate) scopes: ScopeGrant,
+    pub(crate) sid: Option<Uuid>,
+    pub(crate) auth_time: i64,
 }
 
 /// A live sign-in session and its user.
@@ -365,7 +366,7 @@ impl Authority {
     }
 
     /// The user of a grant being redeemed, refused if gone or disabled.
-    async fn grant_user(&self, grant: &Grant) -> Result<User, GrantError> {
+    pub(crate) async fn grant_user(&self, grant: &Grant) -> Result<User, GrantError> {
         let user = self
             .store
             .user(grant.tenant_id, grant.user_id)
@@ -380,7 +381,7 @@ impl Authority {
     }
 
     /// Adds a new refresh token of `family` to `response`.
-    async fn add_refresh_token(
+    pub(crate) async fn add_refresh_token(
         &self,
         response: &mut TokenResponse,
         tenant_id: Uuid,

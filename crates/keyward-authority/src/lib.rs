@@ -7,7 +7,9 @@
 //! ([`password`], [`users`]), the authorization code flow with PKCE ([`authorize`], [`pkce`],
 //! [`scopes`]), hosted sign-in and sign-up pages with CSRF protection and throttling
 //! ([`signin`], [`throttle`]; the client's address behind trusted proxies in [`forwarded`]),
-//! single-use codes and rotating refresh tokens, and logout.
+//! single-use codes and rotating refresh tokens, and logout. The device authorization grant
+//! (RFC 8628, [`device_code`]) signs users in on devices without a browser through the same
+//! hosted sign-in.
 //!
 //! The domain lives in plain modules that tests call without HTTP: the in-memory directory the
 //! token endpoint reads ([`Snapshot`]), client authentication ([`client_auth`]), token issuance
@@ -25,6 +27,7 @@ pub mod authorize;
 pub mod azure_hosts;
 pub mod client_auth;
 pub mod credentials;
+pub mod device_code;
 mod directory;
 pub mod directory_roles;
 pub mod email;

@@ -31,6 +31,18 @@ pub enum OAuthErrorKind {
     LoginRequired,
     /// Something failed on our side.
     ServerError,
+    /// Device authorization grant (RFC 8628 §3.5): the user has not yet entered the code and
+    /// decided; poll again.
+    AuthorizationPending,
+    /// Device authorization grant: polled sooner than `interval`; poll again, more slowly.
+    SlowDown,
+    /// Device authorization grant: the user denied the request (Entra's name for RFC 8628's
+    /// `access_denied`).
+    AuthorizationDeclined,
+    /// Device authorization grant: the device code's `expires_in` has passed.
+    ExpiredToken,
+    /// Device authorization grant: the device code is not one we issued (or is long gone).
+    BadVerificationCode,
 }
 
 impl OAuthErrorKind {
@@ -48,6 +60,11 @@ impl OAuthErrorKind {
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::LoginRequired => "login_required",
             Self::ServerError => "server_error",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::AuthorizationDeclined => "authorization_declined",
+            Self::ExpiredToken => "expired_token",
+            Self::BadVerificationCode => "bad_verification_code",
         }
     }
 }

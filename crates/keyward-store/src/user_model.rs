@@ -62,6 +62,15 @@ pub enum GrantKind {
     Session,
     /// An administrator's session in the admin center: "consumed" at sign-out.
     AdminSession,
+    /// A device code of the device authorization grant (RFC 8628): redeemed once, when its
+    /// client polls after the user approved.
+    DeviceCode,
+    /// The user code that stands for a device code on the verification page: "consumed" when
+    /// the user approves or denies.
+    UserCode,
+    /// The user's answer to a device code (approved or denied), under the device code's id:
+    /// inserted once, so that of two answers only the first counts.
+    DeviceApproval,
 }
 
 impl GrantKind {
@@ -72,6 +81,9 @@ impl GrantKind {
             Self::RefreshToken => "refresh_token",
             Self::Session => "session",
             Self::AdminSession => "admin_session",
+            Self::DeviceCode => "device_code",
+            Self::UserCode => "user_code",
+            Self::DeviceApproval => "device_approval",
         }
     }
 }

@@ -56,12 +56,16 @@ fn document(origin: &str, tenant: &TenantEntry, issuer: &str) -> Value {
         "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
         "token_endpoint": format!("{base}/oauth2/v2.0/token"),
         "end_session_endpoint": format!("{base}/oauth2/v2.0/logout"),
+        "device_authorization_endpoint": format!("{base}/oauth2/v2.0/devicecode"),
         "jwks_uri": format!("{base}/discovery/v2.0/keys"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "response_types_supported": ["code"],
-        "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token"],
+        "grant_types_supported": [
+            "client_credentials", "authorization_code", "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         // `sub` is the user's object id for every application.

@@ -8,12 +8,14 @@
 //! | `router` | builds the [`Router`](axum::Router), owns the state; `/metrics` |
 //! | `discovery` | `/{tenant}/v2.0/.well-known/openid-configuration`, `/{tenant}/discovery/v2.0/keys` |
 //! | `token` | `POST /{tenant}/oauth2/v2.0/token` |
+//! | `device` | `/{tenant}/oauth2/v2.0/devicecode[/verify[/signin|/decide]]` (RFC 8628) |
 //! | `signin`, `logout` | `/{tenant}/oauth2/v2.0/authorize[/signin|/signup]`, `/{tenant}/oauth2/v2.0/logout` |
 //! | `graph` | `/v1.0/applications`, `/v1.0/servicePrincipals`, `/v1.0/users` (Microsoft Graph's shapes) |
 //! | `admin` | `/admin/api/signing-keys` (Keyward's own) |
 
 mod admin;
 mod arm;
+mod device;
 mod discovery;
 #[doc(hidden)]
 pub(crate) mod fuzzing;

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 
 use super::graph::{self, applications, role_assignments, service_principals, users};
-use super::{admin, arm, discovery, logout, signin, token};
+use super::{admin, arm, device, discovery, logout, signin, token};
 use crate::authority::Authority;
 
 /// The largest management request body: a few certificates.
@@ -37,12 +37,17 @@ pub fn router(authority: Arc<Authority>) -> Router {
             "/{tenant}/oauth2/v2.0/token",
             post(token::token_endpoint).layer(DefaultBodyLimit::max(token::MAX_TOKEN_REQUEST)),
         )
+        .route(
+            "/{tenant}/oauth2/v2.0/devicecode",
+            post(device::device_authorization).layer(DefaultBodyLimit::max(token::MAX_TOKEN_REQUEST)),
+        )
         .merge(sign_in())
         .merge(management(Arc::clone(&authority)))
         .with_state(authority)
 }
 
-/// The authorization endpoint, the hosted sign-in and sign-up pages, and logout.
+/// The authorization endpoint, the hosted sign-in and sign-up pages, the device code
+/// verification page, and logout.
 fn sign_in() -> Router<Arc<Authority>> {
     Router::new()
         .route(
@@ -61,6 +66,12 @@ fn sign_in() -> Router<Arc<Authority>> {
             "/{tenant}/oauth2/v2.0/authorize/signup/verify",
             post(signin::verify_signup),
         )
+        .route(
+            "/{tenant}/oauth2/v2.0/devicecode/verify",
+            get(device::show_verify).post(device::enter_code),
+        )
+        .route("/{tenant}/oauth2/v2.0/devicecode/verify/signin", post(device::sign_in))
+        .route("/{tenant}/oauth2/v2.0/devicecode/verify/decide", post(device::decide))
         .route(
             "/{tenant}/oauth2/v2.0/logout",
             get(logout::logout_endpoint).post(logout::logout_endpoint),

@@ -43,7 +43,7 @@ pub(crate) type PageResult<T = Response> = Result<T, PageError>;
 
 /// The client's address, when the server records it (`ConnectInfo`); used for throttling.
 /// Behind a trusted proxy, the address it forwards ([`crate::forwarded`]).
-pub(crate) struct ClientAddress(Option<std::net::IpAddr>);
+pub(crate) struct ClientAddress(pub(crate) Option<std::net::IpAddr>);
 
 impl FromRequestParts<Arc<Authority>> for ClientAddress {
     type Rejection = std::convert::Infallible;
@@ -101,7 +101,11 @@ pub(crate) fn parameters(encoded: &[u8]) -> PageResult<Parameters> {
 }
 
 /// The session of the browser in this tenant, if any.
-async fn current_session(authority: &Authority, tenant_id: uuid::Uuid, headers: &HeaderMap) -> Option<Session> {
+pub(crate) async fn current_session(
+    authority: &Authority,
+    tenant_id: uuid::Uuid,
+    headers: &HeaderMap,
+) -> Option<Session> {
     let handle = pages::cookie(headers, &pages::session_cookie_name(tenant_id))?;
     match authority.session(tenant_id, handle, OffsetDateTime::now_utc()).await {
         Ok(session) => session,
@@ -358,7 +362,7 @@ pub(crate) async fn show_signup(
 
 /// The status of the form shown again after a refused sign-in or sign-up; an error page for
 /// what the form cannot fix.
-fn refusal_status(e: SignInError) -> PageResult<(StatusCode, String)> {
+pub(crate) fn refusal_status(e: SignInError) -> PageResult<(StatusCode, String)> {
     let status = match e {
         SignInError::SignUpOff => return Err(PageError::SignUpOff),
         SignInError::Server(e) => return Err(PageError::Server(e)),

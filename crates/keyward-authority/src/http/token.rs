@@ -1,6 +1,6 @@
 //! The token endpoint (`POST /{tenant}/oauth2/v2.0/token`): reads the form, authenticates the
 //! client (assertion, secret in the form or Basic, or none for a public client), and runs the
-//! grant (client credentials, authorization code, refresh token). Every refusal is an
+//! grant (client credentials, authorization code, refresh token, device code). Every refusal is an
 //! [`OAuthError`] in Entra's shape.
 
 use std::borrow::Cow;
@@ -82,7 +82,11 @@ enum GrantType {
     ClientCredentials,
     AuthorizationCode,
     RefreshToken,
+    DeviceCode,
 }
+
+/// The device authorization grant's `grant_type` (RFC 8628 §3.4).
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 async fn issue(
     authority: &Authority,
@@ -106,6 +110,7 @@ async fn issue(
         Some("client_credentials") => GrantType::ClientCredentials,
         Some("authorization_code") => GrantType::AuthorizationCode,
         Some("refresh_token") => GrantType::RefreshToken,
+        Some(DEVICE_CODE_GRANT) => GrantType::DeviceCode,
         Some(other) => {
             return Err(OAuthError::new(
                 OAuthErrorKind::UnsupportedGrantType,
@@ -124,8 +129,8 @@ async fn issue(
         }
     };
     let snapshot = authority.snapshot();
-    // Public clients (no certificate, no secret) may redeem codes (with PKCE) and refresh
-    // tokens without authenticating; never get app tokens.
+    // Public clients (no certificate, no secret) may redeem codes (with PKCE), device codes and
+    // refresh tokens without authenticating; never get app tokens.
     let public_allowed = grant != GrantType::ClientCredentials;
     let audiences = origin.token_endpoints(&tenant);
     let client = authenticate(
@@ -170,6 +175,17 @@ async fn issue(
             })?;
             Ok(authority
                 .redeem_refresh_token(&tenant, &issuer, &client, refresh_token, field("scope"), now)
+                .await?)
+        }
+        GrantType::DeviceCode => {
+            let device_code = field("device_code").filter(|c| !c.is_empty()).ok_or_else(|| {
+                invalid_request(
+                    900144,
+                    "The request body must contain the following parameter: 'device_code'",
+                )
+            })?;
+            Ok(authority
+                .redeem_device_code(&tenant, &issuer, &client, device_code, now)
                 .await?)
         }
     }

@@ -46,15 +46,18 @@ pub fn certificate(subject: &str) -> (PrivateKey, Certificate) {
 }
 
 pub async fn harness() -> Harness {
+    harness_with(|_| {}).await
+}
+
+/// A harness whose authority's settings `configure` changes.
+pub async fn harness_with(configure: impl FnOnce(&mut Config)) -> Harness {
+    let mut config = Config::new(ORIGIN);
+    configure(&mut config);
     let dir = tempfile::tempdir().expect("tempdir");
     let database = format!("sqlite://{}", dir.path().join("keyward.db").display());
     let store = keyward_store::open(&database).await.expect("store");
     let master = MasterKey::from_bytes(&MasterKey::generate().expect("random")).expect("master key");
-    let authority = Arc::new(
-        Authority::open(store, master, Config::new(ORIGIN))
-            .await
-            .expect("authority"),
-    );
+    let authority = Arc::new(Authority::open(store, master, config).await.expect("authority"));
     let tenant = authority.ensure_tenant("contoso").await.expect("tenant");
     let tenant_id = tenant.tenant.id;
 

@@ -167,6 +167,9 @@ pub(crate) async fn grant_is_redeemed_once(store: Arc<dyn Store>) {
         GrantKind::AuthorizationCode,
         GrantKind::RefreshToken,
         GrantKind::Session,
+        GrantKind::DeviceCode,
+        GrantKind::UserCode,
+        GrantKind::DeviceApproval,
     ] {
         let grant = inserted(&*store, grant(kind, &ann)).await;
         assert_eq!(
