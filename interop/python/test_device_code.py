@@ -5,8 +5,6 @@ in and allows."""
 
 from __future__ import annotations
 
-import html
-import re
 import threading
 from pathlib import Path
 from urllib.parse import urljoin
@@ -15,20 +13,7 @@ import msal
 import requests
 
 from conftest import Registry, Server, jwt_parts, rand
-
-PASSWORD = "correct horse battery"
-
-
-def hidden(page: str, name: str) -> str:
-    match = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert match, f"no {name} on the page:\n{page}"
-    return html.unescape(match.group(1))
-
-
-def form_action(page: str) -> str:
-    match = re.search(r'<form method="post" action="([^"]*)"', page)
-    assert match, f"no form on the page:\n{page}"
-    return html.unescape(match.group(1))
+from device_page import PASSWORD, approve, form_action, hidden
 
 
 def create_user(server: Server, tmp: Path) -> str:
@@ -37,39 +22,6 @@ def create_user(server: Server, tmp: Path) -> str:
     password_file.write_text(PASSWORD + "\n")
     server.run("user", "create", "--email", email, "--password-file", str(password_file))
     return email
-
-
-def approve(verification_uri: str, user_code: str, email: str) -> None:
-    """What the user does in a browser: open the page, enter the code, sign in, allow."""
-    browser = requests.Session()
-    page = browser.get(verification_uri, timeout=10)
-    assert page.status_code == 200, page.text
-    csrf = hidden(page.text, "csrf")
-    entered = browser.post(
-        urljoin(verification_uri, form_action(page.text)),
-        data={"csrf": csrf, "code": user_code.lower()},
-        timeout=10,
-    )
-    assert entered.status_code == 200, entered.text
-    signed_in = browser.post(
-        urljoin(verification_uri, form_action(entered.text)),
-        data={
-            "csrf": csrf,
-            "ticket": hidden(entered.text, "ticket"),
-            "email": email,
-            "password": PASSWORD,
-        },
-        timeout=30,
-    )
-    assert signed_in.status_code == 200, signed_in.text
-    assert f"Continue as <strong>{email}</strong>" in signed_in.text, signed_in.text
-    done = browser.post(
-        urljoin(verification_uri, form_action(signed_in.text)),
-        data={"csrf": csrf, "ticket": hidden(signed_in.text, "ticket"), "decision": "allow"},
-        timeout=10,
-    )
-    assert done.status_code == 200, done.text
-    assert "You have signed in to" in done.text, done.text
 
 
 def test_msal_python_device_flow_through_the_hosted_page(

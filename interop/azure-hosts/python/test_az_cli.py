@@ -55,3 +55,53 @@ def test_az_login_service_principal_then_get_access_token_then_default_azure_cre
     monkeypatch.setenv("PATH", os.path.dirname(AZ) + os.pathsep + os.environ["PATH"])
     secret = SecretClient(SETUP["vaultUrl"], DefaultAzureCredential()).get_secret(SETUP["vaultCertificate"])
     assert "-----BEGIN PRIVATE KEY-----" in secret.value
+
+
+def test_az_login_with_device_code_through_the_hosted_page(tmp_path):
+    import re
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+    from device_page import approve
+
+    env = {
+        **os.environ,
+        "AZURE_CONFIG_DIR": str(tmp_path / "azure-cli"),
+        "AZURE_CORE_COLLECT_TELEMETRY": "false",
+    }
+    login = subprocess.Popen(
+        [AZ, "login", "--use-device-code", "--tenant", SETUP["tenantId"], "--output", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    prompt = ""
+    for line in login.stderr:
+        prompt += line
+        found = re.search(r"open the page (\S+) and enter the code (\S+)", line)
+        if found:
+            break
+    else:
+        login.kill()
+        raise AssertionError(f"az printed no device code:\n{prompt}")
+    url, code = found.group(1), found.group(2)
+    assert url.startswith("https://login.microsoftonline.com/"), url
+    approve(url, code, SETUP["user"]["email"], SETUP["user"]["password"])
+    out, err = login.communicate(timeout=120)
+    assert login.returncode == 0, f"{prompt}{err}"
+    accounts = json.loads(out)
+    assert accounts[0]["user"] == {"name": SETUP["user"]["email"], "type": "user"}, accounts
+    assert accounts[0]["tenantId"] == SETUP["tenantId"]
+
+    token = subprocess.run(
+        [AZ, "account", "get-access-token", "--resource", "https://vault.azure.net", "--output", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert token.returncode == 0, token.stderr
+    c = claims(json.loads(token.stdout)["accessToken"])
+    assert c["preferred_username"] == SETUP["user"]["email"], c
+    assert c["idtyp"] == "user"

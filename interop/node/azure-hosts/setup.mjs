@@ -51,7 +51,14 @@ const bundle = join(WORK, "startup-identity-bundle.pem");
 writeFileSync(bundle, readFileSync(`${readerCert}.key`, "utf8") + readFileSync(`${readerCert}.pem`, "utf8"));
 kw("vault", "grant", "startup-identity", "--certificates", "get", "--secrets", "get");
 
+// A person of the tenant, for `az login --use-device-code`.
+const userEmail = "az-user@contoso.example";
+const userPassword = "correct horse battery";
+writeFileSync(join(WORK, "az-user.pw"), `${userPassword}\n`);
+kw("user", "create", "--email", userEmail, "--password-file", join(WORK, "az-user.pw"));
+
 const setup = {
+  user: { email: userEmail, password: userPassword },
   tenant: admin.tenant,
   tenantId: admin.tenantId,
   clientId: app.appId,
