@@ -247,7 +247,11 @@ pub fn parse_parameters(encoded: &[u8]) -> Result<Parameters, RequestError> {
 pub fn redirect_uri_registered(app: &AppEntry, uri: &str) -> bool {
     // Registered before the registration checked hosts strictly, a plain-HTTP URI to another
     // host than loopback is not trusted either.
-    app.app.redirect_uris.iter().any(|registered| registered == uri) && crate::redirect_uri::allowed(uri)
+    app.app
+        .redirect_uris
+        .iter()
+        .any(|registered| crate::redirect_uri::matches(registered, uri))
+        && crate::redirect_uri::allowed(uri)
 }
 
 /// Whether an application is a public client: it has no certificate and no secret, so it

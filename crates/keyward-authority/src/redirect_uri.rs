@@ -57,6 +57,27 @@ pub fn allowed(uri: &str) -> bool {
     problem(uri).is_none()
 }
 
+/// Whether a redirect URI a request names matches one registered: exactly, or, for plain
+/// `http://` to a loopback host, whatever the port (RFC 8252 §7.3, as Entra does for native
+/// apps such as the Azure CLI, which listen on a port the system picks): same host, same path
+/// and query, any port.
+pub fn matches(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    let (Ok(registered), Ok(requested)) = (Url::parse(registered), Url::parse(requested)) else {
+        return false;
+    };
+    registered.scheme() == "http"
+        && requested.scheme() == "http"
+        && is_loopback(&registered)
+        && is_loopback(&requested)
+        && registered.host() == requested.host()
+        && registered.path() == requested.path()
+        && registered.query() == requested.query()
+        && requested.fragment().is_none()
+}
+
 /// A loopback host, named exactly, and no user name or password before it.
 fn is_loopback(url: &Url) -> bool {
     let host = match url.host() {
@@ -102,6 +123,25 @@ mod tests {
             let problem = problem(evil).unwrap_or_else(|| panic!("{evil} was accepted"));
             assert_eq!(problem, Problem::PlainHttpNotLoopback, "{evil}");
             assert!(problem.to_string().contains("only for localhost, 127.0.0.1 and [::1]"));
+        }
+    }
+
+    #[test]
+    fn a_loopback_redirect_uri_matches_on_any_port_and_nothing_else_does() {
+        assert!(matches("http://localhost", "http://localhost:49152/"));
+        assert!(matches("http://localhost/", "http://localhost:8400/"));
+        assert!(matches("http://127.0.0.1/cb", "http://127.0.0.1:5000/cb"));
+        assert!(matches("https://app.example/cb", "https://app.example/cb"));
+        for (registered, requested) in [
+            ("http://localhost", "http://127.0.0.1:49152/"),
+            ("http://localhost/cb", "http://localhost:49152/other"),
+            ("http://localhost", "http://localhost.evil.example:49152/"),
+            ("http://localhost", "http://user@localhost:49152/"),
+            ("https://localhost/cb", "https://localhost:8443/cb"),
+            ("https://app.example/cb", "https://app.example:444/cb"),
+            ("http://localhost/cb?x=1", "http://localhost:1/cb?x=2"),
+        ] {
+            assert!(!matches(registered, requested), "{registered} / {requested}");
         }
     }
 

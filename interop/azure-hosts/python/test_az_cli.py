@@ -105,3 +105,47 @@ def test_az_login_with_device_code_through_the_hosted_page(tmp_path):
     c = claims(json.loads(token.stdout)["accessToken"])
     assert c["preferred_username"] == SETUP["user"]["email"], c
     assert c["idtyp"] == "user"
+
+
+def test_az_login_in_a_browser_with_the_auth_code_on_localhost(tmp_path):
+    import sys
+
+    # Ending in "&": Python's webbrowser starts it in the background, as it would a desktop
+    # browser (a console browser is waited for, and the CLI's loopback server could not answer).
+    browser = f"{sys.executable} {os.path.join(os.path.dirname(__file__), 'sign_in_browser.py')} %s &"
+    env = {
+        **os.environ,
+        "AZURE_CONFIG_DIR": str(tmp_path / "azure-cli"),
+        "AZURE_CORE_COLLECT_TELEMETRY": "false",
+        "BROWSER": browser,
+        "KEYWARD_EMAIL": SETUP["user"]["email"],
+        "KEYWARD_PASSWORD": SETUP["user"]["password"],
+        "KEYWARD_BROWSER_LOG": str(tmp_path / "browser.log"),
+    }
+    try:
+        login = subprocess.run(
+            [AZ, "login", "--tenant", SETUP["tenantId"], "--output", "json"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=90,
+        )
+    except subprocess.TimeoutExpired as timeout:
+        log = tmp_path / "browser.log"
+        raise AssertionError(
+            f"az login waited for the browser: {log.read_text() if log.exists() else 'the browser left no trace'}\n"
+            f"{timeout.stderr}"
+        ) from timeout
+    assert login.returncode == 0, f"{login.stdout}\n{login.stderr}"
+    accounts = json.loads(login.stdout)
+    assert accounts[0]["user"] == {"name": SETUP["user"]["email"], "type": "user"}, accounts
+    token = subprocess.run(
+        [AZ, "account", "get-access-token", "--resource", "https://vault.azure.net", "--output", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert token.returncode == 0, token.stderr
+    assert claims(json.loads(token.stdout)["accessToken"])["preferred_username"] == SETUP["user"]["email"]
