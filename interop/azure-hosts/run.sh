@@ -89,5 +89,5 @@ in_ns env -i PATH="$PATH" HOME="$WORK" NODE_EXTRA_CA_CERTS="$CA" SETUP="$WORK/se
     node --test --test-concurrency=1 "$NODE_DIR"/azure-hosts/*.test.mjs
 echo "azure-hosts: Python suite"
 in_ns env -i PATH="$PATH" HOME="$WORK" REQUESTS_CA_BUNDLE="$CA" SETUP="$WORK/setup.json" \
-    AZ="$AZ_VENV/bin/az" AZURE_CONFIG_DIR="$WORK/azure-cli" \
+    AZ="$AZ_VENV/bin/az" AZURE_CONFIG_DIR="$WORK/azure-cli" LOCAL_CA="$DATA/tls/ca.pem" KEYWARD_URL=https://localhost \
     "$VENV/bin/python" -m pytest -q -p no:cacheprovider --rootdir "$HERE/python" "$HERE/python"

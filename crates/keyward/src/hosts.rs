@@ -15,6 +15,12 @@ const END: &str = "# keyward azure-hosts: end";
 pub fn run(args: HostsArgs) -> anyhow::Result<()> {
     let dir = DataDir::new(&args.data);
     let admin: Option<AdminInfo> = dir.read_json("admin/admin.json").ok();
+    if admin.is_none() {
+        eprintln!(
+            "keyward: no server data in {} (start `keyward serve --azure-hosts` there first): TENANT.ciamlogin.com lines need --tenant NAME",
+            args.data.display()
+        );
+    }
     let names = host_names(admin.as_ref(), &args.tenants, &args.vaults);
     let block = block(&args.address.to_string(), &names);
     let ca = dir.path(keyward_server::AZURE_HOSTS_CA);

@@ -149,3 +149,39 @@ def test_az_login_in_a_browser_with_the_auth_code_on_localhost(tmp_path):
     )
     assert token.returncode == 0, token.stderr
     assert claims(json.loads(token.stdout)["accessToken"])["preferred_username"] == SETUP["user"]["email"]
+
+
+def test_az_cloud_register_pointing_at_keywards_own_url(tmp_path):
+    """The other way to use the Azure CLI: a cloud of its own whose endpoints are Keyward's URL
+    (`az cloud register`), trusting the data directory's local CA. `az` reads the cloud's
+    metadata from Keyward (`/metadata/endpoints`); MSAL asks login.microsoftonline.com for
+    instance discovery, which the hosts file sends to Keyward too (without it:
+    `az config set core.instance_discovery=false`)."""
+    bundle = tmp_path / "both-cas.pem"
+    bundle.write_text(open(os.environ["LOCAL_CA"]).read() + open(os.environ["REQUESTS_CA_BUNDLE"]).read())
+    url = os.environ["KEYWARD_URL"]
+    env = {
+        **os.environ,
+        "AZURE_CONFIG_DIR": str(tmp_path / "azure-cli"),
+        "AZURE_CORE_COLLECT_TELEMETRY": "false",
+        "REQUESTS_CA_BUNDLE": str(bundle),
+    }
+
+    def run(*args):
+        done = subprocess.run([AZ, *args, "--output", "json"], capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, f"az {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+        return json.loads(done.stdout) if done.stdout.strip() else None
+
+    run("cloud", "register", "--name", "Keyward", "--endpoint-resource-manager", f"{url}/")
+    run("cloud", "set", "--name", "Keyward")
+    cloud = run("cloud", "show")
+    assert cloud["endpoints"]["activeDirectory"].rstrip("/") == url, cloud
+    accounts = run(
+        "login", "--service-principal",
+        "--username", READER["clientId"],
+        "--certificate", READER["bundlePath"],
+        "--tenant", SETUP["tenantId"],
+    )
+    assert accounts[0]["cloudName"] == "Keyward" and accounts[0]["tenantId"] == SETUP["tenantId"], accounts
+    token = run("account", "get-access-token", "--resource", "https://vault.azure.net")
+    assert claims(token["accessToken"])["azp"] == READER["clientId"]

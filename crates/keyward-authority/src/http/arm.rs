@@ -100,17 +100,34 @@ pub(crate) async fn tenants(State(authority): State<Arc<Authority>>, headers: He
 }
 
 /// `GET /metadata/endpoints`: the cloud's endpoints, for `az cloud register
-/// --endpoint-resource-manager URL`: sign-in at the origin the request came to.
+/// --endpoint-resource-manager URL`: sign-in and Resource Manager at the origin the request
+/// came to. Both shapes in one answer: the 2022-09-01 one the Azure CLI reads now (`name`,
+/// `resourceManager`, `suffixes`, ...) and the 2015-01-01 one older tools read
+/// (`galleryEndpoint`, `graphEndpoint`, ...).
 pub(crate) async fn metadata_endpoints(State(authority): State<Arc<Authority>>, origin: Origin) -> Response {
     let base = origin.base(&authority).trim_end_matches('/').to_owned();
     axum::Json(json!({
-        "galleryEndpoint": format!("{base}/"),
-        "graphEndpoint": "https://graph.windows.net/",
-        "portalEndpoint": format!("{base}/admin/"),
+        "name": "Keyward",
+        "resourceManager": format!("{base}/"),
+        "portal": format!("{base}/admin/"),
+        "gallery": format!("{base}/"),
+        "graph": "https://graph.windows.net/",
+        "graphAudience": "https://graph.windows.net/",
+        "microsoftGraphResourceId": "https://graph.microsoft.com/",
         "authentication": {
             "loginEndpoint": format!("{base}/"),
-            "audiences": [MANAGEMENT_IDENTIFIER, "https://management.azure.com/"]
-        }
+            "audiences": [MANAGEMENT_IDENTIFIER, "https://management.azure.com/"],
+            "tenant": "common",
+            "identityProvider": "AAD"
+        },
+        "suffixes": {
+            "keyVaultDns": "vault.azure.net",
+            "storage": "core.windows.net",
+            "sqlServerHostname": "database.windows.net"
+        },
+        "galleryEndpoint": format!("{base}/"),
+        "graphEndpoint": "https://graph.windows.net/",
+        "portalEndpoint": format!("{base}/admin/")
     }))
     .into_response()
 }
