@@ -56,6 +56,30 @@ def test_az_login_service_principal_then_get_access_token_then_default_azure_cre
     secret = SecretClient(SETUP["vaultUrl"], DefaultAzureCredential()).get_secret(SETUP["vaultCertificate"])
     assert "-----BEGIN PRIVATE KEY-----" in secret.value
 
+    # The article's own Node code, as published, with only the CLI's session: its
+    # DefaultAzureCredential() reaches the Azure CLI step and reads the vault.
+    node_dir = os.path.join(os.path.dirname(__file__), "..", "..", "node")
+    article = subprocess.run(
+        ["node", os.path.join(node_dir, "azure-hosts", "article", "get-key-and-thumbprint.cjs")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "PATH": os.path.dirname(AZ) + os.pathsep + os.environ["PATH"],
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "AZURE_CONFIG_DIR": os.environ["AZURE_CONFIG_DIR"],
+            "NODE_EXTRA_CA_CERTS": os.environ["REQUESTS_CA_BUNDLE"],
+            "NODE_PATH": os.path.join(node_dir, "node_modules"),
+            "KEY_VAULT_URL": SETUP["vaultUrl"],
+            "CERTIFICATE_NAME": SETUP["vaultCertificate"],
+            "TENANT_SUBDOMAIN": SETUP["tenant"],
+            "CLIENT_ID": SETUP["clientId"],
+            "SCOPE": SETUP["scope"],
+        },
+    )
+    assert article.returncode == 0, f"{article.stdout}\n{article.stderr}"
+    assert "KEYWARD-RESULT " in article.stdout, article.stdout
+
 
 def test_az_login_with_device_code_through_the_hosted_page(tmp_path):
     import re
