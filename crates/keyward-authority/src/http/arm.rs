@@ -22,41 +22,43 @@ pub fn subscription_id(tenant_id: Uuid) -> Uuid {
     Uuid::from_u128(tenant_id.as_u128() ^ 0x0000_0000_0000_0000_0000_6b65_7977_6172)
 }
 
-/// The tenant of a Resource Manager token, or ARM's 401.
-fn caller_tenant(authority: &Authority, headers: &HeaderMap) -> Result<Arc<TenantEntry>, Response> {
-    let unauthorized = |message: &str| {
-        let body = json!({ "error": { "code": "AuthenticationFailed", "message": message } });
-        let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer error=\"invalid_token\""),
-        );
-        response
-    };
+/// ARM's 401, with why.
+fn unauthorized(message: &str) -> Response {
+    let body = json!({ "error": { "code": "AuthenticationFailed", "message": message } });
+    let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer error=\"invalid_token\""),
+    );
+    response
+}
+
+/// The tenant of a Resource Manager token, or why there is none (for [`unauthorized`]).
+fn caller_tenant(authority: &Authority, headers: &HeaderMap) -> Result<Arc<TenantEntry>, &'static str> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| unauthorized("Authentication failed. The 'Authorization' header is missing."))?;
+        .ok_or("Authentication failed. The 'Authorization' header is missing.")?;
     let audience = Audience {
         app_id: MANAGEMENT_APP_ID,
         identifier: MANAGEMENT_IDENTIFIER,
     };
     let caller = authority
         .validate_access_token(token, audience)
-        .ok_or_else(|| unauthorized("The access token is invalid for Resource Manager."))?;
+        .ok_or("The access token is invalid for Resource Manager.")?;
     authority
         .snapshot()
         .tenant_by_id(caller.tenant_id)
         .cloned()
-        .ok_or_else(|| unauthorized("The access token's tenant does not exist."))
+        .ok_or("The access token's tenant does not exist.")
 }
 
 /// `GET /subscriptions`: the caller's tenant's one subscription.
 pub(crate) async fn subscriptions(State(authority): State<Arc<Authority>>, headers: HeaderMap) -> Response {
     match caller_tenant(&authority, &headers) {
         Ok(tenant) => axum::Json(json!({ "value": [subscription(&tenant)] })).into_response(),
-        Err(refused) => refused,
+        Err(why) => unauthorized(why),
     }
 }
 
@@ -95,7 +97,7 @@ pub(crate) async fn tenants(State(authority): State<Arc<Authority>>, headers: He
             }]}))
             .into_response()
         }
-        Err(refused) => refused,
+        Err(why) => unauthorized(why),
     }
 }
 

@@ -8,6 +8,7 @@
 mod common;
 
 mod admin;
+mod arm;
 mod authority;
 mod cli;
 mod client;
