@@ -221,6 +221,11 @@ impl Snapshot {
         self.tenants.get(id)
     }
 
+    /// Every tenant, in no particular order.
+    pub fn tenants(&self) -> impl Iterator<Item = &Arc<TenantEntry>> {
+        self.tenants.values()
+    }
+
     /// A tenant by id.
     pub fn tenant_by_id(&self, id: Uuid) -> Option<&Arc<TenantEntry>> {
         self.tenants.get(&id)

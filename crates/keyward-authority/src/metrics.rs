@@ -1,6 +1,12 @@
-//! Counters for `/metrics`, in the Prometheus text format.
+//! Counters for `/metrics`, in the Prometheus text format, and the gauge of when each
+//! credential expires (so that an alert on an expiring certificate is one Prometheus rule:
+//! `keyward_credential_expiry_timestamp_seconds - time() < 30 * 86400`).
 
+use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::authority::is_builtin;
+use crate::directory::Snapshot;
 
 /// What the token endpoint has done since start.
 #[derive(Debug, Default)]
@@ -29,4 +35,37 @@ impl Metrics {
             self.token_errors.load(Ordering::Relaxed)
         )
     }
+}
+
+/// One gauge per certificate and client secret of every application:
+/// `keyward_credential_expiry_timestamp_seconds{tenant,app,key_id,kind}`, the Unix time at
+/// which it stops working. `app` is the client ID; tenant names are letters, digits and `-`,
+/// so no label needs escaping.
+pub fn credential_expiry(snapshot: &Snapshot) -> String {
+    let mut text = String::from(
+        "# HELP keyward_credential_expiry_timestamp_seconds When an application's certificate or client secret stops working (Unix time).\n\
+         # TYPE keyward_credential_expiry_timestamp_seconds gauge\n",
+    );
+    let mut tenants: Vec<_> = snapshot.tenants().collect();
+    tenants.sort_by(|a, b| a.tenant.name.cmp(&b.tenant.name));
+    for tenant in tenants {
+        for entry in snapshot.apps_of(tenant.tenant.id) {
+            let app = &entry.app;
+            if is_builtin(app.app_id) {
+                continue;
+            }
+            let keys = app.key_credentials.iter().map(|k| ("certificate", k.key_id, k.end));
+            let secrets = app.password_credentials.iter().map(|p| ("secret", p.key_id, p.end));
+            for (kind, key_id, end) in keys.chain(secrets) {
+                let _ = writeln!(
+                    text,
+                    "keyward_credential_expiry_timestamp_seconds{{tenant=\"{}\",app=\"{}\",key_id=\"{key_id}\",kind=\"{kind}\"}} {}",
+                    tenant.tenant.name,
+                    app.app_id,
+                    end.unix_timestamp()
+                );
+            }
+        }
+    }
+    text
 }

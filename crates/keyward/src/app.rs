@@ -197,11 +197,35 @@ async fn cert(command: AppCertCommand) -> anyhow::Result<()> {
                 )
             })
         }
-        AppCertCommand::List { app, server } => {
+        AppCertCommand::List { app, expiring, server } => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
-            print(server.json, &json_list(&found.key_credentials), || {
-                certificates_table(&found)
+            let now = OffsetDateTime::now_utc();
+            let shown: Vec<_> = found
+                .key_credentials
+                .iter()
+                .filter(|k| within(&k.end_date_time, expiring, now))
+                .collect();
+            let json = Value::Array(
+                shown
+                    .iter()
+                    .map(|k| with_days_left(&k.json, &k.end_date_time, now))
+                    .collect(),
+            );
+            print(server.json, &json, || {
+                credentials_table(
+                    "THUMBPRINT",
+                    now,
+                    shown.iter().map(|k| {
+                        [
+                            &k.custom_key_identifier,
+                            &k.start_date_time,
+                            &k.end_date_time,
+                            &k.key_id,
+                            &k.display_name,
+                        ]
+                    }),
+                )
             })
         }
         AppCertCommand::Remove {
@@ -265,11 +289,35 @@ async fn secret(command: AppSecretCommand) -> anyhow::Result<()> {
                 )
             })
         }
-        AppSecretCommand::List { app, server } => {
+        AppSecretCommand::List { app, expiring, server } => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
-            print(server.json, &json_list(&found.password_credentials), || {
-                secrets_table(&found)
+            let now = OffsetDateTime::now_utc();
+            let shown: Vec<_> = found
+                .password_credentials
+                .iter()
+                .filter(|p| within(&p.end_date_time, expiring, now))
+                .collect();
+            let json = Value::Array(
+                shown
+                    .iter()
+                    .map(|p| with_days_left(&p.json, &p.end_date_time, now))
+                    .collect(),
+            );
+            print(server.json, &json, || {
+                credentials_table(
+                    "HINT",
+                    now,
+                    shown.iter().map(|p| {
+                        [
+                            &p.hint,
+                            &p.start_date_time,
+                            &p.end_date_time,
+                            &p.key_id,
+                            &p.display_name,
+                        ]
+                    }),
+                )
             })
         }
         AppSecretCommand::Remove { app, key_id, server } => {
@@ -340,9 +388,11 @@ fn join(values: &[String]) -> String {
     }
 }
 
+/// An application's certificates, as `app cert list` shows them.
 fn certificates_table(app: &Application) -> String {
     credentials_table(
         "THUMBPRINT",
+        OffsetDateTime::now_utc(),
         app.key_credentials.iter().map(|k| {
             [
                 &k.custom_key_identifier,
@@ -355,9 +405,11 @@ fn certificates_table(app: &Application) -> String {
     )
 }
 
+/// An application's secrets, as `app secret list` shows them.
 fn secrets_table(app: &Application) -> String {
     credentials_table(
         "HINT",
+        OffsetDateTime::now_utc(),
         app.password_credentials.iter().map(|p| {
             [
                 &p.hint,
@@ -370,17 +422,54 @@ fn secrets_table(app: &Application) -> String {
     )
 }
 
-/// One credential a row: its identifier (thumbprint or hint), start, end, key id, description.
-fn credentials_table<'a>(label: &str, rows: impl ExactSizeIterator<Item = [&'a String; 5]>) -> String {
+/// Whole days until `end` (RFC 3339) from `now`, negative once past; `None` if unreadable.
+fn days_left(end: &str, now: OffsetDateTime) -> Option<i64> {
+    OffsetDateTime::parse(end, &Rfc3339)
+        .ok()
+        .map(|end| (end - now).whole_days())
+}
+
+/// Whether a credential ending at `end` is shown for `--expiring window` (all without one).
+fn within(end: &str, window: Option<time::Duration>, now: OffsetDateTime) -> bool {
+    match (window, OffsetDateTime::parse(end, &Rfc3339)) {
+        (None, _) => true,
+        (Some(window), Ok(end)) => end <= now + window,
+        (Some(_), Err(_)) => true,
+    }
+}
+
+/// A credential's JSON with `keywardDaysLeft` added (Keyward's, not Graph's).
+fn with_days_left(json: &Value, end: &str, now: OffsetDateTime) -> Value {
+    let mut json = json.clone();
+    if let (Some(object), Some(days)) = (json.as_object_mut(), days_left(end, now)) {
+        object.insert("keywardDaysLeft".into(), json!(days));
+    }
+    json
+}
+
+/// One credential a row: its identifier (thumbprint or hint), start, end, days left, key id,
+/// description.
+fn credentials_table<'a>(
+    label: &str,
+    now: OffsetDateTime,
+    rows: impl ExactSizeIterator<Item = [&'a String; 5]>,
+) -> String {
     if rows.len() == 0 {
         return "  (none)\n".into();
     }
     let mut text = format!(
-        "  {:<42}{:<22}{:<22}{:<38}{}\n",
-        label, "START DATE", "EXPIRES", "KEY ID", "DESCRIPTION"
+        "  {:<42}{:<22}{:<22}{:<11}{:<38}{}\n",
+        label, "START DATE", "EXPIRES", "DAYS LEFT", "KEY ID", "DESCRIPTION"
     );
     for [id, start, end, key_id, description] in rows {
-        text.push_str(&format!("  {id:<42}{start:<22}{end:<22}{key_id:<38}{description}\n"));
+        let left = match OffsetDateTime::parse(end, &Rfc3339) {
+            Ok(end) if end <= now => "expired".to_owned(),
+            Ok(end) => (end - now).whole_days().to_string(),
+            Err(_) => "?".to_owned(),
+        };
+        text.push_str(&format!(
+            "  {id:<42}{start:<22}{end:<22}{left:<11}{key_id:<38}{description}\n"
+        ));
     }
     text
 }

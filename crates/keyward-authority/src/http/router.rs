@@ -140,7 +140,9 @@ async fn metrics(
     {
         return refused.into_response();
     }
-    let mut response = authority.metrics().render().into_response();
+    let mut text = authority.metrics().render();
+    text.push_str(&crate::metrics::credential_expiry(&authority.snapshot()));
+    let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4"),

@@ -77,10 +77,17 @@ pub enum AppCertCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
-    /// List an application's certificates: thumbprint, start date and expiry, as the portal.
+    /// List an application's certificates: thumbprint, start date, expiry and days left.
+    #[command(
+        after_help = "Examples:\n  keyward app cert list ciam-client-app\n  keyward app cert list ciam-client-app --expiring 30d --json"
+    )]
     List {
         /// The application.
         app: String,
+        /// Only those that expire within this time (or have expired): 30d, 12h, or a number of
+        /// days. For scripts and alerts.
+        #[arg(long, value_name = "DURATION", value_parser = parse_window)]
+        expiring: Option<time::Duration>,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -110,10 +117,14 @@ pub enum AppSecretCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
-    /// List an application's secrets (hint, start and expiry; never the value).
+    /// List an application's secrets (hint, start, expiry and days left; never the value).
     List {
         /// The application.
         app: String,
+        /// Only those that expire within this time (or have expired): 30d, 12h, or a number of
+        /// days.
+        #[arg(long, value_name = "DURATION", value_parser = parse_window)]
+        expiring: Option<time::Duration>,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -143,4 +154,37 @@ pub enum AppRoleCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+}
+
+/// `--expiring`: `30d`, `12h`, or a bare number of days; at most ten years.
+fn parse_window(text: &str) -> Result<time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last() {
+        Some((i, 'd')) => (&text[..i], time::Duration::DAY),
+        Some((i, 'h')) => (&text[..i], time::Duration::HOUR),
+        _ => (text, time::Duration::DAY),
+    };
+    let count: u32 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration: give 30d, 12h or a number of days"))?;
+    let window = unit * count;
+    if window > time::Duration::days(3650) {
+        return Err(format!("{text} is more than ten years"));
+    }
+    Ok(window)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_window;
+
+    #[test]
+    fn expiry_windows_are_days_or_hours() {
+        assert_eq!(parse_window("30d"), Ok(time::Duration::days(30)));
+        assert_eq!(parse_window("12h"), Ok(time::Duration::hours(12)));
+        assert_eq!(parse_window("7"), Ok(time::Duration::days(7)));
+        for bad in ["", "d", "-3d", "3w", "99999d", "1.5d"] {
+            assert!(parse_window(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -13,6 +13,7 @@ mod authority;
 mod cli;
 mod client;
 mod connections;
+mod expiry;
 mod managed_identity;
 mod profile;
 mod signin;
