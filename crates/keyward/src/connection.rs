@@ -51,12 +51,25 @@ impl Connection {
         let client = ConfidentialClient::builder(&format!("{url}/{}", admin.tenant_id), &admin.app_id, credential)
             .trust_ca(&ca)
             .build()?;
-        let token = client
+        let token = match client
             .acquire_token_for_client(&["https://graph.microsoft.com/.default"])
             .await
-            .with_context(|| format!("the server at {url} refused the admin credential ({})", hint()))?
-            .secret()
-            .to_owned();
+        {
+            Ok(token) => token.secret().to_owned(),
+            // Nothing answers there: say so, not that a credential was refused.
+            Err(e @ keyward_client::Error::Network { .. }) => {
+                let given = if server.is_some() {
+                    "check the --server URL (or KEYWARD_SERVER)".to_owned()
+                } else {
+                    hint()
+                };
+                return Err(anyhow::anyhow!("nothing answers at {url} ({e}); {given}"));
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e))
+                    .with_context(|| format!("the server at {url} refused the admin credential ({})", hint()));
+            }
+        };
         Ok(Self {
             http,
             url,

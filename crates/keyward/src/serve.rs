@@ -124,7 +124,15 @@ pub fn settings(args: &ServeArgs) -> anyhow::Result<(ServeSettings, String)> {
 
 /// The listener for `--listen ADDR`.
 pub fn bind(listen: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))
+    TcpListener::bind(listen).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+            "cannot listen on {listen}: the port is in use; a Keyward server (or another program) may already run there. Stop it, or pick another port, e.g. --listen 127.0.0.1:8444. Nothing was created"
+        ),
+        std::io::ErrorKind::PermissionDenied => anyhow::anyhow!(
+            "cannot listen on {listen}: ports below 1024 need root (or CAP_NET_BIND_SERVICE); pick a port above 1024, e.g. --listen 127.0.0.1:8443"
+        ),
+        _ => anyhow::Error::new(e).context(format!("cannot listen on {listen}")),
+    })
 }
 
 /// Waits for SIGTERM or SIGINT (Ctrl-C).

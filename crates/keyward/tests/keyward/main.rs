@@ -14,6 +14,7 @@ mod cli;
 mod client;
 mod connections;
 mod expiry;
+mod first_hour;
 mod managed_identity;
 mod profile;
 mod signin;
