@@ -334,7 +334,15 @@ pub fn print_new(cert: &Certificate, key: &PrivateKey, files: &NewFiles<'_>, jso
     out.line("SHA-256", report.certificate.thumbprint_sha256.clone());
     out.line("Start date", human_date(info.not_before));
     out.line("Expires", human_date(info.not_after));
-    emit(&out.0)
+    text.push('\n');
+    text.push_str(&out.0);
+    text.push_str(&format!(
+        "\nNext: upload the certificate (keyward app cert add APP {}), and give your app the key ({}) with the thumbprint above, or the .pfx ({}).\n",
+        files.cer.display(),
+        files.key.display(),
+        files.pfx.display()
+    ));
+    emit(&text)
 }
 
 #[derive(Serialize)]

@@ -45,3 +45,30 @@ fn a_server_url_where_nothing_answers_is_not_called_a_refused_credential() {
     assert!(stderr.contains("--server"), "{stderr}");
     assert!(!stderr.contains("refused the admin credential"), "{stderr}");
 }
+
+#[test]
+fn cert_new_lists_the_four_files_and_what_each_is_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["cert", "new", "--subject", "CN=listed", "--no-password"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for (file, what) in [
+        ("listed.cer", "upload this to the app registration"),
+        ("listed.pem", "certificate, PEM"),
+        ("listed.key", "private key"),
+        ("listed.pfx", "certificate and private key"),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(file))
+            .unwrap_or_else(|| panic!("{file} not listed:\n{text}"));
+        assert!(line.contains(what), "{line}");
+        assert!(dir.path().join(file).exists());
+    }
+    assert!(text.contains("keyward app cert add APP listed.cer"), "{text}");
+}
