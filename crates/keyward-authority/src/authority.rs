@@ -353,34 +353,55 @@ impl Authority {
     }
 }
 
-/// The Microsoft Graph resource of a tenant, with the app role the management API checks.
-fn graph_resource(tenant_id: Uuid, now: OffsetDateTime) -> Application {
+/// An application every tenant has: fresh object and service principal ids, no credentials.
+fn builtin(
+    tenant_id: Uuid,
+    app_id: Uuid,
+    display_name: &str,
+    identifier_uris: &[&str],
+    redirect_uris: Vec<String>,
+    now: OffsetDateTime,
+) -> Application {
     Application {
         id: Uuid::new_v4(),
         tenant_id,
-        app_id: GRAPH_APP_ID,
+        app_id,
         service_principal_id: Uuid::new_v4(),
-        display_name: "Microsoft Graph".into(),
-        identifier_uris: vec![GRAPH_IDENTIFIER.into()],
-        redirect_uris: Vec::new(),
+        display_name: display_name.into(),
+        identifier_uris: identifier_uris.iter().map(|u| (*u).to_owned()).collect(),
+        redirect_uris,
         logout_url: None,
         key_credentials: Vec::new(),
         password_credentials: Vec::new(),
-        app_roles: vec![AppRole {
-            id: APPLICATION_READ_WRITE_ALL_ID,
-            value: APPLICATION_READ_WRITE_ALL.into(),
-            display_name: "Read and write all applications".into(),
-            description: "Create, read, update and delete applications and their credentials".into(),
-            allowed_member_types: vec!["Application".into()],
-            is_enabled: true,
-        }],
+        app_roles: Vec::new(),
         created: now,
         version: 1,
     }
 }
 
+/// The Microsoft Graph resource of a tenant, with the app role the management API checks.
+fn graph_resource(tenant_id: Uuid, now: OffsetDateTime) -> Application {
+    let mut graph = builtin(
+        tenant_id,
+        GRAPH_APP_ID,
+        "Microsoft Graph",
+        &[GRAPH_IDENTIFIER],
+        Vec::new(),
+        now,
+    );
+    graph.app_roles = vec![AppRole {
+        id: APPLICATION_READ_WRITE_ALL_ID,
+        value: APPLICATION_READ_WRITE_ALL.into(),
+        display_name: "Read and write all applications".into(),
+        description: "Create, read, update and delete applications and their credentials".into(),
+        allowed_member_types: vec!["Application".into()],
+        is_enabled: true,
+    }];
+    graph
+}
+
 /// Whether `app_id` is one of the applications every tenant has (Microsoft Graph, the vault, the
-/// admin center) rather than one an administrator registered.
+/// admin center, Resource Manager, the Azure CLI) rather than one an administrator registered.
 pub fn is_builtin(app_id: Uuid) -> bool {
     [
         GRAPH_APP_ID,
@@ -394,81 +415,50 @@ pub fn is_builtin(app_id: Uuid) -> bool {
 
 /// Azure Resource Manager in a tenant: the resource the Azure CLI signs in for.
 fn management_resource(tenant_id: Uuid, now: OffsetDateTime) -> Application {
-    Application {
-        id: Uuid::new_v4(),
+    let identifiers = [MANAGEMENT_IDENTIFIER, "https://management.azure.com/"];
+    builtin(
         tenant_id,
-        app_id: MANAGEMENT_APP_ID,
-        service_principal_id: Uuid::new_v4(),
-        display_name: "Windows Azure Service Management API".into(),
-        identifier_uris: vec![MANAGEMENT_IDENTIFIER.into(), "https://management.azure.com/".into()],
-        redirect_uris: Vec::new(),
-        logout_url: None,
-        key_credentials: Vec::new(),
-        password_credentials: Vec::new(),
-        app_roles: Vec::new(),
-        created: now,
-        version: 1,
-    }
+        MANAGEMENT_APP_ID,
+        "Windows Azure Service Management API",
+        &identifiers,
+        Vec::new(),
+        now,
+    )
 }
 
 /// The Azure CLI in a tenant: a public client, as Entra has it in every tenant.
 fn azure_cli_client(tenant_id: Uuid, now: OffsetDateTime) -> Application {
-    Application {
-        id: Uuid::new_v4(),
-        tenant_id,
-        app_id: AZURE_CLI_APP_ID,
-        service_principal_id: Uuid::new_v4(),
-        display_name: "Microsoft Azure CLI".into(),
-        identifier_uris: Vec::new(),
-        redirect_uris: vec!["http://localhost".into()],
-        logout_url: None,
-        key_credentials: Vec::new(),
-        password_credentials: Vec::new(),
-        app_roles: Vec::new(),
-        created: now,
-        version: 1,
-    }
+    let redirect = vec!["http://localhost".to_owned()];
+    builtin(tenant_id, AZURE_CLI_APP_ID, "Microsoft Azure CLI", &[], redirect, now)
 }
 
 /// The admin center's client in a tenant: public, redirecting to `{public_url}/admin/callback`.
 fn admin_center_client(tenant_id: Uuid, public_url: &str, now: OffsetDateTime) -> Application {
-    Application {
-        id: Uuid::new_v4(),
+    let redirects = [ADMIN_CENTER_CALLBACK, ADMIN_CENTER_SIGNED_OUT]
+        .iter()
+        .map(|path| format!("{}{path}", public_url.trim_end_matches('/')))
+        .collect();
+    builtin(
         tenant_id,
-        app_id: ADMIN_CENTER_APP_ID,
-        service_principal_id: Uuid::new_v4(),
-        display_name: "Keyward admin center".into(),
-        identifier_uris: Vec::new(),
-        redirect_uris: [ADMIN_CENTER_CALLBACK, ADMIN_CENTER_SIGNED_OUT]
-            .iter()
-            .map(|path| format!("{}{path}", public_url.trim_end_matches('/')))
-            .collect(),
-        logout_url: None,
-        key_credentials: Vec::new(),
-        password_credentials: Vec::new(),
-        app_roles: Vec::new(),
-        created: now,
-        version: 1,
-    }
+        ADMIN_CENTER_APP_ID,
+        "Keyward admin center",
+        &[],
+        redirects,
+        now,
+    )
 }
 
-/// The vault resource of a tenant: what vault clients get tokens for.
+/// The vault resource of a tenant: what vault clients get tokens for. Keyward's own identifier
+/// and Key Vault's: `https://vault.azure.net/.default` is what the SDKs ask for when the vault is
+/// reached as `{name}.vault.azure.net`.
 fn key_vault_resource(tenant_id: Uuid, now: OffsetDateTime) -> Application {
-    Application {
-        id: Uuid::new_v4(),
+    let identifiers = [KEY_VAULT_IDENTIFIER, AZURE_KEY_VAULT_IDENTIFIER];
+    builtin(
         tenant_id,
-        app_id: KEY_VAULT_APP_ID,
-        service_principal_id: Uuid::new_v4(),
-        display_name: "Azure Key Vault".into(),
-        // Keyward's own and Key Vault's: `https://vault.azure.net/.default` is what the SDKs ask
-        // for when the vault is reached as `{name}.vault.azure.net`.
-        identifier_uris: vec![KEY_VAULT_IDENTIFIER.into(), AZURE_KEY_VAULT_IDENTIFIER.into()],
-        redirect_uris: Vec::new(),
-        logout_url: None,
-        key_credentials: Vec::new(),
-        password_credentials: Vec::new(),
-        app_roles: Vec::new(),
-        created: now,
-        version: 1,
-    }
+        KEY_VAULT_APP_ID,
+        "Azure Key Vault",
+        &identifiers,
+        Vec::new(),
+        now,
+    )
 }

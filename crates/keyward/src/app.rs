@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::cli::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand, SigningKeyCommand};
 use crate::connection::Connection;
 use crate::files;
-use crate::graph::{Application, KeyCredential, NewKeyCredential, Object, json_list};
+use crate::graph::{Application, KeyCredential, NewKeyCredential, Object, PasswordCredential, json_list};
 use crate::output::print;
 
 pub fn run(command: AppCommand) -> anyhow::Result<()> {
@@ -212,21 +212,7 @@ async fn cert(command: AppCertCommand) -> anyhow::Result<()> {
                     .map(|k| with_days_left(&k.json, &k.end_date_time, now))
                     .collect(),
             );
-            print(server.json, &json, || {
-                credentials_table(
-                    "THUMBPRINT",
-                    now,
-                    shown.iter().map(|k| {
-                        [
-                            &k.custom_key_identifier,
-                            &k.start_date_time,
-                            &k.end_date_time,
-                            &k.key_id,
-                            &k.display_name,
-                        ]
-                    }),
-                )
-            })
+            print(server.json, &json, || certificates_table(&shown, now))
         }
         AppCertCommand::Remove {
             app,
@@ -304,21 +290,7 @@ async fn secret(command: AppSecretCommand) -> anyhow::Result<()> {
                     .map(|p| with_days_left(&p.json, &p.end_date_time, now))
                     .collect(),
             );
-            print(server.json, &json, || {
-                credentials_table(
-                    "HINT",
-                    now,
-                    shown.iter().map(|p| {
-                        [
-                            &p.hint,
-                            &p.start_date_time,
-                            &p.end_date_time,
-                            &p.key_id,
-                            &p.display_name,
-                        ]
-                    }),
-                )
-            })
+            print(server.json, &json, || secrets_table(&shown, now))
         }
         AppSecretCommand::Remove { app, key_id, server } => {
             let key_id =
@@ -373,10 +345,17 @@ fn describe(app: &Application) -> String {
         join(&app.identifier_uris),
         join(&app.web.redirect_uris),
     );
+    let now = OffsetDateTime::now_utc();
     text.push_str("Certificates:\n");
-    text.push_str(&certificates_table(app));
+    text.push_str(&certificates_table(
+        &app.key_credentials.iter().collect::<Vec<_>>(),
+        now,
+    ));
     text.push_str("Client secrets:\n");
-    text.push_str(&secrets_table(app));
+    text.push_str(&secrets_table(
+        &app.password_credentials.iter().collect::<Vec<_>>(),
+        now,
+    ));
     text
 }
 
@@ -388,38 +367,32 @@ fn join(values: &[String]) -> String {
     }
 }
 
-/// An application's certificates, as `app cert list` shows them.
-fn certificates_table(app: &Application) -> String {
-    credentials_table(
-        "THUMBPRINT",
-        OffsetDateTime::now_utc(),
-        app.key_credentials.iter().map(|k| {
-            [
-                &k.custom_key_identifier,
-                &k.start_date_time,
-                &k.end_date_time,
-                &k.key_id,
-                &k.display_name,
-            ]
-        }),
-    )
+/// Certificates as `app cert list` shows them.
+fn certificates_table(keys: &[&Object<KeyCredential>], now: OffsetDateTime) -> String {
+    let rows = keys.iter().map(|k| {
+        [
+            &k.custom_key_identifier,
+            &k.start_date_time,
+            &k.end_date_time,
+            &k.key_id,
+            &k.display_name,
+        ]
+    });
+    credentials_table("THUMBPRINT", now, rows)
 }
 
-/// An application's secrets, as `app secret list` shows them.
-fn secrets_table(app: &Application) -> String {
-    credentials_table(
-        "HINT",
-        OffsetDateTime::now_utc(),
-        app.password_credentials.iter().map(|p| {
-            [
-                &p.hint,
-                &p.start_date_time,
-                &p.end_date_time,
-                &p.key_id,
-                &p.display_name,
-            ]
-        }),
-    )
+/// Client secrets as `app secret list` shows them.
+fn secrets_table(secrets: &[&Object<PasswordCredential>], now: OffsetDateTime) -> String {
+    let rows = secrets.iter().map(|p| {
+        [
+            &p.hint,
+            &p.start_date_time,
+            &p.end_date_time,
+            &p.key_id,
+            &p.display_name,
+        ]
+    });
+    credentials_table("HINT", now, rows)
 }
 
 /// Whole days until `end` (RFC 3339) from `now`, negative once past; `None` if unreadable.

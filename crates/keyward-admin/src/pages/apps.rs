@@ -280,7 +280,6 @@ pub(crate) async fn delete(
             question: format!("Delete {}?", app.display_name),
             consequence: "Its credentials stop working at once, and clients using its client ID are refused.".into(),
             action: format!("/admin/apps/{}/delete", app.id),
-            fields: Vec::new(),
             back: format!("/admin/apps/{}", app.id),
         }
         .into_page());

@@ -353,7 +353,6 @@ pub(crate) async fn delete_certificate(
             question: format!("Delete certificate {}?", credential.display_name),
             consequence: format!("Assertions signed with the key of certificate {thumbprint} are refused at once."),
             action: format!("/admin/apps/{}/credentials/certificates/{key_id}/delete", entry.app.id),
-            fields: Vec::new(),
             back: format!("/admin/apps/{}/credentials", entry.app.id),
         }
         .into_page());
@@ -484,7 +483,6 @@ pub(crate) async fn delete_secret(
             question: format!("Delete client secret {}?", secret.display_name),
             consequence: "Clients using it are refused by the token endpoint at once.".into(),
             action: format!("/admin/apps/{}/credentials/secrets/{key_id}/delete", entry.app.id),
-            fields: Vec::new(),
             back: format!("/admin/apps/{}/credentials?tab=secrets", entry.app.id),
         }
         .into_page());

@@ -296,8 +296,6 @@ pub struct Confirm {
     pub consequence: String,
     /// Where the form goes.
     pub action: String,
-    /// The form's other fields, sent again.
-    pub fields: Vec<(String, String)>,
     /// Where No goes.
     pub back: String,
 }

@@ -243,7 +243,6 @@ pub(crate) async fn remove(
                 entry.app.display_name
             ),
             action: format!("/admin/apps/{}/permissions/{assignment_id}/delete", entry.app.id),
-            fields: Vec::new(),
             back: format!("/admin/apps/{}/permissions", entry.app.id),
         }
         .into_page());

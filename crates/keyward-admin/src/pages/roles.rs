@@ -328,7 +328,6 @@ pub(crate) async fn delete(
             question: format!("Delete app role {}?", role.value),
             consequence: "It can no longer be granted; this cannot be undone.".into(),
             action: format!("/admin/apps/{}/roles/{}/delete", entry.app.id, role.id),
-            fields: Vec::new(),
             back: format!("/admin/apps/{}/roles", entry.app.id),
         }
         .into_page());

@@ -118,7 +118,6 @@ pub(crate) async fn rotate(
                           the JWKS fetch it again when they meet the new kid."
                 .into(),
             action: "/admin/signing-keys/rotate".into(),
-            fields: Vec::new(),
             back: "/admin/signing-keys".into(),
         }
         .into_page());

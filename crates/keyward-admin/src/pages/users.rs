@@ -460,7 +460,6 @@ pub(crate) async fn disable(
             question: format!("Disable {}?", user.email),
             consequence: "They cannot sign in, and their sessions and refresh tokens are revoked at once.".into(),
             action: format!("/admin/users/{}/disable", user.id),
-            fields: Vec::new(),
             back: format!("/admin/users/{}", user.id),
         }
         .into_page());
@@ -673,7 +672,6 @@ pub(crate) async fn delete(
                           their directory roles are taken away. This cannot be undone."
                 .into(),
             action: format!("/admin/users/{}/delete", user.id),
-            fields: Vec::new(),
             back: format!("/admin/users/{}", user.id),
         }
         .into_page());

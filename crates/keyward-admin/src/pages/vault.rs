@@ -622,7 +622,6 @@ pub(crate) async fn policy_remove(
             question: format!("Remove the access policy of {who}?"),
             consequence: "The application's next request to the vault is refused.".into(),
             action: format!("/admin/vault/{name}/access/{object_id}/remove"),
-            fields: Vec::new(),
             back: format!("/admin/vault/{name}?tab=access"),
         }
         .into_page());
@@ -708,7 +707,6 @@ pub(crate) async fn purge(
             question: format!("Purge the {} {name} for good?", noun(target_kind)),
             consequence: "It cannot be recovered afterwards.".into(),
             action: format!("/admin/vault/{vault}/deleted/{kind}/{name}/purge"),
-            fields: Vec::new(),
             back: format!("/admin/vault/{vault}?tab=deleted"),
         }
         .into_page());

@@ -494,7 +494,6 @@ pub(crate) async fn delete(
             question: format!("Delete the certificate {name}?"),
             consequence: "Its versions and key go to Deleted items, where it can be recovered for 90 days.".into(),
             action: format!("/admin/vault/{vault}/certificates/{name}/delete"),
-            fields: Vec::new(),
             back: format!("/admin/vault/{vault}/certificates/{name}"),
         }
         .into_page());

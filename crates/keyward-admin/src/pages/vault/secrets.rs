@@ -299,7 +299,6 @@ pub(crate) async fn delete(
             question: format!("Delete the secret {name}?"),
             consequence: "Its versions go to Deleted items, where it can be recovered for 90 days.".into(),
             action: format!("/admin/vault/{vault}/secrets/{name}/delete"),
-            fields: Vec::new(),
             back: format!("/admin/vault/{vault}/secrets/{name}"),
         }
         .into_page());
