@@ -7,6 +7,7 @@ mod app;
 mod cert;
 mod cli;
 mod connection;
+mod doctor;
 mod files;
 mod graph;
 mod hosts;
@@ -44,6 +45,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::User(cmd) => user::run(cmd),
         cli::Command::SigningKey(cmd) => app::run_signing_key(cmd),
         cli::Command::Token(args) => token::run(args),
+        cli::Command::Doctor(args) => doctor::run(args),
         cli::Command::Quickstart(args) => quickstart::run(args),
         cli::Command::Vault(cmd) => vault::run(cmd),
         cli::Command::MasterKey(cmd) => master_key::run(cmd),

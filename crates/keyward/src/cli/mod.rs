@@ -3,6 +3,7 @@
 
 mod app;
 mod cert;
+mod doctor;
 mod hosts;
 mod master_key;
 mod quickstart;
@@ -18,6 +19,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub use app::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand};
 pub use cert::{CertCommand, ExtractKeyArgs, NewArgs, ShowArgs};
+pub use doctor::{DEFAULT_SCOPE, DoctorArgs};
 pub use hosts::HostsArgs;
 pub use master_key::MasterKeyCommand;
 pub use quickstart::QuickstartArgs;
@@ -72,6 +74,25 @@ pub enum Command {
         keyward token --authority https://localhost:8443/contoso --client-id APPID --cert app.pem --key app.key --scope api://tasks/.default --ca keyward-data/tls/ca.pem\n  \
         keyward token --authority https://login.microsoftonline.com/contoso.onmicrosoft.com --client-id APPID --cert app.pfx --password-file pw --scope https://graph.microsoft.com/.default --json")]
     Token(TokenArgs),
+    /// Check a client's configuration end to end, and say what to fix.
+    ///
+    /// Given what an app is configured with (authority, client id, certificate, key and
+    /// password, the thumbprint as typed, the scope), checks in order: the files open, the key
+    /// is the certificate's, the thumbprint is this certificate's (SHA-1 or SHA-256, or names the
+    /// other file in the folder it belongs to), the authority answers discovery and its issuer
+    /// is on the address used, the local clock agrees with the server's Date, the certificate is
+    /// within its dates (by the server's clock), the app and its certificate are registered, a real
+    /// assertion is accepted, and the scope exists. Each finding is one line, with the fix
+    /// under it; the first failure is the one to fix first. Exit code 1 when something fails.
+    ///
+    /// Against Entra ID (or a Keyward server without --data), whether the app and the
+    /// certificate are registered is known only from the token endpoint's answer, and doctor
+    /// says so. With --data, a Keyward server's admin credential looks them up.
+    #[command(after_help = "Examples:\n  \
+        keyward doctor --authority https://localhost:8443/contoso --client-id APPID --cert app.pem --key app.key --ca keyward-data/tls/ca.pem --scope api://tasks/.default\n  \
+        keyward doctor --server https://localhost:8443 --tenant contoso --client-id APPID --cert app.pfx --password-file pw --data keyward-data\n  \
+        keyward doctor --authority https://login.microsoftonline.com/contoso.onmicrosoft.com --client-id APPID --cert app.pem --key app.key --thumbprint \"3B:1F:...\" --json")]
+    Doctor(DoctorArgs),
     /// The tenant's token-signing keys.
     #[command(subcommand, name = "signing-key")]
     SigningKey(SigningKeyCommand),

@@ -13,6 +13,7 @@ mod authority;
 mod cli;
 mod client;
 mod connections;
+mod doctor;
 mod expiry;
 mod first_hour;
 mod managed_identity;
