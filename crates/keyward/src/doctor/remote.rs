@@ -410,6 +410,45 @@ mod tests {
         );
     }
 
+    /// Entra's discovery document: the issuer names the tenant's GUID on the same host, which
+    /// is right whether the authority names the tenant by GUID or by domain; `common` is no
+    /// tenant at all.
+    #[test]
+    fn entra_issuers() {
+        let doc = include_str!("../../../keyward-client/tests/fixtures/entra-openid-configuration.json");
+        let metadata: Metadata = serde_json::from_str(doc).unwrap();
+        for (authority, ok) in [
+            (
+                "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47",
+                true,
+            ),
+            ("https://login.microsoftonline.com/microsoft.onmicrosoft.com", true),
+            (
+                "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001",
+                false,
+            ),
+            ("https://localhost:8443/contoso", false),
+        ] {
+            let mut findings = Vec::new();
+            assert_eq!(
+                issuer(&Authority::parse(authority).unwrap(), &metadata, &mut findings),
+                ok,
+                "{authority}"
+            );
+        }
+        let common = Metadata {
+            issuer: "https://login.microsoftonline.com/{tenantid}/v2.0".into(),
+            ..metadata
+        };
+        let mut findings = Vec::new();
+        assert!(!issuer(
+            &Authority::parse("https://login.microsoftonline.com/common").unwrap(),
+            &common,
+            &mut findings
+        ));
+        assert!(findings[0].fix.as_deref().unwrap().contains("common/organizations"));
+    }
+
     #[test]
     fn skipped_findings_cover_the_rest() {
         let mut findings = Vec::new();

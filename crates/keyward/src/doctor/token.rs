@@ -293,6 +293,19 @@ pub(super) struct Refusal {
 }
 
 impl Refusal {
+    /// An error response in Entra's shape (anything else kept as its first 300 characters).
+    fn of(status: u16, body: &[u8]) -> Self {
+        let refusal: OAuthRefusal = serde_json::from_slice(body).unwrap_or_default();
+        Self {
+            status,
+            code: refusal.error_codes.first().copied(),
+            error: refusal.error.unwrap_or_else(|| format!("http_{status}")),
+            description: refusal
+                .error_description
+                .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(300).collect()),
+        }
+    }
+
     pub(super) fn is_scope_error(&self) -> bool {
         matches!(self.code, Some(500011 | 70011 | 1002012))
     }
@@ -345,15 +358,7 @@ pub(super) async fn request_token(
     if status.is_success() {
         return Outcome::Issued;
     }
-    let refusal: OAuthRefusal = serde_json::from_slice(&body).unwrap_or_default();
-    Outcome::Refused(Refusal {
-        status: status.as_u16(),
-        code: refusal.error_codes.first().copied(),
-        error: refusal.error.unwrap_or_else(|| format!("http_{}", status.as_u16())),
-        description: refusal
-            .error_description
-            .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(300).collect()),
-    })
+    Outcome::Refused(Refusal::of(status.as_u16(), &body))
 }
 
 /// What to do about the AADSTS errors the other checks do not explain.
@@ -365,4 +370,80 @@ fn hint(code: Option<u32>) -> Option<&'static str> {
         90002 => "the tenant in the authority does not exist: use its id or domain",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::finding::Status;
+
+    fn remote(authority: &str) -> Remote<'_> {
+        Remote {
+            authority,
+            client_id: "00000000-0000-0000-0000-000000000000",
+            scope: "api://tasks/.default",
+            ca: None,
+            data: None,
+            skew: time::Duration::ZERO,
+            cert_file: "app.pem".into(),
+        }
+    }
+
+    /// Entra's real 700027 answer: the certificate is not on the app, and doctor says that only
+    /// the token endpoint could tell; the assertion is not blamed twice.
+    #[test]
+    fn entra_700027_is_the_registration_told_by_the_token_endpoint() {
+        let body = include_bytes!("../../../keyward-client/tests/fixtures/entra-error-700027.json");
+        let outcome = Outcome::Refused(Refusal::of(401, body));
+        let mut findings = Vec::new();
+        let remote = remote("https://login.microsoftonline.com/contoso.onmicrosoft.com");
+        let attributed = app_findings(&remote, None, Some(&outcome), None, &mut findings);
+        assert!(attributed == Attributed::Registration);
+        let registration = findings.iter().find(|f| f.check == "registration").unwrap();
+        assert_eq!(registration.status, Status::Fail);
+        assert!(
+            registration.message.contains("AADSTS700027"),
+            "{}",
+            registration.message
+        );
+        assert!(
+            registration.message.contains("Entra: only the token endpoint can tell"),
+            "{}",
+            registration.message
+        );
+        assert!(!registration.message.contains("Trace ID"), "{}", registration.message);
+        assert!(registration.fix.as_deref().unwrap().contains("Upload certificate"));
+        let application = findings.iter().find(|f| f.check == "application").unwrap();
+        assert_eq!(application.status, Status::Ok);
+        assert_eq!(assertion(Some(&outcome), attributed, true).status, Status::Skipped);
+    }
+
+    #[test]
+    fn an_unknown_client_id_is_the_application_and_an_unknown_resource_the_scope() {
+        let unknown_app = Outcome::Refused(Refusal::of(
+            400,
+            br#"{"error":"unauthorized_client","error_description":"AADSTS700016: Application not found.","error_codes":[700016]}"#,
+        ));
+        let mut findings = Vec::new();
+        let remote = remote("https://localhost:8443/contoso");
+        app_findings(&remote, None, Some(&unknown_app), None, &mut findings);
+        assert_eq!(findings[0].check, "application");
+        assert_eq!(findings[0].status, Status::Fail);
+        assert!(
+            findings[0].message.contains("give --data DIR"),
+            "{}",
+            findings[0].message
+        );
+        let unknown_scope = Outcome::Refused(Refusal::of(
+            400,
+            br#"{"error":"invalid_resource","error_description":"AADSTS500011: not found","error_codes":[500011]}"#,
+        ));
+        let finding = scope("api://nope/.default", &unknown_scope);
+        assert_eq!(finding.status, Status::Fail);
+        assert!(finding.message.contains("api://nope/.default"));
+        // A body that is not Entra's still says something.
+        let refusal = Refusal::of(502, b"<html>Bad Gateway</html>");
+        assert_eq!((refusal.code, refusal.error.as_str()), (None, "http_502"));
+        assert!(refusal.short().contains("Bad Gateway"));
+    }
 }
