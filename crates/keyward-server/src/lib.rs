@@ -41,6 +41,7 @@
 mod bootstrap;
 pub mod data_dir;
 mod error;
+mod expiry;
 pub mod limits;
 mod listener;
 pub mod managed_identity;
@@ -70,7 +71,8 @@ pub use limits::ConnectionLimits;
 pub use managed_identity::{ManagedIdentity, ManagedIdentityEndpoint};
 pub use master_key::{MasterKeyError, MasterKeySource};
 pub use settings::{
-    DEFAULT_TENANT, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, ServeSettings, SettingsError,
+    DEFAULT_TENANT, DEFAULT_TOKEN_LIFETIME, MAX_EXPIRY_WARNING, MAX_TOKEN_LIFETIME, MIN_EXPIRY_WARNING,
+    MIN_TOKEN_LIFETIME, ServeSettings, SettingsError,
 };
 pub use tls::AZURE_HOSTS_CA;
 
@@ -232,6 +234,7 @@ pub async fn start(
         tokio::spawn(Arc::clone(&vaults).run_lifetime_actions(vault::LIFETIME_ACTIONS_EVERY)),
     ];
     background.extend(identity_tasks);
+    background.extend(expiry::start(&authority, &settings.expiry)?);
 
     let info = ServerInfo {
         url: public_url.clone(),

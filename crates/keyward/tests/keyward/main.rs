@@ -8,12 +8,14 @@
 mod common;
 
 mod admin;
+mod app_policy;
 mod arm;
 mod authority;
 mod cli;
 mod client;
 mod connections;
 mod expiry;
+mod expiry_events;
 mod first_hour;
 mod managed_identity;
 mod profile;
