@@ -82,6 +82,8 @@ fn set(list: &mut Vec<Value>, kind: &str, max_lifetime: Option<String>) {
 /// The policy for people.
 fn describe(policy: &Value) -> String {
     let enabled = policy["isEnabled"].as_bool().unwrap_or(false);
+    let has_restrictions =
+        !restrictions(policy, "passwordCredentials").is_empty() || !restrictions(policy, "keyCredentials").is_empty();
     let find = |list: &str, kind: &str| {
         restrictions(policy, list)
             .into_iter()
@@ -98,10 +100,10 @@ fn describe(policy: &Value) -> String {
     };
     format!(
         "Default app management policy: {}\n  Client secrets:          {secrets}\n  Client secret lifetime:  {}\n  Certificate lifetime:    {}\n",
-        if enabled {
-            "enforced"
-        } else {
-            "not enforced (keyward policy set --enable)"
+        match (enabled, has_restrictions) {
+            (true, _) => "enforced",
+            (false, true) => "not enforced (keyward policy set --enable)",
+            (false, false) => "nothing restricted (e.g. keyward policy set --no-secrets)",
         },
         lifetime("passwordCredentials", "passwordLifetime"),
         lifetime("keyCredentials", "asymmetricKeyLifetime"),
