@@ -135,6 +135,7 @@ impl Authority {
             version: 1,
         };
         check_application(&snapshot, &app)?;
+        self.check_credential_policy(&app, None).await?;
         self.store.insert_application(&app).await?;
         let entry = Arc::new(AppEntry::new(app));
         self.directory.replace(snapshot.with_app(Arc::clone(&entry)));
@@ -162,6 +163,7 @@ impl Authority {
         app.service_principal_id = current.app.service_principal_id;
         app.version = current.app.version + 1;
         check_application(&snapshot, &app)?;
+        self.check_credential_policy(&app, Some(&current.app)).await?;
         self.store.update_application(&app).await?;
         let entry = Arc::new(AppEntry::new(app));
         self.directory.replace(snapshot.with_app(Arc::clone(&entry)));

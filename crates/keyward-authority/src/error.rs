@@ -67,6 +67,10 @@ pub enum Error {
     /// A directory role, or the assignment of one, was refused.
     #[error(transparent)]
     DirectoryRole(#[from] DirectoryRoleError),
+    /// The tenant's default app management policy refused a credential, or a policy was
+    /// refused.
+    #[error(transparent)]
+    Policy(#[from] crate::app_policy::PolicyError),
     /// The system's random number generator failed.
     #[error("no randomness available")]
     NoRandomness,

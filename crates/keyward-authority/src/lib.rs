@@ -21,17 +21,20 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod app_policy;
 pub mod applications;
 mod authority;
 pub mod authorize;
 pub mod azure_hosts;
 pub mod client_auth;
+pub mod clock;
 pub mod credentials;
 pub mod device_code;
 mod directory;
 pub mod directory_roles;
 pub mod email;
 mod error;
+pub mod expiry_watch;
 pub mod forwarded;
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.
 #[doc(hidden)]
@@ -59,6 +62,7 @@ pub mod token;
 mod user_token;
 pub mod users;
 
+pub use app_policy::PolicyError;
 pub use applications::NewApplication;
 pub use authority::{
     ADMIN_CENTER_APP_ID, ADMIN_CENTER_CALLBACK, ADMIN_CENTER_SIGNED_OUT, APPLICATION_READ_WRITE_ALL, AZURE_CLI_APP_ID,

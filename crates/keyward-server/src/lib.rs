@@ -23,9 +23,11 @@
 //! What [`start`] does, in order: the [data directory](DataDir) (created on first start), TLS
 //! from the directory's local CA, the master key, the database (`keyward_store::open`), the
 //! authority and its tenants, the bootstrap admin application, the vault, the router, and
-//! `server.json` (which the CLI reads to find the server). Connections are held to the
-//! [`ConnectionLimits`] of the settings: TLS handshake, header and idle timeouts, caps in total
-//! and per client address, HTTP/2 stream limits. Behind a reverse proxy,
+//! `server.json` (which the CLI reads to find the server). In the background: the directory
+//! refresh, the vault's lifetime actions, and the credential expiry watch (warnings to the log,
+//! the audit log and the optional webhook; see [`ServeSettings::expiry_warning`]).
+//! Connections are held to the [`ConnectionLimits`] of the settings: TLS handshake, header and
+//! idle timeouts, caps in total and per client address, HTTP/2 stream limits. Behind a reverse proxy,
 //! [`ServeSettings::trusted_proxies`] names the proxies whose `X-Forwarded-For` gives the client's
 //! address (sign-ins are throttled per client address). The library reads no environment
 //! variable and installs no signal handler or logger: that is the binary's business.
@@ -41,6 +43,7 @@
 mod bootstrap;
 pub mod data_dir;
 mod error;
+mod expiry;
 pub mod limits;
 mod listener;
 pub mod managed_identity;
@@ -70,7 +73,8 @@ pub use limits::ConnectionLimits;
 pub use managed_identity::{ManagedIdentity, ManagedIdentityEndpoint};
 pub use master_key::{MasterKeyError, MasterKeySource};
 pub use settings::{
-    DEFAULT_TENANT, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, ServeSettings, SettingsError,
+    DEFAULT_TENANT, DEFAULT_TOKEN_LIFETIME, MAX_EXPIRY_WARNING, MAX_TOKEN_LIFETIME, MIN_EXPIRY_WARNING,
+    MIN_TOKEN_LIFETIME, ServeSettings, SettingsError,
 };
 pub use tls::AZURE_HOSTS_CA;
 
@@ -156,7 +160,8 @@ impl Server {
     }
 
     /// Serves until the shutdown future completes and requests in flight are done; then stops
-    /// the background work (directory refresh, certificate renewal) and removes `server.json`.
+    /// the background work (directory refresh, certificate renewal, expiry watch and webhook)
+    /// and removes `server.json`.
     pub async fn wait(self) -> Result<()> {
         let served = self.serving.await;
         for task in &self.background {
@@ -232,6 +237,7 @@ pub async fn start(
         tokio::spawn(Arc::clone(&vaults).run_lifetime_actions(vault::LIFETIME_ACTIONS_EVERY)),
     ];
     background.extend(identity_tasks);
+    background.extend(expiry::start(&authority, &settings.expiry)?);
 
     let info = ServerInfo {
         url: public_url.clone(),

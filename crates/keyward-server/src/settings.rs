@@ -27,6 +27,12 @@ pub const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(10);
 /// The longest access token lifetime accepted: one day.
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(86_400);
 
+/// The shortest expiry warning window accepted: one day.
+pub const MIN_EXPIRY_WARNING: Duration = Duration::from_secs(86_400);
+
+/// The longest expiry warning window accepted: one year.
+pub const MAX_EXPIRY_WARNING: Duration = Duration::from_secs(365 * 86_400);
+
 /// A server's validated settings.
 ///
 /// ```
@@ -51,6 +57,7 @@ pub struct ServeSettings {
     pub(crate) smtp: Option<SmtpSettings>,
     pub(crate) azure_hosts: bool,
     pub(crate) managed_identities: Vec<crate::ManagedIdentity>,
+    pub(crate) expiry: crate::expiry::ExpirySettings,
 }
 
 impl ServeSettings {
@@ -72,6 +79,7 @@ impl ServeSettings {
             smtp: None,
             azure_hosts: false,
             managed_identities: Vec::new(),
+            expiry: crate::expiry::ExpirySettings::default(),
         }
     }
 
@@ -235,6 +243,91 @@ impl ServeSettings {
         Ok(self)
     }
 
+    /// How long before a certificate or client secret expires it raises a warning (default
+    /// 30 days): one per credential, to the log, the audit log and the
+    /// [`expiry_webhook`](Self::expiry_webhook) if given. From one day to one year.
+    pub fn expiry_warning(mut self, window: Duration) -> Result<Self, SettingsError> {
+        if !(MIN_EXPIRY_WARNING..=MAX_EXPIRY_WARNING).contains(&window) {
+            return Err(SettingsError::ExpiryWarningOutOfRange { window });
+        }
+        let window = time::Duration::try_from(window).map_err(|_| SettingsError::ExpiryWarningOutOfRange { window })?;
+        self.expiry.window = window;
+        Ok(self)
+    }
+
+    /// Posts each expiry warning as JSON to `url`, which must be `https://` (the payload names
+    /// applications and their credentials). Deliveries are queued and retried with backoff by a
+    /// task of their own: no request waits on them.
+    pub fn expiry_webhook(mut self, url: &str) -> Result<Self, SettingsError> {
+        let parsed = url::Url::parse(url).map_err(|e| SettingsError::ExpiryWebhook {
+            reason: format!(
+                "--expiry-webhook {url:?} is not a URL ({e}); give one such as https://hooks.example.com/keyward"
+            ),
+        })?;
+        if parsed.scheme() != "https" {
+            return Err(SettingsError::ExpiryWebhook {
+                reason: format!(
+                    "--expiry-webhook {url} is not https://: warnings name applications and credentials and must not cross the network in clear text; give an https:// URL (and --expiry-webhook-ca if its certificate comes from a private CA)"
+                ),
+            });
+        }
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err(SettingsError::ExpiryWebhook {
+                reason: format!(
+                    "--expiry-webhook {url} names no host; give one such as https://hooks.example.com/keyward"
+                ),
+            });
+        }
+        let extra_roots = self.expiry.webhook.take().map(|w| w.extra_roots).unwrap_or_default();
+        self.expiry.webhook = Some(crate::expiry::Webhook {
+            url: parsed.to_string(),
+            extra_roots,
+        });
+        Ok(self)
+    }
+
+    /// Trusts the CA certificates in `pem` (PEM or DER) for the expiry webhook's TLS, besides
+    /// the Web PKI roots: for a receiver whose certificate a private CA issued. After
+    /// [`expiry_webhook`](Self::expiry_webhook).
+    pub fn expiry_webhook_ca(mut self, pem: &[u8]) -> Result<Self, SettingsError> {
+        let Some(webhook) = self.expiry.webhook.as_mut() else {
+            return Err(SettingsError::ExpiryWebhook {
+                reason: "--expiry-webhook-ca is given without --expiry-webhook; give both".into(),
+            });
+        };
+        let contents = keyward_pki::read(pem, None).map_err(|e| SettingsError::ExpiryWebhook {
+            reason: format!("--expiry-webhook-ca: {e}; give a PEM or DER CA certificate"),
+        })?;
+        if contents.certificates.is_empty() {
+            return Err(SettingsError::ExpiryWebhook {
+                reason: "--expiry-webhook-ca holds no certificate; give a PEM or DER CA certificate".into(),
+            });
+        }
+        webhook
+            .extra_roots
+            .extend(contents.certificates.iter().map(|c| c.der().to_vec()));
+        Ok(self)
+    }
+
+    /// Where the expiry watch reads the time, and how often it checks (hourly by default).
+    /// For tests that need to be months ahead; `keyward serve` has no flag for it.
+    #[doc(hidden)]
+    pub fn expiry_clock(mut self, clock: std::sync::Arc<dyn keyward_authority::clock::Clock>, every: Duration) -> Self {
+        self.expiry.clock = clock;
+        self.expiry.every = every.max(Duration::from_millis(10));
+        self
+    }
+
+    /// The expiry warning window.
+    pub fn expiry_warning_window(&self) -> Duration {
+        Duration::try_from(self.expiry.window).unwrap_or_default()
+    }
+
+    /// The expiry webhook's URL, if one is set.
+    pub fn expiry_webhook_url(&self) -> Option<&str> {
+        self.expiry.webhook.as_ref().map(|w| w.url.as_str())
+    }
+
     /// Whether the Azure host names mode is on.
     pub fn answers_azure_hosts(&self) -> bool {
         self.azure_hosts
@@ -313,6 +406,21 @@ pub enum SettingsError {
         "a managed identity needs an application: give its client ID or display name, e.g. --managed-identity startup-identity"
     )]
     ManagedIdentityWithoutApp,
+    /// The expiry warning window is too short or too long.
+    #[error(
+        "an expiry warning window of {} days is out of range: give 1 to 365 days, e.g. --expiry-warning 30d",
+        window.as_secs() / 86_400
+    )]
+    ExpiryWarningOutOfRange {
+        /// The window given.
+        window: Duration,
+    },
+    /// The expiry webhook's URL or CA cannot be used.
+    #[error("{reason}")]
+    ExpiryWebhook {
+        /// What is wrong and what to give instead.
+        reason: String,
+    },
     /// The SMTP URL or the sender address cannot be used.
     #[error("{reason}")]
     Smtp {
@@ -387,6 +495,41 @@ mod tests {
     fn passwords_are_kept_out_of_messages() {
         assert_eq!(redact("postgres://u:secret@db/x"), "postgres://***@db/x");
         assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn expiry_settings_are_checked() {
+        let settings = ServeSettings::new("d");
+        assert_eq!(settings.expiry_warning_window(), Duration::from_secs(30 * 86_400));
+        assert!(settings.clone().expiry_warning(Duration::from_secs(3600)).is_err());
+        assert!(
+            settings
+                .clone()
+                .expiry_warning(Duration::from_secs(400 * 86_400))
+                .is_err()
+        );
+        let week = settings
+            .clone()
+            .expiry_warning(Duration::from_secs(7 * 86_400))
+            .unwrap();
+        assert_eq!(week.expiry_warning_window(), Duration::from_secs(7 * 86_400));
+        let refused = settings
+            .clone()
+            .expiry_webhook("http://hooks.example.com/x")
+            .unwrap_err();
+        assert!(refused.to_string().contains("not https://"), "{refused}");
+        assert!(settings.clone().expiry_webhook("not a url").is_err());
+        assert!(
+            settings
+                .clone()
+                .expiry_webhook_ca(b"x")
+                .unwrap_err()
+                .to_string()
+                .contains("without --expiry-webhook")
+        );
+        let hooked = settings.expiry_webhook("https://hooks.example.com/keyward").unwrap();
+        assert_eq!(hooked.expiry_webhook_url(), Some("https://hooks.example.com/keyward"));
+        assert!(hooked.expiry_webhook_ca(b"not a certificate").is_err());
     }
 
     #[test]

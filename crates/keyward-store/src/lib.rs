@@ -19,6 +19,7 @@ mod audit_model;
 mod columns;
 mod conflict;
 mod model;
+mod policy_model;
 mod postgres;
 mod rows;
 mod sql;
@@ -28,6 +29,7 @@ mod vault_model;
 
 pub use audit_model::AuditEvent;
 pub use model::{AppRole, AppRoleAssignment, Application, KeyCredential, PasswordCredential, SigningKey, Tenant};
+pub use policy_model::{AppManagementPolicy, CredentialRestriction};
 pub use user_model::{Grant, GrantKind, Redemption, User};
 pub use vault_model::{AccessPolicy, Collection, ItemKey, ItemWrite, Vault, VaultItem, VaultVersion, VaultWrite};
 
@@ -172,6 +174,12 @@ pub trait DirectoryStore: Send + Sync + 'static {
     /// change, by this process or another one sharing the database: a server compares it with
     /// the value it read before its last reload to know whether to reload.
     async fn directory_revision(&self) -> Result<i64>;
+
+    /// A tenant's default app management policy, if one was ever set.
+    async fn app_management_policy(&self, tenant_id: Uuid) -> Result<Option<AppManagementPolicy>>;
+    /// Sets a tenant's default app management policy, replacing the one it had.
+    /// [`Error::NotFound`] if its tenant does not exist.
+    async fn put_app_management_policy(&self, policy: &AppManagementPolicy) -> Result<()>;
 }
 
 /// Customer sign-in: users, and the grants (authorization codes, refresh tokens, sessions) issued

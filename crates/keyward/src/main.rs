@@ -14,6 +14,7 @@ mod hosts;
 mod master_key;
 mod output;
 mod password;
+mod policy;
 mod quickstart;
 mod serve;
 mod token;
@@ -43,6 +44,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Serve(args) => serve::run(args),
         cli::Command::App(cmd) => app::run(cmd),
         cli::Command::User(cmd) => user::run(cmd),
+        cli::Command::Policy(cmd) => policy::run(cmd),
         cli::Command::SigningKey(cmd) => app::run_signing_key(cmd),
         cli::Command::Token(args) => token::run(args),
         cli::Command::Doctor(args) => doctor::run(args),

@@ -38,6 +38,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         println!("  Sign-up:     one step, email not verified (give --smtp-url to mail sign-up codes)");
     }
+    match &args.expiry_webhook {
+        Some(url) => println!(
+            "  Expiry:      warnings {} days ahead, to the log, the audit log and {url}",
+            args.expiry_warning.as_secs() / 86_400
+        ),
+        None => println!(
+            "  Expiry:      warnings {} days ahead, to the log and the audit log (give --expiry-webhook to be called)",
+            args.expiry_warning.as_secs() / 86_400
+        ),
+    }
     for endpoint in server.managed_identities() {
         println!(
             "  Managed identity: {} at {}   (the app's environment: {})",
@@ -95,6 +105,15 @@ pub fn settings(args: &ServeArgs) -> anyhow::Result<(ServeSettings, String)> {
         if let Some(path) = &args.smtp_ca {
             let pem = std::fs::read(path).with_context(|| format!("cannot read --smtp-ca {}", path.display()))?;
             settings = settings.smtp_ca(&pem)?;
+        }
+    }
+    settings = settings.expiry_warning(args.expiry_warning)?;
+    if let Some(url) = &args.expiry_webhook {
+        settings = settings.expiry_webhook(url)?;
+        if let Some(path) = &args.expiry_webhook_ca {
+            let pem =
+                std::fs::read(path).with_context(|| format!("cannot read --expiry-webhook-ca {}", path.display()))?;
+            settings = settings.expiry_webhook_ca(&pem)?;
         }
     }
     let origin = match (&args.master_key_file, from_env) {

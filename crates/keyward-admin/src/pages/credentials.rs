@@ -96,6 +96,8 @@ struct CredentialsPage {
     secret_days: &'static [u32],
     chosen_days: u32,
     new_secret: Option<NewSecret>,
+    /// What the tenant's app management policy restricts, if anything.
+    policy: Option<String>,
 }
 
 impl CredentialsPage {
@@ -143,6 +145,19 @@ impl CredentialsPage {
             secret_days: SECRET_DAYS,
             chosen_days: SECRET_DAYS[0],
             new_secret: None,
+            policy: None,
+        }
+    }
+}
+
+/// The tenant's app management policy in one sentence, for the page (nothing when it restricts
+/// nothing, or cannot be read).
+async fn policy_note(center: &AdminCenter, tenant_id: Uuid) -> Option<String> {
+    match center.authority().app_management_policy(tenant_id).await {
+        Ok(policy) => keyward_authority::app_policy::summary(&policy),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the app management policy");
+            None
         }
     }
 }
@@ -169,6 +184,7 @@ pub(crate) async fn show(
     };
     let mut page = CredentialsPage::of(&admin, &entry, section);
     page.chrome = page.chrome.done(DONE, query.done.as_deref());
+    page.policy = policy_note(&center, admin.tenant_id()).await;
     Ok(page.into_page())
 }
 
@@ -213,6 +229,7 @@ fn certificate_refusal(bytes: &[u8], error: &AuthorityError) -> Option<String> {
              a .cer (DER) or a .pem/.crt (PEM, starting with -----BEGIN CERTIFICATE-----)."
             .to_owned(),
         AuthorityError::Credential(e) => format!("{}.", capitalized(&e.to_string())),
+        AuthorityError::Policy(e) => e.to_string(),
         AuthorityError::Application(ApplicationError::DuplicateCertificate(thumbprint)) => format!(
             "This certificate (thumbprint {thumbprint}) is already registered on this application; \
              there is nothing to add. To replace it, upload a new certificate, then delete the old one."
@@ -433,13 +450,18 @@ pub(crate) async fn add_secret(
     let secret = Zeroizing::new(secret);
     let key_id = credential.key_id;
     let hint = credential.hint.clone();
-    let (updated, ()) = center
+    let result = center
         .authority()
         .update_application(admin.tenant_id(), entry.app.id, move |app| {
             app.password_credentials.push(credential);
             Ok(())
         })
-        .await?;
+        .await;
+    let (updated, ()) = match result {
+        Ok(updated) => updated,
+        Err(AuthorityError::Policy(refusal)) => return refuse(refusal.to_string()),
+        Err(e) => return Err(e.into()),
+    };
     center
         .audit(
             &admin,

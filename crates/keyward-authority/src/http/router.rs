@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 
-use super::graph::{self, applications, role_assignments, service_principals, users};
+use super::graph::{self, applications, policies, role_assignments, service_principals, users};
 use super::{admin, arm, device, discovery, logout, signin, token};
 use crate::authority::Authority;
 
@@ -90,6 +90,10 @@ fn management(authority: Arc<Authority>) -> Router<Arc<Authority>> {
         .route("/v1.0/applications/{id}", get(a::get).patch(a::patch).delete(a::delete))
         .route("/v1.0/applications/{id}/addPassword", post(a::add_password))
         .route("/v1.0/applications/{id}/removePassword", post(a::remove_password))
+        .route(
+            "/v1.0/policies/defaultAppManagementPolicy",
+            get(policies::get).patch(policies::patch),
+        )
         .route("/v1.0/servicePrincipals", get(sp::list))
         .route("/v1.0/servicePrincipals/{id}", get(sp::get))
         .route(

@@ -4,9 +4,11 @@ use sqlx::{ColumnIndex, Encode, Executor, IntoArguments, Type};
 use uuid::Uuid;
 
 use super::{Backend, Column, SqlStore};
-use crate::columns::{Document, IdColumn, document, time_text};
+use crate::columns::{Document, IdColumn, document, from_document, time_text};
 use crate::conflict::{self, Failure, database};
-use crate::{AppRoleAssignment, Application, DirectoryStore, Error, Result, SigningKey, Tenant, rows};
+use crate::{
+    AppManagementPolicy, AppRoleAssignment, Application, DirectoryStore, Error, Result, SigningKey, Tenant, rows,
+};
 
 impl<DB> SqlStore<DB>
 where
@@ -377,5 +379,31 @@ where
             .fetch_one(&self.pool)
             .await
             .map_err(database)
+    }
+
+    async fn app_management_policy(&self, tenant_id: Uuid) -> Result<Option<AppManagementPolicy>> {
+        let document: Option<Document> =
+            sqlx::query_scalar("SELECT document FROM app_management_policies WHERE tenant_id = $1")
+                .bind(DB::id(tenant_id))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(database)?;
+        document.map(|d| from_document(&d, "app management policy")).transpose()
+    }
+
+    async fn put_app_management_policy(&self, policy: &AppManagementPolicy) -> Result<()> {
+        let document = document(policy, "app management policy")?;
+        let written = sqlx::query(
+            "INSERT INTO app_management_policies (tenant_id, document) VALUES ($1, $2) \
+             ON CONFLICT (tenant_id) DO UPDATE SET document = excluded.document",
+        )
+        .bind(DB::id(policy.tenant_id))
+        .bind(&document)
+        .execute(&self.pool)
+        .await;
+        match written.map_err(Failure::from) {
+            Ok(_) => Ok(()),
+            Err(other) => Err(other.into_error(policy.tenant_id)),
+        }
     }
 }

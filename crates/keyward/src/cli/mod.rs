@@ -6,6 +6,7 @@ mod cert;
 mod doctor;
 mod hosts;
 mod master_key;
+mod policy;
 mod quickstart;
 mod serve;
 mod signing_key;
@@ -22,6 +23,7 @@ pub use cert::{CertCommand, ExtractKeyArgs, NewArgs, ShowArgs};
 pub use doctor::{DEFAULT_SCOPE, DoctorArgs};
 pub use hosts::HostsArgs;
 pub use master_key::MasterKeyCommand;
+pub use policy::{Lifetime, PolicyCommand};
 pub use quickstart::QuickstartArgs;
 pub use serve::{ServeArgs, ServeProfile};
 pub use signing_key::SigningKeyCommand;
@@ -55,12 +57,17 @@ pub enum Command {
     /// Entra's terse errors, /metrics only with a management API token, and the master key from
     /// --master-key-file or KEYWARD_MASTER_KEY (make one with `keyward master-key new`).
     #[command(
-        after_help = "Examples:\n  keyward serve\n  keyward serve --data /var/lib/keyward --listen 0.0.0.0:8443 --public-url https://id.example.test:8443\n  keyward master-key new --out /etc/keyward/master.key\n  keyward serve --profile production --master-key-file /etc/keyward/master.key --data /var/lib/keyward"
+        after_help = "Examples:\n  keyward serve\n  keyward serve --data /var/lib/keyward --listen 0.0.0.0:8443 --public-url https://id.example.test:8443\n  keyward master-key new --out /etc/keyward/master.key\n  keyward serve --profile production --master-key-file /etc/keyward/master.key --data /var/lib/keyward\n  keyward serve --expiry-warning 30d --expiry-webhook https://hooks.example.com/keyward --expiry-webhook-ca hooks-ca.pem"
     )]
     Serve(ServeArgs),
     /// Manage app registrations of a running server: create, credentials, roles, grants.
     #[command(subcommand)]
     App(AppCommand),
+    /// The tenant's default app management policy (as Entra's): forbid client secrets, and
+    /// bound how long new secrets and certificates may live. Enforced on every credential added,
+    /// whether through the CLI, the management API or the admin center.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Customer accounts of a running server: create, list, show, disable, enable, reset the
     /// password, delete. What sign-up creates, an administrator can manage here.
     #[command(subcommand)]

@@ -73,6 +73,18 @@ pub struct ServeArgs {
     /// Trust this CA certificate (PEM) for the mail server's TLS, besides the public roots.
     #[arg(long, value_name = "FILE", requires = "smtp_url")]
     pub smtp_ca: Option<PathBuf>,
+    /// Warn this long before an application's certificate or client secret expires: 30d, 12h,
+    /// or a number of days (1 to 365 days). Each credential raises one warning: a log line, an
+    /// audit row on the application's page, and a POST to --expiry-webhook if given.
+    #[arg(long, default_value = "30d", value_name = "DURATION", value_parser = parse_window)]
+    pub expiry_warning: std::time::Duration,
+    /// POST each expiry warning as JSON to this https:// URL (http:// is refused). Deliveries
+    /// are queued and retried with backoff (5 attempts); no request waits on them.
+    #[arg(long, env = "KEYWARD_EXPIRY_WEBHOOK", value_name = "URL")]
+    pub expiry_webhook: Option<String>,
+    /// Trust this CA certificate (PEM) for the webhook's TLS, besides the public roots.
+    #[arg(long, value_name = "FILE", requires = "expiry_webhook")]
+    pub expiry_webhook_ca: Option<PathBuf>,
     /// Also answer as Microsoft's hosts, on the same listener: login.microsoftonline.com,
     /// login.microsoft.com, login.windows.net, TENANT.ciamlogin.com, management.azure.com and
     /// VAULT.vault.azure.net, each in that service's own form (issuer, endpoints, Key Vault's
@@ -104,4 +116,18 @@ pub enum ServeProfile {
     Development,
     /// Terse errors, protected /metrics, the master key outside the data directory.
     Production,
+}
+
+/// `--expiry-warning`: `30d`, `12h`, or a bare number of days.
+fn parse_window(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, seconds) = match text.char_indices().last() {
+        Some((i, 'd')) => (&text[..i], 86_400),
+        Some((i, 'h')) => (&text[..i], 3600),
+        _ => (text, 86_400),
+    };
+    let count: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration: give 30d, 12h or a number of days"))?;
+    Ok(std::time::Duration::from_secs(count.saturating_mul(seconds)))
 }

@@ -8,6 +8,7 @@
 mod common;
 
 mod admin;
+mod app_policy;
 mod arm;
 mod authority;
 mod cli;
@@ -15,6 +16,7 @@ mod client;
 mod connections;
 mod doctor;
 mod expiry;
+mod expiry_events;
 mod first_hour;
 mod managed_identity;
 mod profile;

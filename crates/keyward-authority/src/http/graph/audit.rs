@@ -96,6 +96,11 @@ fn describe(method: &Method, path: &str, created: &Value) -> (String, String, St
             text(id),
             text("Client secret removed through the management API"),
         ),
+        (&Method::PATCH, ["v1.0", "policies", "defaultAppManagementPolicy"]) => (
+            text("policy"),
+            text("defaultAppManagementPolicy"),
+            text("The tenant's default app management policy changed through the management API"),
+        ),
         (&Method::POST, ["v1.0", "users"]) => (
             text("user"),
             created["id"].as_str().unwrap_or_default().to_owned(),
@@ -142,6 +147,12 @@ mod tests {
         );
         let (kind, id, _) = describe(&Method::POST, "/v1.0/applications/obj-2/addPassword", &Value::Null);
         assert_eq!((kind.as_str(), id.as_str()), ("application", "obj-2"));
+        let (kind, id, _) = describe(
+            &Method::PATCH,
+            "/v1.0/policies/defaultAppManagementPolicy",
+            &Value::Null,
+        );
+        assert_eq!((kind.as_str(), id.as_str()), ("policy", "defaultAppManagementPolicy"));
         let (kind, _, detail) = describe(&Method::DELETE, "/v1.0/users/u-1", &Value::Null);
         assert_eq!(kind, "user");
         assert!(detail.contains("deleted"));

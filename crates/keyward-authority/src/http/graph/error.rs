@@ -76,7 +76,8 @@ impl From<Error> for GraphError {
             | Error::DirectoryRole(_)
             | Error::InvalidTenantName(_)
             | Error::RoleAssignmentNotFound(_)
-            | Error::Pki(_) => Self::bad_request(e.to_string()),
+            | Error::Pki(_)
+            | Error::Policy(_) => Self::bad_request(e.to_string()),
             Error::Store(keyward_store::Error::Conflict(what)) => Self::new(
                 StatusCode::BAD_REQUEST,
                 "Request_MultipleObjectsWithSameKeyValue",

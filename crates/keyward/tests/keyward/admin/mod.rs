@@ -6,7 +6,7 @@
 
 // An application's tabs: Certificates & secrets; Authentication, API permissions, App roles.
 mod app_tabs;
-mod credentials;
+pub(crate) mod credentials;
 mod refusals;
 mod session;
 mod signing_keys;
