@@ -16,6 +16,7 @@ mod password;
 mod quickstart;
 mod serve;
 mod token;
+mod upload;
 mod user;
 mod vault;
 
