@@ -100,7 +100,11 @@ impl Access {
                 let app_id = caller.app_id.map(|a| a.to_string());
                 (
                     allows(&self.vault, caller.object_id, permission),
-                    format!("appid={};oid={}", app_id.as_deref().unwrap_or_default(), caller.object_id),
+                    format!(
+                        "appid={};oid={}",
+                        app_id.as_deref().unwrap_or_default(),
+                        caller.object_id
+                    ),
                     app_id,
                 )
             }

@@ -88,11 +88,19 @@ fn with_ca_hint(error: keyward_client::Error, ca_given: bool) -> anyhow::Error {
     let data = std::env::var_os("KEYWARD_DATA").map_or_else(|| "keyward-data".into(), std::path::PathBuf::from);
     let local_ca = data.join("tls").join("ca.pem");
     let which = if local_ca.is_file() {
-        format!("--ca {} (the local server's CA) or KEYWARD_CA={}", local_ca.display(), local_ca.display())
+        format!(
+            "--ca {} (the local server's CA) or KEYWARD_CA={}",
+            local_ca.display(),
+            local_ca.display()
+        )
     } else {
         "--ca FILE or KEYWARD_CA=FILE (for a Keyward server, its data directory's tls/ca.pem)".to_owned()
     };
-    let given = if ca_given { " the CA given is not the one that signed it;" } else { "" };
+    let given = if ca_given {
+        " the CA given is not the one that signed it;"
+    } else {
+        ""
+    };
     anyhow::Error::new(error).context(format!(
         "the server's certificate is not signed by a CA this machine trusts:{given} pass the server's CA with {which}"
     ))

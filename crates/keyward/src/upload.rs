@@ -42,11 +42,14 @@ pub fn certificate(file: &Path, password: Option<&Password>) -> anyhow::Result<U
     let Some(certificate) = contents.certificate().cloned() else {
         bail!(
             "{name} holds no certificate{}: upload the certificate (the .cer or .pem that `keyward cert new` wrote)",
-            if contents.private_key.is_some() { ", only a private key, which is never uploaded" } else { "" }
+            if contents.private_key.is_some() {
+                ", only a private key, which is never uploaded"
+            } else {
+                ""
+            }
         );
     };
-    let note = (contents.private_key.is_some() || contents.format == keyward_pki::Format::Pkcs12).then(|| {
-        format!("Took the certificate out of {name} and uploaded only that: the private key was not sent.")
-    });
+    let note = (contents.private_key.is_some() || contents.format == keyward_pki::Format::Pkcs12)
+        .then(|| format!("Took the certificate out of {name} and uploaded only that: the private key was not sent."));
     Ok(Upload { certificate, note })
 }

@@ -105,7 +105,10 @@ impl Claims {
 
 /// RFC 3339 to the second (`2026-12-06T14:30:05Z`): what people read and `Date.parse` takes.
 fn rfc3339(at: OffsetDateTime) -> String {
-    at.replace_nanosecond(0).unwrap_or(at).format(&Rfc3339).unwrap_or_default()
+    at.replace_nanosecond(0)
+        .unwrap_or(at)
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 /// The claims that are times, in seconds since 1970 (RFC 7519's NumericDate).
@@ -191,7 +194,10 @@ mod tests {
         // Times are dates people read, with the token's raw seconds beside them.
         assert!(page.contains("1970-01-01 00:00:05 UTC (5)"), "{page}");
         let at = rfc3339(now);
-        assert!(page.contains(&format!(r#"<span id="signed-in-at">{at}</span>"#)), "{page}");
+        assert!(
+            page.contains(&format!(r#"<span id="signed-in-at">{at}</span>"#)),
+            "{page}"
+        );
         assert!(at.ends_with('Z') && !at.contains('.'), "{at}");
         let home = Home {
             name: Some("<b>x</b>".into()),

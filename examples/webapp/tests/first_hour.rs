@@ -5,8 +5,24 @@ use std::process::{Command, Stdio};
 
 fn openssl_key_and_certificate(dir: &std::path::Path) {
     let status = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-days", "1", "-subj", "/CN=webapp"])
-        .args(["-keyout", "app.key", "-out", "app.pem", "-passout", "pass:the-right-one"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=webapp",
+        ])
+        .args([
+            "-keyout",
+            "app.key",
+            "-out",
+            "app.pem",
+            "-passout",
+            "pass:the-right-one",
+        ])
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -39,7 +55,10 @@ fn a_wrong_or_missing_passphrase_names_the_variable_and_the_file() {
     let dir = tempfile::tempdir().unwrap();
     openssl_key_and_certificate(dir.path());
     let wrong = start(dir.path(), Some("not-it"));
-    assert!(wrong.contains("PRIVATE_KEY_PASSPHRASE does not open app.key"), "{wrong}");
+    assert!(
+        wrong.contains("PRIVATE_KEY_PASSPHRASE does not open app.key"),
+        "{wrong}"
+    );
     let missing = start(dir.path(), None);
     assert!(missing.contains("PRIVATE_KEY_PASSPHRASE is not set"), "{missing}");
     assert!(missing.contains("app.key"), "{missing}");
@@ -52,7 +71,17 @@ async fn the_app_serves_a_favicon() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
     let status = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-days", "1", "-subj", "/CN=webapp", "-nodes"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=webapp",
+            "-nodes",
+        ])
         .args(["-keyout", "app.key", "-out", "app.pem"])
         .current_dir(dir.path())
         .stdout(Stdio::null())
@@ -69,7 +98,9 @@ async fn the_app_serves_a_favicon() {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    let app = webapp::App::new(webapp::Config::from_vars(&vars).unwrap()).await.unwrap();
+    let app = webapp::App::new(webapp::Config::from_vars(&vars).unwrap())
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -87,7 +118,10 @@ async fn the_app_serves_a_favicon() {
     for path in ["/favicon.ico", "/favicon.svg"] {
         let response = get(path).await;
         assert!(response.starts_with("HTTP/1.1 200"), "{path}: {response}");
-        assert!(response.to_ascii_lowercase().contains("content-type: image/svg+xml"), "{response}");
+        assert!(
+            response.to_ascii_lowercase().contains("content-type: image/svg+xml"),
+            "{response}"
+        );
         assert!(response.contains("<svg"), "{response}");
         assert!(response.contains("img-src 'self'"), "{response}");
     }

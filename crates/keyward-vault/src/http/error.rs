@@ -75,7 +75,11 @@ impl From<Error> for ApiError {
                 // Key Vault's text word for word, then the command that grants it: it names only
                 // what the caller already knows (its own application id and what it asked for).
                 let grant = app_id.map_or_else(String::new, |app| {
-                    let vault = if vault == DEFAULT_VAULT { String::new() } else { format!(" --vault {vault}") };
+                    let vault = if vault == DEFAULT_VAULT {
+                        String::new()
+                    } else {
+                        format!(" --vault {vault}")
+                    };
                     format!(
                         " Keyward: an administrator allows it with `keyward vault grant {app} --{} {}{vault}` \
                          (grant replaces the application's permissions in the vault: list every one it needs).",
@@ -111,11 +115,7 @@ impl From<Error> for ApiError {
                 Self::new(StatusCode::CONFLICT, "Conflict", message)
             }
             Error::Busy => Self::new(StatusCode::CONFLICT, "Conflict", message).inner("ObjectIsBeingModified"),
-            Error::Issuance(_)
-            | Error::Sealing(_)
-            | Error::Corrupt(_)
-            | Error::Task
-            | Error::Store(_) => {
+            Error::Issuance(_) | Error::Sealing(_) | Error::Corrupt(_) | Error::Task | Error::Store(_) => {
                 tracing::error!(error = %message, "vault request failed");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -180,7 +180,10 @@ async fn a_403_names_the_grant_that_would_allow_it_and_nothing_more() {
     );
     assert!(message.contains("list every one it needs"), "{message}");
     assert_eq!(message.matches("appid=").count(), 1, "{message}");
-    assert!(!message.contains("list,") && !message.contains("--certificates"), "{message}");
+    assert!(
+        !message.contains("list,") && !message.contains("--certificates"),
+        "{message}"
+    );
     let create = outsider
         .send(
             Method::POST,

@@ -20,8 +20,9 @@ pub enum CertCommand {
     /// give --password-file, KEYWARD_PASSWORD or --no-password.
     #[command(after_help = "Examples:\n  keyward cert new --subject \"CN=ciam-client-app\"\n  \
         keyward cert new --subject \"CN=api,O=Contoso\" --key-type ec-p256 --days 90 --password-file pw.txt\n  \
-        keyward cert new --subject CN=localhost --san localhost --san 127.0.0.1 --no-password --out tls/server\n  \
-        keyward cert new --subject CN=startup-identity --no-password --combined   # AZURE_CLIENT_CERTIFICATE_PATH=startup-identity.combined.pem")]
+        keyward cert new --subject CN=localhost --san localhost --san 127.0.0.1 \\\n      --no-password --out tls/server\n  \
+        keyward cert new --subject CN=startup-identity --no-password --combined\n  \
+        export AZURE_CLIENT_CERTIFICATE_PATH=$PWD/startup-identity.combined.pem")]
     New(NewArgs),
     /// Show what a certificate or key file holds: thumbprints, dates, subject, key.
     ///
@@ -37,7 +38,7 @@ pub enum CertCommand {
     /// What `openssl pkcs12 -in FILE.pfx -nocerts -out FILE.key` does, without the legacy
     /// provider trouble. The new key file is created 0600.
     #[command(after_help = "Examples:\n  keyward cert extract-key app.pfx --no-encrypt\n  \
-        keyward cert extract-key app.pfx --password-file pfx-pw.txt --out app.key --new-password-file key-pw.txt")]
+        keyward cert extract-key app.pfx --password-file pfx-pw.txt --out app.key \\\n      --new-password-file key-pw.txt")]
     ExtractKey(ExtractKeyArgs),
 }
 

@@ -314,7 +314,11 @@ impl Setup<'_> {
         step(
             5,
             "Upload the certificate to the app registration",
-            &format!("keyward app cert add {APP_NAME} {} --data {}", cert.cer.display(), self.data),
+            &format!(
+                "keyward app cert add {APP_NAME} {} --data {}",
+                cert.cer.display(),
+                self.data
+            ),
         );
         let uploaded = upload(&api, &object_id, &cert.certificate).await?;
         let credential = CertificateCredential::from_files(&cert.pem, &cert.key, Some(&cert.passphrase))?;

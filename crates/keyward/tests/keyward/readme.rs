@@ -106,7 +106,10 @@ impl Serve {
             assert!(Instant::now() < deadline, "keyward serve did not start within 30 s");
             std::thread::sleep(Duration::from_millis(50));
         };
-        let port = url.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok());
+        let port = url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim_end_matches('/').parse().ok());
         Self {
             child,
             port: port.unwrap_or_else(|| panic!("no port in {url}")),
@@ -152,7 +155,10 @@ fn every_sh_block_of_the_readme_runs_against_a_fresh_server() {
     }
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let bin: PathBuf = Path::new(env!("CARGO_BIN_EXE_keyward")).parent().expect("bin dir").into();
+    let bin: PathBuf = Path::new(env!("CARGO_BIN_EXE_keyward"))
+        .parent()
+        .expect("bin dir")
+        .into();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let server = Serve::start(dir.path(), &path);
     let port = server.port;
