@@ -384,3 +384,48 @@ fn every_help_with_an_examples_heading_has_examples() {
         );
     }
 }
+
+/// The README's `--public-url https://contoso.ciamlogin.com` route for Microsoft's CIAM samples
+/// (AUTHORITY the ciamlogin.com origin, `{TENANT_SUBDOMAIN}.onmicrosoft.com/` appended by their
+/// AuthProvider): the local CA's TLS certificate names that host, and discovery at
+/// `/contoso.onmicrosoft.com/` answers with the issuer and endpoints on it. The host name is
+/// resolved to the server here as the hosts-file line would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_url_on_a_ciamlogin_host_serves_what_the_ciam_samples_ask_for() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let public = format!("https://contoso.ciamlogin.com:{}", address.port());
+    let server = Server::start_on(tempfile::tempdir().unwrap(), listener, |settings| {
+        settings.public_url(&public).unwrap()
+    });
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in keyward_pki::read(&server.ca_pem(), None).unwrap().certificates {
+        roots
+            .add(rustls::pki_types::CertificateDer::from(cert.der().to_vec()))
+            .unwrap();
+    }
+    let tls =
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .resolve("contoso.ciamlogin.com", address)
+        .build()
+        .unwrap();
+    let authority = format!("{public}/contoso.onmicrosoft.com");
+    let metadata: serde_json::Value = http
+        .get(format!("{authority}/v2.0/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("TLS to contoso.ciamlogin.com verifies with the local CA")
+        .json()
+        .await
+        .unwrap();
+    for field in ["issuer", "token_endpoint", "authorization_endpoint", "jwks_uri"] {
+        let url = metadata[field].as_str().unwrap_or_default();
+        assert!(url.starts_with(&format!("{public}/")), "{field}: {metadata}");
+    }
+}
