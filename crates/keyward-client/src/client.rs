@@ -207,9 +207,18 @@ impl ConfidentialClient {
         let response = self.inner.http.get(&url).send().await.map_err(|e| network(&url, &e))?;
         let status = response.status();
         if !status.is_success() {
+            // Entra and Keyward say why in OAuth's error shape (AADSTS90002 for an unknown
+            // tenant): quote it, since it names the tenant the server did not find.
+            let said = response
+                .json::<serde_json::Value>()
+                .await
+                .ok()
+                .and_then(|body| body.get("error_description")?.as_str().map(str::to_owned))
+                .map(|text| format!(": the server says \"{text}\""))
+                .unwrap_or_default();
             return Err(Error::Discovery {
                 url,
-                detail: format!("HTTP {status}; is the tenant in the authority right?"),
+                detail: format!("HTTP {status}{said}; is the tenant in the authority right?"),
             });
         }
         let metadata: Metadata = response.json().await.map_err(|e| Error::Discovery {

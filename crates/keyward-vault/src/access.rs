@@ -95,17 +95,23 @@ impl Access {
     /// [`Error::Forbidden`] unless the caller holds `permission` in this vault.
     pub fn require(&self, permission: impl Into<Permission>) -> Result<()> {
         let permission = permission.into();
-        let (allowed, principal) = match &self.who {
+        let (allowed, principal, app_id) = match &self.who {
             Who::Principal(caller) => {
-                let app_id = caller.app_id.map(|a| a.to_string()).unwrap_or_default();
+                let app_id = caller.app_id.map(|a| a.to_string());
                 (
                     allows(&self.vault, caller.object_id, permission),
-                    format!("appid={app_id};oid={}", caller.object_id),
+                    format!(
+                        "appid={};oid={}",
+                        app_id.as_deref().unwrap_or_default(),
+                        caller.object_id
+                    ),
+                    app_id,
                 )
             }
             Who::Administrator(administration) => (
                 administration.allows(permission),
                 format!("administrator ({administration:?})"),
+                None,
             ),
         };
         if allowed {
@@ -115,6 +121,7 @@ impl Access {
             principal,
             permission,
             vault: self.vault.name.clone(),
+            app_id,
         })
     }
 }

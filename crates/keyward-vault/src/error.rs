@@ -39,6 +39,10 @@ pub enum Error {
         permission: Permission,
         /// The vault's name.
         vault: String,
+        /// The caller's own application id, when it is an application: the 403 names the
+        /// `keyward vault grant` that would allow it (the caller knows its own id; nothing else
+        /// about the vault's policies is told).
+        app_id: Option<String>,
     },
     /// An object name is not 1 to 127 letters, digits and hyphens.
     #[error("the request URI contains an invalid name: {0:?}")]

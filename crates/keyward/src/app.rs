@@ -2,7 +2,7 @@
 //! API ([`crate::graph`]), as the bootstrap admin.
 
 use anyhow::{Context, bail};
-use keyward_pki::{MAX_INPUT, Thumbprint};
+use keyward_pki::Thumbprint;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -10,9 +10,10 @@ use uuid::Uuid;
 
 use crate::cli::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand, SigningKeyCommand};
 use crate::connection::Connection;
-use crate::files;
 use crate::graph::{Application, KeyCredential, NewKeyCredential, Object, PasswordCredential, json_list};
 use crate::output::print;
+use crate::password;
+use crate::upload;
 
 pub fn run(command: AppCommand) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -160,20 +161,12 @@ async fn cert(command: AppCertCommand) -> anyhow::Result<()> {
             app,
             file,
             description,
+            password,
             server,
         } => {
-            let bytes =
-                files::read_limited(&file, MAX_INPUT).with_context(|| format!("cannot read {}", file.display()))?;
-            let contents = keyward_pki::read(&bytes, None).with_context(|| file.display().to_string())?;
-            if contents.private_key.is_some() || contents.format == keyward_pki::Format::Pkcs12 {
-                bail!(
-                    "{} holds a private key: upload only the certificate (the .cer or .pem that `keyward cert new` wrote); the key stays with the application",
-                    file.display()
-                );
-            }
-            let certificate = contents
-                .certificate()
-                .with_context(|| format!("{} holds no certificate", file.display()))?;
+            let password = password::given(password.password.as_deref(), password.password_file.as_deref())?;
+            let upload = upload::certificate(&file, password.as_ref())?;
+            let certificate = &upload.certificate;
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
             let keep: Vec<&KeyCredential> = found.key_credentials.iter().map(|k| &**k).collect();
@@ -190,6 +183,9 @@ async fn cert(command: AppCertCommand) -> anyhow::Result<()> {
                 .find(|k| k.custom_key_identifier == thumbprint);
             let json = added.map_or(Value::Null, |k| k.json.clone());
             let added = added.map(|k| (**k).clone()).unwrap_or_default();
+            if let Some(note) = &upload.note {
+                eprintln!("{note}");
+            }
             print(server.json, &json, || {
                 format!(
                     "Added a certificate to {}.\n  Thumbprint:  {}\n  Start date:  {}\n  Expires:     {}\n  Key ID:      {}\n",

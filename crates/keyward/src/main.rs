@@ -18,6 +18,7 @@ mod policy;
 mod quickstart;
 mod serve;
 mod token;
+mod upload;
 mod user;
 mod vault;
 

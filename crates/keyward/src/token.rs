@@ -22,7 +22,9 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
     let client = builder.build()?;
     let scopes: Vec<&str> = args.scopes.iter().map(String::as_str).collect();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let token = runtime.block_on(client.acquire_token_for_client(&scopes))?;
+    let token = runtime
+        .block_on(client.acquire_token_for_client(&scopes))
+        .map_err(|e| with_ca_hint(e, args.ca.is_some()))?;
     if !args.json {
         return crate::output::emit(&format!("{}\n", token.secret()));
     }
@@ -73,4 +75,33 @@ fn credential(args: &TokenArgs) -> anyhow::Result<ClientCredential> {
         credential = credential.legacy_sha1()?;
     }
     Ok(credential.send_certificate_chain(args.x5c).into())
+}
+
+/// A server certificate nobody here vouches for is what a first `keyward token` against a local
+/// server meets: say which CA to pass, naming the data directory's when there is one to see.
+fn with_ca_hint(error: keyward_client::Error, ca_given: bool) -> anyhow::Error {
+    let untrusted = matches!(&error, keyward_client::Error::Network { detail, .. }
+        if detail.contains("UnknownIssuer") || detail.contains("invalid peer certificate"));
+    if !untrusted {
+        return error.into();
+    }
+    let data = std::env::var_os("KEYWARD_DATA").map_or_else(|| "keyward-data".into(), std::path::PathBuf::from);
+    let local_ca = data.join("tls").join("ca.pem");
+    let which = if local_ca.is_file() {
+        format!(
+            "--ca {} (the local server's CA) or KEYWARD_CA={}",
+            local_ca.display(),
+            local_ca.display()
+        )
+    } else {
+        "--ca FILE or KEYWARD_CA=FILE (for a Keyward server, its data directory's tls/ca.pem)".to_owned()
+    };
+    let given = if ca_given {
+        " the CA given is not the one that signed it;"
+    } else {
+        ""
+    };
+    anyhow::Error::new(error).context(format!(
+        "the server's certificate is not signed by a CA this machine trusts:{given} pass the server's CA with {which}"
+    ))
 }

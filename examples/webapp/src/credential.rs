@@ -17,11 +17,21 @@ pub async fn load(source: &CredentialSource, trusted_ca: Option<&[u8]>) -> Resul
             passphrase,
             thumbprint,
         } => {
-            let passphrase = passphrase.as_deref().map(String::as_str);
+            let given = passphrase.as_deref().map(String::as_str);
             let credential = match private_key {
-                Some(key) => CertificateCredential::from_files(certificate, key, passphrase)?,
-                None => CertificateCredential::from_bundle_file(certificate, passphrase)?,
-            };
+                Some(key) => CertificateCredential::from_files(certificate, key, given),
+                None => CertificateCredential::from_bundle_file(certificate, given),
+            }
+            .map_err(|e| match e {
+                keyward_client::Error::Credential(
+                    e @ (keyward_pki::Error::WrongPassword(_) | keyward_pki::Error::PasswordRequired { .. }),
+                ) => Error::Passphrase {
+                    file: private_key.clone().unwrap_or_else(|| certificate.clone()),
+                    given: passphrase.is_some(),
+                    detail: e.to_string(),
+                },
+                e => e.into(),
+            })?;
             Ok(match thumbprint {
                 Some(thumbprint) => credential.expect_thumbprint(thumbprint)?,
                 None => credential,

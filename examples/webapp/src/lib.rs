@@ -44,6 +44,19 @@ pub enum Error {
     /// The certificate or key cannot be loaded, or the client cannot be built.
     #[error("the certificate credential: {0}")]
     Credential(#[from] keyward_client::Error),
+    /// `PRIVATE_KEY_PASSPHRASE` is wrong for the key (or PFX), or missing for an encrypted one.
+    #[error(
+        "{detail}: PRIVATE_KEY_PASSPHRASE {} {file} (set it in the environment or the .env file to the key's password)",
+        if *given { "does not open" } else { "is not set, and it is needed to open" }
+    )]
+    Passphrase {
+        /// The encrypted file: PRIVATE_KEY_PATH, or CERTIFICATE_PATH when it holds the key.
+        file: PathBuf,
+        /// Whether a passphrase was given at all.
+        given: bool,
+        /// What the key reader said.
+        detail: String,
+    },
     /// The CA file to trust cannot be read.
     #[error("cannot read the CA file {path}: {detail}")]
     TrustedCa {

@@ -19,6 +19,9 @@ pub struct Home<'a> {
     pub authority: &'a str,
 }
 
+/// The app's icon: a key, white on the header's blue.
+pub const FAVICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#243a5e"/><circle cx="11" cy="16" r="5.5" fill="none" stroke="#fff" stroke-width="3"/><path d="M16 16h11M23 16v5M27 16v4" stroke="#fff" stroke-width="3" fill="none"/></svg>"##;
+
 /// One row of the claims table.
 pub struct ClaimRow {
     /// The claim's name.
@@ -80,6 +83,7 @@ impl Claims {
                     name: name.clone(),
                     value: match value {
                         serde_json::Value::String(s) => s.clone(),
+                        serde_json::Value::Number(n) if is_time(name) => readable_time(n),
                         other => other.to_string(),
                     },
                     description: describe(name, value),
@@ -99,8 +103,30 @@ impl Claims {
     }
 }
 
+/// RFC 3339 to the second (`2026-12-06T14:30:05Z`): what people read and `Date.parse` takes.
 fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_default()
+    at.replace_nanosecond(0)
+        .unwrap_or(at)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The claims that are times, in seconds since 1970 (RFC 7519's NumericDate).
+fn is_time(claim: &str) -> bool {
+    matches!(claim, "exp" | "iat" | "nbf" | "auth_time")
+}
+
+/// A NumericDate as a date people read, with the raw value beside it:
+/// `2026-12-06 14:30:05 UTC (1796567405)`. Fractions are dropped; a value out of range is
+/// shown as it came.
+fn readable_time(seconds: &serde_json::Number) -> String {
+    let raw = seconds.to_string();
+    let whole = seconds.as_i64().or_else(|| seconds.as_f64().map(|f| f.trunc() as i64));
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    whole
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|at| at.format(&format).ok())
+        .map_or(raw.clone(), |date| format!("{date} ({raw})"))
 }
 
 fn describe(claim: &str, value: &serde_json::Value) -> &'static str {
@@ -165,6 +191,14 @@ mod tests {
         assert!(page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{page}");
         assert!(page.contains(r#"data-claim="aud""#));
         assert!(page.contains(r#"<span id="renewals">2</span>"#));
+        // Times are dates people read, with the token's raw seconds beside them.
+        assert!(page.contains("1970-01-01 00:00:05 UTC (5)"), "{page}");
+        let at = rfc3339(now);
+        assert!(
+            page.contains(&format!(r#"<span id="signed-in-at">{at}</span>"#)),
+            "{page}"
+        );
+        assert!(at.ends_with('Z') && !at.contains('.'), "{at}");
         let home = Home {
             name: Some("<b>x</b>".into()),
             authority: "https://id/<t>/",

@@ -69,6 +69,9 @@ test("keyward quickstart: the article in one command, a customer signs up, Ctrl-
   const text = first.output();
   for (const step of [1, 2, 3, 4, 5, 6, 7]) assert.match(text, new RegExp(`^${step}\\. `, "m"), `step ${step} is printed`);
   assert.match(text, /\$ keyward app create --name ciam-client-app --redirect-uri http:\/\/localhost:\d+\/auth\/redirect/);
+  const byHand = text.split("\n").filter((line) => /\$ keyward (app|user) /.test(line));
+  assert.ok(byHand.length >= 4, `the by-hand commands are printed:\n${text}`);
+  for (const line of byHand) assert.ok(line.includes(`--data ${data}`), `a by-hand command carries --data: ${line}`);
   assert.match(text, /the token endpoint accepts it/, "the secret worked before the certificate came");
   assert.match(text, /the token endpoint accepts an assertion signed with it/);
   assert.match(text, /now refuses the secret \(AADSTS7000215\)/, "the secret is gone");

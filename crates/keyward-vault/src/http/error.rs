@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::DEFAULT_VAULT;
 use crate::error::Error;
 
 /// The message of a 401 to a request without a token, word for word Key Vault's: clients show it.
@@ -65,12 +66,36 @@ impl From<Error> for ApiError {
             | Error::UnknownPermission { .. }
             | Error::InvalidVaultName(_) => Self::bad_parameter(message),
             Error::SecretTooLarge { .. } => Self::bad_parameter(message),
-            Error::Forbidden { .. } => Self::new(
-                StatusCode::FORBIDDEN,
-                "Forbidden",
-                format!("{message} For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287"),
-            )
-            .inner("ForbiddenByPolicy"),
+            Error::Forbidden {
+                permission,
+                vault,
+                app_id,
+                ..
+            } => {
+                // Key Vault's text word for word, then the command that grants it: it names only
+                // what the caller already knows (its own application id and what it asked for).
+                let grant = app_id.map_or_else(String::new, |app| {
+                    let vault = if vault == DEFAULT_VAULT {
+                        String::new()
+                    } else {
+                        format!(" --vault {vault}")
+                    };
+                    format!(
+                        " Keyward: an administrator allows it with `keyward vault grant {app} --{} {}{vault}` \
+                         (grant replaces the application's permissions in the vault: list every one it needs).",
+                        permission.noun(),
+                        permission.name()
+                    )
+                });
+                Self::new(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    format!(
+                        "{message} For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287{grant}"
+                    ),
+                )
+                .inner("ForbiddenByPolicy")
+            }
             Error::ManagedSecret { .. } => {
                 Self::new(StatusCode::FORBIDDEN, "Forbidden", message).inner("SecretManagedByKeyVault")
             }
@@ -90,11 +115,7 @@ impl From<Error> for ApiError {
                 Self::new(StatusCode::CONFLICT, "Conflict", message)
             }
             Error::Busy => Self::new(StatusCode::CONFLICT, "Conflict", message).inner("ObjectIsBeingModified"),
-            Error::Issuance(_)
-            | Error::Sealing(_)
-            | Error::Corrupt(_)
-            | Error::Task
-            | Error::Store(_) => {
+            Error::Issuance(_) | Error::Sealing(_) | Error::Corrupt(_) | Error::Task | Error::Store(_) => {
                 tracing::error!(error = %message, "vault request failed");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

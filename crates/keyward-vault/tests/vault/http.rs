@@ -157,6 +157,45 @@ async fn bad_tokens_are_refused_with_the_challenge() {
     assert_eq!(reply.body["error"]["code"], "SecretNotFound");
 }
 
+/// Issue 13: the 403 names the `keyward vault grant` that allows it, with the caller's own
+/// application id and the permission it asked for, and nothing about anyone else's access.
+#[tokio::test]
+async fn a_403_names_the_grant_that_would_allow_it_and_nothing_more() {
+    let h = harness().await;
+    let owner = client(&h, &["all"], &["all"]).await;
+    let set = owner.send(Method::PUT, "/secrets/exists", json!({"value": "v"})).await;
+    assert_eq!(set.status, StatusCode::OK);
+    let outsider = client(&h, &["list"], &["list"]).await;
+    let refused = outsider.get("/secrets/exists/").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let message = refused.body["error"]["message"].as_str().unwrap();
+    let app_id = message
+        .strip_prefix("The user, group or application 'appid=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("the caller's appid");
+    assert!(!app_id.is_empty(), "{message}");
+    assert!(
+        message.contains(&format!("`keyward vault grant {app_id} --secrets get`")),
+        "{message}"
+    );
+    assert!(message.contains("list every one it needs"), "{message}");
+    assert_eq!(message.matches("appid=").count(), 1, "{message}");
+    assert!(
+        !message.contains("list,") && !message.contains("--certificates"),
+        "{message}"
+    );
+    let create = outsider
+        .send(
+            Method::POST,
+            "/certificates/c/create",
+            json!({"policy": {"x509_props": {"subject": "CN=c"}}}),
+        )
+        .await;
+    assert_eq!(create.status, StatusCode::FORBIDDEN);
+    let message = create.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("--certificates create`"), "{message}");
+}
+
 #[tokio::test]
 async fn no_permission_is_403_whether_or_not_the_object_exists() {
     let h = harness().await;

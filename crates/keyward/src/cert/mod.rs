@@ -13,6 +13,7 @@ use keyward_pki::{
 use crate::cli::{CertCommand, ExtractKeyArgs, NewArgs, PasswordArgs, ShowArgs};
 use crate::files::{self, Access};
 use crate::password::{self, Password};
+use zeroize::Zeroizing;
 
 pub fn run(command: CertCommand) -> anyhow::Result<()> {
     match command {
@@ -36,7 +37,10 @@ fn new(args: NewArgs) -> anyhow::Result<()> {
     }
     let prefix = args.out.clone().unwrap_or_else(|| default_prefix(&subject));
     let [cer, pem, key_path, pfx] = ["cer", "pem", "key", "pfx"].map(|ext| with_suffix(&prefix, ext));
-    files::check_absent(&[&cer, &pem, &key_path, &pfx], args.force)?;
+    let combined = args.combined.then(|| with_suffix(&prefix, "combined.pem"));
+    let mut targets = vec![cer.as_path(), pem.as_path(), key_path.as_path(), pfx.as_path()];
+    targets.extend(combined.as_deref());
+    files::check_absent(&targets, args.force)?;
 
     let password = match password::given(args.password.as_deref(), args.password_file.as_deref())? {
         Some(pw) => Some(pw),
@@ -65,12 +69,18 @@ fn new(args: NewArgs) -> anyhow::Result<()> {
     )?;
 
     let cert_pem = cert.pem();
-    let outputs: [(&Path, &[u8], Access); 4] = [
+    // Key first, then the certificate: the order of Key Vault's PEM secrets, which every
+    // reader of AZURE_CLIENT_CERTIFICATE_PATH accepts.
+    let combined_pem = Zeroizing::new(format!("{}{}", key_pem.as_str(), cert_pem));
+    let mut outputs: Vec<(&Path, &[u8], Access)> = vec![
         (&cer, cert.der(), Access::Public),
         (&pem, cert_pem.as_bytes(), Access::Public),
         (&key_path, key_pem.as_bytes(), Access::OwnerOnly),
         (&pfx, &pfx_der, Access::OwnerOnly),
     ];
+    if let Some(path) = &combined {
+        outputs.push((path, combined_pem.as_bytes(), Access::OwnerOnly));
+    }
     let mut written: Vec<&Path> = Vec::new();
     for (path, contents, access) in outputs {
         if let Err(err) = files::write_new(path, contents, access, args.force) {
@@ -87,6 +97,7 @@ fn new(args: NewArgs) -> anyhow::Result<()> {
         pem: &pem,
         key: &key_path,
         pfx: &pfx,
+        combined: combined.as_deref(),
         encrypted: password.is_some(),
         legacy_pfx: args.legacy_pfx,
     };

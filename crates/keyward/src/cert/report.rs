@@ -249,6 +249,8 @@ pub struct NewFiles<'a> {
     pub pem: &'a Path,
     pub key: &'a Path,
     pub pfx: &'a Path,
+    /// The key and certificate in one PEM, when asked for (`--combined`).
+    pub combined: Option<&'a Path>,
     pub encrypted: bool,
     pub legacy_pfx: bool,
 }
@@ -269,6 +271,8 @@ struct NewFilesReport {
     pem: String,
     key: String,
     pfx: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    combined: Option<String>,
 }
 
 pub fn print_new(cert: &Certificate, key: &PrivateKey, files: &NewFiles<'_>, json: bool) -> anyhow::Result<()> {
@@ -278,6 +282,7 @@ pub fn print_new(cert: &Certificate, key: &PrivateKey, files: &NewFiles<'_>, jso
             pem: files.pem.display().to_string(),
             key: files.key.display().to_string(),
             pfx: files.pfx.display().to_string(),
+            combined: files.combined.map(|p| p.display().to_string()),
         },
         encrypted: files.encrypted,
         certificate: CertReport::of(cert),
@@ -306,9 +311,19 @@ pub fn print_new(cert: &Certificate, key: &PrivateKey, files: &NewFiles<'_>, jso
     };
     let width = [files.cer, files.pem, files.key, files.pfx]
         .iter()
+        .chain(files.combined.iter())
         .map(|p| p.display().to_string().len())
         .max()
         .unwrap_or(0);
+    let combined = files.combined.map(|path| {
+        (
+            path,
+            format!(
+                "private key ({}) and certificate, PEM: for AZURE_CLIENT_CERTIFICATE_PATH; only you can read it",
+                if files.encrypted { "encrypted" } else { "NOT encrypted" }
+            ),
+        )
+    });
     for (path, what) in [
         (
             files.cer,
@@ -320,7 +335,10 @@ pub fn print_new(cert: &Certificate, key: &PrivateKey, files: &NewFiles<'_>, jso
             files.pfx,
             format!("certificate and private key, PKCS#12 ({pfx_note}); only you can read it"),
         ),
-    ] {
+    ]
+    .into_iter()
+    .chain(combined)
+    {
         text.push_str(&format!("  {:width$}  {what}\n", path.display().to_string()));
     }
     let mut out = Text::default();

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use super::ServerArgs;
+use super::{PasswordArgs, ServerArgs};
 
 #[derive(Debug, Subcommand)]
 pub enum AppCommand {
@@ -65,15 +65,26 @@ pub enum AppCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AppCertCommand {
-    /// Upload a certificate (.cer, .crt or .pem: the public part only) as a credential.
+    /// Upload a certificate as a credential: only the certificate is ever uploaded, never a
+    /// private key.
+    ///
+    /// Give the .cer (or .crt, .pem) that `keyward cert new` wrote. From a PFX, or a PEM holding
+    /// the key too, the certificate is taken out and only it is sent; a PFX's password comes from
+    /// --password-file or KEYWARD_PASSWORD.
+    #[command(
+        after_help = "Examples:\n  keyward app cert add ciam-client-app ciam-client-app.cer\n  \
+        keyward app cert add ciam-client-app ciam-client-app.pfx --password-file pw.txt"
+    )]
     Add {
         /// The application.
         app: String,
-        /// The certificate file.
+        /// The certificate file: .cer, .crt, .pem, or a PFX to take the certificate out of.
         file: PathBuf,
         /// A description (Graph displayName) [default: the subject].
         #[arg(long)]
         description: Option<String>,
+        #[command(flatten)]
+        password: PasswordArgs,
         #[command(flatten)]
         server: ServerArgs,
     },

@@ -12,14 +12,17 @@ pub enum CertCommand {
     ///
     /// Writes PREFIX.cer (DER certificate, what the Entra portal takes), PREFIX.pem (PEM
     /// certificate), PREFIX.key (PKCS#8 private key, encrypted when a password is set) and
-    /// PREFIX.pfx (PKCS#12 with both). Defaults follow Microsoft's recommendation for an app
+    /// PREFIX.pfx (PKCS#12 with both); with --combined also PREFIX.combined.pem (key and
+    /// certificate in one PEM, for AZURE_CLIENT_CERTIFICATE_PATH). Defaults follow Microsoft's recommendation for an app
     /// credential: RSA 2048, SHA-256, valid 12 months from 10 minutes ago.
     ///
     /// On a terminal it asks for a password (press Enter for none). Elsewhere it never asks:
     /// give --password-file, KEYWARD_PASSWORD or --no-password.
     #[command(after_help = "Examples:\n  keyward cert new --subject \"CN=ciam-client-app\"\n  \
         keyward cert new --subject \"CN=api,O=Contoso\" --key-type ec-p256 --days 90 --password-file pw.txt\n  \
-        keyward cert new --subject CN=localhost --san localhost --san 127.0.0.1 --no-password --out tls/server")]
+        keyward cert new --subject CN=localhost --san localhost --san 127.0.0.1 \\\n      --no-password --out tls/server\n  \
+        keyward cert new --subject CN=startup-identity --no-password --combined\n  \
+        export AZURE_CLIENT_CERTIFICATE_PATH=$PWD/startup-identity.combined.pem")]
     New(NewArgs),
     /// Show what a certificate or key file holds: thumbprints, dates, subject, key.
     ///
@@ -35,7 +38,7 @@ pub enum CertCommand {
     /// What `openssl pkcs12 -in FILE.pfx -nocerts -out FILE.key` does, without the legacy
     /// provider trouble. The new key file is created 0600.
     #[command(after_help = "Examples:\n  keyward cert extract-key app.pfx --no-encrypt\n  \
-        keyward cert extract-key app.pfx --password-file pfx-pw.txt --out app.key --new-password-file key-pw.txt")]
+        keyward cert extract-key app.pfx --password-file pfx-pw.txt --out app.key \\\n      --new-password-file key-pw.txt")]
     ExtractKey(ExtractKeyArgs),
 }
 
@@ -73,6 +76,10 @@ pub struct NewArgs {
     /// Protect the .pfx with 3DES and a SHA-1 MAC, for Windows Server 2016 and older.
     #[arg(long)]
     pub legacy_pfx: bool,
+    /// Also write PREFIX.combined.pem: the private key and the certificate in one PEM file
+    /// (0600), what AZURE_CLIENT_CERTIFICATE_PATH and `az login --certificate` read.
+    #[arg(long)]
+    pub combined: bool,
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,

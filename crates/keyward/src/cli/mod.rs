@@ -57,7 +57,7 @@ pub enum Command {
     /// Entra's terse errors, /metrics only with a management API token, and the master key from
     /// --master-key-file or KEYWARD_MASTER_KEY (make one with `keyward master-key new`).
     #[command(
-        after_help = "Examples:\n  keyward serve\n  keyward serve --data /var/lib/keyward --listen 0.0.0.0:8443 --public-url https://id.example.test:8443\n  keyward master-key new --out /etc/keyward/master.key\n  keyward serve --profile production --master-key-file /etc/keyward/master.key --data /var/lib/keyward\n  keyward serve --expiry-warning 30d --expiry-webhook https://hooks.example.com/keyward --expiry-webhook-ca hooks-ca.pem"
+        after_help = "Examples:\n  keyward serve\n  keyward serve --data /var/lib/keyward --listen 0.0.0.0:8443 \\\n      --public-url https://id.example.test:8443\n  keyward master-key new --out /etc/keyward/master.key\n  keyward serve --profile production --master-key-file /etc/keyward/master.key \\\n      --data /var/lib/keyward\n  keyward serve --expiry-warning 30d --expiry-webhook https://hooks.example.com/keyward \\\n      --expiry-webhook-ca hooks-ca.pem"
     )]
     Serve(ServeArgs),
     /// Manage app registrations of a running server: create, credentials, roles, grants.
@@ -78,8 +78,11 @@ pub enum Command {
     /// The certificate's thumbprint is computed from the certificate. Assertions are PS256 with
     /// x5t#S256 unless --sha1 (RS256 with x5t).
     #[command(after_help = "Examples:\n  \
-        keyward token --authority https://localhost:8443/contoso --client-id APPID --cert app.pem --key app.key --scope api://tasks/.default --ca keyward-data/tls/ca.pem\n  \
-        keyward token --authority https://login.microsoftonline.com/contoso.onmicrosoft.com --client-id APPID --cert app.pfx --password-file pw --scope https://graph.microsoft.com/.default --json")]
+        keyward token --authority https://localhost:8443/contoso --client-id APPID \\\n      \
+        --cert app.pem --key app.key --scope api://tasks/.default --ca keyward-data/tls/ca.pem\n  \
+        keyward token --authority https://login.microsoftonline.com/contoso.onmicrosoft.com \\\n      \
+        --client-id APPID --cert app.pfx --password-file pw \\\n      \
+        --scope https://graph.microsoft.com/.default --json")]
     Token(TokenArgs),
     /// Check a client's configuration end to end, and say what to fix.
     ///
@@ -96,9 +99,12 @@ pub enum Command {
     /// certificate are registered is known only from the token endpoint's answer, and doctor
     /// says so. With --data, a Keyward server's admin credential looks them up.
     #[command(after_help = "Examples:\n  \
-        keyward doctor --authority https://localhost:8443/contoso --client-id APPID --cert app.pem --key app.key --ca keyward-data/tls/ca.pem --scope api://tasks/.default\n  \
-        keyward doctor --server https://localhost:8443 --tenant contoso --client-id APPID --cert app.pfx --password-file pw --data keyward-data\n  \
-        keyward doctor --authority https://login.microsoftonline.com/contoso.onmicrosoft.com --client-id APPID --cert app.pem --key app.key --thumbprint \"3B:1F:...\" --json")]
+        keyward doctor --authority https://localhost:8443/contoso --client-id APPID \\\n      \
+        --cert app.pem --key app.key --ca keyward-data/tls/ca.pem --scope api://tasks/.default\n  \
+        keyward doctor --server https://localhost:8443 --tenant contoso --client-id APPID \\\n      \
+        --cert app.pfx --password-file pw --data keyward-data\n  \
+        keyward doctor --authority https://login.microsoftonline.com/contoso.onmicrosoft.com \\\n      \
+        --client-id APPID --cert app.pem --key app.key --thumbprint \"3B:1F:...\" --json")]
     Doctor(DoctorArgs),
     /// The tenant's token-signing keys.
     #[command(subcommand, name = "signing-key")]

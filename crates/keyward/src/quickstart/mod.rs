@@ -254,7 +254,8 @@ impl Setup<'_> {
             2,
             "Register the web app",
             &format!(
-                "keyward app create --name {APP_NAME} --redirect-uri {redirect_uri} --redirect-uri {post_logout_redirect_uri}"
+                "keyward app create --name {APP_NAME} --redirect-uri {redirect_uri} --redirect-uri {post_logout_redirect_uri} --data {}",
+                self.data
             ),
         );
         let (app, created) = register(&api, &[&redirect_uri, &post_logout_redirect_uri]).await?;
@@ -268,7 +269,7 @@ impl Setup<'_> {
         step(
             3,
             "Add a client secret (where the tutorial starts)",
-            &format!("keyward app secret add {APP_NAME}"),
+            &format!("keyward app secret add {APP_NAME} --data {}", self.data),
         );
         let secret = if created {
             let end = OffsetDateTime::now_utc() + time::Duration::days(30);
@@ -313,7 +314,11 @@ impl Setup<'_> {
         step(
             5,
             "Upload the certificate to the app registration",
-            &format!("keyward app cert add {APP_NAME} {}", cert.cer.display()),
+            &format!(
+                "keyward app cert add {APP_NAME} {} --data {}",
+                cert.cer.display(),
+                self.data
+            ),
         );
         let uploaded = upload(&api, &object_id, &cert.certificate).await?;
         let credential = CertificateCredential::from_files(&cert.pem, &cert.key, Some(&cert.passphrase))?;
@@ -338,8 +343,9 @@ impl Setup<'_> {
             6,
             "Remove the client secret",
             &format!(
-                "keyward app secret remove {APP_NAME} {}",
-                secrets.first().map_or("KEYID", String::as_str)
+                "keyward app secret remove {APP_NAME} {} --data {}",
+                secrets.first().map_or("KEYID", String::as_str),
+                self.data
             ),
         );
         for key_id in &secrets {

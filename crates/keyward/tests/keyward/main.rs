@@ -20,5 +20,6 @@ mod expiry_events;
 mod first_hour;
 mod managed_identity;
 mod profile;
+mod readme;
 mod signin;
 mod vault;
