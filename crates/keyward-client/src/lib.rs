@@ -33,6 +33,7 @@ mod error;
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.
 #[doc(hidden)]
 pub mod fuzzing;
+mod reload;
 mod token;
 mod vault;
 mod web;
@@ -41,6 +42,7 @@ pub use authority::Authority;
 pub use client::{ConfidentialClient, ConfidentialClientBuilder, Metadata, RetryPolicy};
 pub use credential::{ASSERTION_LIFETIME_SECONDS, AssertionFuture, CertificateCredential, ClientCredential};
 pub use error::{Error, Result, ServerError, VaultError};
+pub use reload::{CertificateSource, DEFAULT_FILE_CHECK, DEFAULT_VAULT_CHECK, ReloadingCertificate};
 pub use token::AccessToken;
 pub use vault::{API_VERSION, VaultCertificate, VaultClient, VaultSecret};
 pub use web::{AuthCodeRequest, UserTokens, pkce_challenge, validate_id_token};
