@@ -1,6 +1,7 @@
 //! The vault on the server's origin: the authority validates its tokens, and the default vault
 //! exists from the first start with the admin application allowed to do everything in it (the
-//! CLI's `keyward vault` commands use that credential).
+//! CLI's `keyward vault` commands use that credential). The vault's certificate links reach the
+//! applications through the authority too ([`Applications`], audited here).
 
 use std::sync::Arc;
 use std::time::Duration;

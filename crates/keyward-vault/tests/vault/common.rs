@@ -82,6 +82,9 @@ impl Tokens for TestTokens {
     }
 }
 
+/// A certificate added to an application: its DER and the vault version it came from.
+pub type Added = (Vec<u8>, String);
+
 /// The other side of [`keyward_vault::Applications`], as the authority is to the binary: the
 /// applications of the tenants and the certificates each holds, and the link audit calls.
 #[derive(Default)]
@@ -89,7 +92,7 @@ pub struct TestDirectory {
     /// (tenant, app id) -> display name.
     pub apps: std::sync::Mutex<std::collections::HashMap<(Uuid, Uuid), String>>,
     /// (tenant, app id) -> the DER of each certificate added, in order, with its source.
-    pub certificates: std::sync::Mutex<std::collections::HashMap<(Uuid, Uuid), Vec<(Vec<u8>, String)>>>,
+    pub certificates: std::sync::Mutex<std::collections::HashMap<(Uuid, Uuid), Vec<Added>>>,
     /// (app id, `vault/name`, linked) per audit call.
     pub audited: std::sync::Mutex<Vec<(Uuid, String, bool)>>,
 }

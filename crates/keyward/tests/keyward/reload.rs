@@ -337,6 +337,18 @@ async fn rotation_from_the_vault_with_a_link_under_load_has_no_failure() {
     assert_no_failure(&tally);
     assert_eq!(sha1(&credential), second.thumbprint());
 
+    // Each addition is in the application's audit log, saying where it came from.
+    let object_id = server.keyward(&["app", "show", "reload-vault"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let browser = crate::admin::admin(&server, "ada@example.com", "app-admin").await;
+    let overview = browser.get(&format!("/admin/apps/{object_id}")).await;
+    for version in [&first.version, &second.version] {
+        let detail = format!("from the linked vault certificate default/reload-vault-cert/{version}");
+        assert!(overview.body.contains(&detail), "{detail}: {}", overview.body);
+    }
+
     // Unlinked: a new version stays in the vault.
     server.keyward(&["vault", "cert", "unlink", "reload-vault-cert", "--app", "reload-vault"]);
     let policy = json!({"x509_props": {"subject": "CN=reload-vault"}, "issuer": {"name": "Self"}});
