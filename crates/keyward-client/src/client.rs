@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::authority::Authority;
 use crate::cache::{CacheKey, TokenCache};
-use crate::credential::{ASSERTION_LIFETIME_SECONDS, ClientCredential};
+use crate::credential::{ASSERTION_LIFETIME_SECONDS, CertificateCredential, ClientCredential};
 use crate::error::{Error, Result, ServerError};
 use crate::token::AccessToken;
 
@@ -117,8 +117,19 @@ struct Inner {
     cache: TokenCache,
     /// `"{authority}|{client_id}|"`, the start of every cache key.
     cache_prefix: String,
-    /// The last assertion, re-sent while it is valid, as MSAL does: (audience, expiry, JWT).
-    assertion: Mutex<Option<(String, i64, String)>>,
+    /// The last assertion, re-sent while it is valid, as MSAL does.
+    assertion: Mutex<Option<CachedAssertion>>,
+}
+
+/// An assertion made earlier, and what it is good for.
+struct CachedAssertion {
+    /// The token endpoint it names.
+    audience: String,
+    /// The SHA-256 thumbprint of the certificate that signed it.
+    thumbprint: String,
+    /// Its `exp`.
+    expires: i64,
+    jwt: String,
 }
 
 #[derive(Deserialize)]
@@ -289,49 +300,88 @@ impl ConfidentialClient {
         Ok(fresh)
     }
 
-    pub(crate) async fn client_authentication_form(&self, token_endpoint: &str) -> Result<Vec<(&'static str, String)>> {
+    /// POSTs `form` to the token endpoint with the client's authentication added. When a
+    /// [`ReloadingCertificate`](crate::ReloadingCertificate) is refused with AADSTS700027 and
+    /// its source now holds another certificate, sends it once more, signed with that one.
+    pub(crate) async fn post_authenticated(
+        &self,
+        token_endpoint: &str,
+        form: Vec<(&'static str, String)>,
+    ) -> Result<Vec<u8>> {
         let client_id = self.inner.client_id.clone();
-        Ok(match &self.inner.credential {
-            ClientCredential::Secret(secret) => {
-                vec![("client_id", client_id), ("client_secret", secret.as_str().to_owned())]
-            }
-            ClientCredential::Certificate(certificate) => {
-                let now = OffsetDateTime::now_utc().unix_timestamp();
-                let reuse = self
-                    .inner
-                    .assertion
-                    .lock()
-                    .ok()
-                    .and_then(|cached| cached.clone())
-                    .filter(|(aud, exp, _)| aud == token_endpoint && exp - now > ASSERTION_REUSE_MARGIN_SECONDS);
-                let assertion = match reuse {
-                    Some((_, _, jwt)) => jwt,
-                    None => {
-                        let jwt = certificate.assertion(&client_id, token_endpoint, now)?;
-                        if let Ok(mut cached) = self.inner.assertion.lock() {
-                            *cached = Some((token_endpoint.to_owned(), now + ASSERTION_LIFETIME_SECONDS, jwt.clone()));
-                        }
-                        jwt
-                    }
-                };
-                assertion_form(client_id, assertion)
+        let (authentication, used) = match &self.inner.credential {
+            ClientCredential::Secret(secret) => (
+                vec![("client_id", client_id), ("client_secret", secret.as_str().to_owned())],
+                None,
+            ),
+            ClientCredential::Certificate(certificate) => (
+                assertion_form(client_id, self.certificate_assertion(certificate, token_endpoint)?),
+                None,
+            ),
+            ClientCredential::Reloading(reloading) => {
+                let certificate = reloading.for_request().await;
+                let assertion = self.certificate_assertion(&certificate, token_endpoint)?;
+                (assertion_form(client_id, assertion), Some((reloading, certificate)))
             }
             ClientCredential::Assertion(callback) => {
                 let assertion = callback().await.map_err(Error::AssertionCallback)?;
-                assertion_form(client_id, assertion)
+                (assertion_form(client_id, assertion), None)
             }
-        })
+        };
+        let mut first = form.clone();
+        first.extend(authentication);
+        let refused = match self.post_token_form(token_endpoint, &first).await {
+            Err(e) if e.aadsts_code() == Some(700027) => e,
+            other => return other,
+        };
+        let Some((reloading, used)) = used else {
+            return Err(refused);
+        };
+        let Some(fresh) = reloading.after_refusal(&used).await else {
+            return Err(refused);
+        };
+        let assertion = self.certificate_assertion(&fresh, token_endpoint)?;
+        let mut again = form;
+        again.extend(assertion_form(self.inner.client_id.clone(), assertion));
+        self.post_token_form(token_endpoint, &again).await
+    }
+
+    /// A client assertion signed by `certificate` for `token_endpoint`: the last one while it
+    /// has life left and was made by the same certificate, as MSAL re-sends it.
+    fn certificate_assertion(&self, certificate: &CertificateCredential, token_endpoint: &str) -> Result<String> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let thumbprint = certificate.certificate().thumbprints().sha256_hex();
+        let reuse = self.inner.assertion.lock().ok().and_then(|cached| {
+            cached.as_ref().and_then(|c| {
+                (c.audience == token_endpoint
+                    && c.thumbprint == thumbprint
+                    && c.expires - now > ASSERTION_REUSE_MARGIN_SECONDS)
+                    .then(|| c.jwt.clone())
+            })
+        });
+        if let Some(jwt) = reuse {
+            return Ok(jwt);
+        }
+        let jwt = certificate.assertion(&self.inner.client_id, token_endpoint, now)?;
+        if let Ok(mut cached) = self.inner.assertion.lock() {
+            *cached = Some(CachedAssertion {
+                audience: token_endpoint.to_owned(),
+                thumbprint,
+                expires: now + ASSERTION_LIFETIME_SECONDS,
+                jwt: jwt.clone(),
+            });
+        }
+        Ok(jwt)
     }
 
     async fn request_token(&self, scopes: &[&str]) -> Result<AccessToken> {
         let metadata = self.metadata().await?;
-        let mut form = vec![
+        let form = vec![
             ("grant_type", "client_credentials".to_owned()),
             ("scope", scopes.join(" ")),
         ];
-        form.extend(self.client_authentication_form(&metadata.token_endpoint).await?);
         let started = OffsetDateTime::now_utc();
-        let body = self.post_token_form(&metadata.token_endpoint, &form).await?;
+        let body = self.post_authenticated(&metadata.token_endpoint, form).await?;
         access_token(&body, started)
     }
 

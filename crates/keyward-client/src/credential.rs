@@ -15,6 +15,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::reload::ReloadingCertificate;
 
 /// How long an assertion we make is valid, as MSAL does.
 pub const ASSERTION_LIFETIME_SECONDS: i64 = 600;
@@ -172,7 +173,7 @@ fn algorithm(key: &PrivateKey, sha1: bool) -> Algorithm {
     }
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
     let meta = std::fs::metadata(path).map_err(|e| Error::File {
         path: path.display().to_string(),
         detail: e.to_string(),
@@ -199,6 +200,9 @@ pub enum ClientCredential {
     Certificate(Box<CertificateCredential>),
     /// A client secret (`azpacr` 1). Kept in memory only; never printed.
     Secret(Arc<Zeroizing<String>>),
+    /// A certificate re-read from its files or its vault while the client runs: see
+    /// [`ReloadingCertificate`].
+    Reloading(ReloadingCertificate),
     /// A callback that returns an assertion made elsewhere, e.g. a Kubernetes service account
     /// token for workload identity federation. Called for every token request.
     Assertion(Arc<dyn Fn() -> AssertionFuture + Send + Sync>),
@@ -215,6 +219,7 @@ impl fmt::Debug for ClientCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Certificate(c) => c.fmt(f),
+            Self::Reloading(c) => c.fmt(f),
             Self::Secret(_) => f.write_str("Secret(..)"),
             Self::Assertion(_) => f.write_str("Assertion(callback)"),
         }
@@ -224,5 +229,11 @@ impl fmt::Debug for ClientCredential {
 impl From<CertificateCredential> for ClientCredential {
     fn from(c: CertificateCredential) -> Self {
         Self::Certificate(Box::new(c))
+    }
+}
+
+impl From<ReloadingCertificate> for ClientCredential {
+    fn from(c: ReloadingCertificate) -> Self {
+        Self::Reloading(c)
     }
 }

@@ -174,10 +174,9 @@ impl ConfidentialClient {
         self.redeem(form, None).await
     }
 
-    async fn redeem(&self, mut form: Vec<(&'static str, String)>, nonce: Option<&str>) -> Result<UserTokens> {
+    async fn redeem(&self, form: Vec<(&'static str, String)>, nonce: Option<&str>) -> Result<UserTokens> {
         let metadata = self.metadata().await?;
-        form.extend(self.client_authentication_form(&metadata.token_endpoint).await?);
-        let body = self.post_token_form(&metadata.token_endpoint, &form).await?;
+        let body = self.post_authenticated(&metadata.token_endpoint, form).await?;
         let response: UserTokenResponse =
             serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse(e.to_string()))?;
         let id_token_claims = match &response.id_token {

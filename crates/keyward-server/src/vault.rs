@@ -1,6 +1,7 @@
 //! The vault on the server's origin: the authority validates its tokens, and the default vault
 //! exists from the first start with the admin application allowed to do everything in it (the
-//! CLI's `keyward vault` commands use that credential).
+//! CLI's `keyward vault` commands use that credential). The vault's certificate links reach the
+//! applications through the authority too ([`Applications`], audited here).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +11,13 @@ use keyward_authority::{
     APPLICATION_READ_WRITE_ALL, Authority, GRAPH_APP_ID, GRAPH_IDENTIFIER, KEY_VAULT_APP_ID, KEY_VAULT_IDENTIFIER,
     TenantEntry,
 };
-use keyward_store::{AccessPolicy, Store};
-use keyward_vault::{CERTIFICATE_PERMISSIONS, Caller, DEFAULT_VAULT, SECRET_PERMISSIONS, SystemClock, Tokens, Vaults};
+use keyward_pki::Certificate;
+use keyward_store::{AccessPolicy, AuditEvent, Store};
+use keyward_vault::{
+    Applications, BoxFuture, CERTIFICATE_PERMISSIONS, Caller, DEFAULT_VAULT, SECRET_PERMISSIONS, SystemClock, Tokens,
+    Vaults,
+};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::data_dir::{AdminInfo, DataDir};
@@ -59,6 +65,146 @@ impl Tokens for AuthorityTokens {
     }
 }
 
+/// The directory for the vault's certificate links: a new version of a linked certificate is
+/// added to the application's certificate credentials, checked as an upload is, and audited.
+struct AuthorityApplications {
+    authority: Arc<Authority>,
+    store: Arc<dyn Store>,
+}
+
+impl AuthorityApplications {
+    async fn add(
+        &self,
+        tenant_id: Uuid,
+        app_id: Uuid,
+        certificate: &Certificate,
+        source: &str,
+    ) -> keyward_vault::Result<bool> {
+        let refused = |detail: String| keyward_vault::Error::LinkedApplication { app_id, detail };
+        let entry = self
+            .authority
+            .snapshot()
+            .app_in_tenant(tenant_id, app_id)
+            .cloned()
+            .ok_or(keyward_vault::Error::ApplicationNotFound(app_id))?;
+        if entry
+            .app
+            .key_credentials
+            .iter()
+            .any(|k| k.certificate_der == certificate.der())
+        {
+            return Ok(false);
+        }
+        let allow_ec = self.authority.config().assertion.allow_es256;
+        let credential = keyward_authority::credentials::certificate_credential(
+            certificate.der(),
+            None,
+            None,
+            None,
+            allow_ec,
+            OffsetDateTime::now_utc(),
+        )
+        .map_err(|e| refused(e.to_string()))?;
+        let key_id = credential.key_id;
+        let (entry, added) = self
+            .authority
+            .update_application(tenant_id, entry.app.id, |app| {
+                // Added meanwhile by another writer: nothing to do.
+                if app
+                    .key_credentials
+                    .iter()
+                    .any(|k| k.certificate_der == credential.certificate_der)
+                {
+                    return Ok(false);
+                }
+                app.key_credentials.push(credential.clone());
+                Ok(true)
+            })
+            .await
+            .map_err(|e| refused(e.to_string()))?;
+        if added {
+            let thumbprint = certificate.thumbprints().sha1_hex();
+            self.audit(
+                tenant_id,
+                "application.certificate.add",
+                "application",
+                entry.app.id.to_string(),
+                format!(
+                    "Added certificate \"{}\" (thumbprint {thumbprint}, key ID {key_id}) to \"{}\" from the linked vault \
+                     certificate {source}",
+                    credential.display_name, entry.app.display_name
+                ),
+            )
+            .await;
+        }
+        Ok(added)
+    }
+
+    async fn audit(&self, tenant_id: Uuid, action: &str, target_kind: &str, target_id: String, detail: String) {
+        let event = AuditEvent {
+            id: Uuid::new_v4(),
+            tenant_id,
+            at: OffsetDateTime::now_utc(),
+            actor_id: None,
+            actor: "the vault (certificate link)".to_owned(),
+            action: action.to_owned(),
+            target_kind: target_kind.to_owned(),
+            target_id,
+            detail,
+        };
+        if let Err(e) = self.store.append_audit(&event).await {
+            tracing::error!(error = %e, action, "the audit log could not be written");
+        }
+    }
+}
+
+impl Applications for AuthorityApplications {
+    fn application(&self, tenant_id: Uuid, app_id: Uuid) -> Option<String> {
+        self.authority
+            .snapshot()
+            .app_in_tenant(tenant_id, app_id)
+            .map(|entry| entry.app.display_name.clone())
+    }
+
+    fn add_certificate<'a>(
+        &'a self,
+        tenant_id: Uuid,
+        app_id: Uuid,
+        certificate: &'a Certificate,
+        source: &'a str,
+    ) -> BoxFuture<'a, keyward_vault::Result<bool>> {
+        Box::pin(self.add(tenant_id, app_id, certificate, source))
+    }
+
+    fn audit_link<'a>(
+        &'a self,
+        tenant_id: Uuid,
+        app_id: Uuid,
+        certificate: &'a str,
+        linked: bool,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let application = self
+                .application(tenant_id, app_id)
+                .unwrap_or_else(|| app_id.to_string());
+            let detail = if linked {
+                format!(
+                    "Linked the vault certificate {certificate} to \"{application}\": its new versions are added to the application"
+                )
+            } else {
+                format!("Unlinked the vault certificate {certificate} from \"{application}\"")
+            };
+            let action = if linked {
+                "vault.certificate.link"
+            } else {
+                "vault.certificate.unlink"
+            };
+            self.audit(tenant_id, action, "vault-certificate", certificate.to_owned(), detail)
+                .await;
+        })
+    }
+}
+
 /// The vault service: the default vault of `tenant`, and the admin's access to it. The caller
 /// runs [`Vaults::run_lifetime_actions`] every [`LIFETIME_ACTIONS_EVERY`].
 pub(crate) async fn open(
@@ -69,7 +215,12 @@ pub(crate) async fn open(
     dir: &DataDir,
 ) -> Result<Arc<Vaults>> {
     let tokens = Arc::new(AuthorityTokens(Arc::clone(authority)));
-    let vaults = Arc::new(Vaults::new(store, Arc::new(master), tokens, Arc::new(SystemClock)));
+    let applications = Arc::new(AuthorityApplications {
+        authority: Arc::clone(authority),
+        store: Arc::clone(&store),
+    });
+    let vaults =
+        Arc::new(Vaults::new(store, Arc::new(master), tokens, Arc::new(SystemClock)).with_applications(applications));
     vaults
         .ensure_vault(tenant.tenant.id, DEFAULT_VAULT)
         .await

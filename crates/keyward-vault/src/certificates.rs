@@ -332,13 +332,15 @@ impl Vaults {
                 updated: now,
             },
         };
+        let (events, links) = old.map(|d| (d.events, d.links)).unwrap_or_default();
         let doc = CertificateDoc {
             policy,
             policy_attributes,
             latest: Some(version.clone()),
             operation,
             deletion: None,
-            events: old.map(|d| d.events).unwrap_or_default(),
+            events,
+            links,
         };
         let secret_doc = SecretDoc {
             managed: true,
@@ -354,6 +356,10 @@ impl Vaults {
             purges: Vec::new(),
         };
         self.store.write_vault(&write).await?;
+        if !doc.links.is_empty() {
+            self.add_to_linked(vault, spelling, &version, &new.certificate, &doc.links)
+                .await;
+        }
         Ok(version)
     }
 

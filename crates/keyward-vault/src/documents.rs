@@ -44,6 +44,9 @@ pub(crate) struct CertificateDoc {
     pub deletion: Option<Deletion>,
     #[serde(default)]
     pub events: Vec<EventDoc>,
+    /// The applications (client ids) each new version is added to: see `links.rs`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Uuid>,
 }
 
 /// The last certificate operation of a name.

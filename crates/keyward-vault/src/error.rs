@@ -121,6 +121,28 @@ pub enum Error {
     /// A background task (key generation) did not finish.
     #[error("a background task failed")]
     Task,
+    /// No application of the vault's tenant has this client id.
+    #[error("no application with client id {0} in the vault's tenant")]
+    ApplicationNotFound(uuid::Uuid),
+    /// The certificate is not linked to this application.
+    #[error("certificate {certificate} is not linked to the application {app_id}")]
+    LinkNotFound {
+        /// The certificate's name.
+        certificate: String,
+        /// The application's client id.
+        app_id: uuid::Uuid,
+    },
+    /// This server's vault was built without a directory to link certificates to.
+    #[error("certificate links are not available on this vault")]
+    LinksUnavailable,
+    /// The directory refused to add a linked certificate to an application.
+    #[error("the certificate could not be added to the application {app_id}: {detail}")]
+    LinkedApplication {
+        /// The application's client id.
+        app_id: uuid::Uuid,
+        /// What the directory said.
+        detail: String,
+    },
     /// The storage failed or refused the write.
     #[error(transparent)]
     Store(#[from] keyward_store::Error),

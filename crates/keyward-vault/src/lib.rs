@@ -23,6 +23,9 @@
 //! - **Lifetime actions** ([`Vaults::renew_due`], run every minute by
 //!   [`Vaults::run_lifetime_actions`]): AutoRenew makes a new version; EmailContacts is recorded
 //!   as an event ([`Vaults::certificate_events`]) and logged.
+//! - **Links** (opt-in, [`Vaults::link_certificate`]): each new version of a certificate linked
+//!   to an application of the vault's tenant is added to the application's certificate
+//!   credentials through [`Applications`], which the binary implements over the authority.
 //! - **At rest**, private keys and secret values are sealed with the master key, bound to their
 //!   row (`vault/{vault_id}/{collection}/{name}/{version}`); they appear in no log and no `Debug`.
 //! - **Management** (`/admin/api/vaults`): create and list a tenant's vaults, set and remove
@@ -46,6 +49,7 @@ mod error;
 pub mod fuzzing;
 mod http;
 mod import;
+mod links;
 mod model;
 mod names;
 mod operations;
@@ -69,6 +73,7 @@ pub const AZURE_KEY_VAULT_RESOURCE: &str = "https://vault.azure.net";
 pub use error::{Error, Result};
 pub use http::{AdminError, ApiError, DEFAULT_VAULT, MAX_BODY, MAX_IMPORT_BODY, MISSING_TOKEN, router, vault_for_host};
 pub use import::MAX_IMPORT_VALUE;
+pub use links::{Applications, BoxFuture, CertificateLink};
 pub use model::{
     Attributes, AttributesInput, CertificateBundle, CertificateOperation, Deleted, Deletion, LifetimeEvent, MAX_PAGE,
     MAX_TAGS, OperationStatus, Page, PageRequest, PolicyBundle, RECOVERABLE_DAYS, RECOVERY_LEVEL, SecretBundle, Tags,

@@ -120,6 +120,7 @@ impl Vaults {
                     operation: Some(operation),
                     deletion: None,
                     events: Vec::new(),
+                    links: Vec::new(),
                 },
             };
             let write = VaultWrite {

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use crate::access::{Access, Administration};
 use crate::error::{Error, Result};
-use crate::{Caller, Clock, Tokens, access};
+use crate::{Applications, Caller, Clock, Tokens, access};
 
 /// How often an operation is retried when another writer got there first.
 const RETRIES: usize = 5;
@@ -77,6 +77,8 @@ pub struct Vaults {
     pub(crate) master: Arc<MasterKey>,
     pub(crate) tokens: Arc<dyn Tokens>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// The directory linked certificates are added to, if the binary gave one.
+    pub(crate) applications: Option<Arc<dyn Applications>>,
 }
 
 impl std::fmt::Debug for Vaults {
@@ -100,6 +102,7 @@ impl Vaults {
             master,
             tokens,
             clock,
+            applications: None,
         }
     }
 

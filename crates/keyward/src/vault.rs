@@ -9,6 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use keyward_client::{VaultCertificate, VaultClient};
 use keyward_pki::{MAX_INPUT, PfxEncryption};
+use reqwest::Method;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
@@ -184,6 +185,10 @@ async fn certificate(command: VaultCertCommand) -> anyhow::Result<()> {
                 || format!("Wrote {} ({})\n", out.display(), found.thumbprint()),
             )
         }
+        command
+        @ (VaultCertCommand::Link { .. } | VaultCertCommand::Unlink { .. } | VaultCertCommand::Links { .. }) => {
+            links(command).await
+        }
         VaultCertCommand::List { vault } => {
             let client = open(&vault).await?;
             let items = client.list_certificates().await?;
@@ -254,6 +259,71 @@ async fn secret(command: VaultSecretCommand) -> anyhow::Result<()> {
             })
         }
     }
+}
+
+/// `keyward vault cert link`, `unlink` and `links`: through the vault management API.
+async fn links(command: VaultCertCommand) -> anyhow::Result<()> {
+    let (name, app, vault, server, method) = match command {
+        VaultCertCommand::Link {
+            name,
+            app,
+            vault,
+            server,
+        } => (name, Some(app), vault, server, Method::PUT),
+        VaultCertCommand::Unlink {
+            name,
+            app,
+            vault,
+            server,
+        } => (name, Some(app), vault, server, Method::DELETE),
+        VaultCertCommand::Links { name, vault, server } => (name, None, vault, server, Method::GET),
+        _ => bail!("not a link command"),
+    };
+    let api = Connection::open(&server).await?;
+    let base = format!("/admin/api/vaults/{vault}/certificates/{name}/links");
+    let Some(app) = app else {
+        let listed = api
+            .call(Method::GET, &base, None)
+            .await
+            .with_context(|| format!("cannot list the links of the certificate {name:?}"))?;
+        return print(server.json, &listed, || {
+            let links = listed["value"].as_array().cloned().unwrap_or_default();
+            if links.is_empty() {
+                return format!("{name} is linked to no application\n");
+            }
+            let mut text = format!("{name} is linked to:\n");
+            for link in links {
+                let shown = link["displayName"].as_str().unwrap_or("(deleted application)");
+                text.push_str(&format!("  {shown} ({})\n", link["appId"].as_str().unwrap_or_default()));
+            }
+            text
+        });
+    };
+    let found = find(&api, &app).await?;
+    let path = format!("{base}/{}", found.app_id);
+    let answer = api
+        .call(method.clone(), &path, None)
+        .await
+        .with_context(|| format!("cannot change the link of {name:?} to {}", found.display_name))?;
+    let shown = &found.display_name;
+    let app_id = &found.app_id;
+    print(server.json, &answer, || {
+        if method == Method::DELETE {
+            return format!(
+                "Unlinked {name} (vault {vault}) from {shown} ({app_id}): new versions are no longer added to it; \
+                 the certificates already added stay on the application\n"
+            );
+        }
+        let now = if answer["latestVersionAdded"].as_bool() == Some(true) {
+            "its latest version was added to the application now"
+        } else {
+            "its latest version was already on the application"
+        };
+        format!(
+            "Linked {name} (vault {vault}) to {shown} ({app_id}): {now}, and each new version will be.\n\
+             The old certificate stays on the application until you remove it (keyward app cert remove {shown} THUMBPRINT).\n"
+        )
+    })
 }
 
 async fn grant(

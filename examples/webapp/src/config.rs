@@ -17,6 +17,11 @@
 //! | `KEYWARD_CA` | a CA to trust besides the public roots | `$KEYWARD_DATA/tls/ca.pem` |
 //! | `PORT` | where the app listens | `3000` |
 //!
+//! The certificate is read again while the app runs: the files when they change (looked at
+//! every 10 s), the vault certificate when it nears its expiry, and either when the authority
+//! refuses it (AADSTS700027). To rotate without a restart: register the new certificate on the
+//! app, replace the files (or let the vault make a new version), then remove the old one.
+//!
 //! The library reads no environment itself: [`Config::from_vars`] takes the variables.
 
 use std::collections::HashMap;

@@ -1,15 +1,19 @@
-//! The app's certificate credential, from files or from a vault, as the article's two ways.
+//! The app's certificate credential, from files or from a vault, as the article's two ways; read
+//! again while the app runs when the certificate is rotated (see [`ReloadingCertificate`]).
 
 use std::path::Path;
 
-use keyward_client::{CertificateCredential, ClientCredential, ConfidentialClient, VaultClient};
+use keyward_client::{CertificateCredential, ClientCredential, ConfidentialClient, ReloadingCertificate, VaultClient};
 use serde::Deserialize;
 
 use crate::Error;
 use crate::config::{CredentialSource, VaultAccess};
 
 /// Loads the certificate credential; `trusted_ca` (PEM or DER) is trusted for the vault too.
-pub async fn load(source: &CredentialSource, trusted_ca: Option<&[u8]>) -> Result<CertificateCredential, Error> {
+/// The files are read again when they change, the vault when the certificate nears its expiry,
+/// and either when the authority refuses the certificate (it was rotated and removed): the app
+/// picks up a new certificate without a restart. A thumbprint given is checked at start.
+pub async fn load(source: &CredentialSource, trusted_ca: Option<&[u8]>) -> Result<ReloadingCertificate, Error> {
     match source {
         CredentialSource::Files {
             certificate,
@@ -18,11 +22,7 @@ pub async fn load(source: &CredentialSource, trusted_ca: Option<&[u8]>) -> Resul
             thumbprint,
         } => {
             let given = passphrase.as_deref().map(String::as_str);
-            let credential = match private_key {
-                Some(key) => CertificateCredential::from_files(certificate, key, given),
-                None => CertificateCredential::from_bundle_file(certificate, given),
-            }
-            .map_err(|e| match e {
+            let credential = ReloadingCertificate::from_files(certificate, private_key.as_deref(), given).map_err(|e| match e {
                 keyward_client::Error::Credential(
                     e @ (keyward_pki::Error::WrongPassword(_) | keyward_pki::Error::PasswordRequired { .. }),
                 ) => Error::Passphrase {
@@ -32,10 +32,10 @@ pub async fn load(source: &CredentialSource, trusted_ca: Option<&[u8]>) -> Resul
                 },
                 e => e.into(),
             })?;
-            Ok(match thumbprint {
-                Some(thumbprint) => credential.expect_thumbprint(thumbprint)?,
-                None => credential,
-            })
+            if let Some(thumbprint) = thumbprint {
+                CertificateCredential::clone(&credential.current()).expect_thumbprint(thumbprint)?;
+            }
+            Ok(credential)
         }
         CredentialSource::KeyVault {
             url,
@@ -44,7 +44,7 @@ pub async fn load(source: &CredentialSource, trusted_ca: Option<&[u8]>) -> Resul
         } => {
             let reader = vault_reader(access, url, trusted_ca)?;
             let vault = VaultClient::new(url, reader)?.verify_challenge_resource(is_azure_vault(url));
-            CertificateCredential::from_vault(&vault, certificate_name)
+            ReloadingCertificate::from_vault(vault, certificate_name)
                 .await
                 .map_err(|e| Error::Vault {
                     url: url.clone(),

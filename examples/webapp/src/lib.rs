@@ -29,7 +29,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use keyward_client::ConfidentialClient;
+use keyward_client::{ConfidentialClient, ReloadingCertificate};
 use tokio::net::TcpListener;
 
 pub use config::{Config, ConfigError, CredentialSource, VaultAccess};
@@ -89,38 +89,51 @@ pub enum Error {
 }
 
 /// The app's confidential client: the certificate loaded from its source (files, or a vault
-/// read over the network), the CA trusted.
+/// read over the network) and read again when it is rotated, the CA trusted.
 pub async fn client(config: &Config) -> Result<ConfidentialClient, Error> {
+    Ok(client_and_credential(config).await?.0)
+}
+
+async fn client_and_credential(config: &Config) -> Result<(ConfidentialClient, ReloadingCertificate), Error> {
     let ca = config.trusted_ca.as_deref().map(credential::read_ca).transpose()?;
     let certificate = credential::load(&config.credential, ca.as_deref()).await?;
-    let mut builder = ConfidentialClient::builder(&config.authority, &config.client_id, certificate);
+    let mut builder = ConfidentialClient::builder(&config.authority, &config.client_id, certificate.clone());
     if let Some(ca) = &ca {
         builder = builder.trust_ca(ca);
     }
-    Ok(builder.build()?)
+    Ok((builder.build()?, certificate))
 }
 
 /// The app, ready to serve: the credential loaded and the client built.
 pub struct App {
     state: Arc<routes::AppState>,
+    credential: ReloadingCertificate,
 }
 
 impl App {
     /// Loads the credential and builds the client (no traffic to the authority until the
     /// first sign-in).
     pub async fn new(config: Config) -> Result<Self, Error> {
-        let client = client(&config).await?;
+        let (client, credential) = client_and_credential(&config).await?;
         let state = routes::AppState {
             config,
             client,
             sessions: session::Sessions::default(),
         };
-        Ok(Self { state: Arc::new(state) })
+        Ok(Self {
+            state: Arc::new(state),
+            credential,
+        })
     }
 
     /// The app's confidential client.
     pub fn client(&self) -> &ConfidentialClient {
         &self.state.client
+    }
+
+    /// The app's certificate credential, which its client reads again when it is rotated.
+    pub fn credential(&self) -> &ReloadingCertificate {
+        &self.credential
     }
 
     /// The app's routes.

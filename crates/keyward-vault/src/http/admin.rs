@@ -18,7 +18,9 @@ use uuid::Uuid;
 
 use super::auth::Body;
 use crate::Vaults;
+use crate::access::Administration;
 use crate::error::Error;
+use crate::links::CertificateLink;
 
 /// An error of the management API: `{"error":{"code","message"}}`.
 #[derive(Debug)]
@@ -63,6 +65,11 @@ impl From<Error> for AdminError {
                 "A vault with this name already exists.",
             ),
             Error::Busy => Self::new(StatusCode::CONFLICT, "Request_Conflict", e.to_string()),
+            Error::CertificateNotFound { .. } | Error::ApplicationNotFound(_) | Error::LinkNotFound { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "Request_ResourceNotFound", e.to_string())
+            }
+            Error::LinkedApplication { .. } | Error::InvalidName(_) => Self::bad_request(e.to_string()),
+            Error::LinksUnavailable => Self::new(StatusCode::NOT_IMPLEMENTED, "Request_NotImplemented", e.to_string()),
             other => {
                 tracing::error!(error = %other, "vault management request failed");
                 Self::new(
@@ -217,4 +224,70 @@ pub(crate) async fn remove_policy(
     let vault = vaults.remove_access_policy(&vault.name, object_id).await?;
     tracing::info!(vault = %vault.name, principal = %object_id, "access policy removed");
     Ok(Json(render(&vault)).into_response())
+}
+
+fn app_id(text: &str) -> Result<Uuid, AdminError> {
+    Uuid::parse_str(text).map_err(|_| AdminError::bad_request("the application's client id (appId) must be a GUID"))
+}
+
+fn render_link(link: &CertificateLink) -> Value {
+    json!({ "appId": link.app_id, "displayName": link.display_name })
+}
+
+/// `GET /admin/api/vaults/{vault}/certificates/{name}/links`: the applications the certificate
+/// is linked to.
+pub(crate) async fn links(
+    State(vaults): State<Arc<Vaults>>,
+    caller: AdminCaller,
+    Path((name, certificate)): Path<(String, String)>,
+) -> Result<Response, AdminError> {
+    let access = vaults
+        .administer(caller.tenant_id, &name, Administration::Manage)
+        .await?;
+    let links = vaults.certificate_links(&access, &certificate).await?;
+    let value: Vec<Value> = links.iter().map(render_link).collect();
+    Ok(Json(json!({ "value": value })).into_response())
+}
+
+/// `PUT /admin/api/vaults/{vault}/certificates/{name}/links/{appId}`: links the certificate to
+/// the application; its latest version is added to the application now.
+pub(crate) async fn link(
+    State(vaults): State<Arc<Vaults>>,
+    caller: AdminCaller,
+    Path((name, certificate, app)): Path<(String, String, String)>,
+) -> Result<Response, AdminError> {
+    let app_id = app_id(&app)?;
+    let access = vaults
+        .administer(caller.tenant_id, &name, Administration::Manage)
+        .await?;
+    let added = vaults.link_certificate(&access, &certificate, app_id).await?;
+    let link = vaults
+        .certificate_links(&access, &certificate)
+        .await?
+        .into_iter()
+        .find(|l| l.app_id == app_id)
+        .unwrap_or(CertificateLink {
+            app_id,
+            display_name: None,
+        });
+    let mut body = render_link(&link);
+    body["vault"] = json!(access.vault().name);
+    body["certificate"] = json!(certificate);
+    body["latestVersionAdded"] = json!(added);
+    Ok(Json(body).into_response())
+}
+
+/// `DELETE /admin/api/vaults/{vault}/certificates/{name}/links/{appId}`: removes the link; the
+/// certificates already added stay on the application.
+pub(crate) async fn unlink(
+    State(vaults): State<Arc<Vaults>>,
+    caller: AdminCaller,
+    Path((name, certificate, app)): Path<(String, String, String)>,
+) -> Result<Response, AdminError> {
+    let app_id = app_id(&app)?;
+    let access = vaults
+        .administer(caller.tenant_id, &name, Administration::Manage)
+        .await?;
+    vaults.unlink_certificate(&access, &certificate, app_id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -65,7 +65,11 @@ impl From<Error> for ApiError {
             | Error::Certificate(_)
             | Error::UnknownPermission { .. }
             | Error::InvalidVaultName(_) => Self::bad_parameter(message),
-            Error::SecretTooLarge { .. } => Self::bad_parameter(message),
+            Error::SecretTooLarge { .. } | Error::LinkedApplication { .. } => Self::bad_parameter(message),
+            Error::ApplicationNotFound(_) | Error::LinkNotFound { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "NotFound", message)
+            }
+            Error::LinksUnavailable => Self::new(StatusCode::NOT_IMPLEMENTED, "NotImplemented", message),
             Error::Forbidden {
                 permission,
                 vault,

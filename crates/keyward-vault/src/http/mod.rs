@@ -80,6 +80,14 @@ pub fn router(vaults: Arc<Vaults>) -> Router {
             "/admin/api/vaults/{name}/accessPolicies/{object_id}",
             put(admin::set_policy).delete(admin::remove_policy),
         )
+        .route(
+            "/admin/api/vaults/{name}/certificates/{certificate}/links",
+            get(admin::links),
+        )
+        .route(
+            "/admin/api/vaults/{name}/certificates/{certificate}/links/{app_id}",
+            put(admin::link).delete(admin::unlink),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(vaults)
 }

@@ -82,6 +82,82 @@ impl Tokens for TestTokens {
     }
 }
 
+/// A certificate added to an application: its DER and the vault version it came from.
+pub type Added = (Vec<u8>, String);
+
+/// The other side of [`keyward_vault::Applications`], as the authority is to the binary: the
+/// applications of the tenants and the certificates each holds, and the link audit calls.
+#[derive(Default)]
+pub struct TestDirectory {
+    /// (tenant, app id) -> display name.
+    pub apps: std::sync::Mutex<std::collections::HashMap<(Uuid, Uuid), String>>,
+    /// (tenant, app id) -> the DER of each certificate added, in order, with its source.
+    pub certificates: std::sync::Mutex<std::collections::HashMap<(Uuid, Uuid), Vec<Added>>>,
+    /// (app id, `vault/name`, linked) per audit call.
+    pub audited: std::sync::Mutex<Vec<(Uuid, String, bool)>>,
+}
+
+impl TestDirectory {
+    /// Registers an application; returns its client id.
+    pub fn register(&self, tenant: Uuid, name: &str) -> Uuid {
+        let app_id = Uuid::new_v4();
+        self.apps.lock().unwrap().insert((tenant, app_id), name.to_owned());
+        app_id
+    }
+
+    /// The certificates (DER) added to an application.
+    pub fn added(&self, tenant: Uuid, app_id: Uuid) -> Vec<Vec<u8>> {
+        self.certificates
+            .lock()
+            .unwrap()
+            .get(&(tenant, app_id))
+            .map(|list| list.iter().map(|(der, _)| der.clone()).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl keyward_vault::Applications for TestDirectory {
+    fn application(&self, tenant_id: Uuid, app_id: Uuid) -> Option<String> {
+        self.apps.lock().unwrap().get(&(tenant_id, app_id)).cloned()
+    }
+
+    fn add_certificate<'a>(
+        &'a self,
+        tenant_id: Uuid,
+        app_id: Uuid,
+        certificate: &'a keyward_pki::Certificate,
+        source: &'a str,
+    ) -> keyward_vault::BoxFuture<'a, keyward_vault::Result<bool>> {
+        Box::pin(async move {
+            if self.application(tenant_id, app_id).is_none() {
+                return Err(keyward_vault::Error::ApplicationNotFound(app_id));
+            }
+            let mut all = self.certificates.lock().unwrap();
+            let list = all.entry((tenant_id, app_id)).or_default();
+            if list.iter().any(|(der, _)| der == certificate.der()) {
+                return Ok(false);
+            }
+            list.push((certificate.der().to_vec(), source.to_owned()));
+            Ok(true)
+        })
+    }
+
+    fn audit_link<'a>(
+        &'a self,
+        _tenant_id: Uuid,
+        app_id: Uuid,
+        certificate: &'a str,
+        linked: bool,
+    ) -> keyward_vault::BoxFuture<'a, ()> {
+        Box::pin(async move {
+            self.audited
+                .lock()
+                .unwrap()
+                .push((app_id, certificate.to_owned(), linked));
+        })
+    }
+}
+
 /// Mints tokens.
 pub struct Issuer {
     signer: SigningKey,
@@ -124,6 +200,7 @@ impl Issuer {
 pub struct Harness {
     pub vaults: Arc<Vaults>,
     pub clock: Arc<ShiftedClock>,
+    pub directory: Arc<TestDirectory>,
     pub issuer: Issuer,
     pub tenant: Uuid,
     pub other_tenant: Uuid,
@@ -169,11 +246,14 @@ pub async fn harness() -> Harness {
     });
     let master = MasterKey::from_bytes(&MasterKey::generate().unwrap()).unwrap();
     let clock = Arc::new(ShiftedClock::new());
-    let vaults = Arc::new(Vaults::new(store, Arc::new(master), tokens, clock.clone()));
+    let directory = Arc::new(TestDirectory::default());
+    let vaults =
+        Arc::new(Vaults::new(store, Arc::new(master), tokens, clock.clone()).with_applications(directory.clone()));
     vaults.ensure_vault(tenant_id, "default").await.expect("default vault");
     Harness {
         vaults,
         clock,
+        directory,
         issuer: Issuer { signer, forger },
         tenant: tenant_id,
         other_tenant,

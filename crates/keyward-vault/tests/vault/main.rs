@@ -5,5 +5,6 @@ mod certificates;
 mod common;
 mod extensions;
 mod http;
+mod links;
 mod renewal;
 mod secrets;

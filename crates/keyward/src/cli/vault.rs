@@ -18,7 +18,7 @@ pub struct VaultArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum VaultCommand {
-    /// Certificates: create, import, show, download, list.
+    /// Certificates: create, import, show, download, list, link to an application.
     #[command(subcommand)]
     Cert(VaultCertCommand),
     /// Secrets: set, show.
@@ -138,6 +138,56 @@ pub enum VaultCertCommand {
     List {
         #[command(flatten)]
         vault: VaultArgs,
+    },
+    /// Link a certificate to an application: its latest version is added to the application's
+    /// certificates now, and every new version (a renewal by the vault's lifetime action, or a
+    /// version made by hand) when it is made. The public part only; the key stays in the vault.
+    ///
+    /// The old certificate stays on the application, so that clients have the time to switch
+    /// (keyward-client's ReloadingCertificate does it by itself); remove it there afterwards,
+    /// e.g. with `keyward app cert rotate` or `keyward app cert remove`. Opt-in; undo with
+    /// `keyward vault cert unlink`.
+    #[command(
+        after_help = "Examples:\n  keyward vault cert link ciam-client-app --app ciam-client-app\n  \
+        keyward vault cert link api-cert --app 11111111-2222-3333-4444-555555555555 --vault payments"
+    )]
+    Link {
+        /// The certificate's name in the vault.
+        name: String,
+        /// The application: its appId, object id or display name.
+        #[arg(long, value_name = "APP")]
+        app: String,
+        /// The vault's name [default: the default vault].
+        #[arg(long, default_value = keyward_server::DEFAULT_VAULT, value_name = "NAME")]
+        vault: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Remove the link of a certificate to an application: new versions are no longer added
+    /// to it. The certificates already added stay on the application.
+    #[command(after_help = "Example:\n  keyward vault cert unlink ciam-client-app --app ciam-client-app")]
+    Unlink {
+        /// The certificate's name in the vault.
+        name: String,
+        /// The application: its appId, object id or display name.
+        #[arg(long, value_name = "APP")]
+        app: String,
+        /// The vault's name [default: the default vault].
+        #[arg(long, default_value = keyward_server::DEFAULT_VAULT, value_name = "NAME")]
+        vault: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List the applications a certificate is linked to.
+    #[command(after_help = "Example:\n  keyward vault cert links ciam-client-app")]
+    Links {
+        /// The certificate's name in the vault.
+        name: String,
+        /// The vault's name [default: the default vault].
+        #[arg(long, default_value = keyward_server::DEFAULT_VAULT, value_name = "NAME")]
+        vault: String,
+        #[command(flatten)]
+        server: ServerArgs,
     },
 }
 

@@ -21,5 +21,6 @@ mod first_hour;
 mod managed_identity;
 mod profile;
 mod readme;
+mod reload;
 mod signin;
 mod vault;
