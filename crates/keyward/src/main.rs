@@ -16,6 +16,7 @@ mod password;
 mod quickstart;
 mod serve;
 mod token;
+mod trust;
 mod user;
 mod vault;
 
@@ -48,6 +49,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Vault(cmd) => vault::run(cmd),
         cli::Command::MasterKey(cmd) => master_key::run(cmd),
         cli::Command::Hosts(args) => hosts::run(args),
+        cli::Command::Trust(args) => trust::run(args),
     }
 }
 

@@ -18,4 +18,5 @@ mod first_hour;
 mod managed_identity;
 mod profile;
 mod signin;
+mod trust;
 mod vault;
