@@ -623,9 +623,15 @@ pub fn status_line(data: &Path, reissued: bool) -> String {
             stores.join(", ")
         );
     }
-    if reissued || old {
+    if old {
         return format!(
             "the local CA ({}) was made again (the names the server serves changed) and this machine trusts the old one only; run `{fix}` again",
+            file.display()
+        );
+    }
+    if reissued {
+        return format!(
+            "the local CA ({}) was made again (the names the server serves changed) and is not trusted by this machine; run `{fix}` (whoever trusted the old one must trust this one)",
             file.display()
         );
     }

@@ -405,3 +405,21 @@ fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
+
+/// Another public URL makes the server make its CA again (the names it may vouch for change),
+/// and `serve` says that this one must be trusted.
+#[test]
+fn serve_says_when_its_ca_was_made_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = serve_tls_line(dir.path(), &[]);
+    assert!(first.contains("is not trusted by this machine"), "{first}");
+    let before = std::fs::read(dir.path().join("tls/ca.pem")).unwrap();
+    let line = serve_tls_line(dir.path(), &["--public-url", "https://id.example.test:8443"]);
+    assert!(
+        line.contains("was made again (the names the server serves changed) and is not trusted by this machine; run `keyward trust --data"),
+        "{line}"
+    );
+    assert_ne!(std::fs::read(dir.path().join("tls/ca.pem")).unwrap(), before);
+    let same = serve_tls_line(dir.path(), &["--public-url", "https://id.example.test:8443"]);
+    assert!(!same.contains("made again"), "the same names keep the CA: {same}");
+}
