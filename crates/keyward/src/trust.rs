@@ -330,9 +330,8 @@ fn system_store(command: &Command<'_>) -> Result<SystemStore, Blocked> {
         return Err(Blocked {
             store: store.kind.describe().into(),
             why: format!(
-                "changing it needs root: run `{}`{}",
+                "changing it needs root: run `{}` (NSS databases are per user: give --store nss when you run keyward trust as yourself)",
                 command.sudo("system"),
-                " (NSS databases are per user: give --store nss when you run keyward trust as yourself)"
             ),
         });
     }
