@@ -94,8 +94,13 @@ impl Machine {
         )
         .unwrap();
         let under = |p: &str| root.join(p).display().to_string();
+        // In /usr/sbin, which a user's PATH may lack.
+        let update = ["/usr/sbin/update-ca-certificates", "update-ca-certificates"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .unwrap_or("update-ca-certificates");
         run(
-            "update-ca-certificates",
+            update,
             &[
                 "--certsconf",
                 &under("etc/ca-certificates.conf"),
