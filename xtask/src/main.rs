@@ -67,11 +67,27 @@ fn have(program: &str) -> bool {
         .is_ok()
 }
 
-/// Installs what the tests need on a fresh machine: the OpenSSL CLI (tests compare against it).
+/// Installs what the tests need on a fresh machine: the OpenSSL CLI (tests compare against it),
+/// and for `keyward trust`'s tests NSS's certutil (libnss3-tools), update-ca-certificates
+/// (ca-certificates) and curl.
 fn install_prerequisites() -> Result<(), String> {
-    if !have("openssl") {
+    let missing = !have("openssl")
+        || !Path::new("/usr/bin/certutil").exists()
+        || !Path::new("/usr/sbin/update-ca-certificates").exists()
+        || !have("curl");
+    if missing {
         run(Command::new("apt-get").arg("update"))?;
-        run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "openssl"]))?;
+        run(Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "--no-install-recommends",
+                "openssl",
+                "libnss3-tools",
+                "ca-certificates",
+                "curl",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
     }
     Ok(())
 }
@@ -165,14 +181,16 @@ fn is_root() -> bool {
 }
 
 /// A real browser through customer sign-in (`interop/browser`): Debian's Chromium, driven
-/// headless by playwright-core, installed here when missing (no test downloads a browser).
+/// headless by playwright-core, and NSS's certutil (libnss3-tools: `keyward trust` fills the
+/// NSS database Chromium reads), installed here when missing (no test downloads a browser).
 /// Screenshots land in `target/browser-screenshots/`.
 fn browser_tests(dir: &Path, keyward: &Path) -> Result<(), String> {
     const CHROMIUM: &str = "/usr/bin/chromium";
-    if !Path::new(CHROMIUM).exists() {
+    const CERTUTIL: &str = "/usr/bin/certutil";
+    if !Path::new(CHROMIUM).exists() || !Path::new(CERTUTIL).exists() {
         run(Command::new("apt-get").arg("update"))?;
         run(Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", "chromium"])
+            .args(["install", "-y", "--no-install-recommends", "chromium", "libnss3-tools"])
             .env("DEBIAN_FRONTEND", "noninteractive"))?;
     }
     if !have("node") || !have("npm") {

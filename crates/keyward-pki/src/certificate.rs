@@ -46,6 +46,14 @@ pub struct CertificateInfo {
     pub subject_alt_names: Vec<String>,
     /// Whether BasicConstraints says this is a CA.
     pub is_ca: bool,
+    /// The names a CA may vouch for (its name constraints' permitted subtrees), rendered as
+    /// [`PermittedName`](crate::PermittedName) displays them: `DNS:localhost`, `IP:127.0.0.1/32`.
+    /// Empty when the certificate has no such constraint.
+    pub permitted_names: Vec<String>,
+    /// The subject key identifier, lowercase hex, when the certificate carries one.
+    pub subject_key_id: Option<String>,
+    /// The authority key identifier (the issuer's key), lowercase hex, when it carries one.
+    pub authority_key_id: Option<String>,
     /// Whether subject and issuer are the same name.
     pub self_issued: bool,
     /// The signature algorithm's OID.
@@ -121,6 +129,19 @@ impl Certificate {
         }
     }
 
+    /// Whether this certificate names `issuer` as its issuer: the same issuer name and, when
+    /// both carry key identifiers, `issuer`'s key (so a CA made again under the same name, with
+    /// a new key, is told apart). The signature itself is not checked.
+    pub fn names_issuer(&self, issuer: &Certificate) -> bool {
+        let ours = &self.info;
+        let theirs = &issuer.info;
+        ours.issuer == theirs.subject
+            && match (&ours.authority_key_id, &theirs.subject_key_id) {
+                (Some(aki), Some(ski)) => aki == ski,
+                _ => true,
+            }
+    }
+
     /// The subjectPublicKeyInfo DER.
     pub fn spki_der(&self) -> Vec<u8> {
         X509Certificate::from_der(&self.der)
@@ -162,6 +183,9 @@ fn describe(cert: &X509Certificate<'_>, der: &[u8]) -> Result<CertificateInfo> {
         extended_key_usage: Vec::new(),
         subject_alt_names: Vec::new(),
         is_ca: false,
+        permitted_names: Vec::new(),
+        subject_key_id: None,
+        authority_key_id: None,
         self_issued: cert.subject().as_raw() == cert.issuer().as_raw(),
         signature_algorithm: cert.signature_algorithm.algorithm.to_id_string(),
         thumbprints: Thumbprints::of(der),
@@ -188,6 +212,18 @@ fn describe(cert: &X509Certificate<'_>, der: &[u8]) -> Result<CertificateInfo> {
                     .extend(eku.other.iter().map(|o| o.to_id_string()));
             }
             ParsedExtension::BasicConstraints(bc) => info.is_ca = bc.ca,
+            ParsedExtension::NameConstraints(nc) => {
+                info.permitted_names = nc
+                    .permitted_subtrees
+                    .iter()
+                    .flatten()
+                    .filter_map(|subtree| render_subtree(&subtree.base))
+                    .collect();
+            }
+            ParsedExtension::SubjectKeyIdentifier(id) => info.subject_key_id = Some(hex(id.0)),
+            ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                info.authority_key_id = aki.key_identifier.as_ref().map(|id| hex(id.0));
+            }
             ParsedExtension::SubjectAlternativeName(san) => {
                 info.subject_alt_names = san.general_names.iter().filter_map(render_general_name).collect();
             }
@@ -198,6 +234,37 @@ fn describe(cert: &X509Certificate<'_>, der: &[u8]) -> Result<CertificateInfo> {
         return Err(corrupt("X.509 certificate", "it expires before it starts"));
     }
     Ok(info)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A permitted subtree as [`PermittedName`](crate::PermittedName) displays it; an IP subtree is
+/// an address and a mask (RFC 5280 4.2.1.10), shown as a prefix length when the mask is one.
+fn render_subtree(name: &GeneralName<'_>) -> Option<String> {
+    Some(match name {
+        GeneralName::DNSName(d) => format!("DNS:{d}"),
+        GeneralName::IPAddress(bytes) => {
+            let (address, mask) = bytes.split_at(bytes.len() / 2);
+            let ip: IpAddr = match address.len() {
+                4 => <[u8; 4]>::try_from(address).ok()?.into(),
+                16 => <[u8; 16]>::try_from(address).ok()?.into(),
+                _ => return None,
+            };
+            let bits: u32 = mask.iter().map(|b| b.count_ones()).sum();
+            let prefix_mask = (0..mask.len() as u32).map(|i| {
+                let ones = bits.saturating_sub(i * 8).min(8);
+                (0xffu16 << (8 - ones)) as u8
+            });
+            if mask.iter().copied().eq(prefix_mask) {
+                format!("IP:{ip}/{bits}")
+            } else {
+                format!("IP:{ip}/{}", hex(mask))
+            }
+        }
+        other => format!("{other}"),
+    })
 }
 
 fn key_usage_names(flags: u16) -> Vec<&'static str> {

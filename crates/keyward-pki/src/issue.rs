@@ -134,6 +134,20 @@ pub enum PermittedName {
     Ip(IpAddr),
 }
 
+impl std::fmt::Display for PermittedName {
+    /// `DNS:localhost`, `IP:127.0.0.1/32`, `IP:::1/128`: as [`CertificateInfo::permitted_names`]
+    /// shows a certificate's.
+    ///
+    /// [`CertificateInfo::permitted_names`]: crate::CertificateInfo::permitted_names
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Dns(name) => write!(f, "DNS:{name}"),
+            Self::Ip(ip @ IpAddr::V4(_)) => write!(f, "IP:{ip}/32"),
+            Self::Ip(ip @ IpAddr::V6(_)) => write!(f, "IP:{ip}/128"),
+        }
+    }
+}
+
 impl CertificateSpec {
     /// A leaf certificate for `subject` with the defaults above.
     pub fn new(subject: Name) -> Self {

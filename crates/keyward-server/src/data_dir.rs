@@ -7,6 +7,7 @@
 //! tls/ca.key          its key
 //! tls/server.pem      the server's certificate chain
 //! tls/server.key      its key
+//! tls/trust.json      where `keyward trust` installed the CA (written by the CLI)
 //! admin/admin.pem     the bootstrap admin application's certificate
 //! admin/admin.key     its key
 //! admin/admin.json    the admin application's appId and tenant, for the CLI

@@ -76,7 +76,7 @@ pub use settings::{
     DEFAULT_TENANT, DEFAULT_TOKEN_LIFETIME, MAX_EXPIRY_WARNING, MAX_TOKEN_LIFETIME, MIN_EXPIRY_WARNING,
     MIN_TOKEN_LIFETIME, ServeSettings, SettingsError,
 };
-pub use tls::AZURE_HOSTS_CA;
+pub use tls::{AZURE_HOSTS_CA, CaChange, LOCAL_CA};
 
 /// The vault the bare host name serves, which `start` creates with the admin allowed everything.
 pub use keyward_vault::DEFAULT_VAULT;
@@ -102,6 +102,7 @@ pub struct Server {
     data_dir: DataDir,
     profile: Profile,
     has_administrator: bool,
+    local_ca: CaChange,
     serving: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
     managed_identities: Vec<ManagedIdentityEndpoint>,
@@ -154,6 +155,13 @@ impl Server {
         self.has_administrator
     }
 
+    /// What this start did to the local CA (`tls/ca.pem`): kept it, made it, or made it again
+    /// because the names the server serves changed (then whoever trusted the old one must trust
+    /// the new one: `keyward trust`).
+    pub fn local_ca(&self) -> CaChange {
+        self.local_ca
+    }
+
     /// The managed identity endpoints it serves.
     pub fn managed_identities(&self) -> &[ManagedIdentityEndpoint] {
         &self.managed_identities
@@ -191,7 +199,7 @@ pub async fn start(
     listener.set_nonblocking(true).map_err(Error::Listener)?;
     let local_addr = listener.local_addr().map_err(Error::Listener)?;
     let public_url = settings.public_url_for(local_addr.port());
-    let tls = tls::server_config(&dir, &tls_hosts(&public_url), settings.azure_hosts)?;
+    let (tls, local_ca) = tls::server_config(&dir, &tls_hosts(&public_url), settings.azure_hosts)?;
 
     let database = settings.database_url();
     let store = keyward_store::open(&database).await.map_err(|source| Error::Database {
@@ -261,6 +269,7 @@ pub async fn start(
         data_dir: dir,
         profile: settings.profile,
         has_administrator,
+        local_ca,
         serving,
         background,
         managed_identities,
@@ -277,14 +286,19 @@ fn router(authority: Arc<Authority>, vaults: Arc<Vaults>, admin_center: Arc<keyw
         .route("/healthz", get(|| async { "ok" }))
 }
 
-/// The names the server's TLS certificate covers: the loopback names and the public URL's host.
+/// The names the server's TLS certificate covers: the loopback names and the public URL's host
+/// (lowercase; an IPv6 address without its brackets).
 fn tls_hosts(public_url: &str) -> Vec<String> {
-    let host = public_url
+    let authority = public_url
         .trim_start_matches("https://")
-        .split(['/', ':'])
+        .split('/')
         .next()
-        .unwrap_or("localhost")
-        .to_owned();
+        .unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    let host = if host.is_empty() { "localhost" } else { host }.to_ascii_lowercase();
     let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
     if !hosts.contains(&host) {
         hosts.push(host);
@@ -298,4 +312,27 @@ fn master_key(dir: &DataDir, bytes: &Zeroizing<Vec<u8>>) -> Result<MasterKey> {
         path: dir.path("master.key"),
         source: Box::new(e),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_tls_hosts_are_the_loopback_names_and_the_public_host() {
+        assert_eq!(
+            super::tls_hosts("https://localhost:8443"),
+            ["localhost", "127.0.0.1", "::1"]
+        );
+        assert_eq!(
+            super::tls_hosts("https://ID.example.test:8443/"),
+            ["localhost", "127.0.0.1", "::1", "id.example.test"]
+        );
+        assert_eq!(
+            super::tls_hosts("https://[::1]:8443"),
+            ["localhost", "127.0.0.1", "::1"]
+        );
+        assert_eq!(
+            super::tls_hosts("https://[fd00::5]"),
+            ["localhost", "127.0.0.1", "::1", "fd00::5"]
+        );
+    }
 }

@@ -18,6 +18,7 @@ mod policy;
 mod quickstart;
 mod serve;
 mod token;
+mod trust;
 mod upload;
 mod user;
 mod vault;
@@ -53,6 +54,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Vault(cmd) => vault::run(cmd),
         cli::Command::MasterKey(cmd) => master_key::run(cmd),
         cli::Command::Hosts(args) => hosts::run(args),
+        cli::Command::Trust(args) => trust::run(args),
     }
 }
 

@@ -223,6 +223,10 @@ fn print_banner(server: &keyward_server::Server, key_origin: &str) {
         dir.ca_pem().display()
     );
     println!(
+        "  TLS:         {}",
+        crate::trust::status_line(dir.root(), server.local_ca() == keyward_server::CaChange::Reissued)
+    );
+    println!(
         "  Admin:       keyward app create --name my-app --data {}",
         dir.root().display()
     );

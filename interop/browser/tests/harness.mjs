@@ -219,6 +219,28 @@ export async function launchBrowser(caFile = CA_FILE) {
   });
 }
 
+/**
+ * Debian's Chromium, headless, with `home` as its HOME: it trusts what `home`/.pki/nssdb (the
+ * NSS database Chromium reads on Linux) trusts, and nothing by key or by flag; no
+ * --ignore-certificate-errors of any kind.
+ */
+export async function launchBrowserWithHome(home) {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    env: { PATH: process.env.PATH, HOME: home },
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-quic",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+}
+
 /** Saves a full-page screenshot as target/browser-screenshots/NAME.png. */
 export async function shot(page, name) {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });

@@ -79,6 +79,10 @@ test("keyward quickstart: the article in one command, a customer signs up, Ctrl-
   const clientId = text.match(/Application \(client\) ID ([0-9a-f-]{36})/)[1];
   assert.match(clientId, GUID);
   assert.ok(text.includes(`Open ${origin}`), "it says where to go");
+  assert.ok(
+    text.includes(`TLS: the local CA (${join(data, "tls", "ca.pem")}) is not trusted by this machine; run \`keyward trust --data ${data}\``),
+    `it says the CA is not trusted and how to trust it:\n${text}`,
+  );
 
   const browser = await launchBrowser(join(data, "tls", "ca.pem"));
   try {

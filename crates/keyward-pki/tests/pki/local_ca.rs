@@ -156,6 +156,13 @@ fn a_name_constrained_ca_vouches_only_for_its_names() {
     let text = openssl(dir.path(), &["x509", "-in", "ca.pem", "-noout", "-text"]);
     assert!(text.contains("X509v3 Name Constraints: critical"), "{text}");
     assert!(text.contains("DNS:ciamlogin.com"), "{text}");
+    // What the certificate says is read back, as PermittedName shows it (what the server
+    // compares to decide whether its CA must be made again).
+    assert_eq!(
+        ca.info().permitted_names,
+        ["DNS:ciamlogin.com", "DNS:login.microsoftonline.com", "IP:127.0.0.1/32"]
+    );
+    assert_eq!(PermittedName::Ip("::1".parse().unwrap()).to_string(), "IP:::1/128");
 
     let leaf_for = |names: &[&str]| {
         let key = PrivateKey::generate(KeyType::EcP256).unwrap();
@@ -170,9 +177,19 @@ fn a_name_constrained_ca_vouches_only_for_its_names() {
         &["login.microsoftonline.com"],
         &["127.0.0.1"],
     ] {
-        let (ok, text) = verify(dir.path(), &leaf_for(permitted));
+        let leaf = leaf_for(permitted);
+        assert!(leaf.names_issuer(&ca));
+        let (ok, text) = verify(dir.path(), &leaf);
         assert!(ok, "{permitted:?}: {text}");
     }
+    // The same name with another key is another CA: its leaves do not name this one.
+    let other_key = PrivateKey::generate(KeyType::EcP256).unwrap();
+    let same_name = CertificateSpec::new(Name::parse("CN=Constrained CA").unwrap())
+        .certificate_authority()
+        .self_signed(&other_key)
+        .unwrap();
+    assert!(same_name.info().permitted_names.is_empty());
+    assert!(!leaf_for(&["127.0.0.1"]).names_issuer(&same_name));
     for refused in [
         &["www.example.com"][..],
         &["contoso.ciamlogin.com", "accounts.google.com"],

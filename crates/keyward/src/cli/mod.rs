@@ -11,6 +11,7 @@ mod quickstart;
 mod serve;
 mod signing_key;
 mod token;
+mod trust;
 mod user;
 mod vault;
 
@@ -28,6 +29,7 @@ pub use quickstart::QuickstartArgs;
 pub use serve::{ServeArgs, ServeProfile};
 pub use signing_key::SigningKeyCommand;
 pub use token::TokenArgs;
+pub use trust::{Store, TrustArgs};
 pub use user::{RoleCommand, UserCommand};
 pub use vault::{DownloadFormat, SecretContentType, VaultArgs, VaultCertCommand, VaultCommand, VaultSecretCommand};
 
@@ -138,6 +140,26 @@ pub enum Command {
         after_help = "Examples:\n  keyward hosts\n  sudo keyward hosts --write --vault kv-article\n  sudo keyward hosts --remove\n  keyward hosts --hosts-file /etc/netns/keyward-test/hosts --write"
     )]
     Hosts(HostsArgs),
+    /// Install the data directory's local CA where this machine's clients look, as mkcert does:
+    /// the system store and the NSS databases of Chromium and Firefox; or take it out again.
+    ///
+    /// The CA can vouch only for the names the server serves (localhost and the names under
+    /// it, 127.0.0.1, ::1, the --public-url host: its name constraints), and its key never
+    /// leaves the data directory (tls/ca.key, 0600). Trusting it means: whoever can read that
+    /// key can make certificates for those names that this machine believes. What was added is
+    /// recorded in tls/trust.json; --uninstall removes exactly that. Running it again changes
+    /// nothing, or replaces a CA the server made again (its names changed). The Azure host
+    /// names mode's CA is never installed unless named by its own flag.
+    ///
+    /// The system store needs root; NSS databases are per user, so run the two apart when you
+    /// use sudo. Node, Python, curl and Java lines are printed at the end.
+    #[command(after_help = "Examples:\n  \
+        keyward trust --dry-run\n  \
+        sudo keyward trust --data ./keyward-data --store system\n  \
+        keyward trust --data ./keyward-data --store nss\n  \
+        keyward trust --store nss --nss-db ~/.pki/nssdb\n  \
+        sudo keyward trust --data ./keyward-data --uninstall")]
+    Trust(TrustArgs),
 }
 
 /// How `app` commands reach the server.

@@ -90,12 +90,17 @@ async fn quickstart(args: QuickstartArgs) -> anyhow::Result<()> {
     let url = server.public_url().to_owned();
     let authority = format!("{url}/{TENANT}/");
     let ca = server.data_dir().ca_pem();
+    let trusted = crate::trust::status_line(
+        server.data_dir().root(),
+        server.local_ca() == keyward_server::CaChange::Reissued,
+    );
     let quickstart_dir = server.data_dir().path("quickstart");
     let server = tokio::spawn(server.wait());
     result(&format!(
         "{authority} (tenant {TENANT}); clients trust {}",
         ca.display()
     ));
+    result(&format!("TLS: {trusted}"));
 
     let setup = Setup {
         data: &data,

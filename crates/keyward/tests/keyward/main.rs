@@ -23,4 +23,5 @@ mod profile;
 mod readme;
 mod reload;
 mod signin;
+mod trust;
 mod vault;
