@@ -38,6 +38,7 @@ pub mod forwarded;
 pub mod fuzzing;
 mod grants;
 mod http;
+pub mod key_rotation;
 pub mod managed_identity;
 mod metrics;
 mod oauth_error;

@@ -14,7 +14,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::GraphCaller;
+use super::GraphTokenCaller;
 use crate::authority::Authority;
 
 /// The largest response body read back for the id of what a POST created.
@@ -28,7 +28,9 @@ pub(crate) async fn audit_changes(State(authority): State<Arc<Authority>>, reque
     }
     let path = request.uri().path().to_owned();
     let (mut parts, body) = request.into_parts();
-    let caller = GraphCaller::from_request_parts(&mut parts, &authority).await.ok();
+    // Any valid Graph token: an application rolling its own keys holds no role, and a change
+    // that succeeded passed its handler's own check.
+    let caller = GraphTokenCaller::from_request_parts(&mut parts, &authority).await.ok();
     let response = next.run(Request::from_parts(parts, body)).await;
     let Some(caller) = caller.filter(|_| response.status().is_success()) else {
         return response;
@@ -95,6 +97,25 @@ fn describe(method: &Method, path: &str, created: &Value) -> (String, String, St
             text("application"),
             text(id),
             text("Client secret removed through the management API"),
+        ),
+        (&Method::POST, ["v1.0", "applications", id, "addKey"]) => (
+            text("application"),
+            text(id),
+            format!(
+                "Certificate {} (key {}) added with a proof of possession (addKey)",
+                created["customKeyIdentifier"].as_str().unwrap_or_default(),
+                created["keyId"].as_str().unwrap_or_default()
+            ),
+        ),
+        (&Method::POST, ["v1.0", "applications", id, "removeKey"]) => (
+            text("application"),
+            text(id),
+            text("Certificate removed with a proof of possession (removeKey)"),
+        ),
+        (&Method::POST, ["v1.0", keyed, action @ ("addKey" | "removeKey")]) if keyed.starts_with("applications(") => (
+            text("application"),
+            keyed.chars().take(80).collect(),
+            format!("{action} with a proof of possession"),
         ),
         (&Method::POST, ["v1.0", "users"]) => (
             text("user"),
