@@ -17,5 +17,6 @@ mod expiry;
 mod first_hour;
 mod managed_identity;
 mod profile;
+mod rotation;
 mod signin;
 mod vault;
