@@ -174,6 +174,14 @@ async fn add_key_by_appid_address_works_too() {
     let reply = send(&h.router, json_request(Method::POST, &uri, Some(&r.token), Some(body))).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(thumbprints(&h, &r).await.len(), 2);
+    // Filed under the application's object id, whichever address was used.
+    let store = keyward_store::open(&h.database).await.unwrap();
+    let object_id = r.object_id.to_string();
+    let events = store
+        .audit_events(h.tenant_id, Some(("application", &object_id)), 50)
+        .await
+        .unwrap();
+    assert!(events.iter().any(|e| e.detail.contains("addKey")), "{events:?}");
 }
 
 #[tokio::test]

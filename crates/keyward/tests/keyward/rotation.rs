@@ -216,6 +216,46 @@ async fn rotate_no_wait_adds_and_prints_the_command_that_removes_the_old_one() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("private key"));
 }
 
+#[tokio::test]
+async fn rotate_from_the_vault_registers_the_vault_certificate_current_version() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    server.keyward(&["app", "create", "--name", "vaulted-app"]);
+    let (old_cert, _) = openssl_certificate(work.path(), "old", "vaulted-app");
+    server.keyward(&[
+        "app",
+        "cert",
+        "add",
+        "vaulted-app",
+        work.path().join("old.pem").to_str().unwrap(),
+    ]);
+    let created = server.keyward(&["vault", "cert", "create", "vaulted-cert", "--subject", "CN=vaulted-app"]);
+    let rotated = server.keyward(&[
+        "app",
+        "cert",
+        "rotate",
+        "vaulted-app",
+        "--from-vault",
+        "vaulted-cert",
+        "--grace",
+        "1s",
+    ]);
+    let shown = server.keyward(&["vault", "cert", "show", "vaulted-cert"]);
+    let x5t = shown["x5t"].as_str().unwrap();
+    let registered = thumbprints(&server, "vaulted-app");
+    assert_eq!(registered.len(), 1, "{rotated}");
+    assert_ne!(registered[0], old_cert.thumbprints().sha1_hex());
+    assert_eq!(rotated["added"]["customKeyIdentifier"], registered[0]);
+    assert_eq!(rotated["files"]["vaultCertificate"], "vaulted-cert");
+    // The registered certificate is the vault's: same SHA-1 thumbprint as its x5t.
+    let x5t_hex: String = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, x5t)
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    assert_eq!(registered[0], x5t_hex, "{created}");
+}
+
 /// Needs the server to record each certificate's last use (`keyCredentials[].keywardLastUsed`),
 /// which the `last-use` branch adds.
 #[tokio::test]

@@ -39,6 +39,7 @@ pub(crate) async fn audit_changes(State(authority): State<Arc<Authority>>, reque
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_RESPONSE).await.unwrap_or_default();
     let created: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let path = by_object_id(&authority, caller.tenant_id(), &path);
     let (target_kind, target_id, detail) = describe(&method, &path, &created);
     let actor = caller
         .app_id()
@@ -64,6 +65,25 @@ pub(crate) async fn audit_changes(State(authority): State<Arc<Authority>>, reque
         tracing::error!(error = %e, path, "the audit log could not be written");
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// `/v1.0/applications(appId='...')/...` as `/v1.0/applications/{object id}/...`, so that a change
+/// made through either address is filed under the application; any other path as it is.
+fn by_object_id(authority: &Authority, tenant_id: Uuid, path: &str) -> String {
+    let mut segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let resolved = match segments.as_slice() {
+        ["v1.0", keyed, ..] if keyed.starts_with("applications(") => super::keyed(authority, tenant_id, keyed)
+            .ok()
+            .map(|(_, entry)| entry.app.id.to_string()),
+        _ => None,
+    };
+    match resolved {
+        Some(object_id) => {
+            segments.splice(1..2, ["applications", object_id.as_str()]);
+            format!("/{}", segments.join("/"))
+        }
+        None => path.to_owned(),
+    }
 }
 
 /// What a change did, in the audit log's terms: the kind and id of its target (as the admin
@@ -111,11 +131,6 @@ fn describe(method: &Method, path: &str, created: &Value) -> (String, String, St
             text("application"),
             text(id),
             text("Certificate removed with a proof of possession (removeKey)"),
-        ),
-        (&Method::POST, ["v1.0", keyed, action @ ("addKey" | "removeKey")]) if keyed.starts_with("applications(") => (
-            text("application"),
-            keyed.chars().take(80).collect(),
-            format!("{action} with a proof of possession"),
         ),
         (&Method::POST, ["v1.0", "users"]) => (
             text("user"),
