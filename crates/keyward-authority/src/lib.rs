@@ -41,6 +41,7 @@ pub mod forwarded;
 pub mod fuzzing;
 mod grants;
 mod http;
+pub mod key_rotation;
 pub mod managed_identity;
 mod metrics;
 mod oauth_error;

@@ -71,6 +71,10 @@ pub enum GrantKind {
     /// The user's answer to a device code (approved or denied), under the device code's id:
     /// inserted once, so that of two answers only the first counts.
     DeviceApproval,
+    /// A proof of possession an application sent to roll its own keys (Graph's `addKey`,
+    /// `removeKey`), under the hash of its `jti` or signature: inserted once, so that a replayed
+    /// proof is refused. Its user is the application's object id (no user is involved).
+    KeyProof,
 }
 
 impl GrantKind {
@@ -84,6 +88,7 @@ impl GrantKind {
             Self::DeviceCode => "device_code",
             Self::UserCode => "user_code",
             Self::DeviceApproval => "device_approval",
+            Self::KeyProof => "key_proof",
         }
     }
 }

@@ -8,6 +8,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+mod rotate;
+
 use crate::cli::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand, SigningKeyCommand};
 use crate::connection::Connection;
 use crate::graph::{Application, KeyCredential, NewKeyCredential, Object, PasswordCredential, json_list};
@@ -157,6 +159,7 @@ async fn dispatch(command: AppCommand) -> anyhow::Result<()> {
 
 async fn cert(command: AppCertCommand) -> anyhow::Result<()> {
     match command {
+        AppCertCommand::Rotate(args) => rotate::rotate(args).await,
         AppCertCommand::Add {
             app,
             file,

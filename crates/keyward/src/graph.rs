@@ -111,6 +111,23 @@ pub struct KeyCredential {
     /// When it expires (RFC 3339).
     #[serde(deserialize_with = "lenient")]
     pub end_date_time: String,
+    /// When and from where a client last authenticated with it (Keyward's
+    /// `keywardLastUsed`, not Graph's); `None` if never, or from a server that does not record
+    /// it.
+    #[serde(deserialize_with = "lenient")]
+    pub keyward_last_used: Option<LastUse>,
+}
+
+/// The last time a credential authenticated a client.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LastUse {
+    /// When (RFC 3339).
+    #[serde(deserialize_with = "lenient")]
+    pub date_time: String,
+    /// The client's address, if known.
+    #[serde(deserialize_with = "lenient")]
+    pub client_address: Option<String>,
 }
 
 /// A client secret (its value only in the answer that created it).

@@ -80,7 +80,8 @@ fn sign_in() -> Router<Arc<Authority>> {
 }
 
 /// The management API (Microsoft Graph's shapes) and Keyward's own admin endpoints. Every
-/// handler takes a [`graph::GraphCaller`], so none can forget to authenticate; every successful
+/// handler takes a [`graph::GraphCaller`] (`addKey` and `removeKey` a [`graph::GraphTokenCaller`]
+/// and a proof), so none can forget to authenticate; every successful
 /// change is written to the audit log ([`graph::audit`]).
 fn management(authority: Arc<Authority>) -> Router<Arc<Authority>> {
     use applications as a;
@@ -94,6 +95,12 @@ fn management(authority: Arc<Authority>) -> Router<Arc<Authority>> {
             "/v1.0/policies/defaultAppManagementPolicy",
             get(policies::get).patch(policies::patch),
         )
+        // An application rolling its own certificates: a Graph token without any role will
+        // do, the proof of possession authorizes the change (Entra's rule).
+        .route("/v1.0/applications/{id}/addKey", post(a::add_key))
+        .route("/v1.0/applications/{id}/removeKey", post(a::remove_key))
+        .route("/v1.0/{keyed}/addKey", post(a::add_key_keyed))
+        .route("/v1.0/{keyed}/removeKey", post(a::remove_key_keyed))
         .route("/v1.0/servicePrincipals", get(sp::list))
         .route("/v1.0/servicePrincipals/{id}", get(sp::get))
         .route(

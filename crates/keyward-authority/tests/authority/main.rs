@@ -7,6 +7,7 @@
 mod common;
 mod device;
 mod graph;
+mod key_rotation;
 mod pages;
 mod roles;
 mod signin;

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
 use keyward_pki::{
-    CertificateSpec, Contents, KeyType, MAX_INPUT, Name, PfxEncryption, PrivateKey, SubjectAltName, Validity,
+    Certificate, CertificateSpec, Contents, KeyType, MAX_INPUT, Name, PfxEncryption, PrivateKey, SubjectAltName,
+    Validity,
 };
 
 use crate::cli::{CertCommand, ExtractKeyArgs, NewArgs, PasswordArgs, ShowArgs};
@@ -31,77 +32,163 @@ fn new(args: NewArgs) -> anyhow::Result<()> {
         (Some(months), None) => Validity::Months(months),
         (None, None) => Validity::default(),
     };
-    let mut spec = CertificateSpec::new(subject.clone()).validity(validity);
+    let mut sans = Vec::with_capacity(args.sans.len());
     for san in &args.sans {
-        spec = spec.subject_alt_name(SubjectAltName::parse(san)?);
+        sans.push(SubjectAltName::parse(san)?);
     }
     let prefix = args.out.clone().unwrap_or_else(|| default_prefix(&subject));
-    let [cer, pem, key_path, pfx] = ["cer", "pem", "key", "pfx"].map(|ext| with_suffix(&prefix, ext));
-    let combined = args.combined.then(|| with_suffix(&prefix, "combined.pem"));
-    let mut targets = vec![cer.as_path(), pem.as_path(), key_path.as_path(), pfx.as_path()];
-    targets.extend(combined.as_deref());
-    files::check_absent(&targets, args.force)?;
-
-    let password = match password::given(args.password.as_deref(), args.password_file.as_deref())? {
-        Some(pw) => Some(pw),
-        None if args.no_password => None,
-        None if password::can_prompt() => password::prompt_new("the private key and the .pfx")?,
-        None => bail!(
-            "no password given, and standard input is not a terminal to ask for one; give --password-file FILE \
-             (or set KEYWARD_PASSWORD), or --no-password to write the key unencrypted"
-        ),
+    let request = NewCertificate {
+        subject,
+        key_type,
+        validity,
+        sans,
+        prefix,
+        legacy_pfx: args.legacy_pfx,
+        combined: args.combined,
+        force: args.force,
     };
-
-    let key = PrivateKey::generate(key_type)?;
-    let cert = spec.self_signed(&key)?;
-    let key_pem = key.to_pkcs8_pem(password.as_deref().map(String::as_str))?;
-    let encryption = if args.legacy_pfx {
-        PfxEncryption::Legacy3Des
-    } else {
-        PfxEncryption::Aes256
-    };
-    let pfx_der = keyward_pki::write_pfx(
-        &cert,
-        &[],
-        &key,
-        password.as_deref().map_or("", String::as_str),
-        encryption,
+    request.check_absent()?;
+    let password = new_password(
+        args.password.as_deref(),
+        args.password_file.as_deref(),
+        args.no_password,
+        "--password-file FILE (or set KEYWARD_PASSWORD), or --no-password",
     )?;
-
-    let cert_pem = cert.pem();
-    // Key first, then the certificate: the order of Key Vault's PEM secrets, which every
-    // reader of AZURE_CLIENT_CERTIFICATE_PATH accepts.
-    let combined_pem = Zeroizing::new(format!("{}{}", key_pem.as_str(), cert_pem));
-    let mut outputs: Vec<(&Path, &[u8], Access)> = vec![
-        (&cer, cert.der(), Access::Public),
-        (&pem, cert_pem.as_bytes(), Access::Public),
-        (&key_path, key_pem.as_bytes(), Access::OwnerOnly),
-        (&pfx, &pfx_der, Access::OwnerOnly),
-    ];
-    if let Some(path) = &combined {
-        outputs.push((path, combined_pem.as_bytes(), Access::OwnerOnly));
-    }
-    let mut written: Vec<&Path> = Vec::new();
-    for (path, contents, access) in outputs {
-        if let Err(err) = files::write_new(path, contents, access, args.force) {
-            for done in written {
-                std::fs::remove_file(done).ok();
-            }
-            return Err(err);
-        }
-        written.push(path);
-    }
-
+    let made = request.write(password.as_deref().map(String::as_str))?;
     let files = report::NewFiles {
-        cer: &cer,
-        pem: &pem,
-        key: &key_path,
-        pfx: &pfx,
-        combined: combined.as_deref(),
+        cer: &made.cer,
+        pem: &made.pem,
+        key: &made.key_path,
+        pfx: &made.pfx,
+        combined: made.combined.as_deref(),
         encrypted: password.is_some(),
         legacy_pfx: args.legacy_pfx,
     };
-    report::print_new(&cert, &key, &files, args.json)
+    report::print_new(&made.certificate, &made.key, &files, args.json)
+}
+
+/// The password for a new key and .pfx: given, none (`no_password`), or asked for at a
+/// terminal; elsewhere an error naming `flags` to give.
+pub(crate) fn new_password(
+    flag: Option<&str>,
+    file: Option<&Path>,
+    no_password: bool,
+    flags: &str,
+) -> anyhow::Result<Option<Password>> {
+    match password::given(flag, file)? {
+        Some(pw) => Ok(Some(pw)),
+        None if no_password => Ok(None),
+        None if password::can_prompt() => password::prompt_new("the private key and the .pfx"),
+        None => bail!(
+            "no password given, and standard input is not a terminal to ask for one; give {flags} to write the key unencrypted"
+        ),
+    }
+}
+
+/// A self-signed certificate and key to make, and where: `PREFIX.cer`, `.pem`, `.key`, `.pfx`
+/// (what `keyward cert new` writes, and `keyward app cert rotate` reuses).
+pub(crate) struct NewCertificate {
+    /// The subject.
+    pub subject: Name,
+    /// The key type.
+    pub key_type: KeyType,
+    /// How long it is valid.
+    pub validity: Validity,
+    /// Subject alternative names.
+    pub sans: Vec<SubjectAltName>,
+    /// The path prefix of the four files.
+    pub prefix: PathBuf,
+    /// Protect the .pfx the old way (3DES, SHA-1 MAC).
+    pub legacy_pfx: bool,
+    /// Also write `PREFIX.combined.pem`: the key then the certificate, in one file (what
+    /// `AZURE_CLIENT_CERTIFICATE_PATH` reads).
+    pub combined: bool,
+    /// Overwrite existing files.
+    pub force: bool,
+}
+
+/// What [`NewCertificate::write`] made.
+pub(crate) struct MadeCertificate {
+    pub certificate: Certificate,
+    pub key: PrivateKey,
+    pub cer: PathBuf,
+    pub pem: PathBuf,
+    pub key_path: PathBuf,
+    pub pfx: PathBuf,
+    /// `PREFIX.combined.pem`, when asked for.
+    pub combined: Option<PathBuf>,
+}
+
+impl NewCertificate {
+    fn paths(&self) -> [PathBuf; 4] {
+        ["cer", "pem", "key", "pfx"].map(|ext| with_suffix(&self.prefix, ext))
+    }
+
+    fn combined_path(&self) -> Option<PathBuf> {
+        self.combined.then(|| with_suffix(&self.prefix, "combined.pem"))
+    }
+
+    /// Fails, naming them, if any of the files to write exists (unless `force`).
+    pub(crate) fn check_absent(&self) -> anyhow::Result<()> {
+        let [cer, pem, key, pfx] = self.paths();
+        let combined = self.combined_path();
+        let mut targets = vec![cer.as_path(), pem.as_path(), key.as_path(), pfx.as_path()];
+        targets.extend(combined.as_deref());
+        files::check_absent(&targets, self.force)
+    }
+
+    /// Generates the key and certificate and writes the four files (the key and .pfx 0600,
+    /// encrypted with `password` when there is one); on a failure, removes what it wrote.
+    pub(crate) fn write(&self, password: Option<&str>) -> anyhow::Result<MadeCertificate> {
+        self.check_absent()?;
+        let [cer, pem, key_path, pfx] = self.paths();
+        let mut spec = CertificateSpec::new(self.subject.clone()).validity(self.validity);
+        for san in &self.sans {
+            spec = spec.subject_alt_name(san.clone());
+        }
+        let key = PrivateKey::generate(self.key_type)?;
+        let certificate = spec.self_signed(&key)?;
+        let key_pem = key.to_pkcs8_pem(password)?;
+        let encryption = if self.legacy_pfx {
+            PfxEncryption::Legacy3Des
+        } else {
+            PfxEncryption::Aes256
+        };
+        let pfx_der = keyward_pki::write_pfx(&certificate, &[], &key, password.unwrap_or(""), encryption)?;
+        let cert_pem = certificate.pem();
+        let combined = self.combined_path();
+        // Key first, then the certificate: the order of Key Vault's PEM secrets, which every
+        // reader of AZURE_CLIENT_CERTIFICATE_PATH accepts.
+        let combined_pem = Zeroizing::new(format!("{}{}", key_pem.as_str(), cert_pem));
+        let mut outputs: Vec<(&Path, &[u8], Access)> = vec![
+            (&cer, certificate.der(), Access::Public),
+            (&pem, cert_pem.as_bytes(), Access::Public),
+            (&key_path, key_pem.as_bytes(), Access::OwnerOnly),
+            (&pfx, &pfx_der, Access::OwnerOnly),
+        ];
+        if let Some(path) = &combined {
+            outputs.push((path, combined_pem.as_bytes(), Access::OwnerOnly));
+        }
+        let mut written: Vec<&Path> = Vec::new();
+        for (path, contents, access) in outputs {
+            if let Err(err) = files::write_new(path, contents, access, self.force) {
+                for done in written {
+                    std::fs::remove_file(done).ok();
+                }
+                return Err(err);
+            }
+            written.push(path);
+        }
+        Ok(MadeCertificate {
+            certificate,
+            key,
+            cer,
+            pem,
+            key_path,
+            pfx,
+            combined,
+        })
+    }
 }
 
 fn show(args: ShowArgs) -> anyhow::Result<()> {
@@ -178,7 +265,7 @@ fn load(path: &Path, password: Option<Password>) -> anyhow::Result<(Contents, Op
 }
 
 /// The CN made safe as a file name, e.g. `CN=ciam client/app` -> `ciam-client-app`.
-fn default_prefix(subject: &Name) -> PathBuf {
+pub(crate) fn default_prefix(subject: &Name) -> PathBuf {
     let cn = subject.common_name().unwrap_or("certificate");
     let safe: String = cn
         .chars()

@@ -111,6 +111,85 @@ pub enum AppCertCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Replace an application's certificate without downtime: add a new one beside the old,
+    /// wait a grace period while clients switch, then remove the old one.
+    ///
+    /// The new certificate is made here (same subject as the current one, written as
+    /// DIR/NAME.cer, .pem, .key and .pfx like `keyward cert new`), or read from --cert FILE, or
+    /// taken from the vault (--from-vault NAME, its current version). The old certificate is the
+    /// current one (the valid certificate that expires last) unless --old names others.
+    ///
+    /// Removing is refused for an old certificate that a client used during the grace period
+    /// (the server records each certificate's last use): that client has not switched, and
+    /// would fail. Point it at the new files, then remove the old one (`keyward app cert
+    /// remove`), or pass --force. With --no-wait the new certificate is added and the command
+    /// that removes the old one is printed, to run later.
+    ///
+    /// The default grace, 1h, is the lifetime of an access token: a client that keeps running
+    /// asks for a new token within the hour, so by then it has either picked up the new
+    /// certificate or shown, by using the old one, that it has not.
+    #[command(after_help = "Examples:\n  \
+        keyward app cert rotate ciam-client-app --out certs/2027 --no-password\n  \
+        keyward app cert rotate ciam-client-app --cert new-cert.pem --grace 10m\n  \
+        keyward app cert rotate ciam-client-app --from-vault ciam-client-cert --no-wait\n  \
+        keyward app cert rotate ciam-client-app --cert new.cer --old 5F2A...C3 --grace 30s --force")]
+    Rotate(RotateArgs),
+}
+
+/// The flags of `keyward app cert rotate`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").args(["cert", "from_vault", "out"])))]
+pub struct RotateArgs {
+    /// The application.
+    pub app: String,
+    /// Make the new certificate and key in this directory [default: the current directory].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The new certificate's subject [default: the current certificate's].
+    #[arg(long, value_name = "DN", conflicts_with_all = ["cert", "from_vault"])]
+    pub subject: Option<String>,
+    /// The new key's type.
+    #[arg(long, default_value = "rsa-2048", value_name = "TYPE",
+          value_parser = ["rsa-2048", "rsa-3072", "rsa-4096", "ec-p256", "ec-p384"],
+          conflicts_with_all = ["cert", "from_vault"])]
+    pub key_type: String,
+    /// The new certificate's validity in months.
+    #[arg(long, default_value_t = 12, value_name = "N", conflicts_with_all = ["cert", "from_vault"])]
+    pub months: u32,
+    /// Password for the new .key and .pfx. Visible in the process list: prefer --password-file.
+    #[arg(long, env = "KEYWARD_PASSWORD", hide_env_values = true,
+          conflicts_with_all = ["password_file", "no_password", "cert", "from_vault"])]
+    pub password: Option<String>,
+    /// Read the new key's password from the first line of this file.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["no_password", "cert", "from_vault"])]
+    pub password_file: Option<PathBuf>,
+    /// Write the new .key unencrypted and the .pfx with an empty password.
+    #[arg(long, conflicts_with_all = ["cert", "from_vault"])]
+    pub no_password: bool,
+    /// Use this certificate (.cer, .crt or .pem, the public part) instead of making one.
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// Use the current version of this vault certificate instead of making one.
+    #[arg(long, value_name = "NAME")]
+    pub from_vault: Option<String>,
+    /// The vault's URL, with --from-vault [default: the server's default vault].
+    #[arg(long, env = "KEYWARD_VAULT_URL", value_name = "URL", requires = "from_vault")]
+    pub vault_url: Option<String>,
+    /// How long both certificates stay registered before the old one is removed: 30s, 10m, 1h,
+    /// 2d (at most 7d).
+    #[arg(long, default_value = "1h", value_name = "DURATION", value_parser = parse_grace)]
+    pub grace: time::Duration,
+    /// The certificate(s) to remove, by key id or thumbprint (repeatable) [default: the current one].
+    #[arg(long = "old", value_name = "KEYID|THUMBPRINT")]
+    pub old: Vec<String>,
+    /// Remove the old certificate even if a client used it during the grace period.
+    #[arg(long)]
+    pub force: bool,
+    /// Add the new certificate and stop: print the command that removes the old one later.
+    #[arg(long, conflicts_with = "force")]
+    pub no_wait: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,6 +246,26 @@ pub enum AppRoleCommand {
     },
 }
 
+/// `--grace`: a number and a unit, `s`, `m`, `h` or `d`; at most seven days.
+fn parse_grace(text: &str) -> Result<time::Duration, String> {
+    let text = text.trim();
+    let bad = || format!("{text:?} is not a duration: give 30s, 10m, 1h or 2d");
+    let (i, unit) = text.char_indices().last().ok_or_else(bad)?;
+    let unit = match unit {
+        's' => time::Duration::SECOND,
+        'm' => time::Duration::MINUTE,
+        'h' => time::Duration::HOUR,
+        'd' => time::Duration::DAY,
+        _ => return Err(bad()),
+    };
+    let count: u32 = text[..i].parse().map_err(|_| bad())?;
+    let grace = unit * count;
+    if grace > time::Duration::days(7) {
+        return Err(format!("{text} is more than seven days"));
+    }
+    Ok(grace)
+}
+
 /// `--expiring`: `30d`, `12h`, or a bare number of days; at most ten years.
 fn parse_window(text: &str) -> Result<time::Duration, String> {
     let text = text.trim();
@@ -187,7 +286,18 @@ fn parse_window(text: &str) -> Result<time::Duration, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_window;
+    use super::{parse_grace, parse_window};
+
+    #[test]
+    fn grace_periods_have_a_unit() {
+        assert_eq!(parse_grace("30s"), Ok(time::Duration::seconds(30)));
+        assert_eq!(parse_grace("10m"), Ok(time::Duration::minutes(10)));
+        assert_eq!(parse_grace("1h"), Ok(time::Duration::hours(1)));
+        assert_eq!(parse_grace("0s"), Ok(time::Duration::ZERO));
+        for bad in ["", "10", "m", "-1h", "1.5h", "8d", "1w"] {
+            assert!(parse_grace(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn expiry_windows_are_days_or_hours() {

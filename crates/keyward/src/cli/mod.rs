@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use app::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand};
+pub use app::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand, RotateArgs};
 pub use cert::{CertCommand, ExtractKeyArgs, NewArgs, ShowArgs};
 pub use doctor::{DEFAULT_SCOPE, DoctorArgs};
 pub use hosts::HostsArgs;

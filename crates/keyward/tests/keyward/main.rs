@@ -22,6 +22,7 @@ mod managed_identity;
 mod profile;
 mod readme;
 mod reload;
+mod rotation;
 mod signin;
 mod trust;
 mod vault;

@@ -1,4 +1,6 @@
-//! `/v1.0/applications`: list, create, get, patch, delete, `addPassword`, `removePassword`.
+//! `/v1.0/applications`: list, create, get, patch, delete, `addPassword`, `removePassword`,
+//! and `addKey`/`removeKey`, by which an application rolls its own certificates with a proof of
+//! possession ([`crate::key_rotation`]).
 //!
 //! A request is read whole into the domain's [`NewApplication`] or [`ApplicationChange`]
 //! (uploaded certificates checked on the way) before the authority is asked to write anything,
@@ -19,7 +21,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use super::{GraphCaller, GraphError, GraphResult, body, collection, date, parse_id};
+use super::{GraphCaller, GraphError, GraphResult, GraphTokenCaller, body, collection, date, keyed, parse_id};
 use crate::applications::{ApplicationChange, KeyCredentialChange, NewApplication};
 use crate::authority::{Authority, KEY_VAULT_APP_ID};
 use crate::credentials;
@@ -370,6 +372,175 @@ pub(crate) async fn remove_password(
             }
             Ok(())
         })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddKeyBody {
+    key_credential: Option<KeyCredentialBody>,
+    /// Only for a key of type `X509CertAndPassword`, which is not supported.
+    password_credential: Option<Value>,
+    proof: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RemoveKeyBody {
+    key_id: Option<Uuid>,
+    proof: Option<String>,
+}
+
+/// The application a key-rolling caller names by object id, if it may change it.
+fn key_target(authority: &Authority, caller: &GraphTokenCaller, id: &str) -> GraphResult<Arc<AppEntry>> {
+    let id = parse_id(id)?;
+    let entry = authority
+        .snapshot()
+        .app_by_object_id(caller.tenant_id(), id)
+        .cloned()
+        .ok_or_else(|| GraphError::not_found(&id.to_string()))?;
+    allowed(caller, entry)
+}
+
+/// The application of `applications(appId='...')`, if the caller may change it.
+fn keyed_key_target(authority: &Authority, caller: &GraphTokenCaller, segment: &str) -> GraphResult<Arc<AppEntry>> {
+    match keyed(authority, caller.tenant_id(), segment)? {
+        (true, entry) => allowed(caller, entry),
+        (false, _) => Err(GraphError::bad_request(
+            "Service principals' keys are rolled through their application.",
+        )),
+    }
+}
+
+/// An application may roll its own keys; an administrator anyone's.
+fn allowed(caller: &GraphTokenCaller, entry: Arc<AppEntry>) -> GraphResult<Arc<AppEntry>> {
+    if caller.may_change(entry.app.app_id) {
+        Ok(entry)
+    } else {
+        Err(GraphError::new(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation: an application may roll only its own keys, \
+             unless it holds Application.ReadWrite.All.",
+        ))
+    }
+}
+
+/// `POST /v1.0/applications/{id}/addKey`: adds a certificate beside the others; the caller is
+/// the application itself (or an administrator), the proof signed by one of its current
+/// certificates.
+pub(crate) async fn add_key(
+    State(authority): State<Arc<Authority>>,
+    caller: GraphTokenCaller,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> GraphResult {
+    let entry = key_target(&authority, &caller, &id)?;
+    add_key_to(&authority, &entry, &bytes).await
+}
+
+/// `POST /v1.0/applications(appId='...')/addKey`.
+pub(crate) async fn add_key_keyed(
+    State(authority): State<Arc<Authority>>,
+    caller: GraphTokenCaller,
+    Path(segment): Path<String>,
+    bytes: axum::body::Bytes,
+) -> GraphResult {
+    let entry = keyed_key_target(&authority, &caller, &segment)?;
+    add_key_to(&authority, &entry, &bytes).await
+}
+
+async fn add_key_to(authority: &Authority, entry: &AppEntry, bytes: &[u8]) -> GraphResult {
+    let body: AddKeyBody = body(bytes)?;
+    let proof = body.proof.filter(|p| !p.trim().is_empty()).ok_or_else(|| {
+        GraphError::bad_request(
+            "The proof is required: a JWT signed with one of the application's current certificates.",
+        )
+    })?;
+    let key = body
+        .key_credential
+        .ok_or_else(|| GraphError::bad_request("keyCredential is required."))?;
+    if key.r#type.as_deref() == Some("X509CertAndPassword") || body.password_credential.is_some_and(|p| !p.is_null()) {
+        return Err(GraphError::bad_request(
+            "Only keys of type AsymmetricX509Cert (usage Verify) can be added: Keyward keeps no private keys of applications.",
+        ));
+    }
+    if key.key.is_none() {
+        return Err(GraphError::bad_request(
+            "keyCredential.key must be the certificate in base64.",
+        ));
+    }
+    let now = OffsetDateTime::now_utc();
+    let allow_ec = authority.config().assertion.allow_es256;
+    let credential = match key_credentials(vec![key], allow_ec, now)?.pop() {
+        Some(KeyCredentialChange::Add(credential)) => credential,
+        _ => {
+            return Err(GraphError::bad_request(
+                "keyCredential.key must be the certificate in base64.",
+            ));
+        }
+    };
+    let added = authority
+        .add_key(entry.app.tenant_id, entry.app.id, credential, &proof, now)
+        .await?;
+    let thumbprints = Thumbprints::of(&added.certificate_der);
+    Ok(axum::Json(json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.keyCredential",
+        "keyId": added.key_id,
+        "displayName": added.display_name,
+        "type": "AsymmetricX509Cert",
+        "usage": "Verify",
+        "customKeyIdentifier": thumbprints.sha1_hex(),
+        "thumbprintSha256": thumbprints.sha256_hex(),
+        "startDateTime": date(added.start),
+        "endDateTime": date(added.end),
+        "key": null,
+    }))
+    .into_response())
+}
+
+/// `POST /v1.0/applications/{id}/removeKey`: removes a certificate; refused from the next
+/// request on.
+pub(crate) async fn remove_key(
+    State(authority): State<Arc<Authority>>,
+    caller: GraphTokenCaller,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> GraphResult {
+    let entry = key_target(&authority, &caller, &id)?;
+    remove_key_from(&authority, &entry, &bytes).await
+}
+
+/// `POST /v1.0/applications(appId='...')/removeKey`.
+pub(crate) async fn remove_key_keyed(
+    State(authority): State<Arc<Authority>>,
+    caller: GraphTokenCaller,
+    Path(segment): Path<String>,
+    bytes: axum::body::Bytes,
+) -> GraphResult {
+    let entry = keyed_key_target(&authority, &caller, &segment)?;
+    remove_key_from(&authority, &entry, &bytes).await
+}
+
+async fn remove_key_from(authority: &Authority, entry: &AppEntry, bytes: &[u8]) -> GraphResult {
+    let body: RemoveKeyBody = body(bytes)?;
+    let key_id = body
+        .key_id
+        .ok_or_else(|| GraphError::bad_request("keyId is required."))?;
+    let proof = body.proof.filter(|p| !p.trim().is_empty()).ok_or_else(|| {
+        GraphError::bad_request(
+            "The proof is required: a JWT signed with one of the application's current certificates.",
+        )
+    })?;
+    authority
+        .remove_key(
+            entry.app.tenant_id,
+            entry.app.id,
+            key_id,
+            &proof,
+            OffsetDateTime::now_utc(),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::GraphCaller;
+use super::GraphTokenCaller;
 use crate::authority::Authority;
 
 /// The largest response body read back for the id of what a POST created.
@@ -28,7 +28,9 @@ pub(crate) async fn audit_changes(State(authority): State<Arc<Authority>>, reque
     }
     let path = request.uri().path().to_owned();
     let (mut parts, body) = request.into_parts();
-    let caller = GraphCaller::from_request_parts(&mut parts, &authority).await.ok();
+    // Any valid Graph token: an application rolling its own keys holds no role, and a change
+    // that succeeded passed its handler's own check.
+    let caller = GraphTokenCaller::from_request_parts(&mut parts, &authority).await.ok();
     let response = next.run(Request::from_parts(parts, body)).await;
     let Some(caller) = caller.filter(|_| response.status().is_success()) else {
         return response;
@@ -37,6 +39,7 @@ pub(crate) async fn audit_changes(State(authority): State<Arc<Authority>>, reque
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_RESPONSE).await.unwrap_or_default();
     let created: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let path = by_object_id(&authority, caller.tenant_id(), &path);
     let (target_kind, target_id, detail) = describe(&method, &path, &created);
     let actor = caller
         .app_id()
@@ -62,6 +65,25 @@ pub(crate) async fn audit_changes(State(authority): State<Arc<Authority>>, reque
         tracing::error!(error = %e, path, "the audit log could not be written");
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// `/v1.0/applications(appId='...')/...` as `/v1.0/applications/{object id}/...`, so that a change
+/// made through either address is filed under the application; any other path as it is.
+fn by_object_id(authority: &Authority, tenant_id: Uuid, path: &str) -> String {
+    let mut segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let resolved = match segments.as_slice() {
+        ["v1.0", keyed, ..] if keyed.starts_with("applications(") => super::keyed(authority, tenant_id, keyed)
+            .ok()
+            .map(|(_, entry)| entry.app.id.to_string()),
+        _ => None,
+    };
+    match resolved {
+        Some(object_id) => {
+            segments.splice(1..2, ["applications", object_id.as_str()]);
+            format!("/{}", segments.join("/"))
+        }
+        None => path.to_owned(),
+    }
 }
 
 /// What a change did, in the audit log's terms: the kind and id of its target (as the admin
@@ -100,6 +122,20 @@ fn describe(method: &Method, path: &str, created: &Value) -> (String, String, St
             text("policy"),
             text("defaultAppManagementPolicy"),
             text("The tenant's default app management policy changed through the management API"),
+        ),
+        (&Method::POST, ["v1.0", "applications", id, "addKey"]) => (
+            text("application"),
+            text(id),
+            format!(
+                "Certificate {} (key {}) added with a proof of possession (addKey)",
+                created["customKeyIdentifier"].as_str().unwrap_or_default(),
+                created["keyId"].as_str().unwrap_or_default()
+            ),
+        ),
+        (&Method::POST, ["v1.0", "applications", id, "removeKey"]) => (
+            text("application"),
+            text(id),
+            text("Certificate removed with a proof of possession (removeKey)"),
         ),
         (&Method::POST, ["v1.0", "users"]) => (
             text("user"),

@@ -9,6 +9,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::error::Error;
+use crate::key_rotation::{KeyProofError, KeyRollError};
 
 /// An error of the management API in Graph's shape.
 #[derive(Debug)]
@@ -98,6 +99,28 @@ impl From<Error> for GraphError {
                     "the request failed on the server",
                 )
             }
+        }
+    }
+}
+
+/// The one mapping of a refused proof of possession: an unreadable one is a bad request; one that
+/// proves nothing (wrong key, issuer, audience, time, or used before) is denied.
+impl From<KeyProofError> for GraphError {
+    fn from(e: KeyProofError) -> Self {
+        match e {
+            KeyProofError::NotAJwt(_) | KeyProofError::UnreadableClaims(_) | KeyProofError::NoCertificateHeader => {
+                Self::bad_request(e.to_string())
+            }
+            _ => Self::new(StatusCode::FORBIDDEN, "Authorization_RequestDenied", e.to_string()),
+        }
+    }
+}
+
+impl From<KeyRollError> for GraphError {
+    fn from(e: KeyRollError) -> Self {
+        match e {
+            KeyRollError::Proof(e) => e.into(),
+            KeyRollError::Directory(e) => e.into(),
         }
     }
 }

@@ -37,10 +37,36 @@ use crate::directory::{AppEntry, TenantEntry};
 /// `Application.ReadWrite.All`.
 pub struct GraphCaller {
     tenant: Arc<TenantEntry>,
-    app_id: Option<Uuid>,
 }
 
 impl FromRequestParts<Arc<Authority>> for GraphCaller {
+    type Rejection = GraphError;
+
+    async fn from_request_parts(parts: &mut Parts, authority: &Arc<Authority>) -> Result<Self, GraphError> {
+        let caller = GraphTokenCaller::from_request_parts(parts, authority).await?;
+        if !caller.is_admin() {
+            return Err(GraphError::new(
+                StatusCode::FORBIDDEN,
+                "Authorization_RequestDenied",
+                format!(
+                    "Insufficient privileges to complete the operation: the caller needs the {APPLICATION_READ_WRITE_ALL} app role on Microsoft Graph."
+                ),
+            ));
+        }
+        Ok(Self { tenant: caller.tenant })
+    }
+}
+
+/// Any application holding a valid Microsoft Graph token of this authority, with or without
+/// `Application.ReadWrite.All`: the caller of the few actions an application may take on
+/// itself (Graph's `addKey` and `removeKey`, where a proof of possession authorizes the change).
+pub struct GraphTokenCaller {
+    tenant: Arc<TenantEntry>,
+    app_id: Option<Uuid>,
+    roles: Vec<String>,
+}
+
+impl FromRequestParts<Arc<Authority>> for GraphTokenCaller {
     type Rejection = GraphError;
 
     async fn from_request_parts(parts: &mut Parts, authority: &Arc<Authority>) -> Result<Self, GraphError> {
@@ -61,15 +87,6 @@ impl FromRequestParts<Arc<Authority>> for GraphCaller {
                 "Access token validation failure. Invalid audience, issuer, signature or lifetime.",
             )
         })?;
-        if !caller.roles.iter().any(|r| r == APPLICATION_READ_WRITE_ALL) {
-            return Err(GraphError::new(
-                StatusCode::FORBIDDEN,
-                "Authorization_RequestDenied",
-                format!(
-                    "Insufficient privileges to complete the operation: the caller needs the {APPLICATION_READ_WRITE_ALL} app role on Microsoft Graph."
-                ),
-            ));
-        }
         let tenant = authority
             .snapshot()
             .tenant_by_id(caller.tenant_id)
@@ -78,7 +95,30 @@ impl FromRequestParts<Arc<Authority>> for GraphCaller {
         Ok(Self {
             tenant,
             app_id: caller.app_id,
+            roles: caller.roles,
         })
+    }
+}
+
+impl GraphTokenCaller {
+    /// The caller's tenant id.
+    pub(crate) fn tenant_id(&self) -> Uuid {
+        self.tenant.tenant.id
+    }
+
+    /// The calling application's client ID (the token's `azp`).
+    pub(crate) fn app_id(&self) -> Option<Uuid> {
+        self.app_id
+    }
+
+    /// Whether it holds `Application.ReadWrite.All`: it may change any application.
+    pub(crate) fn is_admin(&self) -> bool {
+        self.roles.iter().any(|r| r == APPLICATION_READ_WRITE_ALL)
+    }
+
+    /// Whether it may change the application `app_id`: itself, or any as an administrator.
+    pub(crate) fn may_change(&self, app_id: Uuid) -> bool {
+        self.is_admin() || self.app_id == Some(app_id)
     }
 }
 
@@ -91,11 +131,6 @@ impl GraphCaller {
     /// The caller's tenant.
     pub(crate) fn tenant(&self) -> &TenantEntry {
         &self.tenant
-    }
-
-    /// The calling application's client ID (the token's `azp`).
-    pub(crate) fn app_id(&self) -> Option<Uuid> {
-        self.app_id
     }
 }
 
@@ -129,7 +164,7 @@ pub(crate) fn parse_id(id: &str) -> GraphResult<Uuid> {
 
 /// `applications(appId='...')` and `servicePrincipals(appId='...')`: whether it names the
 /// application (or its service principal), and the entry.
-fn keyed(authority: &Authority, caller: &GraphCaller, segment: &str) -> GraphResult<(bool, Arc<AppEntry>)> {
+pub(crate) fn keyed(authority: &Authority, tenant_id: Uuid, segment: &str) -> GraphResult<(bool, Arc<AppEntry>)> {
     let parse = |prefix: &str| {
         segment
             .strip_prefix(prefix)
@@ -152,7 +187,7 @@ fn keyed(authority: &Authority, caller: &GraphCaller, segment: &str) -> GraphRes
     };
     let entry = authority
         .snapshot()
-        .app_in_tenant(caller.tenant_id(), app_id)
+        .app_in_tenant(tenant_id, app_id)
         .cloned()
         .ok_or_else(|| GraphError::not_found(&app_id.to_string()))?;
     Ok((is_app, entry))
@@ -164,7 +199,7 @@ pub(crate) async fn get_keyed(
     caller: GraphCaller,
     Path(segment): Path<String>,
 ) -> GraphResult {
-    let (is_app, entry) = keyed(&authority, &caller, &segment)?;
+    let (is_app, entry) = keyed(&authority, caller.tenant_id(), &segment)?;
     Ok(axum::Json(if is_app {
         applications::render(&entry.app)
     } else {
@@ -180,7 +215,7 @@ pub(crate) async fn patch_keyed(
     Path(segment): Path<String>,
     bytes: axum::body::Bytes,
 ) -> GraphResult {
-    match keyed(&authority, &caller, &segment)? {
+    match keyed(&authority, caller.tenant_id(), &segment)? {
         (true, entry) => applications::apply_patch(&authority, &caller, entry.app.id, &bytes).await,
         (false, _) => Err(GraphError::bad_request(
             "Service principals are changed through their application.",
@@ -194,7 +229,7 @@ pub(crate) async fn delete_keyed(
     caller: GraphCaller,
     Path(segment): Path<String>,
 ) -> GraphResult {
-    match keyed(&authority, &caller, &segment)? {
+    match keyed(&authority, caller.tenant_id(), &segment)? {
         (true, entry) => {
             authority.delete_application(caller.tenant_id(), entry.app.id).await?;
             Ok(StatusCode::NO_CONTENT.into_response())

@@ -170,6 +170,7 @@ pub(crate) async fn grant_is_redeemed_once(store: Arc<dyn Store>) {
         GrantKind::DeviceCode,
         GrantKind::UserCode,
         GrantKind::DeviceApproval,
+        GrantKind::KeyProof,
     ] {
         let grant = inserted(&*store, grant(kind, &ann)).await;
         assert_eq!(
