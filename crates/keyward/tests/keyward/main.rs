@@ -15,6 +15,7 @@ mod client;
 mod connections;
 mod expiry;
 mod first_hour;
+mod last_use;
 mod managed_identity;
 mod profile;
 mod signin;
