@@ -16,6 +16,30 @@ macro_rules! sign_in_columns {
     };
 }
 
+/// The most sign-in records one `INSERT` writes (ten parameters each; SQLite allows 32,766 and
+/// PostgreSQL 65,535 parameters a statement).
+const SIGN_INS_PER_STATEMENT: usize = 200;
+
+/// `INSERT INTO service_principal_sign_ins ... VALUES (...), (...)` for `rows` records.
+fn insert_sign_ins(rows: usize) -> String {
+    let mut statement = String::from(concat!(
+        "INSERT INTO service_principal_sign_ins (",
+        sign_in_columns!(),
+        ") VALUES "
+    ));
+    for row in 0..rows {
+        if row > 0 {
+            statement.push_str(", ");
+        }
+        let first = row * 10 + 1;
+        let placeholders: Vec<String> = (first..first + 10).map(|n| format!("${n}")).collect();
+        statement.push('(');
+        statement.push_str(&placeholders.join(", "));
+        statement.push(')');
+    }
+    statement
+}
+
 #[async_trait::async_trait]
 impl<DB> UsageStore for SqlStore<DB>
 where
@@ -88,24 +112,27 @@ where
             .collect::<Result<Vec<_>>>()?;
         let written = async {
             let mut tx = self.pool.begin().await?;
-            for (record, at) in records.iter().zip(&times) {
-                sqlx::query(concat!(
-                    "INSERT INTO service_principal_sign_ins (",
-                    sign_in_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-                ))
-                .bind(DB::id(record.id))
-                .bind(DB::id(record.tenant_id))
-                .bind(at)
-                .bind(DB::id(record.app_id))
-                .bind(record.key_id.map(DB::id))
-                .bind(&record.thumbprint)
-                .bind(record.succeeded)
-                .bind(record.error_code.map(i64::from))
-                .bind(record.correlation_id.map(DB::id))
-                .bind(&record.client_address)
-                .execute(&mut *tx)
-                .await?;
+            // Many rows a statement: a second of a busy token endpoint is thousands of records.
+            for (records, times) in records
+                .chunks(SIGN_INS_PER_STATEMENT)
+                .zip(times.chunks(SIGN_INS_PER_STATEMENT))
+            {
+                let statement = insert_sign_ins(records.len());
+                let mut query = sqlx::query(&statement);
+                for (record, at) in records.iter().zip(times) {
+                    query = query
+                        .bind(DB::id(record.id))
+                        .bind(DB::id(record.tenant_id))
+                        .bind(at.clone())
+                        .bind(DB::id(record.app_id))
+                        .bind(record.key_id.map(DB::id))
+                        .bind(record.thumbprint.clone())
+                        .bind(record.succeeded)
+                        .bind(record.error_code.map(i64::from))
+                        .bind(record.correlation_id.map(DB::id))
+                        .bind(record.client_address.clone());
+                }
+                query.execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok::<_, Failure>(())

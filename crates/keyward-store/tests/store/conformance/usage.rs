@@ -50,7 +50,13 @@ pub(crate) async fn later_credential_use_wins(store: Arc<dyn Store>) {
     assert!(store.credential_uses(tenant.id, app).await.unwrap().is_empty());
 
     let first = credential_use(&tenant, app, a, 0, "127.0.0.1");
-    assert_eq!(store.record_credential_uses(&[first.clone()]).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .record_credential_uses(std::slice::from_ref(&first))
+            .await
+            .unwrap(),
+        1
+    );
     let later = credential_use(&tenant, app, a, 60, "192.0.2.9");
     let earlier = credential_use(&tenant, app, a, 30, "198.51.100.1");
     let other = credential_use(&tenant, app, b, 5, "::1");
@@ -146,6 +152,16 @@ pub(crate) async fn sign_ins_are_listed_filtered_and_pruned(store: Arc<dyn Store
     let again = [record(&tenant, app, 1, None), failed.clone()];
     assert!(matches!(store.append_sign_ins(&again).await, Err(Error::Conflict(_))));
     assert_eq!(store.sign_ins(tenant.id, app, query).await.unwrap().len(), 3);
+
+    // A batch of many records (more than one statement's worth) is appended whole.
+    let busy = Uuid::new_v4();
+    let many: Vec<_> = (0..450).map(|i| record(&tenant, busy, 10 + i, None)).collect();
+    store.append_sign_ins(&many).await.unwrap();
+    let all = SignInQuery { limit: 1000, ..query };
+    let listed = store.sign_ins(tenant.id, busy, all).await.unwrap();
+    assert_eq!(listed.len(), 450);
+    assert_eq!(listed[0], in_utc(many[449].clone()));
+    assert_eq!(listed[449], in_utc(many[0].clone()));
 
     // Pruning: what is older than the cut goes, in every tenant; the rest stays.
     let pruned = store.delete_sign_ins_before(AT - Duration::days(30)).await.unwrap();
