@@ -11,10 +11,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::IntoResponse;
 use keyward_store::{ServicePrincipalSignIn, SignInQuery};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -59,17 +58,53 @@ pub(crate) async fn rotate_signing_key(State(authority): State<Arc<Authority>>, 
     Ok(axum::Json(json!({"kid": kid, "keys": render_signing_keys(tenant)})).into_response())
 }
 
-/// The query of `GET /admin/api/applications/{appId}/sign-ins`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SignInsQuery {
-    /// Only records at or after this RFC 3339 time (default: all that are kept).
-    since: Option<String>,
-    /// Only refusals.
-    #[serde(default)]
-    failures: bool,
-    /// At most this many (default and most: [`MAX_SIGN_INS`]).
-    top: Option<u32>,
+/// The query of `GET /admin/api/applications/{appId}/sign-ins`: `since` (RFC 3339: only
+/// records at or after it; default all that are kept), `failures` (`true`: only refusals) and
+/// `top` (at most this many; default and most [`MAX_SIGN_INS`]). Anything else is refused.
+fn sign_ins_query(raw: Option<&str>) -> GraphResult<SignInQuery> {
+    let mut query = SignInQuery {
+        since: OffsetDateTime::UNIX_EPOCH,
+        failures_only: false,
+        limit: MAX_SIGN_INS,
+    };
+    for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match &*name {
+            "since" => {
+                query.since = OffsetDateTime::parse(&value, &Rfc3339).map_err(|_| {
+                    GraphError::bad_request(format!(
+                        "since must be an RFC 3339 date-time such as 2026-12-06T14:00:00Z, not {value:?}"
+                    ))
+                })?;
+            }
+            "failures" => {
+                query.failures_only = match &*value {
+                    "true" => true,
+                    "false" => false,
+                    other => {
+                        return Err(GraphError::bad_request(format!(
+                            "failures must be true or false, not {other:?}"
+                        )));
+                    }
+                };
+            }
+            "top" => {
+                query.limit = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=MAX_SIGN_INS).contains(n))
+                    .ok_or_else(|| {
+                        GraphError::bad_request(format!("top must be 1 to {MAX_SIGN_INS}, not {value:?}"))
+                    })?;
+            }
+            other => {
+                return Err(GraphError::bad_request(format!(
+                    "unknown query parameter {:?}: give since, failures or top",
+                    other.chars().take(64).collect::<String>()
+                )));
+            }
+        }
+    }
+    Ok(query)
 }
 
 /// A sign-in record, with the field names of Graph's beta `signIn` resource.
@@ -95,23 +130,11 @@ pub(crate) async fn list_sign_ins(
     State(authority): State<Arc<Authority>>,
     caller: GraphCaller,
     Path(app_id): Path<String>,
-    Query(query): Query<SignInsQuery>,
+    RawQuery(raw): RawQuery,
 ) -> GraphResult {
     let app_id = Uuid::parse_str(&app_id)
         .map_err(|_| GraphError::bad_request(format!("{app_id:?} is not an application's client id (a GUID)")))?;
-    let since = match query.since.as_deref() {
-        Some(text) => OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
-            GraphError::bad_request(format!(
-                "since must be an RFC 3339 date-time such as 2026-12-06T14:00:00Z, not {text:?}"
-            ))
-        })?,
-        None => OffsetDateTime::UNIX_EPOCH,
-    };
-    let query = SignInQuery {
-        since,
-        failures_only: query.failures,
-        limit: query.top.unwrap_or(MAX_SIGN_INS).min(MAX_SIGN_INS),
-    };
+    let query = sign_ins_query(raw.as_deref())?;
     let records = authority.sign_ins(caller.tenant_id(), app_id, query).await?;
     Ok(collection(records.iter().map(render_sign_in).collect()))
 }
