@@ -137,6 +137,8 @@ pub struct Authority {
     pub(crate) device_polls: crate::device_code::DevicePolls,
     /// The store's directory revision the in-memory directory reflects.
     revision: AtomicI64,
+    /// Credential uses and sign-in records noted by the token endpoint, not yet written.
+    pub(crate) usage: crate::usage::Usage,
 }
 
 impl Authority {
@@ -156,6 +158,7 @@ impl Authority {
             last_sweep: AtomicI64::new(0),
             device_polls: crate::device_code::DevicePolls::default(),
             revision: AtomicI64::new(i64::MIN),
+            usage: crate::usage::Usage::default(),
         };
         authority.reload().await?;
         // The dummy hash that unknown accounts are checked against, made now so that the first

@@ -80,6 +80,9 @@ pub struct AuthenticatedClient {
     pub app: Arc<AppEntry>,
     /// How it proved it.
     pub method: ClientAuthMethod,
+    /// The `keyId` of the certificate or secret it presented (`None` for a public client or a
+    /// managed identity): whose last use the token endpoint notes.
+    pub credential: Option<Uuid>,
 }
 
 /// The claims of an assertion we read. Numbers may be floats (MSAL Python).
@@ -459,6 +462,7 @@ pub fn authenticate_assertion(
     Ok(AuthenticatedClient {
         app: Arc::clone(app),
         method: ClientAuthMethod::Certificate,
+        credential: Some(credential.key_id),
     })
 }
 
@@ -528,17 +532,19 @@ pub fn authenticate_secret(
 ) -> Result<AuthenticatedClient, ClientAuthError> {
     let app = find_client(snapshot, tenant, client_id)?;
     let presented = hash_secret(secret);
-    let mut matched = false;
+    let mut matched = None;
     for credential in app.secrets_valid_at(now) {
-        matched |=
-            constant_time::verify_slices_are_equal(presented.as_bytes(), credential.secret_hash.as_bytes()).is_ok();
+        if constant_time::verify_slices_are_equal(presented.as_bytes(), credential.secret_hash.as_bytes()).is_ok() {
+            matched = Some(credential.key_id);
+        }
     }
-    if !matched {
+    let Some(key_id) = matched else {
         return Err(ClientAuthError::WrongSecret { app_id: app.app.app_id });
-    }
+    };
     Ok(AuthenticatedClient {
         app: Arc::clone(app),
         method: ClientAuthMethod::Secret,
+        credential: Some(key_id),
     })
 }
 

@@ -60,6 +60,7 @@ pub mod smtp;
 mod testing;
 pub mod throttle;
 pub mod token;
+pub mod usage;
 mod user_token;
 pub mod users;
 

@@ -64,6 +64,7 @@ impl Authority {
         let client = AuthenticatedClient {
             app: Arc::clone(app),
             method: ClientAuthMethod::ManagedIdentity,
+            credential: None,
         };
         crate::token::client_credentials(
             &snapshot,

@@ -13,6 +13,9 @@ use crate::directory::Snapshot;
 pub struct Metrics {
     tokens_issued: AtomicU64,
     token_errors: AtomicU64,
+    last_use_writes: AtomicU64,
+    sign_ins_written: AtomicU64,
+    sign_ins_dropped: AtomicU64,
 }
 
 impl Metrics {
@@ -24,15 +27,43 @@ impl Metrics {
         self.token_errors.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn last_uses_written(&self, count: u64) {
+        self.last_use_writes.fetch_add(count, Ordering::Relaxed);
+    }
+
+    pub(crate) fn sign_ins_written(&self, count: u64) {
+        self.sign_ins_written.fetch_add(count, Ordering::Relaxed);
+    }
+
+    pub(crate) fn sign_in_dropped(&self) {
+        self.sign_ins_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many credential last uses have been written to the database since start (one
+    /// statement each, at most one per credential per minute).
+    pub fn last_use_writes(&self) -> u64 {
+        self.last_use_writes.load(Ordering::Relaxed)
+    }
+
     /// The Prometheus exposition.
     pub fn render(&self) -> String {
         format!(
             "# HELP keyward_token_requests_total Token endpoint requests by result.\n\
              # TYPE keyward_token_requests_total counter\n\
              keyward_token_requests_total{{result=\"issued\"}} {}\n\
-             keyward_token_requests_total{{result=\"refused\"}} {}\n",
+             keyward_token_requests_total{{result=\"refused\"}} {}\n\
+             # HELP keyward_last_use_writes_total Credential last uses written to the database (at most one per credential per minute).\n\
+             # TYPE keyward_last_use_writes_total counter\n\
+             keyward_last_use_writes_total {}\n\
+             # HELP keyward_sign_in_records_total Service-principal sign-in records written, or dropped because the buffer was full.\n\
+             # TYPE keyward_sign_in_records_total counter\n\
+             keyward_sign_in_records_total{{result=\"written\"}} {}\n\
+             keyward_sign_in_records_total{{result=\"dropped\"}} {}\n",
             self.tokens_issued.load(Ordering::Relaxed),
-            self.token_errors.load(Ordering::Relaxed)
+            self.token_errors.load(Ordering::Relaxed),
+            self.last_use_writes.load(Ordering::Relaxed),
+            self.sign_ins_written.load(Ordering::Relaxed),
+            self.sign_ins_dropped.load(Ordering::Relaxed),
         )
     }
 }

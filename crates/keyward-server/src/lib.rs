@@ -73,8 +73,8 @@ pub use limits::ConnectionLimits;
 pub use managed_identity::{ManagedIdentity, ManagedIdentityEndpoint};
 pub use master_key::{MasterKeyError, MasterKeySource};
 pub use settings::{
-    DEFAULT_TENANT, DEFAULT_TOKEN_LIFETIME, MAX_EXPIRY_WARNING, MAX_TOKEN_LIFETIME, MIN_EXPIRY_WARNING,
-    MIN_TOKEN_LIFETIME, ServeSettings, SettingsError,
+    DEFAULT_SIGN_IN_RETENTION, DEFAULT_TENANT, DEFAULT_TOKEN_LIFETIME, MAX_EXPIRY_WARNING, MAX_TOKEN_LIFETIME,
+    MIN_EXPIRY_WARNING, MIN_TOKEN_LIFETIME, ServeSettings, SettingsError,
 };
 pub use tls::{AZURE_HOSTS_CA, CaChange, LOCAL_CA};
 
@@ -85,6 +85,10 @@ use data_dir::Access;
 
 /// How often a server checks whether another one sharing the database changed the directory.
 const DIRECTORY_CHECK: Duration = Duration::from_secs(1);
+
+/// How often noted credential usage (sign-in records, last uses) is written to the database.
+/// Last uses are written at most once a minute per credential whatever this is.
+const USAGE_FLUSH: Duration = Duration::from_secs(1);
 
 /// How long requests in flight may finish once shutdown begins.
 const GRACE: Duration = Duration::from_secs(10);
@@ -105,6 +109,7 @@ pub struct Server {
     local_ca: CaChange,
     serving: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
+    authority: Arc<Authority>,
     managed_identities: Vec<ManagedIdentityEndpoint>,
 }
 
@@ -168,12 +173,16 @@ impl Server {
     }
 
     /// Serves until the shutdown future completes and requests in flight are done; then stops
-    /// the background work (directory refresh, certificate renewal, expiry watch and webhook)
-    /// and removes `server.json`.
+    /// the background work (directory refresh, certificate renewal, expiry watch and webhook,
+    /// credential usage), writes the credential usage noted since the last write, and removes
+    /// `server.json`.
     pub async fn wait(self) -> Result<()> {
         let served = self.serving.await;
         for task in &self.background {
             task.abort();
+        }
+        if let Err(e) = self.authority.flush_usage(true).await {
+            tracing::warn!(error = %e, "writing the last credential usage at shutdown failed");
         }
         std::fs::remove_file(self.data_dir.path("server.json")).ok();
         served?.map_err(Error::Serve)
@@ -243,6 +252,7 @@ pub async fn start(
     let mut background = vec![
         tokio::spawn(Arc::clone(&authority).follow_store(DIRECTORY_CHECK)),
         tokio::spawn(Arc::clone(&vaults).run_lifetime_actions(vault::LIFETIME_ACTIONS_EVERY)),
+        tokio::spawn(Arc::clone(&authority).run_usage(USAGE_FLUSH, settings.sign_in_retention)),
     ];
     background.extend(identity_tasks);
     background.extend(expiry::start(&authority, &settings.expiry)?);
@@ -254,7 +264,7 @@ pub async fn start(
     };
     dir.write_json("server.json", &info, Access::Public)?;
     let serving = listener::serve(
-        router(authority, vaults, admin_center),
+        router(Arc::clone(&authority), vaults, admin_center),
         tls,
         listener,
         settings.connections,
@@ -272,6 +282,7 @@ pub async fn start(
         local_ca,
         serving,
         background,
+        authority,
         managed_identities,
     })
 }

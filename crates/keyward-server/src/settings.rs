@@ -33,6 +33,10 @@ pub const MIN_EXPIRY_WARNING: Duration = Duration::from_secs(86_400);
 /// The longest expiry warning window accepted: one year.
 pub const MAX_EXPIRY_WARNING: Duration = Duration::from_secs(365 * 86_400);
 
+/// Service-principal sign-in records are kept this long unless told otherwise (as Entra keeps
+/// sign-in logs: 30 days).
+pub const DEFAULT_SIGN_IN_RETENTION: Duration = Duration::from_secs(30 * 86_400);
+
 /// A server's validated settings.
 ///
 /// ```
@@ -58,6 +62,7 @@ pub struct ServeSettings {
     pub(crate) azure_hosts: bool,
     pub(crate) managed_identities: Vec<crate::ManagedIdentity>,
     pub(crate) expiry: crate::expiry::ExpirySettings,
+    pub(crate) sign_in_retention: Duration,
 }
 
 impl ServeSettings {
@@ -80,6 +85,7 @@ impl ServeSettings {
             azure_hosts: false,
             managed_identities: Vec::new(),
             expiry: crate::expiry::ExpirySettings::default(),
+            sign_in_retention: DEFAULT_SIGN_IN_RETENTION,
         }
     }
 
@@ -333,6 +339,17 @@ impl ServeSettings {
         self.azure_hosts
     }
 
+    /// How long service-principal sign-in records are kept (default
+    /// [`DEFAULT_SIGN_IN_RETENTION`]); older ones are deleted by a background task. At least one
+    /// second.
+    pub fn sign_in_retention(mut self, retention: Duration) -> Result<Self, SettingsError> {
+        if retention < Duration::from_secs(1) {
+            return Err(SettingsError::SignInRetentionTooShort { retention });
+        }
+        self.sign_in_retention = retention;
+        Ok(self)
+    }
+
     /// The data directory.
     pub fn data_dir(&self) -> &DataDir {
         &self.data
@@ -386,6 +403,14 @@ pub enum SettingsError {
     TokenLifetimeOutOfRange {
         /// The lifetime given.
         lifetime: Duration,
+    },
+    /// The sign-in retention is under a second.
+    #[error(
+        "a sign-in retention of {retention:?} would delete sign-in records as they are written; give at least 1s, e.g. 30d"
+    )]
+    SignInRetentionTooShort {
+        /// The retention given.
+        retention: Duration,
     },
     /// A connection timeout or cap is zero.
     #[error("{limit} is zero: no client could connect or finish a request; give a positive value")]
@@ -470,7 +495,9 @@ mod tests {
         );
         assert!(settings.clone().token_lifetime(Duration::from_secs(9)).is_err());
         assert!(settings.clone().token_lifetime(Duration::from_secs(86_401)).is_err());
-        assert!(settings.token_lifetime(Duration::from_secs(10)).is_ok());
+        assert!(settings.clone().token_lifetime(Duration::from_secs(10)).is_ok());
+        assert!(settings.clone().sign_in_retention(Duration::from_millis(999)).is_err());
+        assert!(settings.sign_in_retention(Duration::from_secs(1)).is_ok());
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! authority's directory, [`SignInStore`] for customer sign-in, [`VaultStore`] for the vault,
 //! [`AuditStore`] for the audit log), implemented for SQLite (the embedded default, WAL mode) and
 //! PostgreSQL (several servers sharing one database), chosen once at start-up from the database
-//! URL by [`open`], which returns a [`Store`]: all four families in one.
+//! URL by [`open`], which returns a [`Store`]: all five families in one.
 //!
 //! Inside, the families are written once, in SQL both databases run: `sql.rs` and a file per
-//! family (`sql/directory.rs`, `sql/sign_in.rs`, `sql/vault.rs`, `sql/audit.rs`), generic over
+//! family (`sql/directory.rs`, `sql/sign_in.rs`, `sql/vault.rs`, `sql/audit.rs`,
+//! `sql/usage.rs`), generic over
 //! the backend.
 //! `sqlite.rs` and `postgres.rs` hold what sets each apart: how it connects, its migrations and
 //! how it stores ids (text on SQLite, `uuid` on PostgreSQL). Around them: how a value becomes a
@@ -24,12 +25,14 @@ mod postgres;
 mod rows;
 mod sql;
 mod sqlite;
+mod usage_model;
 mod user_model;
 mod vault_model;
 
 pub use audit_model::AuditEvent;
 pub use model::{AppRole, AppRoleAssignment, Application, KeyCredential, PasswordCredential, SigningKey, Tenant};
 pub use policy_model::{AppManagementPolicy, CredentialRestriction};
+pub use usage_model::{CredentialUse, ServicePrincipalSignIn, SignInQuery};
 pub use user_model::{Grant, GrantKind, Redemption, User};
 pub use vault_model::{AccessPolicy, Collection, ItemKey, ItemWrite, Vault, VaultItem, VaultVersion, VaultWrite};
 
@@ -114,13 +117,13 @@ pub enum Error {
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything Keyward persists, the four families in one: what [`open`] returns and what the
-/// authority takes. Every type that implements the four families is a `Store`; an
+/// Everything Keyward persists, the five families in one: what [`open`] returns and what the
+/// authority takes. Every type that implements the five families is a `Store`; an
 /// `Arc<dyn Store>` becomes the `Arc<dyn VaultStore>` (say) of a service that needs only one of
 /// them by coercion.
-pub trait Store: DirectoryStore + SignInStore + VaultStore + AuditStore {}
+pub trait Store: DirectoryStore + SignInStore + VaultStore + AuditStore + UsageStore {}
 
-impl<T: DirectoryStore + SignInStore + VaultStore + AuditStore + ?Sized> Store for T {}
+impl<T: DirectoryStore + SignInStore + VaultStore + AuditStore + UsageStore + ?Sized> Store for T {}
 
 /// The authority's directory: tenants, applications, role assignments and signing keys. Every
 /// write is durable when it returns (an acknowledged write survives `kill -9`).
@@ -273,4 +276,26 @@ pub trait AuditStore: Send + Sync + 'static {
     /// most `limit`; only those of one target when `target` is `Some((kind, id))` (compared
     /// exactly, after the bounding an append applies).
     async fn audit_events(&self, tenant_id: Uuid, target: Option<(&str, &str)>, limit: u32) -> Result<Vec<AuditEvent>>;
+}
+
+/// Credential usage: when each credential last authenticated a client, and the service-principal
+/// sign-in records. Written in batches, off the token endpoint's path; writing never moves the
+/// directory revision. Every write is durable when it returns.
+#[async_trait::async_trait]
+pub trait UsageStore: Send + Sync + 'static {
+    /// Records uses in one transaction: each becomes its credential's last use unless the stored
+    /// one is later (so that of several servers sharing the database, the latest use wins,
+    /// whatever order they write in). Returns how many rows were written (a use older than the
+    /// stored one writes nothing). [`Error::NotFound`] if a tenant does not exist (nothing is
+    /// written then); [`Error::Invalid`] if a time is outside the years 0 to 9999.
+    async fn record_credential_uses(&self, uses: &[CredentialUse]) -> Result<u64>;
+    /// The last uses of an application's credentials (by its object id), in no set order.
+    async fn credential_uses(&self, tenant_id: Uuid, application_id: Uuid) -> Result<Vec<CredentialUse>>;
+    /// Appends sign-in records in one transaction. [`Error::Conflict`] if an id is taken,
+    /// [`Error::NotFound`] if a tenant does not exist (nothing is appended then).
+    async fn append_sign_ins(&self, records: &[ServicePrincipalSignIn]) -> Result<()>;
+    /// The sign-in records of one client (by appId) of a tenant, newest first, as `query` says.
+    async fn sign_ins(&self, tenant_id: Uuid, app_id: Uuid, query: SignInQuery) -> Result<Vec<ServicePrincipalSignIn>>;
+    /// Deletes the sign-in records of every tenant from before `before`; returns how many.
+    async fn delete_sign_ins_before(&self, before: OffsetDateTime) -> Result<u64>;
 }

@@ -7,7 +7,8 @@ use uuid::Uuid;
 use crate::columns::{Document, IdColumn, from_document, time_from_text};
 use crate::conflict::item_kind;
 use crate::{
-    AppRoleAssignment, AuditEvent, Collection, Grant, GrantKind, ItemKey, Result, Tenant, VaultItem, VaultVersion,
+    AppRoleAssignment, AuditEvent, Collection, CredentialUse, Error, Grant, GrantKind, ItemKey, Result,
+    ServicePrincipalSignIn, Tenant, VaultItem, VaultVersion,
 };
 
 /// A tenant: id, name, domain, created.
@@ -36,6 +37,24 @@ pub(crate) type VersionRow = (String, String, String, Document, Vec<u8>);
 
 /// An audit event: id, tenant, at, actor id, actor, action, target kind, target id, detail.
 pub(crate) type AuditRow<I> = (I, I, String, Option<I>, String, String, String, String, String);
+
+/// A credential's last use: tenant, application, key id, at, client address.
+pub(crate) type CredentialUseRow<I> = (I, I, I, String, Option<String>);
+
+/// A sign-in record: id, tenant, at, appId, key id, thumbprint, succeeded, error code,
+/// correlation id, client address.
+pub(crate) type SignInRecordRow<I> = (
+    I,
+    I,
+    String,
+    I,
+    Option<I>,
+    Option<String>,
+    bool,
+    Option<i64>,
+    Option<I>,
+    Option<String>,
+);
 
 /// A tenant from its row.
 pub(crate) fn tenant<I: IdColumn>(row: TenantRow<I>) -> Result<Tenant> {
@@ -145,6 +164,44 @@ pub(crate) fn audit_event<I: IdColumn>(row: AuditRow<I>) -> Result<AuditEvent> {
         target_kind,
         target_id,
         detail,
+    })
+}
+
+/// A credential's last use from its row.
+pub(crate) fn credential_use<I: IdColumn>(row: CredentialUseRow<I>) -> Result<CredentialUse> {
+    let (tenant_id, application_id, key_id, at, client_address) = row;
+    let uuid = |id: I| id.uuid("credential use");
+    Ok(CredentialUse {
+        tenant_id: uuid(tenant_id)?,
+        application_id: uuid(application_id)?,
+        key_id: uuid(key_id)?,
+        at: time_from_text(&at, "credential use")?,
+        client_address,
+    })
+}
+
+/// A sign-in record from its row.
+pub(crate) fn sign_in_record<I: IdColumn>(row: SignInRecordRow<I>) -> Result<ServicePrincipalSignIn> {
+    let (id, tenant_id, at, app_id, key_id, thumbprint, succeeded, error_code, correlation_id, client_address) = row;
+    let uuid = |id: I| id.uuid("sign-in record");
+    Ok(ServicePrincipalSignIn {
+        id: uuid(id)?,
+        tenant_id: uuid(tenant_id)?,
+        at: time_from_text(&at, "sign-in record")?,
+        app_id: uuid(app_id)?,
+        key_id: key_id.map(uuid).transpose()?,
+        thumbprint,
+        succeeded,
+        error_code: error_code
+            .map(|code| {
+                u32::try_from(code).map_err(|_| Error::Corrupt {
+                    what: "sign-in record",
+                    detail: format!("error code {code}"),
+                })
+            })
+            .transpose()?,
+        correlation_id: correlation_id.map(uuid).transpose()?,
+        client_address,
     })
 }
 

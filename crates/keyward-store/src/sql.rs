@@ -1,5 +1,5 @@
 //! The store in SQL, written once for both backends: [`SqlStore`] implements each family of the
-//! store (`directory.rs`, `sign_in.rs`, `vault.rs`, `audit.rs`) over any [`Backend`], that is SQLite or
+//! store (`directory.rs`, `sign_in.rs`, `vault.rs`, `audit.rs`, `usage.rs`) over any [`Backend`], that is SQLite or
 //! PostgreSQL. Their schemas differ in column types (text or `uuid`, text or `jsonb`, integer or
 //! boolean), not in names, so one text of each statement serves both: parameters are numbered
 //! (`$1`), booleans written `true` and `false` (SQLite reads 1 and 0), documents bound and read
@@ -11,6 +11,7 @@
 mod audit;
 mod directory;
 mod sign_in;
+mod usage;
 mod vault;
 
 use sqlx::{Database, Decode, Encode, Pool, Type};

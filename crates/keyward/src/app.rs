@@ -12,7 +12,10 @@ mod rotate;
 
 use crate::cli::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand, SigningKeyCommand};
 use crate::connection::Connection;
-use crate::graph::{Application, KeyCredential, NewKeyCredential, Object, PasswordCredential, json_list};
+use crate::files;
+use crate::graph::{
+    Application, KeyCredential, LastUsed, NewKeyCredential, Object, PasswordCredential, SignIn, json_list,
+};
 use crate::output::print;
 use crate::password;
 use crate::upload;
@@ -127,6 +130,21 @@ async fn dispatch(command: AppCommand) -> anyhow::Result<()> {
             api.set_app_roles(&found.id, roles).await?;
             print(server.json, &json!({"value": value, "appId": found.app_id}), || {
                 format!("Added the app role {value} to {}.\n", found.display_name)
+            })
+        }
+        AppCommand::SignIns {
+            app,
+            failures,
+            since,
+            server,
+        } => {
+            let api = Connection::open(&server).await?;
+            let found = find(&api, &app).await?;
+            let now = OffsetDateTime::now_utc();
+            let since = since.map(|age| sortable_utc(now - age)).transpose()?;
+            let records = api.sign_ins(&found.app_id, since.as_deref(), failures).await?;
+            print(server.json, &json_list(&records), || {
+                sign_ins_table(&found.display_name, &records, failures)
             })
         }
         AppCommand::Grant {
@@ -369,13 +387,16 @@ fn join(values: &[String]) -> String {
 /// Certificates as `app cert list` shows them.
 fn certificates_table(keys: &[&Object<KeyCredential>], now: OffsetDateTime) -> String {
     let rows = keys.iter().map(|k| {
-        [
-            &k.custom_key_identifier,
-            &k.start_date_time,
-            &k.end_date_time,
-            &k.key_id,
-            &k.display_name,
-        ]
+        (
+            [
+                &k.custom_key_identifier,
+                &k.start_date_time,
+                &k.end_date_time,
+                &k.key_id,
+                &k.display_name,
+            ],
+            last_used(k.keyward_last_used.as_ref(), now),
+        )
     });
     credentials_table("THUMBPRINT", now, rows)
 }
@@ -383,15 +404,85 @@ fn certificates_table(keys: &[&Object<KeyCredential>], now: OffsetDateTime) -> S
 /// Client secrets as `app secret list` shows them.
 fn secrets_table(secrets: &[&Object<PasswordCredential>], now: OffsetDateTime) -> String {
     let rows = secrets.iter().map(|p| {
-        [
-            &p.hint,
-            &p.start_date_time,
-            &p.end_date_time,
-            &p.key_id,
-            &p.display_name,
-        ]
+        (
+            [
+                &p.hint,
+                &p.start_date_time,
+                &p.end_date_time,
+                &p.key_id,
+                &p.display_name,
+            ],
+            last_used(p.keyward_last_used.as_ref(), now),
+        )
     });
     credentials_table("HINT", now, rows)
+}
+
+/// A credential's last use for people: `2 min ago from 127.0.0.1`, `never`.
+fn last_used(last: Option<&LastUsed>, now: OffsetDateTime) -> String {
+    let Some(last) = last else {
+        return "never".into();
+    };
+    let when = match OffsetDateTime::parse(&last.date_time, &Rfc3339) {
+        Ok(at) => ago(now - at),
+        Err(_) => last.date_time.clone(),
+    };
+    match &last.client_address {
+        Some(address) => format!("{when} from {address}"),
+        None => when,
+    }
+}
+
+/// How long ago, roughly: `just now`, `40 s ago`, `2 min ago`, `5 h ago`, `3 days ago`.
+fn ago(age: time::Duration) -> String {
+    let seconds = age.whole_seconds().max(0);
+    match seconds {
+        0..5 => "just now".into(),
+        5..60 => format!("{seconds} s ago"),
+        60..3600 => format!("{} min ago", seconds / 60),
+        3600..172_800 => format!("{} h ago", seconds / 3600),
+        _ => format!("{} days ago", seconds / 86_400),
+    }
+}
+
+/// A time as `--since` sends it: RFC 3339 in UTC.
+fn sortable_utc(time: OffsetDateTime) -> anyhow::Result<String> {
+    Ok(time.to_offset(time::UtcOffset::UTC).format(&Rfc3339)?)
+}
+
+/// Sign-in records as `app sign-ins` shows them, newest first.
+fn sign_ins_table(app: &str, records: &[Object<SignIn>], failures: bool) -> String {
+    if records.is_empty() {
+        let what = if failures { "failed sign-ins" } else { "sign-ins" };
+        return format!("{app} has no {what} in this period.\n");
+    }
+    let mut text = format!(
+        "  {:<22}{:<16}{:<42}{:<18}{}\n",
+        "TIME", "RESULT", "CREDENTIAL", "CLIENT ADDRESS", "CORRELATION ID"
+    );
+    for record in records {
+        let result = match record.status.error_code {
+            0 => "success".to_owned(),
+            code => format!("AADSTS{code}"),
+        };
+        let credential = record
+            .service_principal_credential_thumbprint
+            .as_deref()
+            .or(record.service_principal_credential_key_id.as_deref())
+            .unwrap_or("-");
+        let time = record.created_date_time.split('.').next().unwrap_or_default();
+        let time = if time.ends_with('Z') {
+            time.to_owned()
+        } else {
+            format!("{time}Z")
+        };
+        text.push_str(&format!(
+            "  {time:<22}{result:<16}{credential:<42}{:<18}{}\n",
+            record.ip_address.as_deref().unwrap_or("-"),
+            record.correlation_id.as_deref().unwrap_or("-"),
+        ));
+    }
+    text
 }
 
 /// Whole days until `end` (RFC 3339) from `now`, negative once past; `None` if unreadable.
@@ -420,28 +511,50 @@ fn with_days_left(json: &Value, end: &str, now: OffsetDateTime) -> Value {
 }
 
 /// One credential a row: its identifier (thumbprint or hint), start, end, days left, key id,
-/// description.
+/// last use, description.
 fn credentials_table<'a>(
     label: &str,
     now: OffsetDateTime,
-    rows: impl ExactSizeIterator<Item = [&'a String; 5]>,
+    rows: impl ExactSizeIterator<Item = ([&'a String; 5], String)>,
 ) -> String {
     if rows.len() == 0 {
         return "  (none)\n".into();
     }
     let mut text = format!(
-        "  {:<42}{:<22}{:<22}{:<11}{:<38}{}\n",
-        label, "START DATE", "EXPIRES", "DAYS LEFT", "KEY ID", "DESCRIPTION"
+        "  {:<42}{:<22}{:<22}{:<11}{:<38}{:<32}{}\n",
+        label, "START DATE", "EXPIRES", "DAYS LEFT", "KEY ID", "LAST USED", "DESCRIPTION"
     );
-    for [id, start, end, key_id, description] in rows {
+    for ([id, start, end, key_id, description], last_used) in rows {
         let left = match OffsetDateTime::parse(end, &Rfc3339) {
             Ok(end) if end <= now => "expired".to_owned(),
             Ok(end) => (end - now).whole_days().to_string(),
             Err(_) => "?".to_owned(),
         };
         text.push_str(&format!(
-            "  {id:<42}{start:<22}{end:<22}{left:<11}{key_id:<38}{description}\n"
+            "  {id:<42}{start:<22}{end:<22}{left:<11}{key_id:<38}{last_used:<32}{description}\n"
         ));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_use_reads_as_an_age_and_an_address() {
+        let now = OffsetDateTime::parse("2026-12-06T14:30:00Z", &Rfc3339).unwrap();
+        let used = |at: &str, address: Option<&str>| LastUsed {
+            date_time: at.into(),
+            client_address: address.map(Into::into),
+        };
+        assert_eq!(last_used(None, now), "never");
+        assert_eq!(
+            last_used(Some(&used("2026-12-06T14:28:00Z", Some("127.0.0.1"))), now),
+            "2 min ago from 127.0.0.1"
+        );
+        assert_eq!(last_used(Some(&used("2026-12-06T14:29:58Z", None)), now), "just now");
+        assert_eq!(last_used(Some(&used("2026-12-06T09:00:00Z", None)), now), "5 h ago");
+        assert_eq!(last_used(Some(&used("2026-12-01T14:30:00Z", None)), now), "5 days ago");
+    }
 }

@@ -111,23 +111,47 @@ pub struct KeyCredential {
     /// When it expires (RFC 3339).
     #[serde(deserialize_with = "lenient")]
     pub end_date_time: String,
-    /// When and from where a client last authenticated with it (Keyward's
-    /// `keywardLastUsed`, not Graph's); `None` if never, or from a server that does not record
-    /// it.
-    #[serde(deserialize_with = "lenient")]
-    pub keyward_last_used: Option<LastUse>,
+    /// When it last authenticated a client, and from where (Keyward's extension); `None` if
+    /// never.
+    pub keyward_last_used: Option<LastUsed>,
 }
 
-/// The last time a credential authenticated a client.
+/// Keyward's `keywardLastUsed` of a credential.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct LastUse {
-    /// When (RFC 3339).
+pub struct LastUsed {
+    /// When (RFC 3339, UTC).
     #[serde(deserialize_with = "lenient")]
     pub date_time: String,
-    /// The client's address, if known.
-    #[serde(deserialize_with = "lenient")]
+    /// The client's address, when known.
     pub client_address: Option<String>,
+}
+
+/// A service-principal sign-in record, in the names of Graph's beta `signIn`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SignIn {
+    /// When (RFC 3339, UTC).
+    #[serde(deserialize_with = "lenient")]
+    pub created_date_time: String,
+    /// The credential's key id, when identified.
+    pub service_principal_credential_key_id: Option<String>,
+    /// The certificate's SHA-1 thumbprint, when the request named one.
+    pub service_principal_credential_thumbprint: Option<String>,
+    /// The client's address.
+    pub ip_address: Option<String>,
+    /// The correlation id of the request (in the error response of a refusal).
+    pub correlation_id: Option<String>,
+    /// The result: `errorCode` 0 for a success, else the AADSTS code.
+    pub status: SignInStatus,
+}
+
+/// The result of a sign-in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SignInStatus {
+    /// 0 for a success, else the AADSTS code.
+    pub error_code: u32,
 }
 
 /// A client secret (its value only in the answer that created it).
@@ -152,6 +176,9 @@ pub struct PasswordCredential {
     /// When it expires (RFC 3339).
     #[serde(deserialize_with = "lenient")]
     pub end_date_time: String,
+    /// When it last authenticated a client, and from where (Keyward's extension); `None` if
+    /// never.
+    pub keyward_last_used: Option<LastUsed>,
 }
 
 /// An app role a resource application defines.
@@ -496,7 +523,24 @@ impl Connection {
         Ok(())
     }
 
-    /// The tenant's signing keys.
+    /// The service-principal sign-in records of the application `app_id` (its client id),
+    /// newest first: those since `since` (RFC 3339 in UTC, `Z`), only refusals when `failures`.
+    pub async fn sign_ins(
+        &self,
+        app_id: &str,
+        since: Option<&str>,
+        failures: bool,
+    ) -> anyhow::Result<Vec<Object<SignIn>>> {
+        let mut path = format!("/admin/api/applications/{app_id}/sign-ins?failures={failures}");
+        if let Some(since) = since {
+            // RFC 3339 in UTC: digits, `-`, `:`, `.`, `T` and `Z`, nothing to escape.
+            path.push_str("&since=");
+            path.push_str(since);
+        }
+        Ok(self.get::<List<SignIn>>(&path).await?.value)
+    }
+
+    /// The tenant's token-signing keys.
     pub async fn signing_keys(&self) -> anyhow::Result<Object<SigningKeys>> {
         self.get("/admin/api/signing-keys").await
     }

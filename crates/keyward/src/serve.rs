@@ -79,6 +79,7 @@ pub fn settings(args: &ServeArgs) -> anyhow::Result<(ServeSettings, String)> {
         .profile(profile)
         .tenants(&args.tenants)?
         .token_lifetime(Duration::from_secs(u64::from(args.token_lifetime)))?
+        .sign_in_retention(Duration::try_from(args.sign_in_retention).unwrap_or(Duration::ZERO))?
         .connection_limits(limits)?
         .trusted_proxies(TrustedProxies::new(args.trusted_proxies.iter().copied()))
         .azure_hosts(args.azure_hosts);

@@ -6,6 +6,7 @@
 //! is refused by the token endpoint from the next request on (the authority's update publishes
 //! the new directory before it returns).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use askama::Template;
@@ -15,6 +16,7 @@ use axum::response::Response;
 use keyward_authority::credentials::{certificate_credential, new_secret};
 use keyward_authority::{AppEntry, ApplicationError, CredentialError, Error as AuthorityError};
 use keyward_pki::{Format, Thumbprints};
+use keyward_store::CredentialUse;
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -63,6 +65,7 @@ pub struct CertificateRow {
     start: When,
     expires: When,
     expired: bool,
+    last_used: Option<LastUsed>,
 }
 
 /// A client secret as the table shows it (never its value).
@@ -72,6 +75,38 @@ pub struct SecretRow {
     hint: String,
     expires: When,
     expired: bool,
+    last_used: Option<LastUsed>,
+}
+
+/// When a credential last authenticated a client, and from where.
+pub struct LastUsed {
+    when: When,
+    address: Option<String>,
+}
+
+impl LastUsed {
+    fn of(uses: &HashMap<Uuid, CredentialUse>, key_id: Uuid) -> Option<Self> {
+        uses.get(&key_id).map(|u| LastUsed {
+            when: When::of(u.at),
+            address: u.client_address.clone(),
+        })
+    }
+}
+
+/// The last uses of an application's credentials; none (logged) if they cannot be read, so that
+/// the page still shows.
+async fn last_uses(center: &AdminCenter, entry: &AppEntry) -> HashMap<Uuid, CredentialUse> {
+    match center
+        .authority()
+        .credential_uses(entry.app.tenant_id, entry.app.id)
+        .await
+    {
+        Ok(uses) => uses,
+        Err(e) => {
+            tracing::warn!(error = %e, app = %entry.app.app_id, "cannot read the credentials' last use");
+            HashMap::new()
+        }
+    }
 }
 
 /// A secret just made: the one time its value is on a page.
@@ -101,7 +136,7 @@ struct CredentialsPage {
 }
 
 impl CredentialsPage {
-    fn of(admin: &Admin, entry: &AppEntry, section: &'static str) -> Self {
+    fn of(admin: &Admin, entry: &AppEntry, uses: &HashMap<Uuid, CredentialUse>, section: &'static str) -> Self {
         let app = &entry.app;
         let now = OffsetDateTime::now_utc();
         let certificates = app
@@ -117,6 +152,7 @@ impl CredentialsPage {
                     start: When::of(k.start),
                     expires: When::of(k.end),
                     expired: k.end < now,
+                    last_used: LastUsed::of(uses, k.key_id),
                 }
             })
             .collect();
@@ -129,6 +165,7 @@ impl CredentialsPage {
                 hint: p.hint.clone(),
                 expires: When::of(p.end),
                 expired: p.end < now,
+                last_used: LastUsed::of(uses, p.key_id),
             })
             .collect();
         Self {
@@ -182,7 +219,8 @@ pub(crate) async fn show(
     } else {
         "certificates"
     };
-    let mut page = CredentialsPage::of(&admin, &entry, section);
+    let uses = last_uses(&center, &entry).await;
+    let mut page = CredentialsPage::of(&admin, &entry, &uses, section);
     page.chrome = page.chrome.done(DONE, query.done.as_deref());
     page.policy = policy_note(&center, admin.tenant_id()).await;
     Ok(page.into_page())
@@ -275,8 +313,9 @@ pub(crate) async fn upload_certificate(
     admin.require(Permission::ManageApplications)?;
     let entry = find(&center, &admin, &id)?;
     let typed = upload.text("description").unwrap_or_default().to_owned();
+    let uses = last_uses(&center, &entry).await;
     let refuse = |error: String| {
-        let mut page = CredentialsPage::of(&admin, &entry, "certificates");
+        let mut page = CredentialsPage::of(&admin, &entry, &uses, "certificates");
         page.error = Some(error);
         page.description = typed.clone();
         Ok(unprocessable(page.into_page()))
@@ -428,8 +467,9 @@ pub(crate) async fn add_secret(
         .parse::<u32>()
         .ok()
         .filter(|d| SECRET_DAYS.contains(d));
+    let uses = last_uses(&center, &entry).await;
     let refuse = |error: String| {
-        let mut page = CredentialsPage::of(&admin, &entry, "secrets");
+        let mut page = CredentialsPage::of(&admin, &entry, &uses, "secrets");
         page.error = Some(error);
         page.description = form.description.clone();
         Ok(unprocessable(page.into_page()))
@@ -475,7 +515,7 @@ pub(crate) async fn add_secret(
             ),
         )
         .await;
-    let mut page = CredentialsPage::of(&admin, &updated, "secrets");
+    let mut page = CredentialsPage::of(&admin, &updated, &uses, "secrets");
     page.new_secret = Some(NewSecret {
         value: secret,
         description,

@@ -30,7 +30,11 @@ async fn client(t: &TestAuthority, name: &str, method: ClientAuthMethod) -> Auth
         ..NewApplication::default()
     };
     let app = t.authority.create_application(t.tenant.tenant.id, new).await.unwrap();
-    AuthenticatedClient { app, method }
+    AuthenticatedClient {
+        app,
+        method,
+        credential: None,
+    }
 }
 
 async fn flow() -> Flow {
@@ -167,6 +171,7 @@ async fn pkce_binds_the_code_to_the_verifier() {
     let public = AuthenticatedClient {
         app: Arc::clone(&f.web.app),
         method: ClientAuthMethod::Public,
+        credential: None,
     };
     let code = f.code(None).await;
     let e = f.redeem(&public, &code, Some(REDIRECT), None).await.err().unwrap();

@@ -1,16 +1,30 @@
 //! Keyward's own admin endpoints, beside the Graph shapes: the caller's tenant's token-signing
-//! keys (`GET /admin/api/signing-keys`) and their rotation (`POST /admin/api/signing-keys/rotate`).
+//! keys (`GET /admin/api/signing-keys`) and their rotation (`POST /admin/api/signing-keys/rotate`),
+//! and an application's service-principal sign-in records
+//! (`GET /admin/api/applications/{appId}/sign-ins`).
 //! Callers are authorized as the management API's ([`GraphCaller`]) and errors have its shape.
+//!
+//! Sign-in records are here rather than at Graph's `auditLogs/signIns`: Graph has service
+//! principal sign-ins only in its beta version, found through OData `$filter` expressions, which
+//! no client of Keyward's needs and which would be a parser of its own. The fields keep the names
+//! of Graph's beta `signIn` resource.
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Path, RawQuery, State};
 use axum::response::IntoResponse;
+use keyward_store::{ServicePrincipalSignIn, SignInQuery};
 use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
 
 use super::graph::{GraphCaller, GraphError, GraphResult, collection, date};
 use crate::authority::Authority;
 use crate::directory::TenantEntry;
+
+/// The most sign-in records one request returns (and the default).
+pub const MAX_SIGN_INS: u32 = 1000;
 
 fn render_signing_keys(tenant: &TenantEntry) -> Vec<Value> {
     tenant
@@ -42,4 +56,85 @@ pub(crate) async fn rotate_signing_key(State(authority): State<Arc<Authority>>, 
         .tenant_by_id(caller.tenant_id())
         .ok_or_else(|| GraphError::not_found("tenant"))?;
     Ok(axum::Json(json!({"kid": kid, "keys": render_signing_keys(tenant)})).into_response())
+}
+
+/// The query of `GET /admin/api/applications/{appId}/sign-ins`: `since` (RFC 3339: only
+/// records at or after it; default all that are kept), `failures` (`true`: only refusals) and
+/// `top` (at most this many; default and most [`MAX_SIGN_INS`]). Anything else is refused.
+fn sign_ins_query(raw: Option<&str>) -> GraphResult<SignInQuery> {
+    let mut query = SignInQuery {
+        since: OffsetDateTime::UNIX_EPOCH,
+        failures_only: false,
+        limit: MAX_SIGN_INS,
+    };
+    for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match &*name {
+            "since" => {
+                query.since = OffsetDateTime::parse(&value, &Rfc3339).map_err(|_| {
+                    GraphError::bad_request(format!(
+                        "since must be an RFC 3339 date-time such as 2026-12-06T14:00:00Z, not {value:?}"
+                    ))
+                })?;
+            }
+            "failures" => {
+                query.failures_only = match &*value {
+                    "true" => true,
+                    "false" => false,
+                    other => {
+                        return Err(GraphError::bad_request(format!(
+                            "failures must be true or false, not {other:?}"
+                        )));
+                    }
+                };
+            }
+            "top" => {
+                query.limit = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=MAX_SIGN_INS).contains(n))
+                    .ok_or_else(|| {
+                        GraphError::bad_request(format!("top must be 1 to {MAX_SIGN_INS}, not {value:?}"))
+                    })?;
+            }
+            other => {
+                return Err(GraphError::bad_request(format!(
+                    "unknown query parameter {:?}: give since, failures or top",
+                    other.chars().take(64).collect::<String>()
+                )));
+            }
+        }
+    }
+    Ok(query)
+}
+
+/// A sign-in record, with the field names of Graph's beta `signIn` resource.
+fn render_sign_in(record: &ServicePrincipalSignIn) -> Value {
+    let at = record.at.to_offset(time::UtcOffset::UTC);
+    json!({
+        "id": record.id,
+        "createdDateTime": at.format(&Rfc3339).unwrap_or_default(),
+        "appId": record.app_id,
+        "servicePrincipalCredentialKeyId": record.key_id,
+        "servicePrincipalCredentialThumbprint": record.thumbprint,
+        "ipAddress": record.client_address,
+        "correlationId": record.correlation_id,
+        "signInEventTypes": ["servicePrincipal"],
+        "status": {"errorCode": record.error_code.unwrap_or(0)},
+    })
+}
+
+/// The service-principal sign-in records of the caller's tenant's application `app_id` (its
+/// client id), newest first: one per token request that presented a credential, kept for the
+/// server's sign-in retention.
+pub(crate) async fn list_sign_ins(
+    State(authority): State<Arc<Authority>>,
+    caller: GraphCaller,
+    Path(app_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> GraphResult {
+    let app_id = Uuid::parse_str(&app_id)
+        .map_err(|_| GraphError::bad_request(format!("{app_id:?} is not an application's client id (a GUID)")))?;
+    let query = sign_ins_query(raw.as_deref())?;
+    let records = authority.sign_ins(caller.tenant_id(), app_id, query).await?;
+    Ok(collection(records.iter().map(render_sign_in).collect()))
 }

@@ -1,10 +1,12 @@
 //! The token endpoint (`POST /{tenant}/oauth2/v2.0/token`): reads the form, authenticates the
 //! client (assertion, secret in the form or Basic, or none for a public client), and runs the
 //! grant (client credentials, authorization code, refresh token, device code). Every refusal is an
-//! [`OAuthError`] in Entra's shape.
+//! [`OAuthError`] in Entra's shape. Each request by a confidential client is noted, in memory,
+//! as a sign-in record, and its credential's last use when it authenticated ([`crate::usage`]).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -13,8 +15,13 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use keyward_jose::Jws;
+use keyward_pki::Thumbprint;
+use keyward_store::ServicePrincipalSignIn;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
+use super::signin::ClientAddress;
 use super::{Origin, is_form};
 use crate::authority::Authority;
 use crate::authorize;
@@ -31,15 +38,18 @@ pub const MAX_TOKEN_REQUEST: usize = 64 * 1024;
 pub(crate) async fn token_endpoint(
     State(authority): State<Arc<Authority>>,
     origin: Origin,
+    ClientAddress(address): ClientAddress,
     Path(alias): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let request_id = client_request_id(query.as_deref(), &headers);
-    match issue(&authority, &origin, &alias, &headers, &body).await {
+    let mut attempt = Attempt::default();
+    match issue(&authority, &origin, &alias, &headers, &body, &mut attempt).await {
         Ok(response) => {
             authority.metrics().token_issued();
+            attempt.note(&authority, address, None, request_id);
             let mut response = axum::Json(response).into_response();
             let headers = response.headers_mut();
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
@@ -51,9 +61,111 @@ pub(crate) async fn token_endpoint(
         Err(e) => {
             authority.metrics().token_refused();
             tracing::info!(tenant = %alias, code = e.code, "token request refused");
-            e.with_correlation_id(request_id).into_response()
+            // The id the response carries, and the sign-in record with it.
+            let correlation_id = request_id.unwrap_or_else(Uuid::new_v4);
+            attempt.note(&authority, address, Some(e.code), Some(correlation_id));
+            e.with_correlation_id(Some(correlation_id)).into_response()
         }
     }
+}
+
+/// What a token request by a confidential client presented, filled in as [`issue`] learns it,
+/// for its sign-in record and its credential's last use ([`crate::usage`]).
+#[derive(Default)]
+struct Attempt {
+    /// The tenant asked, once known.
+    tenant_id: Option<Uuid>,
+    /// When the request was read.
+    at: Option<OffsetDateTime>,
+    /// The client id named with a credential (assertion or secret); `None` for a public client.
+    client_id: Option<Uuid>,
+    /// The application's object id, once its credential is known.
+    application_id: Option<Uuid>,
+    /// The credential's key id, once known.
+    key_id: Option<Uuid>,
+    /// The certificate's SHA-1 thumbprint, when an assertion named one.
+    thumbprint: Option<String>,
+    /// Whether the credential authenticated the client.
+    authenticated: bool,
+}
+
+impl Attempt {
+    /// Notes the sign-in record (for confidential clients) and, when the client was
+    /// authenticated, its credential's last use. Memory only: written by the background task.
+    fn note(
+        self,
+        authority: &Authority,
+        address: Option<IpAddr>,
+        error_code: Option<u32>,
+        correlation_id: Option<Uuid>,
+    ) {
+        let (Some(tenant_id), Some(app_id), Some(at)) = (self.tenant_id, self.client_id, self.at) else {
+            return;
+        };
+        if self.authenticated
+            && let (Some(application_id), Some(key_id)) = (self.application_id, self.key_id)
+        {
+            authority.note_credential_use(tenant_id, application_id, key_id, at, address);
+        }
+        authority.note_sign_in(ServicePrincipalSignIn {
+            id: Uuid::new_v4(),
+            tenant_id,
+            at,
+            app_id,
+            key_id: self.key_id,
+            thumbprint: self.thumbprint,
+            succeeded: error_code.is_none(),
+            error_code,
+            correlation_id,
+            client_address: address.map(|a| a.to_string()),
+        });
+    }
+
+    /// A client authenticated with a credential.
+    fn authenticated(&mut self, client: &AuthenticatedClient) {
+        self.client_id = Some(client.app.app.app_id);
+        self.application_id = Some(client.app.app.id);
+        self.key_id = client.credential;
+        self.authenticated = true;
+        if client.method == ClientAuthMethod::Certificate {
+            self.thumbprint = client.app.certificates.iter().find_map(|c| {
+                (Some(c.credential.key_id) == client.credential).then(|| c.certificate.thumbprints().sha1_hex())
+            });
+        }
+    }
+
+    /// A client named `client_id` that failed to authenticate; `assertion` when it sent one,
+    /// whose header may name a registered certificate.
+    fn refused(&mut self, snapshot: &Snapshot, tenant: &TenantEntry, client_id: &str, assertion: Option<&str>) {
+        let Ok(client_id) = Uuid::parse_str(client_id) else {
+            return;
+        };
+        self.client_id = Some(client_id);
+        let Some(thumbprint) = assertion.and_then(assertion_thumbprint) else {
+            return;
+        };
+        let app = snapshot.app_in_tenant(tenant.tenant.id, client_id);
+        match app.and_then(|app| Some((app, app.certificate(&thumbprint)?))) {
+            Some((app, registered)) => {
+                self.application_id = Some(app.app.id);
+                self.key_id = Some(registered.credential.key_id);
+                self.thumbprint = Some(registered.certificate.thumbprints().sha1_hex());
+            }
+            None => self.thumbprint = Some(thumbprint.to_hex()),
+        }
+    }
+}
+
+/// The thumbprint a client assertion's header names (`x5t#S256`, `x5t` or `kid`), if any.
+fn assertion_thumbprint(assertion: &str) -> Option<Thumbprint> {
+    let jws = Jws::parse(assertion).ok()?;
+    let header = jws.header();
+    let value = header
+        .x5t_s256
+        .as_deref()
+        .or(header.x5t.as_deref())
+        .or(header.kid.as_deref())?;
+    Thumbprint::parse(value).ok()
 }
 
 /// The id MSAL sends as `?client-request-id=` and as a header, so that both sides' logs meet.
@@ -94,9 +206,12 @@ async fn issue(
     alias: &str,
     headers: &HeaderMap,
     body: &[u8],
+    attempt: &mut Attempt,
 ) -> Result<TokenResponse, OAuthError> {
     let now = OffsetDateTime::now_utc();
     let tenant = origin.tenant(authority, alias)?;
+    attempt.tenant_id = Some(tenant.tenant.id);
+    attempt.at = Some(now);
     let issuer = origin.issuer(&tenant);
     if !is_form(headers) {
         return Err(invalid_request(
@@ -142,6 +257,7 @@ async fn issue(
         headers,
         public_allowed,
         now,
+        attempt,
     )?;
     match grant {
         GrantType::ClientCredentials => Ok(crate::token::client_credentials(
@@ -203,6 +319,7 @@ fn authenticate(
     headers: &HeaderMap,
     public_allowed: bool,
     now: OffsetDateTime,
+    attempt: &mut Attempt,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let field = |name: &str| form.get(name).map(|v| v.as_ref());
     let basic = basic_credentials(headers)?;
@@ -225,8 +342,10 @@ fn authenticate(
                 &authority.config().assertion,
                 now,
             )
+            .inspect(|client| attempt.authenticated(client))
             .map_err(|e| {
                 let named = field("client_id").map_or_else(|| assertion_issuer(assertion), str::to_owned);
+                attempt.refused(snapshot, tenant, &named, Some(assertion));
                 refusal(authority, tenant, &named, e)
             })
         }
@@ -238,7 +357,11 @@ fn authenticate(
                 )
             })?;
             client_auth::authenticate_secret(snapshot, tenant, client_id, secret, now)
-                .map_err(|e| refusal(authority, tenant, client_id, e))
+                .inspect(|client| attempt.authenticated(client))
+                .map_err(|e| {
+                    attempt.refused(snapshot, tenant, client_id, None);
+                    refusal(authority, tenant, client_id, e)
+                })
         }
         (None, None, Some((client_id, secret))) => {
             if field("client_id").is_some_and(|f| f != client_id) {
@@ -249,7 +372,11 @@ fn authenticate(
                 ));
             }
             client_auth::authenticate_secret(snapshot, tenant, &client_id, &secret, now)
-                .map_err(|e| refusal(authority, tenant, &client_id, e))
+                .inspect(|client| attempt.authenticated(client))
+                .map_err(|e| {
+                    attempt.refused(snapshot, tenant, &client_id, None);
+                    refusal(authority, tenant, &client_id, e)
+                })
         }
         (None, None, None) => {
             let missing = || {
@@ -280,6 +407,7 @@ fn authenticate(
             Ok(AuthenticatedClient {
                 app: Arc::clone(app),
                 method: ClientAuthMethod::Public,
+                credential: None,
             })
         }
         _ => Err(invalid_request(

@@ -21,6 +21,10 @@ async fn no_route_answers_without_the_role() {
         (Method::GET, "/v1.0/users"),
         (Method::GET, "/admin/api/signing-keys"),
         (Method::POST, "/admin/api/signing-keys/rotate"),
+        (
+            Method::GET,
+            "/admin/api/applications/00000000-0000-0000-0000-000000000001/sign-ins",
+        ),
     ] {
         let reply = send(&h.router, json_request(method.clone(), uri, None, None)).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{method} {uri}");
@@ -376,4 +380,44 @@ async fn web_logout_url_is_rendered_patched_checked_and_removed() {
     call(&h, &token, Method::PATCH, &uri, Some(patch(""))).await;
     let app = call(&h, &token, Method::GET, &uri, None).await;
     assert!(app.body["web"]["logoutUrl"].is_null(), "{}", app.body);
+}
+
+#[tokio::test]
+async fn sign_ins_are_listed_per_client_and_a_bad_query_is_refused_in_graph_shape() {
+    let h = harness().await;
+    let token = h.admin_token().await;
+    let admin = h.admin.app_id;
+    // The admin's own token request is a sign-in with its certificate.
+    let listed = call(
+        &h,
+        &token,
+        Method::GET,
+        &format!("/admin/api/applications/{admin}/sign-ins"),
+        None,
+    )
+    .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let records = listed.body["value"].as_array().unwrap();
+    assert!(!records.is_empty(), "{}", listed.body);
+    assert_eq!(records[0]["appId"], admin.to_string());
+    assert_eq!(records[0]["status"]["errorCode"], 0);
+    assert_eq!(
+        records[0]["servicePrincipalCredentialThumbprint"],
+        h.admin.certificate.thumbprints().sha1_hex()
+    );
+    let failures = format!("/admin/api/applications/{admin}/sign-ins?failures=true&since=2026-01-01T00:00:00Z&top=5");
+    let only_failures = call(&h, &token, Method::GET, &failures, None).await;
+    assert_eq!(only_failures.status, StatusCode::OK, "{}", only_failures.body);
+    assert_eq!(only_failures.body["value"], json!([]));
+    for bad in [
+        format!("/admin/api/applications/{admin}/sign-ins?since=yesterday"),
+        format!("/admin/api/applications/{admin}/sign-ins?failures=maybe"),
+        format!("/admin/api/applications/{admin}/sign-ins?top=0"),
+        format!("/admin/api/applications/{admin}/sign-ins?user=ann"),
+        "/admin/api/applications/not-a-guid/sign-ins".to_owned(),
+    ] {
+        let reply = call(&h, &token, Method::GET, &bad, None).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}: {}", reply.body);
+        assert!(reply.body["error"]["message"].is_string(), "{bad}: {}", reply.body);
+    }
 }

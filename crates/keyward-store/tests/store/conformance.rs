@@ -5,14 +5,15 @@
 //!
 //! Behaviours make their own tenants with random names, so they also pass one after another on
 //! one store ([`suite`]), as they would in a running server. Those of the directory, of customer
-//! sign-in, of the vault and of the audit log are in [`directory`], [`sign_in`], [`vault`] and
-//! [`audit`]; [`harness`] runs them against each backend.
+//! sign-in, of the vault, of the audit log and of credential usage are in [`directory`], [`sign_in`],
+//! [`vault`], [`audit`] and [`usage`]; [`harness`] runs them against each backend.
 
 mod audit;
 mod directory;
 mod harness;
 mod policy;
 mod sign_in;
+mod usage;
 mod vault;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ use sign_in::{
     family_is_revoked, grant_is_redeemed_once, grant_of_another_client_is_left_alone, user_grants_are_revoked,
     user_optimistic_concurrency, user_round_trip,
 };
+use usage::{later_credential_use_wins, sign_ins_are_listed_filtered_and_pruned};
 use vault::{
     concurrent_item_writes_one_wins, names_are_case_insensitive, purge_removes_versions, refused_writes_change_nothing,
     sealed_bytes_round_trip, soft_deleted_names_are_listed_apart, vault_round_trip, versions_are_listed_oldest_first,
@@ -245,6 +247,8 @@ conformance! {
     long_audit_text_is_cut,
     audit_append_is_refused_when_it_must_be,
     app_management_policies_round_trip,
+    later_credential_use_wins,
+    sign_ins_are_listed_filtered_and_pruned,
 }
 
 // ---------------------------------------------------------------------------------------------

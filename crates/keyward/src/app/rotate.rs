@@ -211,7 +211,7 @@ fn find_credential<'a>(app: &'a Application, given: &str) -> Option<&'a KeyCrede
 }
 
 /// Its last use, if after `since`.
-fn used_since(credential: &KeyCredential, since: OffsetDateTime) -> Option<&crate::graph::LastUse> {
+fn used_since(credential: &KeyCredential, since: OffsetDateTime) -> Option<&crate::graph::LastUsed> {
     let last = credential.keyward_last_used.as_ref()?;
     let at = OffsetDateTime::parse(&last.date_time, &Rfc3339).ok()?;
     // Graph's dates have whole seconds: a use in the second of the addition counts.

@@ -50,6 +50,24 @@ pub enum AppCommand {
     /// App roles an application defines as a resource.
     #[command(subcommand)]
     Role(AppRoleCommand),
+    /// Show an application's sign-ins: one per token request that presented its certificate or
+    /// secret, with the credential, the client's address, the result (AADSTS code of a refusal)
+    /// and the correlation id. Kept for the server's --sign-in-retention (30 days by default).
+    #[command(
+        after_help = "Examples:\n  keyward app sign-ins ciam-client-app\n  keyward app sign-ins ciam-client-app --failures --since 1h\n  keyward app sign-ins ciam-client-app --since 7d --json"
+    )]
+    SignIns {
+        /// The application.
+        app: String,
+        /// Only refusals.
+        #[arg(long)]
+        failures: bool,
+        /// Only those of this last time: 90s, 15m, 1h, 7d.
+        #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+        since: Option<time::Duration>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Grant a resource's app role to a client application (what admin consent does).
     Grant {
         /// The client application.
@@ -88,7 +106,8 @@ pub enum AppCertCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
-    /// List an application's certificates: thumbprint, start date, expiry and days left.
+    /// List an application's certificates: thumbprint, start date, expiry, days left, and when
+    /// and from where it last authenticated a client.
     #[command(
         after_help = "Examples:\n  keyward app cert list ciam-client-app\n  keyward app cert list ciam-client-app --expiring 30d --json"
     )]
@@ -207,7 +226,8 @@ pub enum AppSecretCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
-    /// List an application's secrets (hint, start, expiry and days left; never the value).
+    /// List an application's secrets (hint, start, expiry, days left, last use; never the
+    /// value).
     List {
         /// The application.
         app: String,
@@ -284,9 +304,29 @@ fn parse_window(text: &str) -> Result<time::Duration, String> {
     Ok(window)
 }
 
+/// A time span in seconds, minutes, hours or days: `90s`, `15m`, `1h`, `30d`; at most ten
+/// years. For `--since` and `keyward serve --sign-in-retention`.
+pub(crate) fn parse_age(text: &str) -> Result<time::Duration, String> {
+    let text = text.trim();
+    let bad = || format!("{text:?} is not a duration: give a number and a unit, such as 90s, 15m, 1h or 30d");
+    let (number, unit) = match text.char_indices().last() {
+        Some((i, 's')) => (&text[..i], time::Duration::SECOND),
+        Some((i, 'm')) => (&text[..i], time::Duration::MINUTE),
+        Some((i, 'h')) => (&text[..i], time::Duration::HOUR),
+        Some((i, 'd')) => (&text[..i], time::Duration::DAY),
+        _ => return Err(bad()),
+    };
+    let count: u32 = number.parse().map_err(|_| bad())?;
+    let age = unit * count;
+    if age > time::Duration::days(3650) {
+        return Err(format!("{text} is more than ten years"));
+    }
+    Ok(age)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{parse_grace, parse_window};
+    use super::{parse_age, parse_grace, parse_window};
 
     #[test]
     fn grace_periods_have_a_unit() {
@@ -296,6 +336,17 @@ mod tests {
         assert_eq!(parse_grace("0s"), Ok(time::Duration::ZERO));
         for bad in ["", "10", "m", "-1h", "1.5h", "8d", "1w"] {
             assert!(parse_grace(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ages_have_units() {
+        assert_eq!(parse_age("90s"), Ok(time::Duration::seconds(90)));
+        assert_eq!(parse_age("15m"), Ok(time::Duration::minutes(15)));
+        assert_eq!(parse_age("1h"), Ok(time::Duration::hours(1)));
+        assert_eq!(parse_age("30d"), Ok(time::Duration::days(30)));
+        for bad in ["", "7", "d", "-3d", "3w", "99999d", "1.5h"] {
+            assert!(parse_age(bad).is_err(), "{bad}");
         }
     }
 

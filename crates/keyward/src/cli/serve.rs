@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// for testing clients' refresh).
     #[arg(long, default_value_t = 3599, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(10..=86_400))]
     pub token_lifetime: u32,
+    /// How long service-principal sign-in records (`keyward app sign-ins`) are kept: 90s, 12h,
+    /// 30d. Older ones are deleted in the background.
+    #[arg(long, default_value = "30d", value_name = "DURATION", value_parser = super::app::parse_age)]
+    pub sign_in_retention: time::Duration,
     /// development: helpful errors, open /metrics, the master key in the data directory.
     /// production: Entra's terse errors (nothing about registrations, an unknown client and a
     /// wrong credential look alike), /metrics only with a management API token, and the master

@@ -18,6 +18,7 @@ mod doctor;
 mod expiry;
 mod expiry_events;
 mod first_hour;
+mod last_use;
 mod managed_identity;
 mod profile;
 mod readme;

@@ -259,7 +259,6 @@ async fn rotate_from_the_vault_registers_the_vault_certificate_current_version()
 /// Needs the server to record each certificate's last use (`keyCredentials[].keywardLastUsed`),
 /// which the `last-use` branch adds.
 #[tokio::test]
-#[ignore = "needs last-use (branch last-use)"]
 async fn rotate_keeps_an_old_certificate_used_during_the_grace_unless_forced() {
     let server = Server::start();
     let work = tempfile::tempdir().unwrap();

@@ -6,15 +6,16 @@
 //! (uploaded certificates checked on the way) before the authority is asked to write anything,
 //! so that bad input changes nothing.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use keyward_pki::Thumbprints;
-use keyward_store::{AppRole, Application};
+use keyward_store::{AppRole, Application, CredentialUse};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -28,8 +29,16 @@ use crate::credentials;
 use crate::directory::AppEntry;
 use crate::error::Error;
 
-/// An application as Graph renders it.
-pub(crate) fn render(app: &Application) -> Value {
+/// An application as Graph renders it, each credential with the Keyward extension
+/// `keywardLastUsed`: `{"dateTime": RFC 3339 UTC, "clientAddress": ip or null}` from `uses` (by
+/// key id), or `null` when never used.
+pub(crate) fn render(app: &Application, uses: &HashMap<Uuid, CredentialUse>) -> Value {
+    let last_used = |key_id: &Uuid| {
+        uses.get(key_id).map_or(
+            Value::Null,
+            |u| json!({"dateTime": date(u.at.to_offset(time::UtcOffset::UTC)), "clientAddress": u.client_address}),
+        )
+    };
     json!({
         "id": app.id,
         "appId": app.app_id,
@@ -50,6 +59,7 @@ pub(crate) fn render(app: &Application) -> Value {
                 "startDateTime": date(k.start),
                 "endDateTime": date(k.end),
                 "key": null,
+                "keywardLastUsed": last_used(&k.key_id),
             })
         }).collect::<Vec<_>>(),
         "passwordCredentials": app.password_credentials.iter().map(|p| json!({
@@ -60,9 +70,16 @@ pub(crate) fn render(app: &Application) -> Value {
             "endDateTime": date(p.end),
             "secretText": null,
             "customKeyIdentifier": null,
+            "keywardLastUsed": last_used(&p.key_id),
         })).collect::<Vec<_>>(),
         "appRoles": app.app_roles.iter().map(render_role).collect::<Vec<_>>(),
     })
+}
+
+/// An application as Graph renders it, with the last use of its credentials.
+pub(crate) async fn render_used(authority: &Authority, app: &Application) -> GraphResult<Value> {
+    let uses = authority.credential_uses(app.tenant_id, app.id).await?;
+    Ok(render(app, &uses))
 }
 
 /// An app role as Graph renders it.
@@ -178,16 +195,17 @@ fn key_credentials(
 
 /// `GET /v1.0/applications`: every application but Microsoft's first-party ones (Graph, Resource
 /// Manager, the Azure CLI) and the admin center; the vault resource is listed.
-pub(crate) async fn list(State(authority): State<Arc<Authority>>, caller: GraphCaller) -> Response {
+pub(crate) async fn list(State(authority): State<Arc<Authority>>, caller: GraphCaller) -> GraphResult {
     let snapshot = authority.snapshot();
-    collection(
-        snapshot
-            .apps_of(caller.tenant_id())
-            .iter()
-            .filter(|a| !crate::authority::is_builtin(a.app.app_id) || a.app.app_id == KEY_VAULT_APP_ID)
-            .map(|a| render(&a.app))
-            .collect(),
-    )
+    let mut rendered = Vec::new();
+    for entry in snapshot
+        .apps_of(caller.tenant_id())
+        .iter()
+        .filter(|a| !crate::authority::is_builtin(a.app.app_id) || a.app.app_id == KEY_VAULT_APP_ID)
+    {
+        rendered.push(render_used(&authority, &entry.app).await?);
+    }
+    Ok(collection(rendered))
 }
 
 /// `POST /v1.0/applications`.
@@ -222,7 +240,7 @@ pub(crate) async fn create(
         key_credentials: key_credentials_added,
     };
     let entry = authority.create_application(caller.tenant_id(), new).await?;
-    Ok((StatusCode::CREATED, axum::Json(render(&entry.app))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(render(&entry.app, &HashMap::new()))).into_response())
 }
 
 fn find(authority: &Authority, caller: &GraphCaller, id: &str) -> GraphResult<Arc<AppEntry>> {
@@ -240,7 +258,8 @@ pub(crate) async fn get(
     caller: GraphCaller,
     Path(id): Path<String>,
 ) -> GraphResult {
-    Ok(axum::Json(render(&find(&authority, &caller, &id)?.app)).into_response())
+    let entry = find(&authority, &caller, &id)?;
+    Ok(axum::Json(render_used(&authority, &entry.app).await?).into_response())
 }
 
 /// `PATCH /v1.0/applications/{id}`.

@@ -773,3 +773,53 @@ async fn a_global_reader_sees_the_tabs_but_every_post_is_refused() {
     let after = server.keyward(&["app", "show", &object_id]);
     assert_eq!(after.to_string(), snapshot, "nothing changed");
 }
+
+#[tokio::test]
+async fn the_page_shows_when_and_from_where_each_credential_was_last_used() {
+    let server = Server::start();
+    let browser = admin(&server, "ada@example.com", "app-admin").await;
+    let (object_id, app_id) = new_app(&browser, "last-used-app").await;
+    let (used_cert, used_key, used_path) = crate::common::certificate(server.data(), "used", KeyType::Rsa2048, 30);
+    let (_, _, idle_path) = crate::common::certificate(server.data(), "idle", KeyType::Rsa2048, 30);
+    for path in [&used_path, &idle_path] {
+        server.keyward(&["app", "cert", "add", &app_id, path.to_str().unwrap()]);
+    }
+    let secret = server.keyward(&["app", "secret", "add", &app_id]);
+    let secret = secret["secretText"].as_str().unwrap().to_owned();
+
+    let page = browser.get(&format!("/admin/apps/{object_id}/credentials")).await;
+    assert!(page.body.contains("<th scope=\"col\">Last used</th>"), "{}", page.body);
+    for row in rows(&page) {
+        assert_eq!(row.cell("last-used"), "Never");
+    }
+
+    let used_thumbprint = used_cert.thumbprints().sha1_hex();
+    assert_eq!(token_with(&server, &app_id, used_cert, used_key).await.0, 200);
+    assert_eq!(token_with_secret(&server, &app_id, &secret).await.0, 200);
+
+    let page = browser.get(&format!("/admin/apps/{object_id}/credentials")).await;
+    for row in rows(&page) {
+        if row.cell("thumbprint") == used_thumbprint {
+            let cell = row.cell("last-used");
+            assert!(cell.ends_with("UTC from 127.0.0.1"), "{cell}");
+            let at = time::OffsetDateTime::parse(
+                &row.datetime("last-used"),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap();
+            assert!((time::OffsetDateTime::now_utc() - at).abs() < time::Duration::minutes(1));
+        } else {
+            assert_eq!(row.cell("last-used"), "Never");
+        }
+    }
+    let secrets = browser
+        .get(&format!("/admin/apps/{object_id}/credentials?tab=secrets"))
+        .await;
+    let shown = rows(&secrets);
+    assert_eq!(shown.len(), 1);
+    assert!(
+        shown[0].cell("last-used").ends_with("UTC from 127.0.0.1"),
+        "{}",
+        shown[0].html
+    );
+}
