@@ -25,7 +25,7 @@ pub use master_key::MasterKeyCommand;
 pub use quickstart::QuickstartArgs;
 pub use serve::{ServeArgs, ServeProfile};
 pub use signing_key::SigningKeyCommand;
-pub use token::TokenArgs;
+pub use token::{MintArgs, TokenArgs, TokenCommand};
 pub use user::{RoleCommand, UserCommand};
 pub use vault::{DownloadFormat, SecretContentType, VaultArgs, VaultCertCommand, VaultCommand, VaultSecretCommand};
 
@@ -65,14 +65,16 @@ pub enum Command {
     /// password, delete. What sign-up creates, an administrator can manage here.
     #[command(subcommand)]
     User(UserCommand),
-    /// Get an access token with the client credentials grant, from Keyward or Entra ID.
+    /// Get an access token with the client credentials grant, from Keyward or Entra ID; or mint
+    /// a test token (`keyward token mint`, on a server started with --allow-test-tokens).
     ///
     /// Prints the token, or with --json the whole response with the decoded header and claims.
     /// The certificate's thumbprint is computed from the certificate. Assertions are PS256 with
     /// x5t#S256 unless --sha1 (RS256 with x5t).
     #[command(after_help = "Examples:\n  \
         keyward token --authority https://localhost:8443/contoso --client-id APPID --cert app.pem --key app.key --scope api://tasks/.default --ca keyward-data/tls/ca.pem\n  \
-        keyward token --authority https://login.microsoftonline.com/contoso.onmicrosoft.com --client-id APPID --cert app.pfx --password-file pw --scope https://graph.microsoft.com/.default --json")]
+        keyward token --authority https://login.microsoftonline.com/contoso.onmicrosoft.com --client-id APPID --cert app.pfx --password-file pw --scope https://graph.microsoft.com/.default --json\n  \
+        keyward token mint --app tasks-client --aud api://tasks --roles Tasks.Read --lifetime 5m")]
     Token(TokenArgs),
     /// Check a client's configuration end to end, and say what to fix.
     ///

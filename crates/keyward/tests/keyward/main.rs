@@ -17,6 +17,7 @@ mod doctor;
 mod expiry;
 mod first_hour;
 mod managed_identity;
+mod mint;
 mod profile;
 mod signin;
 mod vault;

@@ -114,6 +114,18 @@ fn describe(method: &Method, path: &str, created: &Value) -> (String, String, St
             created["kid"].as_str().unwrap_or_default().to_owned(),
             text("Signing key rotated through the management API"),
         ),
+        // The minted token is in the answer: only what it was for is written, never the token.
+        (&Method::POST, ["admin", "api", "test-tokens"]) => (
+            text("application"),
+            created["app"]["id"].as_str().unwrap_or_default().to_owned(),
+            format!(
+                "Test token minted for \"{}\" (aud {}, roles {}, expires {}) through the management API",
+                created["app"]["displayName"].as_str().unwrap_or_default(),
+                created["claims"]["aud"].as_str().unwrap_or_default(),
+                created["claims"]["roles"],
+                created["expires_on"].as_str().unwrap_or_default(),
+            ),
+        ),
         _ => (
             text("graph"),
             path.chars().take(200).collect(),

@@ -286,6 +286,20 @@ impl Server {
         response.expect("request").status().as_u16()
     }
 
+    /// POSTs JSON with a bearer token; returns the status and the JSON body.
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// POSTs raw bytes on a connection of its own; `None` when the server closed it before
     /// reading everything (what it may do after answering 413 early).
     pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Option<u16> {
@@ -317,7 +331,7 @@ impl Drop for Server {
 }
 
 /// An HTTPS client that trusts `ca_pem` only.
-fn http_client(ca_pem: &[u8]) -> reqwest::Client {
+pub fn http_client(ca_pem: &[u8]) -> reqwest::Client {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     for cert in keyward_pki::read(ca_pem, None).expect("CA").certificates {
