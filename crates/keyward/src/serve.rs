@@ -47,11 +47,6 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         eprintln!("keyward: shutting down (finishing requests in flight)");
     })
     .await?;
-    // The machine-readable line first: scripts read it (or --ready-file) for the port.
-    println!("keyward: listening on {}", server.public_url());
-    if let Some(path) = &args.ready_file {
-        write_ready_file(path, server.public_url())?;
-    }
     print_banner(&server, &key_origin);
     if temporary.is_some() {
         println!(
@@ -79,6 +74,12 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     }
     if args.azure_hosts {
         print_azure_hosts(&server, &args);
+    }
+    // The banner's last line, for scripts (with --ready-file): the URL, the port of
+    // --listen 127.0.0.1:0 included. The server answers by now.
+    println!("keyward: listening on {}", server.public_url());
+    if let Some(path) = &args.ready_file {
+        write_ready_file(path, server.public_url())?;
     }
     let stopped = server.wait().await;
     if let Some(path) = &args.ready_file {

@@ -208,22 +208,20 @@ async fn an_application_without_the_admin_role_cannot_mint() {
     assert!(refused.get("access_token").is_none());
 }
 
-/// The stdout line `keyward serve` prints with the URL, and the one with the temporary data
-/// directory.
+/// The temporary data directory the banner names, and the URL of its last line,
+/// `keyward: listening on URL`.
 fn read_banner(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> (String, PathBuf) {
-    let first = lines.next().expect("a line").expect("text");
-    let url = first
-        .strip_prefix("keyward: listening on ")
-        .unwrap_or_else(|| panic!("the first line names the URL: {first}"))
-        .to_owned();
+    let mut data = None;
     for line in lines {
         let line = line.expect("text");
         if let Some(rest) = line.trim_start().strip_prefix("Data:") {
-            let path = rest.split_whitespace().next().expect("a path");
-            return (url, PathBuf::from(path));
+            data = Some(PathBuf::from(rest.split_whitespace().next().expect("a path")));
+        }
+        if let Some(url) = line.strip_prefix("keyward: listening on ") {
+            return (url.to_owned(), data.expect("a Data: line before the last line"));
         }
     }
-    panic!("no Data: line in the banner");
+    panic!("no `keyward: listening on` line");
 }
 
 fn wait_for(path: &Path, within: Duration) -> String {
