@@ -40,6 +40,15 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    // A ready file left by an earlier run must not announce this one before it answers.
+    if let Some(path) = &args.ready_file {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("cannot remove the old --ready-file {}", path.display()));
+            }
+            _ => {}
+        }
+    }
     let (settings, key_origin) = settings(&args)?;
     let listener = bind(&args.listen)?;
     let server = keyward_server::start(settings, listener, async {
