@@ -95,6 +95,10 @@ pub struct Config {
     /// How long a device code and its user code can be used (the device authorization grant's
     /// `expires_in`).
     pub device_code_lifetime: Duration,
+    /// Whether administrators may mint test tokens ([`crate::test_token`]): access tokens
+    /// signed with a tenant's real key without a credential. Off unless asked for
+    /// (`keyward serve --allow-test-tokens`).
+    pub allow_test_tokens: bool,
 }
 
 impl Config {
@@ -115,6 +119,7 @@ impl Config {
             profile: crate::Profile::Development,
             azure_hosts: false,
             device_code_lifetime: crate::device_code::DEVICE_CODE_LIFETIME,
+            allow_test_tokens: false,
         }
     }
 }

@@ -56,6 +56,7 @@ pub mod sign_up_limit;
 pub mod signin;
 mod signing;
 pub mod smtp;
+pub mod test_token;
 #[cfg(test)]
 mod testing;
 pub mod throttle;

@@ -224,6 +224,7 @@ pub async fn start(
     config.trusted_proxies = settings.trusted_proxies.clone();
     config.smtp = settings.smtp.clone();
     config.azure_hosts = settings.azure_hosts;
+    config.allow_test_tokens = settings.allow_test_tokens;
     let authority = Arc::new(Authority::open(Arc::clone(&store), master_key(&dir, &master)?, config).await?);
     let mut tenants = Vec::new();
     for name in &settings.tenants {

@@ -60,6 +60,7 @@ pub struct ServeSettings {
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) smtp: Option<SmtpSettings>,
     pub(crate) azure_hosts: bool,
+    pub(crate) allow_test_tokens: bool,
     pub(crate) managed_identities: Vec<crate::ManagedIdentity>,
     pub(crate) expiry: crate::expiry::ExpirySettings,
     pub(crate) sign_in_retention: Duration,
@@ -83,6 +84,7 @@ impl ServeSettings {
             trusted_proxies: TrustedProxies::default(),
             smtp: None,
             azure_hosts: false,
+            allow_test_tokens: false,
             managed_identities: Vec::new(),
             expiry: crate::expiry::ExpirySettings::default(),
             sign_in_retention: DEFAULT_SIGN_IN_RETENTION,
@@ -223,6 +225,21 @@ impl ServeSettings {
     pub fn azure_hosts(mut self, on: bool) -> Self {
         self.azure_hosts = on;
         self
+    }
+
+    /// Lets administrators mint test tokens (`POST /admin/api/test-tokens`, `keyward token
+    /// mint`): access tokens signed with a tenant's real key for any audience, without a
+    /// credential, marked with `keyward_minted: true` and audited. For test servers only: anyone
+    /// holding the admin credential can then make tokens every API of the tenant accepts. Off by
+    /// default.
+    pub fn allow_test_tokens(mut self, on: bool) -> Self {
+        self.allow_test_tokens = on;
+        self
+    }
+
+    /// Whether test tokens are allowed.
+    pub fn allows_test_tokens(&self) -> bool {
+        self.allow_test_tokens
     }
 
     /// Serves a managed identity endpoint for the application `app` (client ID or display name)

@@ -2,6 +2,7 @@
 //! `keyward-server`.
 
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -15,6 +16,9 @@ use crate::cli::{ServeArgs, ServeProfile};
 /// The environment variable that may hold the master key, in base64.
 const MASTER_KEY_ENV: &str = "KEYWARD_MASTER_KEY";
 
+/// `--data :memory:`: a temporary data directory, removed when the server stops.
+pub const TEMPORARY_DATA: &str = ":memory:";
+
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -23,8 +27,28 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(serve(args))
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
+    // Removed when this function returns: after the server stopped, or when it failed to start.
+    let temporary = if args.data.as_os_str() == TEMPORARY_DATA {
+        let dir = tempfile::Builder::new()
+            .prefix("keyward-data-")
+            .tempdir()
+            .context("cannot make a temporary data directory for --data :memory:")?;
+        args.data = dir.path().to_owned();
+        Some(dir)
+    } else {
+        None
+    };
+    // A ready file left by an earlier run must not announce this one before it answers.
+    if let Some(path) = &args.ready_file {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("cannot remove the old --ready-file {}", path.display()));
+            }
+            _ => {}
+        }
+    }
     let (settings, key_origin) = settings(&args)?;
     let listener = bind(&args.listen)?;
     let server = keyward_server::start(settings, listener, async {
@@ -33,6 +57,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
     .await?;
     print_banner(&server, &key_origin);
+    if temporary.is_some() {
+        println!(
+            "  Data:        {}   (temporary: removed when the server stops; other commands reach it with --data {0})",
+            args.data.display()
+        );
+    }
+    if args.allow_test_tokens {
+        println!(
+            "  !! TEST TOKENS ALLOWED (--allow-test-tokens): the admin credential can mint tokens every API of the tenant accepts (`keyward token mint`). Test servers only."
+        );
+    }
     if args.smtp_url.is_some() {
         println!("  Sign-up:     email verified by a one-time code sent through --smtp-url");
     } else {
@@ -59,9 +94,36 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if args.azure_hosts {
         print_azure_hosts(&server, &args);
     }
-    server.wait().await?;
+    // The banner's last line, for scripts (with --ready-file): the URL, the port of
+    // --listen 127.0.0.1:0 included. The server answers by now.
+    println!("keyward: listening on {}", server.public_url());
+    if let Some(path) = &args.ready_file {
+        write_ready_file(path, server.public_url())?;
+    }
+    let stopped = server.wait().await;
+    if let Some(path) = &args.ready_file {
+        std::fs::remove_file(path).ok();
+    }
+    if let Some(dir) = temporary {
+        let path = dir.path().to_owned();
+        dir.close()
+            .with_context(|| format!("cannot remove the temporary data directory {}", path.display()))?;
+    }
+    stopped?;
     eprintln!("keyward: stopped");
     Ok(())
+}
+
+/// Writes `url` to `path` through a temporary file beside it and a rename, so that a reader
+/// sees the whole URL or no file.
+fn write_ready_file(path: &Path, url: &str) -> anyhow::Result<()> {
+    let mut temporary = PathBuf::from(path);
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(format!(".{}.tmp", std::process::id()));
+    temporary.set_file_name(name);
+    std::fs::write(&temporary, format!("{url}\n"))
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .with_context(|| format!("cannot write --ready-file {}", path.display()))
 }
 
 /// The server's settings from `keyward serve`'s flags and `KEYWARD_MASTER_KEY`, and where the
@@ -82,7 +144,8 @@ pub fn settings(args: &ServeArgs) -> anyhow::Result<(ServeSettings, String)> {
         .sign_in_retention(Duration::try_from(args.sign_in_retention).unwrap_or(Duration::ZERO))?
         .connection_limits(limits)?
         .trusted_proxies(TrustedProxies::new(args.trusted_proxies.iter().copied()))
-        .azure_hosts(args.azure_hosts);
+        .azure_hosts(args.azure_hosts)
+        .allow_test_tokens(args.allow_test_tokens);
     for identity in &args.managed_identities {
         let (app, address) = match identity.split_once('=') {
             Some((app, address)) => (

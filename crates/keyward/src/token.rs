@@ -7,13 +7,19 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyward_client::{CertificateCredential, ClientCredential, ConfidentialClient};
 use serde_json::{Value, json};
 
-use crate::cli::TokenArgs;
+use crate::cli::{MintArgs, TokenArgs, TokenCommand};
+use crate::connection::Connection;
 use crate::files;
 use crate::password;
 
 pub fn run(args: TokenArgs) -> anyhow::Result<()> {
+    if let Some(TokenCommand::Mint(mint_args)) = args.command {
+        return mint(mint_args);
+    }
+    let authority = args.authority.as_deref().context("give --authority URL")?;
+    let client_id = args.client_id.as_deref().context("give --client-id ID")?;
     let credential = credential(&args)?;
-    let mut builder = ConfidentialClient::builder(&args.authority, &args.client_id, credential);
+    let mut builder = ConfidentialClient::builder(authority, client_id, credential);
     if let Some(ca) = &args.ca {
         let bytes =
             files::read_limited(ca, keyward_pki::MAX_INPUT).with_context(|| format!("cannot read {}", ca.display()))?;
@@ -104,4 +110,31 @@ fn with_ca_hint(error: keyward_client::Error, ca_given: bool) -> anyhow::Error {
     anyhow::Error::new(error).context(format!(
         "the server's certificate is not signed by a CA this machine trusts:{given} pass the server's CA with {which}"
     ))
+}
+
+/// `keyward token mint`: asks the server for a test token as the data directory's admin.
+fn mint(args: MintArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let claims: serde_json::Map<String, Value> = args.claims.into_iter().collect();
+    let body = json!({
+        "tenant": args.tenant,
+        "app": args.app,
+        "audience": args.audience,
+        "roles": args.roles,
+        "claims": claims,
+        "lifetimeSeconds": args.lifetime.as_secs(),
+    });
+    let minted = runtime.block_on(async {
+        let api = Connection::open(&args.server).await?;
+        api.call(reqwest::Method::POST, "/admin/api/test-tokens", Some(body))
+            .await
+            .context("no test token minted")
+    })?;
+    if args.server.json {
+        return crate::output::emit(&format!("{}\n", serde_json::to_string_pretty(&minted)?));
+    }
+    let token = minted["access_token"]
+        .as_str()
+        .context("the server answered without a token")?;
+    crate::output::emit(&format!("{token}\n"))
 }

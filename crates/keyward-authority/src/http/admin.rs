@@ -1,7 +1,8 @@
 //! Keyward's own admin endpoints, beside the Graph shapes: the caller's tenant's token-signing
 //! keys (`GET /admin/api/signing-keys`) and their rotation (`POST /admin/api/signing-keys/rotate`),
-//! and an application's service-principal sign-in records
-//! (`GET /admin/api/applications/{appId}/sign-ins`).
+//! an application's service-principal sign-in records
+//! (`GET /admin/api/applications/{appId}/sign-ins`), and test tokens
+//! (`POST /admin/api/test-tokens`, when the server allows them).
 //! Callers are authorized as the management API's ([`GraphCaller`]) and errors have its shape.
 //!
 //! Sign-in records are here rather than at Graph's `auditLogs/signIns`: Graph has service
@@ -12,16 +13,19 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use keyward_store::{ServicePrincipalSignIn, SignInQuery};
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use super::graph::{GraphCaller, GraphError, GraphResult, collection, date};
+use super::graph::{GraphCaller, GraphError, GraphResult, body, collection, date};
 use crate::authority::Authority;
 use crate::directory::TenantEntry;
+use crate::test_token::{self, MintError, MintRequest};
 
 /// The most sign-in records one request returns (and the default).
 pub const MAX_SIGN_INS: u32 = 1000;
@@ -137,4 +141,84 @@ pub(crate) async fn list_sign_ins(
     let query = sign_ins_query(raw.as_deref())?;
     let records = authority.sign_ins(caller.tenant_id(), app_id, query).await?;
     Ok(collection(records.iter().map(render_sign_in).collect()))
+}
+
+/// The body of `POST /admin/api/test-tokens`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct MintBody {
+    /// The tenant (name, domain or id); the caller's when left out.
+    tenant: Option<String>,
+    /// The client application: client id or display name.
+    app: String,
+    /// The `aud`, as given.
+    audience: String,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    claims: Map<String, Value>,
+    /// Seconds; an hour when left out.
+    lifetime_seconds: Option<i64>,
+}
+
+impl From<MintError> for GraphError {
+    fn from(e: MintError) -> Self {
+        let (status, code) = match &e {
+            MintError::Disabled => (StatusCode::FORBIDDEN, "Keyward_TestTokensDisabled"),
+            MintError::OtherTenant { .. } => (StatusCode::FORBIDDEN, "Authorization_RequestDenied"),
+            MintError::UnknownApp { .. } => (StatusCode::NOT_FOUND, "Request_ResourceNotFound"),
+            MintError::NotIssued(_) => (StatusCode::INTERNAL_SERVER_ERROR, "generalException"),
+            _ => (StatusCode::BAD_REQUEST, "Request_BadRequest"),
+        };
+        GraphError::new(status, code, e.to_string())
+    }
+}
+
+/// Mints a test token for the caller's tenant ([`test_token::mint`]). Refused unless the server
+/// allows test tokens; the audit middleware writes the row (never the token).
+pub(crate) async fn mint_test_token(
+    State(authority): State<Arc<Authority>>,
+    caller: GraphCaller,
+    bytes: axum::body::Bytes,
+) -> GraphResult {
+    if !authority.config().allow_test_tokens {
+        return Err(MintError::Disabled.into());
+    }
+    let request: MintBody = body(&bytes)?;
+    let tenant = caller.tenant();
+    if let Some(asked) = request.tenant.as_deref().map(str::trim)
+        && ![
+            tenant.tenant.name.as_str(),
+            tenant.tenant.domain.as_str(),
+            &tenant.tenant.id.to_string(),
+        ]
+        .iter()
+        .any(|alias| alias.eq_ignore_ascii_case(asked))
+    {
+        return Err(MintError::OtherTenant {
+            asked: asked.to_owned(),
+            caller: tenant.tenant.name.clone(),
+        }
+        .into());
+    }
+    let lifetime = time::Duration::seconds(request.lifetime_seconds.unwrap_or(3600));
+    let mint = MintRequest {
+        app: request.app,
+        audience: request.audience,
+        roles: request.roles,
+        claims: request.claims,
+        lifetime,
+    };
+    let now = OffsetDateTime::now_utc();
+    let minted = test_token::mint(&authority.snapshot(), tenant, &tenant.issuer, &mint, now)?;
+    let app = &minted.app.app;
+    Ok(axum::Json(json!({
+        "token_type": "Bearer",
+        "access_token": minted.access_token,
+        "expires_in": lifetime.whole_seconds(),
+        "expires_on": date(minted.expires_on),
+        "claims": minted.claims,
+        "app": {"id": app.id, "appId": app.app_id, "displayName": app.display_name},
+    }))
+    .into_response())
 }

@@ -25,6 +25,7 @@ async fn no_route_answers_without_the_role() {
             Method::GET,
             "/admin/api/applications/00000000-0000-0000-0000-000000000001/sign-ins",
         ),
+        (Method::POST, "/admin/api/test-tokens"),
     ] {
         let reply = send(&h.router, json_request(method.clone(), uri, None, None)).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{method} {uri}");
@@ -69,6 +70,28 @@ async fn no_route_answers_without_the_role() {
     let reply = call(&h, plain_token, Method::GET, "/v1.0/applications", None).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.body["error"]["code"], "Authorization_RequestDenied");
+    let mint = json!({"app": "plain", "audience": "api://tasks"});
+    let reply = call(
+        &h,
+        plain_token,
+        Method::POST,
+        "/admin/api/test-tokens",
+        Some(mint.clone()),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    assert!(reply.body.get("access_token").is_none());
+    // The admin too, while the server does not allow test tokens; the answer names the flag.
+    let reply = call(&h, &token, Method::POST, "/admin/api/test-tokens", Some(mint)).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    assert_eq!(reply.body["error"]["code"], "Keyward_TestTokensDisabled");
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--allow-test-tokens")),
+        "{}",
+        reply.body
+    );
 }
 
 /// The half-created application: `POST /v1.0/applications` with a bad certificate answered 400

@@ -28,7 +28,7 @@ pub use policy::{Lifetime, PolicyCommand};
 pub use quickstart::QuickstartArgs;
 pub use serve::{ServeArgs, ServeProfile};
 pub use signing_key::SigningKeyCommand;
-pub use token::TokenArgs;
+pub use token::{MintArgs, TokenArgs, TokenCommand};
 pub use trust::{Store, TrustArgs};
 pub use user::{RoleCommand, UserCommand};
 pub use vault::{DownloadFormat, SecretContentType, VaultArgs, VaultCertCommand, VaultCommand, VaultSecretCommand};
@@ -59,7 +59,7 @@ pub enum Command {
     /// Entra's terse errors, /metrics only with a management API token, and the master key from
     /// --master-key-file or KEYWARD_MASTER_KEY (make one with `keyward master-key new`).
     #[command(
-        after_help = "Examples:\n  keyward serve\n  keyward serve --data /var/lib/keyward --listen 0.0.0.0:8443 \\\n      --public-url https://id.example.test:8443\n  keyward master-key new --out /etc/keyward/master.key\n  keyward serve --profile production --master-key-file /etc/keyward/master.key \\\n      --data /var/lib/keyward\n  keyward serve --expiry-warning 30d --expiry-webhook https://hooks.example.com/keyward \\\n      --expiry-webhook-ca hooks-ca.pem"
+        after_help = "Examples:\n  keyward serve\n  keyward serve --data /var/lib/keyward --listen 0.0.0.0:8443 \\\n      --public-url https://id.example.test:8443\n  keyward master-key new --out /etc/keyward/master.key\n  keyward serve --profile production --master-key-file /etc/keyward/master.key \\\n      --data /var/lib/keyward\n  keyward serve --expiry-warning 30d --expiry-webhook https://hooks.example.com/keyward \\\n      --expiry-webhook-ca hooks-ca.pem\n  keyward serve --listen 127.0.0.1:0 --data :memory: --ready-file /tmp/keyward.url \\\n      --allow-test-tokens"
     )]
     Serve(ServeArgs),
     /// Manage app registrations of a running server: create, credentials, roles, grants.
@@ -74,7 +74,8 @@ pub enum Command {
     /// password, delete. What sign-up creates, an administrator can manage here.
     #[command(subcommand)]
     User(UserCommand),
-    /// Get an access token with the client credentials grant, from Keyward or Entra ID.
+    /// Get an access token with the client credentials grant, from Keyward or Entra ID; or mint
+    /// a test token (`keyward token mint`, on a server started with --allow-test-tokens).
     ///
     /// Prints the token, or with --json the whole response with the decoded header and claims.
     /// The certificate's thumbprint is computed from the certificate. Assertions are PS256 with
@@ -84,7 +85,8 @@ pub enum Command {
         --cert app.pem --key app.key --scope api://tasks/.default --ca keyward-data/tls/ca.pem\n  \
         keyward token --authority https://login.microsoftonline.com/contoso.onmicrosoft.com \\\n      \
         --client-id APPID --cert app.pfx --password-file pw \\\n      \
-        --scope https://graph.microsoft.com/.default --json")]
+        --scope https://graph.microsoft.com/.default --json\n  \
+        keyward token mint --app tasks-client --aud api://tasks --roles Tasks.Read --lifetime 5m")]
     Token(TokenArgs),
     /// Check a client's configuration end to end, and say what to fix.
     ///

@@ -6,12 +6,24 @@ use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The data directory.
+    /// The data directory. `:memory:` makes a temporary one (printed at start, with the
+    /// `--data` the other commands need to reach the server) that is removed when the server
+    /// stops (SIGINT or SIGTERM): for throwaway runs in tests and CI.
     #[arg(long, env = "KEYWARD_DATA", default_value = "keyward-data", value_name = "DIR")]
     pub data: PathBuf,
-    /// The address to listen on.
+    /// The address to listen on. Port 0 picks a free port: the line `keyward: listening on URL`
+    /// (and --ready-file) says which.
     #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
     pub listen: String,
+    /// Once the server answers, write its URL (e.g. https://localhost:43121) to this file,
+    /// atomically (a temporary file renamed): a script waits for the file, then reads it.
+    #[arg(long, value_name = "PATH")]
+    pub ready_file: Option<PathBuf>,
+    /// Let administrators mint test tokens (`keyward token mint`, POST /admin/api/test-tokens):
+    /// tokens signed with the tenant's real key, for any audience, without a credential, marked
+    /// with the claim keyward_minted: true and audited. For test servers only.
+    #[arg(long)]
+    pub allow_test_tokens: bool,
     /// The origin clients use [default: https://localhost:PORT]. Issuers and endpoints use it.
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,

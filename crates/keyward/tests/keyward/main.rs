@@ -20,6 +20,7 @@ mod expiry_events;
 mod first_hour;
 mod last_use;
 mod managed_identity;
+mod mint;
 mod profile;
 mod readme;
 mod reload;

@@ -155,6 +155,20 @@ fn describe(method: &Method, path: &str, created: &Value) -> (String, String, St
             created["kid"].as_str().unwrap_or_default().to_owned(),
             text("Signing key rotated through the management API"),
         ),
+        // The minted token is in the answer: only what it was for is written, never the token.
+        (&Method::POST, ["admin", "api", "test-tokens"]) => (
+            text("application"),
+            created["app"]["id"].as_str().unwrap_or_default().to_owned(),
+            format!(
+                "Test token minted for \"{}\" (aud {}, roles {}, expires {}) through the management API",
+                created["app"]["displayName"].as_str().unwrap_or_default(),
+                created["claims"]["aud"].as_str().unwrap_or_default(),
+                created["claims"]["roles"]
+                    .as_array()
+                    .map_or_else(|| "none".to_owned(), |roles| Value::Array(roles.clone()).to_string()),
+                created["expires_on"].as_str().unwrap_or_default(),
+            ),
+        ),
         _ => (
             text("graph"),
             path.chars().take(200).collect(),
@@ -192,5 +206,23 @@ mod tests {
         let (kind, _, detail) = describe(&Method::DELETE, "/v1.0/users/u-1", &Value::Null);
         assert_eq!(kind, "user");
         assert!(detail.contains("deleted"));
+    }
+
+    #[test]
+    fn a_mint_is_filed_under_its_application_without_the_token() {
+        let minted = serde_json::json!({
+            "access_token": "eyJhbGciOi.secret.token",
+            "expires_on": "2026-12-06T16:00:00Z",
+            "claims": {"aud": "api://tasks", "roles": ["Tasks.Read"]},
+            "app": {"id": "obj-3", "displayName": "tasks-client"},
+        });
+        let (kind, id, detail) = describe(&Method::POST, "/admin/api/test-tokens", &minted);
+        assert_eq!((kind.as_str(), id.as_str()), ("application", "obj-3"));
+        assert!(detail.contains("Test token minted for \"tasks-client\""), "{detail}");
+        assert!(
+            detail.contains("api://tasks") && detail.contains("Tasks.Read"),
+            "{detail}"
+        );
+        assert!(!detail.contains("secret"), "{detail}");
     }
 }

@@ -3,7 +3,7 @@
 
 mod server;
 
-pub use server::Server;
+pub use server::{Server, http_client};
 
 use std::path::{Path, PathBuf};
 

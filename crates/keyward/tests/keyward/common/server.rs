@@ -331,7 +331,7 @@ impl Drop for Server {
 }
 
 /// An HTTPS client that trusts `ca_pem` only.
-fn http_client(ca_pem: &[u8]) -> reqwest::Client {
+pub fn http_client(ca_pem: &[u8]) -> reqwest::Client {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     for cert in keyward_pki::read(ca_pem, None).expect("CA").certificates {
