@@ -12,7 +12,6 @@ mod rotate;
 
 use crate::cli::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand, SigningKeyCommand};
 use crate::connection::Connection;
-use crate::files;
 use crate::graph::{
     Application, KeyCredential, LastUsed, NewKeyCredential, Object, PasswordCredential, SignIn, json_list,
 };

@@ -22,16 +22,17 @@ pub async fn load(source: &CredentialSource, trusted_ca: Option<&[u8]>) -> Resul
             thumbprint,
         } => {
             let given = passphrase.as_deref().map(String::as_str);
-            let credential = ReloadingCertificate::from_files(certificate, private_key.as_deref(), given).map_err(|e| match e {
-                keyward_client::Error::Credential(
-                    e @ (keyward_pki::Error::WrongPassword(_) | keyward_pki::Error::PasswordRequired { .. }),
-                ) => Error::Passphrase {
-                    file: private_key.clone().unwrap_or_else(|| certificate.clone()),
-                    given: passphrase.is_some(),
-                    detail: e.to_string(),
-                },
-                e => e.into(),
-            })?;
+            let credential =
+                ReloadingCertificate::from_files(certificate, private_key.as_deref(), given).map_err(|e| match e {
+                    keyward_client::Error::Credential(
+                        e @ (keyward_pki::Error::WrongPassword(_) | keyward_pki::Error::PasswordRequired { .. }),
+                    ) => Error::Passphrase {
+                        file: private_key.clone().unwrap_or_else(|| certificate.clone()),
+                        given: passphrase.is_some(),
+                        detail: e.to_string(),
+                    },
+                    e => e.into(),
+                })?;
             if let Some(thumbprint) = thumbprint {
                 CertificateCredential::clone(&credential.current()).expect_thumbprint(thumbprint)?;
             }
