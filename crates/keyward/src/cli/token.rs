@@ -72,8 +72,10 @@ pub enum TokenCommand {
     /// azp, appid and keyward_minted cannot be set with --claim.
     #[command(after_help = "Examples:\n  \
         keyward token mint --app tasks-client --aud api://tasks --roles Tasks.Read --data keyward-data\n  \
-        keyward token mint --tenant contoso --app 6f1c...-appid --aud 3e9a...-api-appid --roles Tasks.Read --roles Tasks.Write --claim department=qa --claim level=3 --lifetime 5m\n  \
-        curl -H \"Authorization: Bearer $(keyward token mint --app tasks-client --aud api://tasks)\" https://localhost:5001/tasks")]
+        keyward token mint --tenant contoso --app 6f1c...-appid --aud 3e9a...-api-appid \\\n      \
+        --roles Tasks.Read --roles Tasks.Write --claim department=qa --claim level=3 --lifetime 5m\n  \
+        curl -H \"Authorization: Bearer $(keyward token mint --app tasks-client --aud api://tasks)\" \\\n      \
+        https://localhost:5001/tasks")]
     Mint(MintArgs),
 }
 

@@ -358,7 +358,7 @@ fn every_help_with_an_examples_heading_has_examples() {
             for example in &examples {
                 let command = example.trim_start();
                 let starts = example.starts_with("  ")
-                    && ["keyward ", "sudo keyward ", "KEYWARD_", "printf ", "export "]
+                    && ["keyward ", "sudo keyward ", "KEYWARD_", "printf ", "export ", "curl "]
                         .iter()
                         .any(|p| command.starts_with(p));
                 assert!(
