@@ -11,7 +11,9 @@ use crate::flags::Settings;
 use crate::load::{self, Target};
 use crate::proc_stat::{self, ClockTicks};
 use crate::registration;
-use crate::report::{self, AssertionCounts, Machine, PhaseReport, Reference, Report, RsaFigures, Targets};
+use crate::report::{
+    self, AssertionCounts, LastUseWrites, Machine, PhaseReport, Reference, Report, RsaFigures, Targets,
+};
 use crate::rsa_cost::RsaCost;
 use crate::server::Server;
 
@@ -47,7 +49,12 @@ pub fn run(settings: &Settings) -> anyhow::Result<Report> {
     }
 }
 
+/// Credentials the run uses: the benchmark client's certificate, and the admin's that
+/// registers it.
+const CREDENTIALS_USED: u64 = 2;
+
 fn with_server(settings: &Settings, server: &Server, machine: Machine) -> anyhow::Result<Report> {
+    let started = Instant::now();
     progress(&format!(
         "server {} (pid {}); registering bench-api and bench-client",
         server.url, server.pid
@@ -75,7 +82,7 @@ fn with_server(settings: &Settings, server: &Server, machine: Machine) -> anyhow
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
-    let (peak, half, topped_up, half_rate) = runtime.block_on(async {
+    let (peak, half, topped_up, half_rate, last_use_writes) = runtime.block_on(async {
         let target = Arc::new(Target::new(
             server.token_endpoint(),
             &server.ca_pem()?,
@@ -118,8 +125,12 @@ fn with_server(settings: &Settings, server: &Server, machine: Machine) -> anyhow
             server.pid,
         )
         .await?;
-        anyhow::Ok((peak, half, topped_up, half_rate))
+        let writes = target
+            .counter(&format!("{}/metrics", server.url), "keyward_last_use_writes_total")
+            .await;
+        anyhow::Ok((peak, half, topped_up, half_rate, writes))
     })?;
+    let minutes = started.elapsed().as_secs_f64() / 60.0;
     // Closes the connections before the server is asked to stop.
     drop(runtime);
     rsa.measure(&client.key, RSA_BATCHES_EACH)?;
@@ -128,6 +139,13 @@ fn with_server(settings: &Settings, server: &Server, machine: Machine) -> anyhow
     let peak = PhaseReport::new(&peak, "closed loop", settings.concurrency, None, clock);
     let half_load = PhaseReport::new(&half, "open loop", settings.concurrency, Some(half_rate), clock);
     let rsa_share = peak.rsa_share_pct(rsa_ms);
+    let last_use = last_use_writes.map(|writes| LastUseWrites {
+        writes,
+        credentials: CREDENTIALS_USED,
+        minutes,
+        bound: CREDENTIALS_USED * (minutes.floor() as u64 + 1),
+        tokens: peak.tokens + half_load.tokens,
+    });
     let targets = Targets {
         rsa_share_min_pct: report::TARGET_RSA_SHARE_PCT,
         rsa_share_met: rsa_share >= report::TARGET_RSA_SHARE_PCT,
@@ -153,6 +171,7 @@ fn with_server(settings: &Settings, server: &Server, machine: Machine) -> anyhow
         half_load,
         reference: Reference::default(),
         targets,
+        last_use,
     })
 }
 

@@ -66,6 +66,18 @@ impl Target {
         })
     }
 
+    /// The value of the Prometheus counter `name` on the server's `/metrics` page at
+    /// `metrics_url` (same origin as the token endpoint), if it is there.
+    pub async fn counter(&self, metrics_url: &str, name: &str) -> Option<u64> {
+        let text = self.http.get(metrics_url).send().await.ok()?.text().await.ok()?;
+        text.lines().find_map(|line| {
+            let (metric, value) = line.split_once(' ')?;
+            (metric == name)
+                .then(|| value.trim().parse::<f64>().ok())?
+                .map(|v| v as u64)
+        })
+    }
+
     /// POSTs one token request; `Err` describes anything but a 200 with an access token.
     async fn post(&self, body: Bytes) -> Result<(), String> {
         let response = self

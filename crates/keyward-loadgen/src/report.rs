@@ -37,6 +37,25 @@ pub struct Report {
     pub reference: Reference,
     /// The targets and whether this run met them.
     pub targets: Targets,
+    /// Database writes of credentials' last use during the run, read from the server's
+    /// `/metrics`; `None` if the server did not say.
+    pub last_use: Option<LastUseWrites>,
+}
+
+/// How often the server wrote credentials' last use while the run drove it: at most once per
+/// credential per minute, never once per token.
+#[derive(Debug, Serialize)]
+pub struct LastUseWrites {
+    /// `keyward_last_use_writes_total` at the end of the run.
+    pub writes: u64,
+    /// Credentials used: the benchmark client's certificate and the admin's (registration).
+    pub credentials: u64,
+    /// Minutes from the server's start to the reading.
+    pub minutes: f64,
+    /// The most the rule allows: credentials × (whole minutes + 1).
+    pub bound: u64,
+    /// Tokens issued in the run, for scale.
+    pub tokens: u64,
 }
 
 /// The machine.
@@ -283,6 +302,17 @@ impl Report {
             t.half_load_p99_max_ms,
             if t.half_load_p99_met { "met" } else { "NOT MET" }
         );
+        if let Some(l) = &self.last_use {
+            let _ = writeln!(
+                s,
+                "last-use database writes: {} for {} tokens in {:.1} min; at most one per credential per minute allows {}: {}",
+                l.writes,
+                l.tokens,
+                l.minutes,
+                l.bound,
+                if l.writes <= l.bound { "met" } else { "NOT MET" }
+            );
+        }
         s
     }
 }

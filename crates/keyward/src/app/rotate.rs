@@ -1,5 +1,8 @@
 //! `keyward app cert rotate`: a new certificate beside the old, a grace period while clients
-//! switch, then the old one removed, unless a client used it during the grace period.
+//! switch, then the old one removed, unless a client still used it in the grace period's second
+//! half. (Uses in the first half are clients switching: a real client goes on using the old
+//! certificate until it notices the new one, so refusing every use since the addition would
+//! refuse every rotation with a live client.)
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -98,7 +101,8 @@ pub(super) async fn rotate(args: RotateArgs) -> anyhow::Result<()> {
 
     wait(args.grace, &app.display_name, added_at)?;
 
-    // Who used an old certificate while both were registered has not switched.
+    // Who still used an old certificate in the second half of the grace has not switched.
+    let switched_by = added_at + args.grace / 2;
     let current = api.application(&app.id).await?;
     let mut remove = Vec::new();
     let mut kept = Vec::new();
@@ -106,7 +110,7 @@ pub(super) async fn rotate(args: RotateArgs) -> anyhow::Result<()> {
         let Some(credential) = current.key_credentials.iter().find(|k| &k.key_id == key_id) else {
             continue; // removed meanwhile
         };
-        match used_since(credential, added_at) {
+        match used_since(credential, switched_by) {
             Some(last) if !args.force => kept.push(Kept {
                 credential: (**credential).clone(),
                 last_used: last.date_time.clone(),
@@ -152,7 +156,7 @@ pub(super) async fn rotate(args: RotateArgs) -> anyhow::Result<()> {
             .iter()
             .map(|k| {
                 format!(
-                    "the old certificate {} was used at {} from {}, during the grace period: a client still uses it and would fail. \
+                    "the old certificate {} was used at {} from {}, in the second half of the grace period: a client still uses it and would fail. \
                      Point it at the new certificate, then run `{}` (or rerun with --force)",
                     k.credential.custom_key_identifier,
                     k.last_used,

@@ -138,15 +138,17 @@ pub enum AppCertCommand {
     /// taken from the vault (--from-vault NAME, its current version). The old certificate is the
     /// current one (the valid certificate that expires last) unless --old names others.
     ///
-    /// Removing is refused for an old certificate that a client used during the grace period
-    /// (the server records each certificate's last use): that client has not switched, and
-    /// would fail. Point it at the new files, then remove the old one (`keyward app cert
-    /// remove`), or pass --force. With --no-wait the new certificate is added and the command
-    /// that removes the old one is printed, to run later.
+    /// Clients have the first half of the grace period to switch. Removing is refused for an
+    /// old certificate that a client still used in the second half (the server records each
+    /// certificate's last use): that client has not switched, and would fail. Point it at the
+    /// new files, then remove the old one (`keyward app cert remove`), or pass --force. With
+    /// --no-wait the new certificate is added and the command that removes the old one is
+    /// printed, to run later.
     ///
-    /// The default grace, 1h, is the lifetime of an access token: a client that keeps running
-    /// asks for a new token within the hour, so by then it has either picked up the new
-    /// certificate or shown, by using the old one, that it has not.
+    /// The default grace, 1h, is twice the half hour in which a running client asks for a new
+    /// token (access tokens live an hour and are renewed ahead of expiry); the server writes a
+    /// certificate's last use at most once a minute, so keep the grace above a few minutes
+    /// when a client may be slow to switch.
     #[command(after_help = "Examples:\n  \
         keyward app cert rotate ciam-client-app --out certs/2027 --no-password\n  \
         keyward app cert rotate ciam-client-app --cert new-cert.pem --grace 10m\n  \
@@ -201,7 +203,7 @@ pub struct RotateArgs {
     /// The certificate(s) to remove, by key id or thumbprint (repeatable) [default: the current one].
     #[arg(long = "old", value_name = "KEYID|THUMBPRINT")]
     pub old: Vec<String>,
-    /// Remove the old certificate even if a client used it during the grace period.
+    /// Remove the old certificate even if a client still used it in the second half of the grace period.
     #[arg(long)]
     pub force: bool,
     /// Add the new certificate and stop: print the command that removes the old one later.

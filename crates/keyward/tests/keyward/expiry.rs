@@ -28,6 +28,23 @@ async fn days_left_expiring_filter_and_the_expiry_gauge() {
     assert!(days.iter().any(|d| (18..=20).contains(d)), "{days:?}");
     assert!(days.iter().any(|d| (298..=300).contains(d)), "{days:?}");
 
+    // The management API (Graph's application) carries the same figure.
+    let shown = server.keyward(&["app", "show", "expiring-app"]);
+    let mut from_api: Vec<i64> = shown["keyCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            c["keywardDaysLeft"]
+                .as_i64()
+                .expect("keywardDaysLeft in the management API")
+        })
+        .collect();
+    from_api.sort();
+    let mut listed = days.clone();
+    listed.sort();
+    assert_eq!(from_api, listed, "{shown}");
+
     let soon = server.keyward(&["app", "cert", "list", "expiring-app", "--expiring", "30d"]);
     assert_eq!(soon.as_array().unwrap().len(), 1, "{soon}");
     let none = server.keyward(&["app", "cert", "list", "expiring-app", "--expiring", "10d"]);

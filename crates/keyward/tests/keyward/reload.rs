@@ -116,7 +116,7 @@ fn assert_no_failure(tally: &Tally) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rotation_from_files_under_load_has_no_failure() {
+async fn keyward_app_cert_rotate_with_new_files_under_load_has_no_failure() {
     let server = Server::start();
     let registered = server.client("reload-files");
     let files = tempfile::tempdir().unwrap();
@@ -142,10 +142,33 @@ async fn rotation_from_files_under_load_has_no_failure() {
     })
     .await;
 
-    // The new certificate is registered first, then deployed.
+    // `keyward app cert rotate` registers the new certificate, then waits its grace period
+    // while the new files are deployed, then removes the old certificate.
     let staging = tempfile::tempdir().unwrap();
     let (new_cert, new_key) = openssl_pair(staging.path(), "reload-files-next");
-    server.keyward(&["app", "cert", "add", "reload-files", new_cert.to_str().unwrap()]);
+    let rotate = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args([
+            "app",
+            "cert",
+            "rotate",
+            "reload-files",
+            "--grace",
+            "8s",
+            "--json",
+            "--cert",
+        ])
+        .arg(&new_cert)
+        .arg("--data")
+        .arg(server.data())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("keyward runs");
+    until(Duration::from_secs(20), "rotate to add the new certificate", || {
+        thumbprints_on(&server, "reload-files").len() == 2
+    })
+    .await;
     let new = keyward_pki::read(&std::fs::read(&new_cert).unwrap(), None)
         .unwrap()
         .certificate()
@@ -172,8 +195,21 @@ async fn rotation_from_files_under_load_has_no_failure() {
     })
     .await;
 
-    // The old certificate removed: what succeeds from now on was signed with the new one.
-    server.keyward(&["app", "cert", "remove", "reload-files", &old]);
+    // The client switched in the first half of the grace: rotate removes the old certificate.
+    // What succeeds from then on was signed with the new one.
+    let rotated = tokio::task::spawn_blocking(move || rotate.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        rotated.status.success(),
+        "rotate: {}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let rotated: serde_json::Value = serde_json::from_slice(&rotated.stdout).unwrap();
+    assert_eq!(
+        rotated["removed"][0]["thumbprint"].as_str().map(str::to_uppercase),
+        Some(old.clone())
+    );
     assert_eq!(thumbprints_on(&server, "reload-files"), vec![new.clone()]);
     tally.mark.store(true, Ordering::SeqCst);
     until(Duration::from_secs(10), "tokens after the removal", || {

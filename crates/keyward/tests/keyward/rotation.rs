@@ -256,10 +256,10 @@ async fn rotate_from_the_vault_registers_the_vault_certificate_current_version()
     assert_eq!(registered[0], x5t_hex, "{created}");
 }
 
-/// Needs the server to record each certificate's last use (`keyCredentials[].keywardLastUsed`),
-/// which the `last-use` branch adds.
+/// The server records each certificate's last use (`keyCredentials[].keywardLastUsed`): a use
+/// in the second half of the grace period keeps the old certificate.
 #[tokio::test]
-async fn rotate_keeps_an_old_certificate_used_during_the_grace_unless_forced() {
+async fn rotate_keeps_an_old_certificate_used_late_in_the_grace_unless_forced() {
     let server = Server::start();
     let work = tempfile::tempdir().unwrap();
     let created = server.keyward(&["app", "create", "--name", "busy-app"]);
@@ -282,7 +282,7 @@ async fn rotate_keeps_an_old_certificate_used_during_the_grace_unless_forced() {
         "--cert",
         new_pem.to_str().unwrap(),
         "--grace",
-        "6s",
+        "8s",
     ];
     let child = Command::new(env!("CARGO_BIN_EXE_keyward"))
         .args(args)
@@ -293,13 +293,13 @@ async fn rotate_keeps_an_old_certificate_used_during_the_grace_unless_forced() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // A client that has not switched asks for a token during the grace period.
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    // A client that has not switched asks for a token in the second half of the grace period.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     assert!(graph_token(&server, &app_id, &old_cert, &old_key).await.is_some());
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success(), "the removal must be refused");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("during the grace period"), "{stderr}");
+    assert!(stderr.contains("second half of the grace period"), "{stderr}");
     assert!(stderr.contains("--force"), "{stderr}");
     let mut both = vec![old_cert.thumbprints().sha1_hex(), new_cert.thumbprints().sha1_hex()];
     both.sort();

@@ -29,10 +29,13 @@ use crate::credentials;
 use crate::directory::AppEntry;
 use crate::error::Error;
 
-/// An application as Graph renders it, each credential with the Keyward extension
+/// An application as Graph renders it, each credential with two Keyward extensions:
 /// `keywardLastUsed`: `{"dateTime": RFC 3339 UTC, "clientAddress": ip or null}` from `uses` (by
-/// key id), or `null` when never used.
+/// key id), or `null` when never used; and `keywardDaysLeft`: whole days until it expires
+/// (negative once expired).
 pub(crate) fn render(app: &Application, uses: &HashMap<Uuid, CredentialUse>) -> Value {
+    let now = OffsetDateTime::now_utc();
+    let days_left = |end: OffsetDateTime| (end - now).whole_days();
     let last_used = |key_id: &Uuid| {
         uses.get(key_id).map_or(
             Value::Null,
@@ -60,6 +63,7 @@ pub(crate) fn render(app: &Application, uses: &HashMap<Uuid, CredentialUse>) -> 
                 "endDateTime": date(k.end),
                 "key": null,
                 "keywardLastUsed": last_used(&k.key_id),
+                "keywardDaysLeft": days_left(k.end),
             })
         }).collect::<Vec<_>>(),
         "passwordCredentials": app.password_credentials.iter().map(|p| json!({
@@ -71,6 +75,7 @@ pub(crate) fn render(app: &Application, uses: &HashMap<Uuid, CredentialUse>) -> 
             "secretText": null,
             "customKeyIdentifier": null,
             "keywardLastUsed": last_used(&p.key_id),
+            "keywardDaysLeft": days_left(p.end),
         })).collect::<Vec<_>>(),
         "appRoles": app.app_roles.iter().map(render_role).collect::<Vec<_>>(),
     })
