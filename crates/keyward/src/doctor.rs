@@ -1,12 +1,14 @@
 //! `keyward doctor`: checks what a client application is configured with, end to end, in the
-//! order that makes the first failure the mistake to fix: the files, the key, the thumbprint, the
-//! dates (no network), then the authority, its tenant and issuer, the clock, the app and its
+//! order that makes the first failure the mistake to fix: the vault the certificate is read from
+//! (with `--vault-url`/`--vault-cert`), the files, the key, the thumbprint, the dates (no
+//! network), then the authority, its tenant and issuer, the clock, the app and its
 //! certificate, a real assertion and the scope.
 
 mod finding;
 mod local;
 mod remote;
 mod token;
+mod vault;
 
 use anyhow::{Context, bail};
 use serde_json::json;
@@ -19,7 +21,8 @@ use finding::{Finding, Status};
 /// The checks in the order they are reported: each one's failure would make the later ones fail
 /// too, so the first failure is the one to fix. (The dates come after the clock, by which they
 /// are judged.)
-const ORDER: [&str; 13] = [
+const ORDER: [&str; 14] = [
+    "vault",
     "certificate",
     "private-key",
     "key-match",
@@ -56,15 +59,48 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<()> {
         args.password.password.as_deref(),
         args.password.password_file.as_deref(),
     )?;
-    let local = local::Local {
-        cert: &args.cert,
-        key: args.key.as_deref(),
-        password: password.as_deref().map(String::as_str),
-        thumbprint_sha1: args.thumbprint.as_deref(),
-        thumbprint_sha256: args.thumbprint_sha256.as_deref(),
-    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut findings = Vec::new();
-    let (certificate, key) = local::check(&local, &mut findings);
+    let fetched = match (&args.vault_url, &args.vault_cert) {
+        (Some(url), Some(name)) => {
+            let vault = vault::Vault {
+                url,
+                name,
+                data: args.data.as_deref(),
+            };
+            Some(runtime.block_on(vault::check(&vault, &mut findings)))
+        }
+        _ => None,
+    };
+    let source = match (&fetched, &args.cert) {
+        (Some(Some(fetched)), _) => Some(local::Source::Fetched {
+            label: &fetched.label,
+            bytes: &fetched.bytes,
+        }),
+        (Some(None), _) => None,
+        (None, Some(path)) => Some(local::Source::File(path)),
+        (None, None) => bail!("give the certificate: --cert FILE, or --vault-url URL and --vault-cert NAME"),
+    };
+    let (certificate, key, cert_name) = match source {
+        Some(source) => {
+            let local = local::Local {
+                cert: source,
+                key: args.key.as_deref(),
+                password: password.as_deref().map(String::as_str),
+                thumbprint_sha1: args.thumbprint.as_deref(),
+                thumbprint_sha256: args.thumbprint_sha256.as_deref(),
+            };
+            let (certificate, key) = local::check(&local, &mut findings);
+            (certificate, key, local.cert_name())
+        }
+        None => {
+            for check in ["certificate", "private-key", "key-match", "thumbprint"] {
+                findings.push(Finding::skipped(check, "not checked: nothing read from the vault"));
+            }
+            let name = args.vault_cert.as_deref().unwrap_or_default();
+            (None, None, format!("vault certificate {name}"))
+        }
+    };
     let credential = certificate.clone().zip(key);
     let remote = remote::Remote {
         authority: &authority,
@@ -73,9 +109,9 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<()> {
         ca,
         data: args.data.as_deref(),
         skew,
-        cert_file: args.cert.display().to_string(),
+        cert_file: cert_name.clone(),
+        vault_cert: args.vault_cert.as_deref(),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let server_now = runtime.block_on(remote::check(&remote, credential.as_ref(), &mut findings));
     // The server judges the dates: by its clock when it told it, else by ours.
     let (now, clock) = match server_now {
@@ -83,7 +119,7 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<()> {
         None => (time::OffsetDateTime::now_utc() + skew, "the local clock"),
     };
     findings.push(match &certificate {
-        Some(certificate) => local::validity(certificate, now, clock, &args.cert.display().to_string()),
+        Some(certificate) => local::validity(certificate, now, clock, &cert_name),
         None => Finding::skipped("validity", "not checked: no certificate"),
     });
     findings.sort_by_key(|f| ORDER.iter().position(|c| *c == f.check).unwrap_or(ORDER.len()));

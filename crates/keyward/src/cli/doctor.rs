@@ -12,6 +12,7 @@ pub const DEFAULT_SCOPE: &str = "https://graph.microsoft.com/.default";
 
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("where").required(true).args(["authority", "server"])))]
+#[command(group(ArgGroup::new("credential").required(true).args(["cert", "vault_cert"])))]
 pub struct DoctorArgs {
     /// The authority the app is configured with: https://HOST:PORT/TENANT (Keyward),
     /// https://login.microsoftonline.com/TENANT (Entra ID) or https://SUB.ciamlogin.com/.
@@ -28,10 +29,19 @@ pub struct DoctorArgs {
     pub client_id: String,
     /// The certificate: PEM or DER (with --key), or a PEM/PFX holding certificate and key.
     #[arg(long, value_name = "FILE")]
-    pub cert: PathBuf,
+    pub cert: Option<PathBuf>,
     /// The private key, when it is not in the --cert file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "vault_cert")]
     pub key: Option<PathBuf>,
+    /// The vault the certificate is read from, with --vault-cert: Keyward's
+    /// (https://localhost:8443, or https://NAME.vault.azure.net with host names) or Azure's.
+    /// It is read with the admin credential of --data; doctor cannot sign in to Azure Key Vault.
+    #[arg(long, value_name = "URL", requires = "vault_cert")]
+    pub vault_url: Option<String>,
+    /// The certificate's name in the vault (--vault-url), instead of --cert: its secret, with
+    /// the private key, is read as the app reads it.
+    #[arg(long, value_name = "NAME", requires = "vault_url", conflicts_with = "cert")]
+    pub vault_cert: Option<String>,
     #[command(flatten)]
     pub password: PasswordArgs,
     /// The SHA-1 thumbprint the app is configured with, as typed (MSAL's `thumbprint`, the

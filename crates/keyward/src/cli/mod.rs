@@ -102,11 +102,18 @@ pub enum Command {
     /// Against Entra ID (or a Keyward server without --data), whether the app and the
     /// certificate are registered is known only from the token endpoint's answer, and doctor
     /// says so. With --data, a Keyward server's admin credential looks them up.
+    ///
+    /// With --vault-url and --vault-cert instead of --cert, the certificate and its private key
+    /// are read from a vault as the article's app reads them (the certificate's secret, PEM or
+    /// PKCS#12), with the admin credential of --data; the first check, `vault`, says whether
+    /// the vault answered, the certificate exists, its secret may be read and holds the key.
     #[command(after_help = "Examples:\n  \
         keyward doctor --authority https://localhost:8443/contoso --client-id APPID \\\n      \
         --cert app.pem --key app.key --ca keyward-data/tls/ca.pem --scope api://tasks/.default\n  \
         keyward doctor --server https://localhost:8443 --tenant contoso --client-id APPID \\\n      \
         --cert app.pfx --password-file pw --data keyward-data\n  \
+        keyward doctor --authority https://localhost:8443/contoso --client-id APPID \\\n      \
+        --vault-url https://localhost:8443 --vault-cert ciam-client-app --data keyward-data\n  \
         keyward doctor --authority https://login.microsoftonline.com/contoso.onmicrosoft.com \\\n      \
         --client-id APPID --cert app.pem --key app.key --thumbprint \"3B:1F:...\" --json")]
     Doctor(DoctorArgs),

@@ -31,7 +31,7 @@ impl Status {
 /// What one check found.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    /// The check's name: `certificate`, `private-key`, `key-match`, `thumbprint`, `validity`,
+    /// The check's name: `vault`, `certificate`, `private-key`, `key-match`, `thumbprint`, `validity`,
     /// `authority`, `tenant`, `issuer`, `clock`, `application`, `registration`, `assertion`,
     /// `scope`.
     pub check: &'static str,

@@ -15,9 +15,17 @@ const EXPIRY_WARNING_DAYS: i64 = 30;
 /// Files in the folder read when looking for the certificate a key or thumbprint belongs to.
 const FOLDER_LIMIT: usize = 200;
 
+/// Where the certificate comes from.
+pub enum Source<'a> {
+    /// A file (`--cert`).
+    File(&'a Path),
+    /// The contents of a vault's secret, named `label` in messages.
+    Fetched { label: &'a str, bytes: &'a [u8] },
+}
+
 /// What the local checks work on.
 pub struct Local<'a> {
-    pub cert: &'a Path,
+    pub cert: Source<'a>,
     pub key: Option<&'a Path>,
     pub password: Option<&'a str>,
     /// The SHA-1 thumbprint as typed.
@@ -59,14 +67,39 @@ fn name(path: &Path) -> String {
     path.display().to_string()
 }
 
+impl Local<'_> {
+    /// The certificate as messages name it: the file, or `vault certificate NAME`.
+    pub fn cert_name(&self) -> String {
+        match &self.cert {
+            Source::File(path) => name(path),
+            Source::Fetched { label, .. } => (*label).to_owned(),
+        }
+    }
+
+    /// The --cert file, when the certificate is one.
+    fn cert_file(&self) -> Option<&Path> {
+        match &self.cert {
+            Source::File(path) => Some(path),
+            Source::Fetched { .. } => None,
+        }
+    }
+
+    fn read_cert(&self) -> Result<Vec<u8>, String> {
+        match &self.cert {
+            Source::File(path) => read(path),
+            Source::Fetched { bytes, .. } => Ok(bytes.to_vec()),
+        }
+    }
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, String> {
     files::read_limited(path, keyward_pki::MAX_INPUT).map_err(|e| e.to_string())
 }
 
 /// The certificate, and the key when the same file holds it.
 fn load_certificate(local: &Local<'_>, findings: &mut Vec<Finding>) -> Option<(Certificate, Option<PrivateKey>)> {
-    let file = name(local.cert);
-    let bytes = match read(local.cert) {
+    let file = local.cert_name();
+    let bytes = match local.read_cert() {
         Ok(bytes) => bytes,
         Err(e) => {
             findings.push(Finding::fail(
@@ -149,7 +182,7 @@ fn load_key(local: &Local<'_>, key_in_file: Option<PrivateKey>, findings: &mut V
         let key = key_in_file?;
         findings.push(Finding::ok(
             "private-key",
-            format!("{} holds the private key ({})", name(local.cert), key.algorithm()),
+            format!("{} holds the private key ({})", local.cert_name(), key.algorithm()),
         ));
         return Some(key);
     };
@@ -215,13 +248,14 @@ fn load_key(local: &Local<'_>, key_in_file: Option<PrivateKey>, findings: &mut V
 }
 
 fn key_match(local: &Local<'_>, certificate: &Certificate, key: &PrivateKey, findings: &mut Vec<Finding>) -> bool {
-    let cert = name(local.cert);
+    let cert = local.cert_name();
     let key_file = local.key.map(name).unwrap_or_else(|| cert.clone());
     if certificate.matches_key(key) {
-        findings.push(Finding::ok(
-            "key-match",
-            format!("{key_file} is the private key of {cert}"),
-        ));
+        let message = match local.key {
+            Some(_) => format!("{key_file} is the private key of {cert}"),
+            None => format!("the private key in {cert} is its certificate's"),
+        };
+        findings.push(Finding::ok("key-match", message));
         return true;
     }
     let owner = folder_certificates(local)
@@ -257,7 +291,7 @@ fn thumbprints(local: &Local<'_>, certificate: &Certificate, findings: &mut Vec<
 }
 
 fn thumbprint(local: &Local<'_>, certificate: &Certificate, given: &str, slot: ThumbprintHash) -> Finding {
-    let cert = name(local.cert);
+    let cert = local.cert_name();
     let own = certificate.thumbprints();
     let expected = match slot {
         ThumbprintHash::Sha1 => own.sha1_hex(),
@@ -361,7 +395,10 @@ pub fn validity(certificate: &Certificate, now: OffsetDateTime, clock: &str, fil
 /// The certificates in the files beside the --cert file (other than it), for naming the file a
 /// key or a thumbprint belongs to.
 fn folder_certificates(local: &Local<'_>) -> Vec<(PathBuf, Certificate)> {
-    let dir = match local.cert.parent() {
+    let Some(cert_file) = local.cert_file() else {
+        return Vec::new();
+    };
+    let dir = match cert_file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
@@ -375,7 +412,7 @@ fn folder_certificates(local: &Local<'_>) -> Vec<(PathBuf, Certificate)> {
         .take(FOLDER_LIMIT)
         .collect();
     paths.sort();
-    let own = std::fs::canonicalize(local.cert).ok();
+    let own = std::fs::canonicalize(cert_file).ok();
     let mut found = Vec::new();
     for path in paths {
         if std::fs::canonicalize(&path).ok() == own {

@@ -30,8 +30,10 @@ pub struct Remote<'a> {
     pub data: Option<&'a Path>,
     /// How far `--clock-skew` moves the local clock.
     pub skew: time::Duration,
-    /// The certificate file, for messages.
+    /// The certificate file, for messages (`vault certificate NAME` for one read from a vault).
     pub cert_file: String,
+    /// The vault certificate's name, when the certificate was read from a vault.
+    pub vault_cert: Option<&'a str>,
 }
 
 impl Remote<'_> {

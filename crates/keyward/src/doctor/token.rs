@@ -74,11 +74,16 @@ pub(super) fn app_findings(
 ) -> Attributed {
     let client_id = remote.client_id;
     let cert = &remote.cert_file;
-    let register_fix = |app: &str| {
-        format!(
+    let register_fix = |app: &str| match remote.vault_cert {
+        Some(name) => format!(
+            "register {cert} on the app ({app}): `keyward vault cert link {name} --app {app}` (its renewals too), or \
+             in the Entra portal: upload its .cer (`az keyvault certificate download --vault-name VAULT --name {name} \
+             --file {name}.cer`) under App registrations > the app > Certificates & secrets"
+        ),
+        None => format!(
             "register {cert} on the app ({app}): `keyward app cert add {app} {cert}`, or in the Entra portal: App \
              registrations > the app > Certificates & secrets > Upload certificate (the certificate, never the key)"
-        )
+        ),
     };
     let app_fix = "use the Application (client) ID shown by `keyward app list` or the portal's app Overview, \
                    and check the tenant";
@@ -386,6 +391,7 @@ mod tests {
             data: None,
             skew: time::Duration::ZERO,
             cert_file: "app.pem".into(),
+            vault_cert: None,
         }
     }
 

@@ -456,3 +456,168 @@ fn the_text_report_marks_each_line_and_the_exit_code_says_failed() {
     assert!(stdout.contains("All green"), "{stdout}");
     assert!(!stdout.contains('✗'), "{stdout}");
 }
+
+/// The report's findings as (check, status) pairs.
+fn statuses(report: &Value) -> Vec<(String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_owned(),
+                f["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `--vault-url`/`--vault-cert` instead of `--cert` (issue 12, point 5: "a certificate file or
+/// vault name"): the certificate and key are read from the vault's secret, as the article's app
+/// reads them, with the admin credential of `--data`; the `vault` check comes first, and the
+/// other checks run on what the vault gave.
+#[test]
+fn a_vault_certificate_is_checked_through_the_vault_and_its_mistakes_are_named() {
+    let setup = Setup::new();
+    let server = &setup.server;
+    let data = server.data().to_str().unwrap().to_owned();
+    // One certificate with a PEM secret, registered on the app; one with a PKCS#12 secret, not.
+    server.keyward(&[
+        "vault",
+        "cert",
+        "create",
+        "doctor-vault",
+        "--subject",
+        "CN=doctor-vault",
+        "--content-type",
+        "pem",
+    ]);
+    server.keyward(&[
+        "vault",
+        "cert",
+        "create",
+        "doctor-unregistered",
+        "--subject",
+        "CN=doctor-unregistered",
+    ]);
+    let cer = setup.dir.path().join("doctor-vault.cer");
+    server.keyward(&[
+        "vault",
+        "cert",
+        "download",
+        "doctor-vault",
+        "--format",
+        "cer",
+        "--out",
+        cer.to_str().unwrap(),
+    ]);
+    server.keyward(&["app", "cert", "add", "doctor-app", cer.to_str().unwrap()]);
+    let vault = |name: &'static str| -> Vec<(&'static str, String)> {
+        vec![
+            ("--cert", String::new()),
+            ("--key", String::new()),
+            ("--vault-url", server.url.clone()),
+            ("--vault-cert", name.to_owned()),
+            ("--data", data.clone()),
+        ]
+    };
+    let doctor = |changes: &[(&'static str, String)]| {
+        let changes: Vec<(&str, &str)> = changes.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        setup.doctor(&changes)
+    };
+
+    // (1) Registered: all green, through the vault.
+    let (success, report) = doctor(&vault("doctor-vault"));
+    assert!(success && report["ok"] == true, "{report:#}");
+    let seen = statuses(&report);
+    assert_eq!(seen[0], ("vault".to_owned(), "ok".to_owned()), "{report:#}");
+    for check in [
+        "certificate",
+        "private-key",
+        "key-match",
+        "application",
+        "registration",
+        "assertion",
+        "scope",
+    ] {
+        assert!(
+            seen.contains(&(check.to_owned(), "ok".to_owned())),
+            "{check} not ok: {report:#}"
+        );
+    }
+    let vault_message = report["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        vault_message.contains("\"doctor-vault\"") && vault_message.contains("application/x-pem-file"),
+        "{vault_message}"
+    );
+
+    // (2) Not registered (and a PKCS#12 secret): the vault is fine, the registration is named.
+    let (success, report) = doctor(&vault("doctor-unregistered"));
+    assert!(!success, "{report:#}");
+    assert_eq!(
+        statuses(&report)[0],
+        ("vault".to_owned(), "ok".to_owned()),
+        "{report:#}"
+    );
+    let (check, message, fix) = first_failure(&report).expect("a failure");
+    assert_eq!(check, "registration", "{report:#}");
+    assert!(
+        message.contains("vault certificate doctor-unregistered")
+            && message.contains("is not registered on \"doctor-app\""),
+        "{message}"
+    );
+    assert!(
+        fix.contains("keyward vault cert link doctor-unregistered --app doctor-app"),
+        "{fix}"
+    );
+
+    // (3) An unknown name: the vault check fails first, naming it; the file checks are skipped.
+    let (success, report) = doctor(&vault("no-such-cert"));
+    assert!(!success, "{report:#}");
+    let (check, message, fix) = first_failure(&report).expect("a failure");
+    assert_eq!(check, "vault", "{report:#}");
+    assert!(message.contains("no certificate named \"no-such-cert\""), "{message}");
+    assert!(fix.contains("keyward vault cert list"), "{fix}");
+    assert!(
+        statuses(&report).contains(&("certificate".to_owned(), "skipped".to_owned())),
+        "{report:#}"
+    );
+
+    // No identity to read the vault with: said plainly, with the way around it.
+    let mut no_data = vault("doctor-vault");
+    no_data.pop();
+    let (_, report) = doctor(&no_data);
+    let (check, _, fix) = first_failure(&report).expect("a failure");
+    assert_eq!(check, "vault", "{report:#}");
+    assert!(
+        fix.contains("--data DIR") && fix.contains("az keyvault secret download") && fix.contains("--cert"),
+        "{fix}"
+    );
+
+    // A caller who may read the certificate but not its secret: the permission and the grant
+    // command are named. (The admin's full policy comes back at the server's next start.)
+    let admin: Value = serde_json::from_slice(&std::fs::read(server.data().join("admin/admin.json")).unwrap()).unwrap();
+    let admin_app = admin["appId"].as_str().unwrap();
+    server.keyward(&[
+        "vault",
+        "grant",
+        admin_app,
+        "--certificates",
+        "get,list",
+        "--secrets",
+        "list",
+    ]);
+    let (_, report) = doctor(&vault("doctor-vault"));
+    let (check, message, fix) = first_failure(&report).expect("a failure");
+    assert_eq!(check, "vault", "{report:#}");
+    assert!(
+        message.contains("secrets get") && message.contains("doctor-vault"),
+        "{message}"
+    );
+    assert!(
+        fix.contains(&format!(
+            "keyward vault grant {admin_app} --certificates get --secrets get"
+        )),
+        "{fix}"
+    );
+}
