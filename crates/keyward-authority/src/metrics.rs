@@ -55,7 +55,7 @@ impl Metrics {
              # HELP keyward_last_use_writes_total Credential last uses written to the database (at most one per credential per minute).\n\
              # TYPE keyward_last_use_writes_total counter\n\
              keyward_last_use_writes_total {}\n\
-             # HELP keyward_sign_in_records_total Service-principal sign-in records written, or dropped because the buffer was full.\n\
+             # HELP keyward_sign_in_records_total Token requests recorded in service-principal sign-in records, or dropped because the buffer was full.\n\
              # TYPE keyward_sign_in_records_total counter\n\
              keyward_sign_in_records_total{{result=\"written\"}} {}\n\
              keyward_sign_in_records_total{{result=\"dropped\"}} {}\n",

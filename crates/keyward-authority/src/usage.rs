@@ -1,6 +1,7 @@
 //! Credential usage, kept off the token endpoint's path: when each certificate or client secret
-//! last authenticated a client (and from which address), and one service-principal sign-in
-//! record per token request of a confidential client.
+//! last authenticated a client (and from which address), and the service-principal sign-in
+//! records of a confidential client's token requests: one per refusal, and the successes of one
+//! credential from one address between two writes as one record with their count.
 //!
 //! The token endpoint only notes what happened in memory ([`Usage::note_use`],
 //! [`Usage::note_sign_in`]): a short lock on a map or a bounded buffer, never a wait on the
@@ -43,11 +44,23 @@ struct Noted {
     written: Option<Instant>,
 }
 
+/// Successes that count into one record: tenant, client id, credential key id, thumbprint,
+/// client address.
+type SuccessKey = (Uuid, Uuid, Option<Uuid>, Option<String>, Option<String>);
+
+/// The sign-in records noted since the last write.
+#[derive(Debug, Default)]
+struct PendingSignIns {
+    records: Vec<ServicePrincipalSignIn>,
+    /// Where each kind of success is in `records`, to count the next one into it.
+    successes: HashMap<SuccessKey, usize>,
+}
+
 /// What the token endpoint notes and the background task writes.
 #[derive(Debug)]
 pub(crate) struct Usage {
     last_uses: Mutex<HashMap<CredentialKey, Noted>>,
-    sign_ins: Mutex<Vec<ServicePrincipalSignIn>>,
+    sign_ins: Mutex<PendingSignIns>,
     capacity: usize,
 }
 
@@ -62,7 +75,7 @@ impl Usage {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         Self {
             last_uses: Mutex::new(HashMap::new()),
-            sign_ins: Mutex::new(Vec::new()),
+            sign_ins: Mutex::new(PendingSignIns::default()),
             capacity,
         }
     }
@@ -83,11 +96,30 @@ impl Usage {
         }
     }
 
-    /// Notes a sign-in record; returns `false` (and keeps nothing) when the buffer is full.
+    /// Notes a sign-in record: a success like one already noted (same credential, same
+    /// address) only counts into it. Returns `false` (and keeps nothing) when the buffer is full.
     pub(crate) fn note_sign_in(&self, record: ServicePrincipalSignIn) -> bool {
-        let mut records = self.sign_ins.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut pending = self.sign_ins.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let PendingSignIns { records, successes } = &mut *pending;
+        let key = record.succeeded.then(|| {
+            (
+                record.tenant_id,
+                record.app_id,
+                record.key_id,
+                record.thumbprint.clone(),
+                record.client_address.clone(),
+            )
+        });
+        if let Some(&at) = key.as_ref().and_then(|key| successes.get(key)) {
+            let counted = &mut records[at].requests;
+            *counted = counted.saturating_add(record.requests);
+            return true;
+        }
         if records.len() >= self.capacity {
             return false;
+        }
+        if let Some(key) = key {
+            successes.insert(key, records.len());
         }
         records.push(record);
         true
@@ -95,8 +127,8 @@ impl Usage {
 
     /// The sign-in records noted since the last call.
     pub(crate) fn take_sign_ins(&self) -> Vec<ServicePrincipalSignIn> {
-        let mut records = self.sign_ins.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        std::mem::take(&mut *records)
+        let mut pending = self.sign_ins.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        std::mem::take(&mut *pending).records
     }
 
     /// The last uses due for writing at `now`: those noted since their last write, written
@@ -195,7 +227,8 @@ impl Authority {
         }
         match self.store.append_sign_ins(&records).await {
             Ok(()) => {
-                self.metrics().sign_ins_written(records.len() as u64);
+                self.metrics()
+                    .sign_ins_written(records.iter().map(|r| u64::from(r.requests)).sum());
                 Ok(())
             }
             Err(e) => {
@@ -337,6 +370,37 @@ mod tests {
     }
 
     #[test]
+    fn successes_of_one_credential_and_address_count_into_one_record() {
+        let usage = Usage::default();
+        let (tenant_id, app_id, key_id) = (Uuid::new_v4(), Uuid::new_v4(), Some(Uuid::new_v4()));
+        let record = |address: &str, error_code: Option<u32>| ServicePrincipalSignIn {
+            id: Uuid::new_v4(),
+            tenant_id,
+            at: OffsetDateTime::now_utc(),
+            app_id,
+            key_id,
+            thumbprint: Some("AB".into()),
+            succeeded: error_code.is_none(),
+            error_code,
+            correlation_id: Some(Uuid::new_v4()),
+            client_address: Some(address.into()),
+            requests: 1,
+        };
+        for _ in 0..5 {
+            assert!(usage.note_sign_in(record("192.0.2.1", None)));
+        }
+        assert!(usage.note_sign_in(record("192.0.2.2", None)));
+        assert!(usage.note_sign_in(record("192.0.2.1", Some(700027))));
+        assert!(usage.note_sign_in(record("192.0.2.1", Some(700027))));
+        let taken = usage.take_sign_ins();
+        let counts: Vec<(bool, u32)> = taken.iter().map(|r| (r.succeeded, r.requests)).collect();
+        assert_eq!(counts, [(true, 5), (true, 1), (false, 1), (false, 1)]);
+        // After a write, the next success starts a new record.
+        assert!(usage.note_sign_in(record("192.0.2.1", None)));
+        assert_eq!(usage.take_sign_ins()[0].requests, 1);
+    }
+
+    #[test]
     fn a_full_buffer_drops() {
         let usage = Usage::with_capacity(2);
         let record = |code| ServicePrincipalSignIn {
@@ -350,6 +414,7 @@ mod tests {
             error_code: Some(code),
             correlation_id: None,
             client_address: None,
+            requests: 1,
         };
         assert!(usage.note_sign_in(record(1)));
         assert!(usage.note_sign_in(record(2)));

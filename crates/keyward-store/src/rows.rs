@@ -42,7 +42,7 @@ pub(crate) type AuditRow<I> = (I, I, String, Option<I>, String, String, String, 
 pub(crate) type CredentialUseRow<I> = (I, I, I, String, Option<String>);
 
 /// A sign-in record: id, tenant, at, appId, key id, thumbprint, succeeded, error code,
-/// correlation id, client address.
+/// correlation id, client address, requests.
 pub(crate) type SignInRecordRow<I> = (
     I,
     I,
@@ -54,6 +54,7 @@ pub(crate) type SignInRecordRow<I> = (
     Option<i64>,
     Option<I>,
     Option<String>,
+    i64,
 );
 
 /// A tenant from its row.
@@ -182,7 +183,19 @@ pub(crate) fn credential_use<I: IdColumn>(row: CredentialUseRow<I>) -> Result<Cr
 
 /// A sign-in record from its row.
 pub(crate) fn sign_in_record<I: IdColumn>(row: SignInRecordRow<I>) -> Result<ServicePrincipalSignIn> {
-    let (id, tenant_id, at, app_id, key_id, thumbprint, succeeded, error_code, correlation_id, client_address) = row;
+    let (
+        id,
+        tenant_id,
+        at,
+        app_id,
+        key_id,
+        thumbprint,
+        succeeded,
+        error_code,
+        correlation_id,
+        client_address,
+        requests,
+    ) = row;
     let uuid = |id: I| id.uuid("sign-in record");
     Ok(ServicePrincipalSignIn {
         id: uuid(id)?,
@@ -202,6 +215,10 @@ pub(crate) fn sign_in_record<I: IdColumn>(row: SignInRecordRow<I>) -> Result<Ser
             .transpose()?,
         correlation_id: correlation_id.map(uuid).transpose()?,
         client_address,
+        requests: u32::try_from(requests).map_err(|_| Error::Corrupt {
+            what: "sign-in record",
+            detail: format!("{requests} requests"),
+        })?,
     })
 }
 

@@ -52,6 +52,11 @@ pub struct ServicePrincipalSignIn {
     pub correlation_id: Option<Uuid>,
     /// The client's address (after trusted proxies), when known.
     pub client_address: Option<String>,
+    /// How many token requests the record stands for: 1 for a refusal; successes of one
+    /// credential from one address noted within one write interval are one record (the first
+    /// one's time and correlation id) with their count, so that a busy client costs one row a
+    /// second, not one a token.
+    pub requests: u32,
 }
 
 /// Which sign-in records [`crate::UsageStore::sign_ins`] lists.

@@ -460,9 +460,10 @@ fn sign_ins_table(app: &str, records: &[Object<SignIn>], failures: bool) -> Stri
         "TIME", "RESULT", "CREDENTIAL", "CLIENT ADDRESS", "CORRELATION ID"
     );
     for record in records {
-        let result = match record.status.error_code {
-            0 => "success".to_owned(),
-            code => format!("AADSTS{code}"),
+        let result = match (record.status.error_code, record.keyward_requests) {
+            (0, 0 | 1) => "success".to_owned(),
+            (0, requests) => format!("success x{requests}"),
+            (code, _) => format!("AADSTS{code}"),
         };
         let credential = record
             .service_principal_credential_thumbprint

@@ -144,6 +144,9 @@ pub struct SignIn {
     pub correlation_id: Option<String>,
     /// The result: `errorCode` 0 for a success, else the AADSTS code.
     pub status: SignInStatus,
+    /// How many requests the record stands for (Keyward's: successes of one credential from
+    /// one address within a second are one record).
+    pub keyward_requests: u32,
 }
 
 /// The result of a sign-in.

@@ -124,6 +124,7 @@ fn render_sign_in(record: &ServicePrincipalSignIn) -> Value {
         "correlationId": record.correlation_id,
         "signInEventTypes": ["servicePrincipal"],
         "status": {"errorCode": record.error_code.unwrap_or(0)},
+        "keywardRequests": record.requests,
     })
 }
 

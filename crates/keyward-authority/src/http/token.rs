@@ -118,6 +118,7 @@ impl Attempt {
             error_code,
             correlation_id,
             client_address: address.map(|a| a.to_string()),
+            requests: 1,
         });
     }
 

@@ -25,7 +25,8 @@ CREATE TABLE service_principal_sign_ins (
     succeeded BOOLEAN NOT NULL,
     error_code BIGINT,
     correlation_id UUID,
-    client_address TEXT
+    client_address TEXT,
+    requests BIGINT NOT NULL DEFAULT 1 CHECK (requests >= 1)
 );
 
 -- An application's records, newest first; and pruning by age.

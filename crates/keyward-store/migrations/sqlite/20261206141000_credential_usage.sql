@@ -1,6 +1,6 @@
 -- Credential usage, SQLite: when each certificate or client secret last authenticated a client
--- (and from which address), and the service-principal sign-in records (one per token request by
--- a confidential client), kept for the server's retention. Neither touches the directory
+-- (and from which address), and the service-principal sign-in records (a refusal each, the
+-- successes of one credential from one address within a second as one record with their count), kept for the server's retention. Neither touches the directory
 -- revision: writing them never makes a server reload its directory.
 -- Times are RFC 3339 text in UTC with nine fraction digits, so that text order is time order.
 
@@ -24,7 +24,8 @@ CREATE TABLE service_principal_sign_ins (
     succeeded INTEGER NOT NULL,
     error_code INTEGER,
     correlation_id TEXT,
-    client_address TEXT
+    client_address TEXT,
+    requests INTEGER NOT NULL DEFAULT 1 CHECK (requests >= 1)
 ) STRICT;
 
 -- An application's records, newest first; and pruning by age.

@@ -12,16 +12,17 @@ use crate::{CredentialUse, Error, Result, ServicePrincipalSignIn, SignInQuery, U
 /// The columns of a sign-in record, as [`rows::SignInRecordRow`] has them.
 macro_rules! sign_in_columns {
     () => {
-        "id, tenant_id, at, app_id, key_id, thumbprint, succeeded, error_code, correlation_id, client_address"
+        "id, tenant_id, at, app_id, key_id, thumbprint, succeeded, error_code, correlation_id, client_address, requests"
     };
 }
 
-/// The most sign-in records one `INSERT` writes (ten parameters each; SQLite allows 32,766 and
+/// The most sign-in records one `INSERT` writes (eleven parameters each; SQLite allows 32,766 and
 /// PostgreSQL 65,535 parameters a statement).
 const SIGN_INS_PER_STATEMENT: usize = 200;
 
 /// `INSERT INTO service_principal_sign_ins ... VALUES (...), (...)` for `rows` records.
 fn insert_sign_ins(rows: usize) -> String {
+    const COLUMNS: usize = 11;
     let mut statement = String::from(concat!(
         "INSERT INTO service_principal_sign_ins (",
         sign_in_columns!(),
@@ -31,8 +32,8 @@ fn insert_sign_ins(rows: usize) -> String {
         if row > 0 {
             statement.push_str(", ");
         }
-        let first = row * 10 + 1;
-        let placeholders: Vec<String> = (first..first + 10).map(|n| format!("${n}")).collect();
+        let first = row * COLUMNS + 1;
+        let placeholders: Vec<String> = (first..first + COLUMNS).map(|n| format!("${n}")).collect();
         statement.push('(');
         statement.push_str(&placeholders.join(", "));
         statement.push(')');
@@ -130,7 +131,8 @@ where
                         .bind(record.succeeded)
                         .bind(record.error_code.map(i64::from))
                         .bind(record.correlation_id.map(DB::id))
-                        .bind(record.client_address.clone());
+                        .bind(record.client_address.clone())
+                        .bind(i64::from(record.requests));
                 }
                 query.execute(&mut *tx).await?;
             }

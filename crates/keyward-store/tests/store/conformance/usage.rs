@@ -35,6 +35,7 @@ fn record(tenant: &Tenant, app_id: Uuid, minutes: i64, error_code: Option<u32>) 
         error_code,
         correlation_id: Some(Uuid::new_v4()),
         client_address: Some("2001:db8::7".into()),
+        requests: 1,
     }
 }
 
@@ -112,6 +113,7 @@ pub(crate) async fn sign_ins_are_listed_filtered_and_pruned(store: Arc<dyn Store
         thumbprint: None,
         correlation_id: None,
         client_address: None,
+        requests: 42,
         ..record(&tenant, app, 0, None)
     };
     let elsewhere = record(&tenant, other_app, 0, None);
