@@ -222,12 +222,7 @@ async fn cert(command: AppCertCommand) -> anyhow::Result<()> {
                 .iter()
                 .filter(|k| within(&k.end_date_time, expiring, now))
                 .collect();
-            let json = Value::Array(
-                shown
-                    .iter()
-                    .map(|k| with_days_left(&k.json, &k.end_date_time, now))
-                    .collect(),
-            );
+            let json = Value::Array(shown.iter().map(|k| k.json.clone()).collect());
             print(server.json, &json, || certificates_table(&shown, now))
         }
         AppCertCommand::Remove {
@@ -300,12 +295,7 @@ async fn secret(command: AppSecretCommand) -> anyhow::Result<()> {
                 .iter()
                 .filter(|p| within(&p.end_date_time, expiring, now))
                 .collect();
-            let json = Value::Array(
-                shown
-                    .iter()
-                    .map(|p| with_days_left(&p.json, &p.end_date_time, now))
-                    .collect(),
-            );
+            let json = Value::Array(shown.iter().map(|p| p.json.clone()).collect());
             print(server.json, &json, || secrets_table(&shown, now))
         }
         AppSecretCommand::Remove { app, key_id, server } => {
@@ -485,13 +475,6 @@ fn sign_ins_table(app: &str, records: &[Object<SignIn>], failures: bool) -> Stri
     text
 }
 
-/// Whole days until `end` (RFC 3339) from `now`, negative once past; `None` if unreadable.
-fn days_left(end: &str, now: OffsetDateTime) -> Option<i64> {
-    OffsetDateTime::parse(end, &Rfc3339)
-        .ok()
-        .map(|end| (end - now).whole_days())
-}
-
 /// Whether a credential ending at `end` is shown for `--expiring window` (all without one).
 fn within(end: &str, window: Option<time::Duration>, now: OffsetDateTime) -> bool {
     match (window, OffsetDateTime::parse(end, &Rfc3339)) {
@@ -499,15 +482,6 @@ fn within(end: &str, window: Option<time::Duration>, now: OffsetDateTime) -> boo
         (Some(window), Ok(end)) => end <= now + window,
         (Some(_), Err(_)) => true,
     }
-}
-
-/// A credential's JSON with `keywardDaysLeft` added (Keyward's, not Graph's).
-fn with_days_left(json: &Value, end: &str, now: OffsetDateTime) -> Value {
-    let mut json = json.clone();
-    if let (Some(object), Some(days)) = (json.as_object_mut(), days_left(end, now)) {
-        object.insert("keywardDaysLeft".into(), json!(days));
-    }
-    json
 }
 
 /// One credential a row: its identifier (thumbprint or hint), start, end, days left, key id,

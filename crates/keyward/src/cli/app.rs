@@ -268,28 +268,18 @@ pub enum AppRoleCommand {
     },
 }
 
-/// `--grace`: a number and a unit, `s`, `m`, `h` or `d`; at most seven days.
+/// `--grace`: a span as [`parse_age`] reads it; at most seven days.
 fn parse_grace(text: &str) -> Result<time::Duration, String> {
-    let text = text.trim();
-    let bad = || format!("{text:?} is not a duration: give 30s, 10m, 1h or 2d");
-    let (i, unit) = text.char_indices().last().ok_or_else(bad)?;
-    let unit = match unit {
-        's' => time::Duration::SECOND,
-        'm' => time::Duration::MINUTE,
-        'h' => time::Duration::HOUR,
-        'd' => time::Duration::DAY,
-        _ => return Err(bad()),
-    };
-    let count: u32 = text[..i].parse().map_err(|_| bad())?;
-    let grace = unit * count;
+    let grace = parse_age(text)?;
     if grace > time::Duration::days(7) {
-        return Err(format!("{text} is more than seven days"));
+        return Err(format!("{} is more than seven days", text.trim()));
     }
     Ok(grace)
 }
 
-/// `--expiring`: `30d`, `12h`, or a bare number of days; at most ten years.
-fn parse_window(text: &str) -> Result<time::Duration, String> {
+/// `--expiring` and `keyward serve --expiry-warning`: `30d`, `12h`, or a bare number of days;
+/// at most ten years.
+pub(crate) fn parse_window(text: &str) -> Result<time::Duration, String> {
     let text = text.trim();
     let (number, unit) = match text.char_indices().last() {
         Some((i, 'd')) => (&text[..i], time::Duration::DAY),

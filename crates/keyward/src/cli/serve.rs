@@ -134,16 +134,7 @@ pub enum ServeProfile {
     Production,
 }
 
-/// `--expiry-warning`: `30d`, `12h`, or a bare number of days.
+/// `--expiry-warning`: `30d`, `12h`, or a bare number of days (as `--expiring` reads them).
 fn parse_window(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let (number, seconds) = match text.char_indices().last() {
-        Some((i, 'd')) => (&text[..i], 86_400),
-        Some((i, 'h')) => (&text[..i], 3600),
-        _ => (text, 86_400),
-    };
-    let count: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration: give 30d, 12h or a number of days"))?;
-    Ok(std::time::Duration::from_secs(count.saturating_mul(seconds)))
+    super::app::parse_window(text).map(|window| window.unsigned_abs())
 }
