@@ -69,10 +69,27 @@ pub enum AdminError {
 }
 
 impl AdminError {
+    /// Whether the database is unavailable for now (an outage): answered 503 with
+    /// `Retry-After`, nothing changed.
+    fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Authority(keyward_authority::Error::Store(e)) | Self::Store(e) => e.is_unavailable(),
+            Self::Vault(e) => e.is_unavailable(),
+            _ => false,
+        }
+    }
+
     /// The status, the page's heading and what to do.
     fn explain(&self) -> (StatusCode, &'static str, String) {
         use keyward_authority::Error as A;
         match self {
+            e if e.is_unavailable() => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The database is unavailable",
+                "The server cannot reach its database right now, so nothing was changed. Wait a few \
+                 seconds, then try again."
+                    .into(),
+            ),
             Self::SignInRequired { .. } => (
                 StatusCode::UNAUTHORIZED,
                 "Your session has ended",
@@ -178,7 +195,10 @@ impl IntoResponse for AdminError {
             return Redirect::to(&format!("/admin/signin?{query}")).into_response();
         }
         let (status, title, detail) = self.explain();
-        if status.is_server_error() {
+        let unavailable = self.is_unavailable();
+        if unavailable {
+            tracing::warn!(error = %self, "admin center: the database is unavailable");
+        } else if status.is_server_error() {
             tracing::error!(error = %self, "admin center");
         }
         let page = ErrorPage {
@@ -190,7 +210,14 @@ impl IntoResponse for AdminError {
                 Self::SignInRequired { .. } | Self::SignInExpired | Self::SignInRefused(_) | Self::Csrf
             ),
         };
-        (status, page.into_page()).into_response()
+        let mut response = (status, page.into_page()).into_response();
+        if unavailable {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(keyward_store::RETRY_AFTER_SECONDS),
+            );
+        }
+        response
     }
 }
 

@@ -114,6 +114,10 @@ impl From<DeviceError> for OAuthError {
     fn from(e: DeviceError) -> Self {
         let (kind, code) = match e {
             DeviceError::Grant(e) => return e.into(),
+            DeviceError::Server(Error::Store(ref store)) if store.is_unavailable() => {
+                tracing::warn!(error = %store, "device code flow: the store is unavailable");
+                return OAuthError::unavailable();
+            }
             DeviceError::Pending => (OAuthErrorKind::AuthorizationPending, 70016),
             DeviceError::SlowDown => (OAuthErrorKind::SlowDown, 70016),
             DeviceError::Declined => (OAuthErrorKind::AuthorizationDeclined, 65004),

@@ -157,6 +157,10 @@ pub enum GrantError {
     /// The grant store failed or holds an unreadable grant (AADSTS90000, a server error).
     #[error("The token could not be issued: {0}")]
     Storage(&'static str),
+    /// The grant store is unavailable for now, a database outage (AADSTS90033, 503 with
+    /// `Retry-After`): nothing was redeemed; the same request may succeed later.
+    #[error("The token could not be issued: the grant store is temporarily unavailable")]
+    StorageUnavailable,
 }
 
 impl From<GrantError> for OAuthError {
@@ -164,6 +168,7 @@ impl From<GrantError> for OAuthError {
         let (kind, code) = match e {
             GrantError::Scope(e) => return e.into(),
             GrantError::Token(e) => return e.into(),
+            GrantError::StorageUnavailable => return OAuthError::unavailable(),
             GrantError::MissingRedirectUri => (OAuthErrorKind::InvalidRequest, 900144),
             GrantError::CodeReplayed => (OAuthErrorKind::InvalidGrant, 54005),
             GrantError::CodeUnusable | GrantError::RefreshTokenUnusable => (OAuthErrorKind::InvalidGrant, 70008),
@@ -183,6 +188,10 @@ impl From<GrantError> for OAuthError {
 }
 
 fn store_error(e: keyward_store::Error) -> GrantError {
+    if e.is_unavailable() {
+        tracing::warn!(error = %e, "grant storage unavailable");
+        return GrantError::StorageUnavailable;
+    }
     tracing::error!(error = %e, "grant storage failed");
     GrantError::Storage("the grant store failed")
 }

@@ -31,6 +31,9 @@ pub enum OAuthErrorKind {
     LoginRequired,
     /// Something failed on our side.
     ServerError,
+    /// The directory's database is unavailable for now (an outage): HTTP 503 with
+    /// `Retry-After`; the same request may succeed later (RFC 6749 §4.1.2.1).
+    TemporarilyUnavailable,
     /// Device authorization grant (RFC 8628 §3.5): the user has not yet entered the code and
     /// decided; poll again.
     AuthorizationPending,
@@ -60,6 +63,7 @@ impl OAuthErrorKind {
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::LoginRequired => "login_required",
             Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::AuthorizationPending => "authorization_pending",
             Self::SlowDown => "slow_down",
             Self::AuthorizationDeclined => "authorization_declined",
@@ -97,6 +101,16 @@ impl OAuthError {
     pub fn with_correlation_id(mut self, id: Option<Uuid>) -> Self {
         self.correlation_id = id;
         self
+    }
+
+    /// AADSTS90033, `temporarily_unavailable`: the store is unavailable (a database outage), so
+    /// what the request needs to read or write cannot be; answered 503 with `Retry-After`.
+    pub(crate) fn unavailable() -> Self {
+        Self::new(
+            OAuthErrorKind::TemporarilyUnavailable,
+            90033,
+            "The directory's database is temporarily unavailable. Retry the request after the delay in the Retry-After header",
+        )
     }
 
     /// AADSTS90002: no tenant is known by `alias` (quoted, cut at 64 characters); `place` is where

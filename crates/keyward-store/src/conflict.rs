@@ -50,14 +50,71 @@ impl From<Error> for Failure {
 
 /// A database failure as an [`Error`]. A column that cannot be decoded is [`Error::Corrupt`]:
 /// with the schemas as they are, that is a document that is not JSON (on SQLite, where documents
-/// are text).
+/// are text). An outage (see [`outage`]) is [`Error::Unavailable`].
 pub(crate) fn database(e: sqlx::Error) -> Error {
     match e {
         sqlx::Error::ColumnDecode { source, .. } => Error::Corrupt {
             what: "row",
             detail: source.to_string(),
         },
-        e => Error::Database(e.to_string()),
+        e => match outage(&e) {
+            Some(why) => Error::Unavailable(format!("{why}: {e}")),
+            None => Error::Database(e.to_string()),
+        },
+    }
+}
+
+/// Why a failure is an outage of the database rather than a refusal of the statement, if it is
+/// one: nothing was written, and the same statement may succeed once the database is back.
+///
+/// - No connection in time (the pool's acquire timeout: the server is down or every connection
+///   is busy), the connection broke (I/O), the pool is closing or SQLite's worker stopped.
+/// - PostgreSQL (SQLSTATE): class `08` (connection exception), `53` (insufficient resources:
+///   disk full, out of memory, too many connections), `57P01`-`57P03` (shutting down, crashed,
+///   starting up), `58030` (I/O error).
+/// - SQLite (primary result code): `SQLITE_FULL` (disk full), `SQLITE_IOERR`, `SQLITE_BUSY` and
+///   `SQLITE_LOCKED` (still locked after the busy timeout), `SQLITE_NOMEM`, `SQLITE_CANTOPEN`.
+fn outage(e: &sqlx::Error) -> Option<&'static str> {
+    match e {
+        sqlx::Error::PoolTimedOut => Some("no database connection within the acquire timeout"),
+        sqlx::Error::PoolClosed => Some("the database pool is closed"),
+        sqlx::Error::WorkerCrashed => Some("the database worker stopped"),
+        sqlx::Error::Io(_) => Some("the database connection failed"),
+        sqlx::Error::Database(db) => {
+            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                postgres_outage(pg.code())
+            } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                sqlite_outage(db.code()?.parse().ok()?)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Whether a PostgreSQL SQLSTATE is an outage (see [`outage`]).
+fn postgres_outage(sqlstate: &str) -> Option<&'static str> {
+    match sqlstate {
+        s if s.starts_with("08") => Some("the database connection failed"),
+        "53100" => Some("the database's disk is full"),
+        s if s.starts_with("53") => Some("the database is out of resources"),
+        "57P01" | "57P02" | "57P03" => Some("the database is shutting down or starting up"),
+        "58030" => Some("the database had an I/O error"),
+        _ => None,
+    }
+}
+
+/// Whether a SQLite extended result code is an outage (see [`outage`]).
+fn sqlite_outage(extended: i32) -> Option<&'static str> {
+    // The primary result code is the low byte of the extended one.
+    match extended & 0xff {
+        13 => Some("the database's disk is full"),
+        10 => Some("the database had an I/O error"),
+        5 | 6 => Some("the database stayed locked"),
+        7 => Some("the database is out of memory"),
+        14 => Some("the database file cannot be opened"),
+        _ => None,
     }
 }
 

@@ -112,7 +112,28 @@ pub enum Error {
     /// The database failed.
     #[error("database error: {0}")]
     Database(String),
+    /// The database cannot be reached or cannot take writes for now: it is down or restarting,
+    /// no connection came free within the acquire timeout, or its disk is full. Nothing was
+    /// written; the same request may succeed once the database is back (the pool reconnects by
+    /// itself). Servers answer it with 503 and `Retry-After`.
+    #[error("the database is unavailable ({0}); retry in a few seconds")]
+    Unavailable(String),
 }
+
+impl Error {
+    /// Whether this is [`Error::Unavailable`]: an outage, worth retrying later, not a refusal.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+/// How long a connection may take to come free (or be made) before a statement fails with
+/// [`Error::Unavailable`]: short, so that a database outage answers requests with an error at
+/// once instead of holding them.
+pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The `Retry-After` (seconds) servers send with their answer to [`Error::Unavailable`].
+pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

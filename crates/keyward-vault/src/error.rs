@@ -158,6 +158,12 @@ fn kind(collection: Collection, capital: bool) -> &'static str {
 }
 
 impl Error {
+    /// Whether the storage is unavailable for now (a database outage): nothing was written and
+    /// the request may succeed later. Answered 503 with `Retry-After`.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Store(e) if e.is_unavailable())
+    }
+
     /// Whether the error is a lost race with another writer, worth retrying from a fresh read.
     pub(crate) fn is_write_race(&self) -> bool {
         matches!(

@@ -16,6 +16,7 @@ pub(crate) fn status(kind: OAuthErrorKind) -> StatusCode {
     match kind {
         OAuthErrorKind::InvalidClient => StatusCode::UNAUTHORIZED,
         OAuthErrorKind::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        OAuthErrorKind::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     }
 }
@@ -59,6 +60,12 @@ impl IntoResponse for OAuthError {
             headers.insert("client-request-id", value);
         }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+        if self.kind == OAuthErrorKind::TemporarilyUnavailable {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(keyward_store::RETRY_AFTER_SECONDS),
+            );
+        }
         if self.kind == OAuthErrorKind::InvalidClient {
             headers.insert(
                 header::WWW_AUTHENTICATE,

@@ -411,6 +411,20 @@ impl IntoResponse for PageError {
                 "Cannot continue",
                 "The address to return to cannot be used.",
             ),
+            Self::Server(Error::Store(e)) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "sign-in: the store is unavailable");
+                let mut response = error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Sign-in is temporarily unavailable",
+                    "The server cannot reach its database right now. Wait a few seconds, then try again.",
+                    None,
+                );
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(keyward_store::RETRY_AFTER_SECONDS),
+                );
+                return response;
+            }
             Self::Server(e) => {
                 tracing::error!(error = %e, "sign-in failed on the server");
                 (

@@ -28,6 +28,8 @@ pub struct AdminError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds for the `Retry-After` header, if any.
+    retry_after: Option<u32>,
 }
 
 impl AdminError {
@@ -36,6 +38,7 @@ impl AdminError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -55,6 +58,17 @@ impl AdminError {
 impl From<Error> for AdminError {
     fn from(e: Error) -> Self {
         match e {
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "vault management request: the store is unavailable");
+                Self {
+                    retry_after: Some(keyward_store::RETRY_AFTER_SECONDS),
+                    ..Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "serviceNotAvailable",
+                        "The service is temporarily unavailable: its database cannot be reached. Retry after the delay in the Retry-After header.",
+                    )
+                }
+            }
             Error::VaultNotFound(name) => Self::not_found(&name),
             Error::InvalidVaultName(_) | Error::UnknownPermission { .. } | Error::BadParameter(_) => {
                 Self::bad_request(e.to_string())
@@ -93,6 +107,11 @@ impl IntoResponse for AdminError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

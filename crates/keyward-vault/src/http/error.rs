@@ -19,6 +19,8 @@ pub struct ApiError {
     message: String,
     inner: Option<&'static str>,
     challenge: Option<String>,
+    /// Seconds for the `Retry-After` header, if any.
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -29,6 +31,20 @@ impl ApiError {
             message: message.into(),
             inner: None,
             challenge: None,
+            retry_after: None,
+        }
+    }
+
+    /// A 503 `ServiceUnavailable` with `Retry-After`, as Key Vault answers when it cannot serve
+    /// for now (the Azure SDKs retry it after the delay): here, a database outage.
+    pub(crate) fn unavailable() -> Self {
+        Self {
+            retry_after: Some(keyward_store::RETRY_AFTER_SECONDS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "The vault is temporarily unavailable: its database cannot be reached. Retry after the delay in the Retry-After header.",
+            )
         }
     }
 
@@ -59,6 +75,10 @@ impl ApiError {
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let message = e.to_string();
+        if e.is_unavailable() {
+            tracing::warn!(error = %message, "vault request: the store is unavailable");
+            return Self::unavailable();
+        }
         match e {
             Error::InvalidName(_)
             | Error::BadParameter(_)
@@ -140,6 +160,11 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, axum::Json(json!({ "error": error }))).into_response();
         if let Some(challenge) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -21,6 +21,7 @@ mod first_hour;
 mod last_use;
 mod managed_identity;
 mod mint;
+mod outage;
 mod profile;
 mod readme;
 mod reload;

@@ -17,6 +17,8 @@ pub struct GraphError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds for the `Retry-After` header, if any.
+    retry_after: Option<u32>,
 }
 
 /// What the management API's handlers return.
@@ -28,6 +30,20 @@ impl GraphError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// A 503 `serviceNotAvailable` with `Retry-After`, as Graph answers when it cannot serve for
+    /// now: here, a database outage.
+    pub(crate) fn unavailable() -> Self {
+        Self {
+            retry_after: Some(keyward_store::RETRY_AFTER_SECONDS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "serviceNotAvailable",
+                "The service is temporarily unavailable: its database cannot be reached. Retry after the delay in the Retry-After header.",
+            )
         }
     }
 
@@ -86,6 +102,10 @@ impl From<Error> for GraphError {
             ),
             Error::Store(keyward_store::Error::Invalid(message)) => Self::bad_request(message),
             Error::Store(keyward_store::Error::NotFound(what)) => Self::not_found(&what),
+            Error::Store(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "management request: the store is unavailable");
+                Self::unavailable()
+            }
             Error::Store(keyward_store::Error::VersionMismatch { .. }) => Self::new(
                 StatusCode::CONFLICT,
                 "Request_Conflict",
@@ -136,6 +156,11 @@ impl IntoResponse for GraphError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
         }
         response
     }
