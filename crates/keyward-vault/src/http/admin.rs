@@ -65,7 +65,7 @@ impl From<Error> for AdminError {
                     ..Self::new(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "serviceNotAvailable",
-                        "The service is temporarily unavailable: its database cannot be reached. Retry after the delay in the Retry-After header.",
+                        "The service is temporarily unavailable: its database cannot take requests right now (it is down, unreachable or out of space). Retry after the delay in the Retry-After header.",
                     )
                 }
             }

@@ -43,7 +43,7 @@ impl ApiError {
             ..Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ServiceUnavailable",
-                "The vault is temporarily unavailable: its database cannot be reached. Retry after the delay in the Retry-After header.",
+                "The vault is temporarily unavailable: its database cannot take requests right now (it is down, unreachable or out of space). Retry after the delay in the Retry-After header.",
             )
         }
     }

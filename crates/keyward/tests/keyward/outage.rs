@@ -268,6 +268,7 @@ impl Caller {
 /// Asserts a refusal for an outage: 503 within [`FAIL_FAST`], a `Retry-After` in seconds and
 /// the error code of the API's shape (`{"error": {"code", "message"}}` for Graph and Key Vault).
 fn assert_unavailable(answer: &Answer, code: &str, what: &str) {
+    eprintln!("{what}: {} in {:?}, Retry-After {:?}: {}", answer.status, answer.took, answer.retry_after, answer.body);
     assert_eq!(answer.status, 503, "{what}: status; body {}", answer.body);
     assert!(
         answer.took < FAIL_FAST,
@@ -328,6 +329,11 @@ impl Load {
             .iter()
             .filter(|(at, ..)| *at >= window.0 && *at <= window.1)
             .count();
+        eprintln!(
+            "{} tokens issued, {during} of them in the {:?} without the database",
+            results.len(),
+            window.1.duration_since(window.0)
+        );
         assert!(
             during >= at_least,
             "only {during} tokens issued while the database was down ({} in all)",
@@ -540,6 +546,7 @@ async fn sqlite_on_a_full_disk_refuses_writes_with_503_and_recovers_without_dama
         }
     }
     let refused_secret = refused.expect("a write refused on a full disk");
+    eprintln!("{} secrets written on the full disk before one was refused", acknowledged_secrets.len());
     let mut refused_app = None;
     for i in 0..200 {
         let name = format!("full-app-{i}");

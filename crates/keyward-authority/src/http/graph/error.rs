@@ -42,7 +42,7 @@ impl GraphError {
             ..Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "serviceNotAvailable",
-                "The service is temporarily unavailable: its database cannot be reached. Retry after the delay in the Retry-After header.",
+                "The service is temporarily unavailable: its database cannot take requests right now (it is down, unreachable or out of space). Retry after the delay in the Retry-After header.",
             )
         }
     }
