@@ -302,3 +302,40 @@ pub(crate) fn check_rotation(retired: &SigningKey, new: &SigningKey) -> Result<(
     };
     Err(Error::Invalid(format!("signing key rotation: {problem}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_of_postgresql_is_unavailable() {
+        for sqlstate in ["08006", "08001", "57P01", "57P02", "57P03", "53100", "53300", "58030"] {
+            assert!(postgres_outage(sqlstate).is_some(), "{sqlstate}");
+        }
+        // Refusals of the statement are not outages.
+        for sqlstate in ["23505", "23503", "40001", "42P01", "22P02"] {
+            assert!(postgres_outage(sqlstate).is_none(), "{sqlstate}");
+        }
+    }
+
+    #[test]
+    fn an_outage_of_sqlite_is_unavailable() {
+        // SQLITE_FULL, SQLITE_IOERR_WRITE, SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT, SQLITE_CANTOPEN.
+        for code in [13, 778, 5, 517, 14] {
+            assert!(sqlite_outage(code).is_some(), "{code}");
+        }
+        // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CORRUPT, SQLITE_ERROR, SQLITE_READONLY.
+        for code in [2067, 11, 1, 8] {
+            assert!(sqlite_outage(code).is_none(), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_pool_timeout_or_a_broken_connection_is_unavailable() {
+        assert!(database(sqlx::Error::PoolTimedOut).is_unavailable());
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(database(sqlx::Error::Io(reset)).is_unavailable());
+        assert!(!database(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(matches!(database(sqlx::Error::RowNotFound), Error::Database(_)));
+    }
+}

@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 
 use crate::common::*;
+use crate::signin::flow::{refresh, signed_up_tokens, web_app};
 use crate::signin::flows::admin_token;
 
 /// The longest a write may take to be refused while the database is down: the store's acquire
@@ -97,7 +98,7 @@ impl PrivatePostgres {
 
     /// Runs a PostgreSQL tool (as `nobody` when root) and asserts it succeeded.
     fn run(&self, program: &str, args: &[&str]) {
-        let mut command = Command::new(program);
+        let mut command = Command::new(tool(program));
         command.args(args).current_dir(self.dir.path()).env("LC_ALL", "C");
         if let Some((uid, gid)) = self.owner {
             command.uid(uid).gid(gid);
@@ -136,13 +137,35 @@ impl PrivatePostgres {
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
         let data = self.data();
-        let mut command = Command::new("pg_ctl");
+        let mut command = Command::new(tool("pg_ctl"));
         command.args(["-D", data.to_str().unwrap_or_default(), "-m", "immediate", "-w", "stop"]);
         if let Some((uid, gid)) = self.owner {
             command.uid(uid).gid(gid);
         }
         command.output().ok();
     }
+}
+
+/// A PostgreSQL server tool: on `PATH`, else where Debian's packages put it
+/// (`/usr/lib/postgresql/VERSION/bin`, the newest).
+fn tool(name: &str) -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file());
+    let packaged = || {
+        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|version| version.path().join("bin").join(name))
+            .filter(|path| path.is_file())
+            .collect();
+        found.sort();
+        found.pop()
+    };
+    on_path.or_else(packaged).unwrap_or_else(|| PathBuf::from(name))
 }
 
 /// An answer: status, `Retry-After`, JSON body and how long it took.
@@ -268,7 +291,10 @@ impl Caller {
 /// Asserts a refusal for an outage: 503 within [`FAIL_FAST`], a `Retry-After` in seconds and
 /// the error code of the API's shape (`{"error": {"code", "message"}}` for Graph and Key Vault).
 fn assert_unavailable(answer: &Answer, code: &str, what: &str) {
-    eprintln!("{what}: {} in {:?}, Retry-After {:?}: {}", answer.status, answer.took, answer.retry_after, answer.body);
+    eprintln!(
+        "{what}: {} in {:?}, Retry-After {:?}: {}",
+        answer.status, answer.took, answer.retry_after, answer.body
+    );
     assert_eq!(answer.status, 503, "{what}: status; body {}", answer.body);
     assert!(
         answer.took < FAIL_FAST,
@@ -381,6 +407,11 @@ async fn a_postgres_outage_keeps_tokens_flowing_and_refuses_writes_with_503() {
         assert_eq!(answer.status, 200, "{}", answer.body);
     }
 
+    // A signed-in user's refresh token: redeeming it needs the database.
+    let web = web_app(&server, "outage-web");
+    let (_, tokens) = signed_up_tokens(&server, &web, "outage@example.com").await;
+    let refresh_token = tokens["refresh_token"].as_str().expect("refresh_token").to_owned();
+
     let load = Load::start(Arc::clone(&server), Arc::clone(&client));
     tokio::time::sleep(Duration::from_millis(500)).await;
     let pg = Arc::new(postgres);
@@ -392,11 +423,34 @@ async fn a_postgres_outage_keeps_tokens_flowing_and_refuses_writes_with_503() {
     .unwrap();
     let down_at = Instant::now();
 
-    // Writes are refused at once, in each API's shape; nothing of them is written.
-    let answer = caller.create_app("during-outage").await;
-    assert_unavailable(&answer, "serviceNotAvailable", "Graph: create an application");
-    let answer = caller.set_secret("during-outage", "lost").await;
-    assert_unavailable(&answer, "ServiceUnavailable", "Key Vault: set a secret");
+    // Writes are refused at once, in each API's shape; nothing of them is written. The token
+    // endpoint, where a grant needs the database, answers in Entra's shape (AADSTS90033).
+    let refresh_form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", web.app_id.as_str()),
+        ("client_secret", web.secret.as_deref().expect("a secret")),
+        ("refresh_token", refresh_token.as_str()),
+        ("scope", "openid profile offline_access"),
+    ];
+    let (graph, vault, refreshed) = tokio::join!(
+        caller.create_app("during-outage"),
+        caller.set_secret("during-outage", "lost"),
+        send(caller.http.post(server.token_endpoint("contoso")).form(&refresh_form)),
+    );
+    assert_unavailable(&graph, "serviceNotAvailable", "Graph: create an application");
+    assert_unavailable(&vault, "ServiceUnavailable", "Key Vault: set a secret");
+    eprintln!(
+        "refresh during the outage: {} in {:?}: {}",
+        refreshed.status, refreshed.took, refreshed.body
+    );
+    assert!(refreshed.took < FAIL_FAST, "the refresh took {:?}", refreshed.took);
+    assert!(refreshed.retry_after.is_some(), "no Retry-After");
+    assert_oauth_error(
+        &(refreshed.status, refreshed.body),
+        503,
+        "temporarily_unavailable",
+        90033,
+    );
 
     tokio::time::sleep(outage_length().saturating_sub(down_at.elapsed())).await;
     let up_at = Instant::now();
@@ -442,6 +496,9 @@ async fn a_postgres_outage_keeps_tokens_flowing_and_refuses_writes_with_503() {
     );
     assert_eq!(names.iter().filter(|n| *n == "after-outage").count(), 1, "{names:?}");
     assert_eq!(caller.secret("during-outage").await.status, 404);
+    // The refused refresh redeemed nothing: the refresh token still works, once.
+    let (status, body) = refresh(&server, &web, &refresh_token).await;
+    assert_eq!(status, 200, "the refresh token refused during the outage: {body}");
 
     // The other server's directory check survived the outage: an application registered now
     // through the first server gets tokens from the second.
@@ -546,7 +603,10 @@ async fn sqlite_on_a_full_disk_refuses_writes_with_503_and_recovers_without_dama
         }
     }
     let refused_secret = refused.expect("a write refused on a full disk");
-    eprintln!("{} secrets written on the full disk before one was refused", acknowledged_secrets.len());
+    eprintln!(
+        "{} secrets written on the full disk before one was refused",
+        acknowledged_secrets.len()
+    );
     let mut refused_app = None;
     for i in 0..200 {
         let name = format!("full-app-{i}");
