@@ -232,6 +232,9 @@ impl Authority {
                 Ok(())
             }
             Err(e) => {
+                // Dropped knowingly, not kept: an outage must not grow memory or stall the
+                // token endpoint. Counted as dropped in /metrics.
+                tracing::warn!(error = %e, dropped = records.len(), "sign-in records could not be written and are dropped");
                 for _ in &records {
                     self.metrics().sign_in_dropped();
                 }
@@ -261,7 +264,7 @@ impl Authority {
         loop {
             ticks.tick().await;
             if let Err(e) = self.flush_usage(false).await {
-                tracing::warn!(error = %e, "writing credential usage failed; retrying at the next tick");
+                tracing::warn!(error = %e, "writing credential usage failed; last uses are retried at the next tick");
             }
             if last_prune.is_none_or(|at| at.elapsed() >= prune_every) {
                 last_prune = Some(Instant::now());
