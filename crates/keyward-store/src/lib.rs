@@ -49,7 +49,10 @@ use uuid::Uuid;
 ///   `sqlite::memory:` is a private in-memory database, for tests.
 /// - `postgres://...` or `postgresql://...`: a PostgreSQL connection URL (user, password,
 ///   host, port, database, `sslmode`, `options`), e.g.
-///   `postgres://keyward@db.internal/keyward?sslmode=require`. TLS uses rustls.
+///   `postgres://keyward@db.internal/keyward?sslmode=require`. TLS uses rustls. At start it
+///   waits up to 30 s for the server to accept connections; afterwards a statement that gets no
+///   connection within [`ACQUIRE_TIMEOUT`] fails with [`Error::Unavailable`], and the pool
+///   reconnects by itself once the server is back.
 ///
 /// Anything else is [`Error::UnsupportedUrl`].
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
