@@ -113,7 +113,7 @@ impl FromRequestParts<Arc<AdminCenter>> for Admin {
         };
         let nonce = parts.extensions.get::<Nonce>().cloned().unwrap_or_default();
         let session = parts.extensions.get::<SessionCookie>().cloned().ok_or_else(sign_in)?;
-        let now = OffsetDateTime::now_utc();
+        let now = center.now();
         let grant = center
             .store
             .live_grant(GrantKind::AdminSession, &session.id(), now)

@@ -209,8 +209,8 @@ impl ExpiryWatch {
     /// Checks every `every` until the process ends; failures are logged and the check is tried
     /// again at the next tick.
     pub async fn run(self: Arc<Self>, every: std::time::Duration) {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // A move of the clock (time travel) checks at once.
+        let mut ticks = crate::clock::Ticks::new(self.clock.as_ref(), every, tokio::time::MissedTickBehavior::Skip);
         loop {
             ticks.tick().await;
             if let Err(e) = self.check().await {

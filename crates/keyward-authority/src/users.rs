@@ -153,7 +153,7 @@ impl Authority {
             enabled: new.enabled,
             email_verified: new.email_verified,
             directory_roles: Vec::new(),
-            created: OffsetDateTime::now_utc(),
+            created: self.now(),
             version: 1,
         };
         match self.store.insert_user(&user).await {

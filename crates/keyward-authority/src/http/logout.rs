@@ -67,11 +67,7 @@ async fn logout(authority: &Authority, alias: &str, encoded: &[u8], headers: &He
     let tenant_id = tenant.tenant.id;
     let cookie_name = pages::session_cookie_name(tenant_id);
     let session = match pages::cookie(headers, &cookie_name) {
-        Some(handle) => {
-            authority
-                .end_session(tenant_id, handle, OffsetDateTime::now_utc())
-                .await?
-        }
+        Some(handle) => authority.end_session(tenant_id, handle, authority.now()).await?,
         None => None,
     };
     let target = parameters.get("post_logout_redirect_uri").filter(|uri| !uri.is_empty());
