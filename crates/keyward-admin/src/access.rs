@@ -13,7 +13,6 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use keyward_authority::{DirectoryRole, TenantEntry};
 use keyward_store::{GrantKind, User};
-use time::OffsetDateTime;
 
 use crate::AdminCenter;
 use crate::error::AdminError;

@@ -3,7 +3,6 @@
 
 use keyward_jose::{Algorithm, Jws, NumericDate};
 use serde::Deserialize;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::authority::Authority;

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use keyward_store::{AppRole, AppRoleAssignment, Application, KeyCredential};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::authority::{Authority, GRAPH_APP_ID};

@@ -16,7 +16,6 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use keyward_store::User;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::authority::Authority;

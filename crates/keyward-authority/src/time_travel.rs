@@ -16,12 +16,14 @@
 //! behind, every credential made since the start (the CLI's admin certificate among them) would
 //! not be valid yet, and tokens would be dated before the assertions that asked for them. Ahead,
 //! mind the admin certificate's end (two years after the data directory was made): past it, the
-//! CLI is refused like any other client until the server restarts.
+//! CLI is refused like any other client until the server restarts. What expires on the way is
+//! gone for good: a reset does not bring back the codes, refresh tokens and sessions a shift
+//! swept away, nor undo a renewal the vault made.
 
 use time::Duration;
 
 use crate::authority::Authority;
-use crate::clock::{Clock, Now};
+use crate::clock::Now;
 
 /// The farthest the server's clock may be ahead of the real time: ten years.
 pub const MAX_SHIFT: Duration = Duration::days(3650);

@@ -3,7 +3,6 @@
 //! revokes everything handed out to it (sessions, codes, refresh tokens).
 
 use keyward_store::User;
-use time::OffsetDateTime;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use keyward_jose::{Algorithm, Jws};
-use time::OffsetDateTime;
 
 use super::pages::{self, SignedOutPage};
 use super::signin::{PageResult, Sent, parameters, tenant};

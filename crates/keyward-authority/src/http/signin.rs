@@ -24,7 +24,6 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, RawQuery, 
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use super::is_form;
