@@ -5,7 +5,8 @@
 //! sink is given, the warning handed to it without waiting (the server's webhook sender).
 //!
 //! Restarts do not raise a warning again: before raising one, the watch looks for an earlier
-//! audit row of its key id. The time comes from a [`Clock`], so tests can be months ahead.
+//! audit row of its key id. The time comes from a [`Clock`] (the server's, which time travel moves;
+//! a check runs at once when it moves), so tests can be months ahead.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
