@@ -288,3 +288,57 @@ fn vault_client(client: &Client, pem: &std::path::Path) -> Client {
         scope: client.scope.clone(),
     }
 }
+
+#[tokio::test]
+async fn keyward_serve_warns_when_time_travel_is_allowed_and_the_cli_says_where_the_clock_stands() {
+    use std::io::{BufRead, BufReader};
+
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let data = scratch.path().join("data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--allow-time-travel", "--data"])
+        .arg(&data)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("keyward serve starts");
+    let mut banner = Vec::new();
+    for line in BufReader::new(child.stdout.take().expect("stdout")).lines() {
+        let line = line.expect("text");
+        let last = line.starts_with("keyward: listening on ");
+        banner.push(line);
+        if last {
+            break;
+        }
+    }
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(args)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .expect("keyward runs");
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let shifted = cli(&["time", "shift", "+1d"]);
+    let shown = cli(&["time", "show"]);
+    let reset = cli(&["time", "reset"]);
+    child.kill().ok();
+    child.wait().ok();
+
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.contains("TIME TRAVEL ALLOWED") && l.contains("--allow-time-travel")),
+        "the banner warns: {banner:#?}"
+    );
+    assert!(shifted.0, "{}", shifted.1);
+    assert!(
+        shifted.1.contains("Server clock shifted.") && shifted.1.contains("(+1d from the real time)"),
+        "{}",
+        shifted.1
+    );
+    assert!(shown.0 && shown.1.contains("(+1d from the real time)"), "{}", shown.1);
+    assert!(reset.0 && reset.1.contains("(0s from the real time)"), "{}", reset.1);
+}
