@@ -13,7 +13,6 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use keyward_authority::{DirectoryRole, TenantEntry};
 use keyward_store::{GrantKind, User};
-use time::OffsetDateTime;
 
 use crate::AdminCenter;
 use crate::error::AdminError;
@@ -113,7 +112,7 @@ impl FromRequestParts<Arc<AdminCenter>> for Admin {
         };
         let nonce = parts.extensions.get::<Nonce>().cloned().unwrap_or_default();
         let session = parts.extensions.get::<SessionCookie>().cloned().ok_or_else(sign_in)?;
-        let now = OffsetDateTime::now_utc();
+        let now = center.now();
         let grant = center
             .store
             .live_grant(GrantKind::AdminSession, &session.id(), now)

@@ -82,6 +82,11 @@ impl AdminCenter {
         &self.authority
     }
 
+    /// The current time by the server's clock (the authority's, which time travel moves).
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.authority.now()
+    }
+
     /// The vaults it administers.
     pub fn vaults(&self) -> &Arc<Vaults> {
         &self.vaults

@@ -14,7 +14,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use time::OffsetDateTime;
 
 use crate::AdminCenter;
 use crate::error::AdminError;
@@ -52,7 +51,7 @@ pub fn is_cross_site(headers: &HeaderMap, public_url: &str) -> bool {
 
 /// The middleware around every admin route (see the module's documentation).
 pub async fn guard(State(center): State<Arc<AdminCenter>>, mut request: Request, next: Next) -> Response {
-    let now = OffsetDateTime::now_utc();
+    let now = center.now();
     let changes = !matches!(*request.method(), Method::GET | Method::HEAD);
     let nonce = Nonce(crate::session::random(18));
     let mut response = if changes && is_cross_site(request.headers(), center.public_url()) {

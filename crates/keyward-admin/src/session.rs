@@ -209,7 +209,7 @@ pub(crate) async fn sign_in(State(center): State<Arc<AdminCenter>>, Query(query)
         verifier: verifier.clone(),
         tenant: tenant.tenant.name.clone(),
         return_to: safe_return_path(query.return_to.as_deref().unwrap_or("/admin/")).to_owned(),
-        expires: (OffsetDateTime::now_utc() + LOGIN_LIFETIME).unix_timestamp(),
+        expires: (center.now() + LOGIN_LIFETIME).unix_timestamp(),
     };
     let sealed = serde_json::to_vec(&login)
         .ok()
@@ -256,7 +256,7 @@ pub(crate) async fn callback(
     headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Result<Response, AdminError> {
-    let now = OffsetDateTime::now_utc();
+    let now = center.now();
     let login: Login = cookie(&headers, LOGIN_COOKIE)
         .and_then(|value| URL_SAFE_NO_PAD.decode(value).ok())
         .and_then(|sealed| center.master.open(LOGIN_OWNER, &sealed).ok())
@@ -352,7 +352,7 @@ pub(crate) async fn sign_out(
 ) -> Result<Response, AdminError> {
     center
         .store
-        .redeem_grant(GrantKind::AdminSession, &admin.session_id(), OffsetDateTime::now_utc())
+        .redeem_grant(GrantKind::AdminSession, &admin.session_id(), center.now())
         .await
         .map_err(AdminError::Store)?;
     center

@@ -3,7 +3,6 @@
 
 use keyward_jose::{Algorithm, Jws, NumericDate};
 use serde::Deserialize;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::authority::Authority;
@@ -54,7 +53,7 @@ impl Authority {
         let tenant = snapshot.tenant_by_id(claims.tid)?;
         let kid = jws.header().kid.as_deref()?;
         jws.verify(tenant.keys.verifier(kid)?, &[Algorithm::Rs256]).ok()?;
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = self.now().unix_timestamp();
         let skew = self.config().assertion.clock_skew.whole_seconds();
         let audience_ok = claims.aud == audience.app_id.hyphenated().to_string()
             || claims.aud.trim_end_matches('/') == audience.identifier.trim_end_matches('/');

@@ -273,7 +273,7 @@ impl Authority {
     /// then on are held to it.
     pub async fn set_app_management_policy(&self, mut policy: AppManagementPolicy) -> Result<AppManagementPolicy> {
         check(&policy)?;
-        policy.modified = OffsetDateTime::now_utc();
+        policy.modified = self.now();
         self.store.put_app_management_policy(&policy).await?;
         Ok(policy)
     }

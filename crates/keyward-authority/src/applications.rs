@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use keyward_store::{AppRole, AppRoleAssignment, Application, KeyCredential};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::authority::{Authority, GRAPH_APP_ID};
@@ -131,7 +130,7 @@ impl Authority {
             key_credentials: new.key_credentials,
             password_credentials: Vec::new(),
             app_roles: new.app_roles,
-            created: OffsetDateTime::now_utc(),
+            created: self.now(),
             version: 1,
         };
         check_application(&snapshot, &app)?;
@@ -230,7 +229,7 @@ impl Authority {
             principal_id,
             resource_id,
             app_role_id: role_id,
-            created: OffsetDateTime::now_utc(),
+            created: self.now(),
         };
         self.store.insert_role_assignment(&assignment).await?;
         let mut assignments = snapshot.assignments().to_vec();

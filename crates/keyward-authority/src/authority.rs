@@ -14,6 +14,7 @@ use uuid::Uuid;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::client_auth::AssertionPolicy;
+use crate::clock::{Clock, Now, ShiftedClock};
 use crate::directory::{AppEntry, Directory, Snapshot, TenantEntry};
 use crate::error::{Error, Result};
 use crate::password::Passwords;
@@ -99,6 +100,12 @@ pub struct Config {
     /// signed with a tenant's real key without a credential. Off unless asked for
     /// (`keyward serve --allow-test-tokens`).
     pub allow_test_tokens: bool,
+    /// Where the whole server reads the time ([`crate::clock`]): the same clock is handed to the
+    /// vault, the admin center and the background work, so that a shift moves them together.
+    pub clock: Arc<ShiftedClock>,
+    /// Whether administrators may move [`Config::clock`] ([`crate::time_travel`],
+    /// `keyward serve --allow-time-travel`). Off unless asked for.
+    pub allow_time_travel: bool,
 }
 
 impl Config {
@@ -120,6 +127,8 @@ impl Config {
             azure_hosts: false,
             device_code_lifetime: crate::device_code::DEVICE_CODE_LIFETIME,
             allow_test_tokens: false,
+            clock: Arc::new(ShiftedClock::new()),
+            allow_time_travel: false,
         }
     }
 }
@@ -179,7 +188,7 @@ impl Authority {
         // Read before the rows: a change made while they are read moves the revision past this
         // one, and the next check reloads again.
         let revision = self.store.directory_revision().await?;
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let keys = self.store.signing_keys().await?;
         let mut tenants = Vec::new();
         for tenant in self.store.tenants().await? {
@@ -236,6 +245,22 @@ impl Authority {
         &self.config
     }
 
+    /// The current time by the server's clock ([`Config::clock`]).
+    pub fn now(&self) -> OffsetDateTime {
+        self.config.clock.now()
+    }
+
+    /// The server's time and the real time together ([`Now`]): what checks of client-made JWTs
+    /// take.
+    pub fn read_clock(&self) -> Now {
+        self.config.clock.read()
+    }
+
+    /// The server's clock.
+    pub fn clock(&self) -> &Arc<ShiftedClock> {
+        &self.config.clock
+    }
+
     /// `https://HOST:PORT/{tenant-guid}/v2.0`.
     pub fn issuer(&self, tenant_id: Uuid) -> String {
         format!("{}/{tenant_id}/v2.0", self.config.public_url)
@@ -267,11 +292,10 @@ impl Authority {
         }
         let _guard = self.writes.lock().await;
         if let Some(existing) = self.snapshot().tenant(&name).cloned() {
-            self.ensure_builtin_resources(existing.tenant.id, OffsetDateTime::now_utc())
-                .await?;
+            self.ensure_builtin_resources(existing.tenant.id, self.now()).await?;
             return Ok(existing);
         }
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let tenant = Tenant {
             id: Uuid::new_v4(),
             domain: format!("{name}.onmicrosoft.com"),
@@ -334,7 +358,7 @@ impl Authority {
         let entry = snapshot
             .tenant_by_id(tenant_id)
             .ok_or_else(|| Error::TenantNotFound(tenant_id.to_string()))?;
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let old = entry
             .keys
             .rows()

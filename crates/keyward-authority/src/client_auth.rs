@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use std::sync::Arc;
 
+use crate::clock::Now;
 use crate::directory::{AppEntry, Snapshot, TenantEntry};
 use crate::oauth_error::{OAuthError, OAuthErrorKind};
 
@@ -219,9 +220,12 @@ pub enum AssertionError {
         /// Its registered certificates: `SHA1 (SHA-256 SHA256)`.
         registered: Vec<String>,
     },
-    /// The certificate's credential is not valid now (AADSTS700027).
+    /// The certificate's credential is not valid now (AADSTS700027): expired, or not yet valid.
     #[error(
-        "The certificate with thumbprint '{thumbprint}' used to sign the client assertion is not valid now: it is registered from {start} to {end}"
+        "The certificate with thumbprint '{thumbprint}' used to sign the client assertion {}: it is registered from {start} to {end}, \
+         and the server's time is {now}. {}",
+        if now > end { "has expired" } else { "is not valid yet" },
+        if now > end { "Upload a new certificate with `keyward app cert add` and sign with it" } else { "Wait for its start date, or sign with another registered certificate" }
     )]
     CertificateNotCurrent {
         /// The thumbprint, hex.
@@ -230,6 +234,8 @@ pub enum AssertionError {
         start: OffsetDateTime,
         /// The credential's end.
         end: OffsetDateTime,
+        /// The server's time it was checked at.
+        now: OffsetDateTime,
     },
     /// `x5c` does not start with the registered certificate (AADSTS700027).
     #[error("The client assertion's 'x5c' header does not start with the registered certificate it names")]
@@ -337,8 +343,11 @@ pub fn authenticate_assertion(
     assertion: &str,
     audiences: &[String],
     policy: &AssertionPolicy,
-    now: OffsetDateTime,
+    now: impl Into<Now>,
 ) -> Result<AuthenticatedClient, ClientAuthError> {
+    // The certificate against the server's time, the assertion's exp and nbf against the real
+    // time: see [`Now`].
+    let Now { server: now, real } = now.into();
     let jws = Jws::parse(assertion).map_err(|e| match e {
         // An algorithm or extension we refuse is a failed authentication, not a typo.
         JoseError::UnsupportedAlgorithm(_) | JoseError::UnsupportedCritical(_) | JoseError::MissingAlgorithm => {
@@ -431,6 +440,7 @@ pub fn authenticate_assertion(
             thumbprint: thumbprint.to_hex(),
             start: credential.start,
             end: credential.end,
+            now,
         }
         .into());
     }
@@ -458,7 +468,7 @@ pub fn authenticate_assertion(
         }
         .into());
     }
-    check_window(claims.exp, claims.nbf, policy, now)?;
+    check_window(claims.exp, claims.nbf, policy, real)?;
     Ok(AuthenticatedClient {
         app: Arc::clone(app),
         method: ClientAuthMethod::Certificate,

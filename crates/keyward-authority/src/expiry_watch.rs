@@ -5,7 +5,8 @@
 //! sink is given, the warning handed to it without waiting (the server's webhook sender).
 //!
 //! Restarts do not raise a warning again: before raising one, the watch looks for an earlier
-//! audit row of its key id. The time comes from a [`Clock`], so tests can be months ahead.
+//! audit row of its key id. The time comes from a [`Clock`] (the server's, which time travel moves;
+//! a check runs at once when it moves), so tests can be months ahead.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -209,8 +210,8 @@ impl ExpiryWatch {
     /// Checks every `every` until the process ends; failures are logged and the check is tried
     /// again at the next tick.
     pub async fn run(self: Arc<Self>, every: std::time::Duration) {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // A move of the clock (time travel) checks at once.
+        let mut ticks = crate::clock::Ticks::new(self.clock.as_ref(), every, tokio::time::MissedTickBehavior::Skip);
         loop {
             ticks.tick().await;
             if let Err(e) = self.check().await {

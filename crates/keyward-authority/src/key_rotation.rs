@@ -35,6 +35,7 @@ use uuid::Uuid;
 
 use crate::authority::{Authority, GRAPH_APP_ID};
 use crate::client_auth::{AssertionPolicy, WindowProblem};
+use crate::clock::Now;
 use crate::directory::AppEntry;
 use crate::error::Error;
 
@@ -213,13 +214,17 @@ fn quote(s: &str) -> String {
 }
 
 /// Checks a proof of possession for `app` at `now`, everything but its single use (which
-/// [`Authority::add_key`] and [`Authority::remove_key`] check against the store).
+/// [`Authority::add_key`] and [`Authority::remove_key`] check against the store). The
+/// certificates' validity is checked against the server's time, the proof's `exp` and `nbf`
+/// against the real time ([`Now`]): its sender made them with a real clock, and a shifted server
+/// clock (time travel) must not refuse every fresh proof.
 pub fn verify_proof(
     app: &AppEntry,
     proof: &str,
     policy: &AssertionPolicy,
-    now: OffsetDateTime,
+    now: impl Into<Now>,
 ) -> Result<VerifiedProof, KeyProofError> {
+    let Now { server: now, real } = now.into();
     if !app.certificates.iter().any(|c| is_current(&c.credential, now)) {
         return Err(KeyProofError::NoCurrentCertificate { app_id: app.app.app_id });
     }
@@ -286,7 +291,7 @@ pub fn verify_proof(
             found: claims.aud.as_ref().map(Audience::values).unwrap_or_default(),
         });
     }
-    let exp = check_window(claims.exp, claims.nbf, policy.clock_skew, now)?;
+    let exp = check_window(claims.exp, claims.nbf, policy.clock_skew, real)?;
 
     let replay_source = match claims.jti.as_deref().filter(|j| !j.is_empty()) {
         Some(jti) => format!("jti:{}:{jti}", app.app.id),
@@ -297,7 +302,9 @@ pub fn verify_proof(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let usable_until = OffsetDateTime::from_unix_timestamp(exp.as_unix()).unwrap_or(now) + policy.clock_skew;
+    // By the server's clock, as everything stored: the replay record lives as long as the proof.
+    let usable_until =
+        OffsetDateTime::from_unix_timestamp(exp.as_unix()).unwrap_or(real) + policy.clock_skew + (now - real);
     Ok(VerifiedProof {
         signer: registered.credential.key_id,
         replay_id,
@@ -351,8 +358,9 @@ impl Authority {
         object_id: Uuid,
         credential: KeyCredential,
         proof: &str,
-        now: OffsetDateTime,
+        now: impl Into<Now>,
     ) -> Result<KeyCredential, KeyRollError> {
+        let now = now.into();
         self.use_proof(tenant_id, object_id, proof, "addKey", now).await?;
         let added = credential.clone();
         self.update_application(tenant_id, object_id, move |app| {
@@ -371,8 +379,9 @@ impl Authority {
         object_id: Uuid,
         key_id: Uuid,
         proof: &str,
-        now: OffsetDateTime,
+        now: impl Into<Now>,
     ) -> Result<(), KeyRollError> {
+        let now = now.into();
         let app = self.proof_subject(tenant_id, object_id)?;
         if !app.app.key_credentials.iter().any(|k| k.key_id == key_id) {
             return Err(Error::CredentialNotFound(key_id.to_string()).into());
@@ -405,7 +414,7 @@ impl Authority {
         object_id: Uuid,
         proof: &str,
         operation: &'static str,
-        now: OffsetDateTime,
+        now: Now,
     ) -> Result<VerifiedProof, KeyRollError> {
         let app = self.proof_subject(tenant_id, object_id)?;
         let verified = verify_proof(&app, proof, &self.config().assertion, now)?;
@@ -419,7 +428,7 @@ impl Authority {
             document: serde_json::json!({
                 "client_id": app.app.app_id, "operation": operation, "signer": verified.signer,
             }),
-            created: now,
+            created: now.server,
             expires: verified.usable_until,
         };
         match self.store.insert_grant(&used).await {

@@ -27,7 +27,7 @@ mod authority;
 pub mod authorize;
 pub mod azure_hosts;
 pub mod client_auth;
-pub mod clock;
+pub use keyward_clock as clock;
 pub mod credentials;
 pub mod device_code;
 mod directory;
@@ -60,6 +60,7 @@ pub mod test_token;
 #[cfg(test)]
 mod testing;
 pub mod throttle;
+pub mod time_travel;
 pub mod token;
 pub mod usage;
 mod user_token;

@@ -16,7 +16,6 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use keyward_store::User;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::authority::Authority;
@@ -121,15 +120,8 @@ impl Authority {
         };
         let password_hash = self.passwords.hash(form.password).await.map_err(SignInError::Server)?;
         let code = new_code().map_err(SignInError::Server)?;
-        let pending = PendingSignUp::new(
-            tenant_id,
-            email.clone(),
-            display_name,
-            password_hash,
-            &code,
-            OffsetDateTime::now_utc(),
-        )
-        .map_err(SignInError::Server)?;
+        let pending = PendingSignUp::new(tenant_id, email.clone(), display_name, password_hash, &code, self.now())
+            .map_err(SignInError::Server)?;
         let sealed = pending.seal(&self.master).map_err(SignInError::Server)?;
         let body = format!(
             "Your verification code is: {}\n\nEnter it on the page where you are creating your account. \
@@ -153,7 +145,7 @@ impl Authority {
             return Err(SignInError::SignUpOff);
         }
         let pending = PendingSignUp::open(&self.master, tenant_id, sealed).ok_or(SignInError::CodeExpired)?;
-        if pending.expired(OffsetDateTime::now_utc()) {
+        if pending.expired(self.now()) {
             return Err(SignInError::CodeExpired);
         }
         match self.codes.check(&pending, code, Instant::now()) {
@@ -177,7 +169,7 @@ impl Authority {
             enabled: true,
             email_verified: true,
             directory_roles: Vec::new(),
-            created: OffsetDateTime::now_utc(),
+            created: self.now(),
             version: 1,
         };
         match self.store.insert_user(&user).await {

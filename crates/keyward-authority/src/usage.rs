@@ -246,9 +246,7 @@ impl Authority {
     /// Deletes the sign-in records older than `retention`; returns how many.
     pub async fn prune_sign_ins(&self, retention: Duration) -> Result<u64> {
         let retention = time::Duration::try_from(retention).unwrap_or(time::Duration::MAX);
-        let cut = OffsetDateTime::now_utc()
-            .checked_sub(retention)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let cut = self.now().checked_sub(retention).unwrap_or(OffsetDateTime::UNIX_EPOCH);
         Ok(self.store.delete_sign_ins_before(cut).await?)
     }
 

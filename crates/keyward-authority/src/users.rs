@@ -3,7 +3,6 @@
 //! revokes everything handed out to it (sessions, codes, refresh tokens).
 
 use keyward_store::User;
-use time::OffsetDateTime;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -153,7 +152,7 @@ impl Authority {
             enabled: new.enabled,
             email_verified: new.email_verified,
             directory_roles: Vec::new(),
-            created: OffsetDateTime::now_utc(),
+            created: self.now(),
             version: 1,
         };
         match self.store.insert_user(&user).await {

@@ -3,7 +3,6 @@
 
 use keyward_authority::{APPLICATION_READ_WRITE_ALL, Authority, GRAPH_APP_ID, NewApplication, TenantEntry};
 use keyward_pki::{CertificateSpec, KeyType, Name, PrivateKey, Validity};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::data_dir::{Access, AdminInfo, DataDir};
@@ -42,7 +41,7 @@ pub(crate) async fn ensure_admin(authority: &Authority, tenant: &TenantEntry, di
         None,
         None,
         false,
-        OffsetDateTime::now_utc(),
+        authority.now(),
     )?;
     authority
         .update_application(tenant_id, app.app.id, |a| {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keyward_authority::Authority;
-use keyward_authority::clock::{Clock, SystemClock};
+use keyward_authority::clock::Clock;
 use keyward_authority::expiry_watch::{DEFAULT_WARNING_WINDOW, ExpiryWarning, ExpiryWatch};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -39,8 +39,9 @@ pub(crate) struct ExpirySettings {
     pub(crate) window: time::Duration,
     /// The webhook, if any.
     pub(crate) webhook: Option<Webhook>,
-    /// Where the watch reads the time.
-    pub(crate) clock: Arc<dyn Clock>,
+    /// Where the watch reads the time, if not the server's clock (tests that move only the
+    /// watch).
+    pub(crate) clock: Option<Arc<dyn Clock>>,
     /// How often it checks.
     pub(crate) every: Duration,
 }
@@ -60,7 +61,7 @@ impl Default for ExpirySettings {
         Self {
             window: DEFAULT_WARNING_WINDOW,
             webhook: None,
-            clock: Arc::new(SystemClock),
+            clock: None,
             every: CHECK_EVERY,
         }
     }
@@ -68,7 +69,11 @@ impl Default for ExpirySettings {
 
 /// Starts the watch (and the webhook sender when configured); returns their tasks.
 pub(crate) fn start(authority: &Arc<Authority>, settings: &ExpirySettings) -> crate::Result<Vec<JoinHandle<()>>> {
-    let mut watch = ExpiryWatch::new(Arc::clone(authority), settings.window, Arc::clone(&settings.clock));
+    let clock = settings
+        .clock
+        .clone()
+        .unwrap_or_else(|| Arc::clone(authority.clock()) as Arc<dyn Clock>);
+    let mut watch = ExpiryWatch::new(Arc::clone(authority), settings.window, clock);
     let mut tasks = Vec::new();
     if let Some(webhook) = &settings.webhook {
         let client = http_client(&webhook.extra_roots)?;

@@ -225,6 +225,12 @@ pub async fn start(
     config.smtp = settings.smtp.clone();
     config.azure_hosts = settings.azure_hosts;
     config.allow_test_tokens = settings.allow_test_tokens;
+    config.allow_time_travel = settings.allow_time_travel;
+    if settings.allow_time_travel {
+        tracing::warn!(
+            "TIME TRAVEL ALLOWED (--allow-time-travel): administrators can move this server's clock; test servers only"
+        );
+    }
     let authority = Arc::new(Authority::open(Arc::clone(&store), master_key(&dir, &master)?, config).await?);
     let mut tenants = Vec::new();
     for name in &settings.tenants {

@@ -25,7 +25,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use keyward_authority::Authority;
 use serde_json::json;
-use time::OffsetDateTime;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
@@ -228,7 +227,7 @@ fn token(
     if query.contains_key("mi_res_id") || query.contains_key("msi_res_id") {
         return Err((StatusCode::BAD_REQUEST, "Identity not found".to_owned()));
     }
-    let now = OffsetDateTime::now_utc();
+    let now = endpoint.authority.now();
     let response = endpoint
         .authority
         .managed_identity_token(&app, resource, now)

@@ -61,6 +61,7 @@ pub struct ServeSettings {
     pub(crate) smtp: Option<SmtpSettings>,
     pub(crate) azure_hosts: bool,
     pub(crate) allow_test_tokens: bool,
+    pub(crate) allow_time_travel: bool,
     pub(crate) managed_identities: Vec<crate::ManagedIdentity>,
     pub(crate) expiry: crate::expiry::ExpirySettings,
     pub(crate) sign_in_retention: Duration,
@@ -85,6 +86,7 @@ impl ServeSettings {
             smtp: None,
             azure_hosts: false,
             allow_test_tokens: false,
+            allow_time_travel: false,
             managed_identities: Vec::new(),
             expiry: crate::expiry::ExpirySettings::default(),
             sign_in_retention: DEFAULT_SIGN_IN_RETENTION,
@@ -242,6 +244,21 @@ impl ServeSettings {
         self.allow_test_tokens
     }
 
+    /// Lets administrators move the server's clock (`POST /admin/api/time`, `keyward time
+    /// shift +335d`; [`keyward_authority::time_travel`]): tokens, credentials, sessions, the
+    /// vault's lifetime actions and purge dates and the expiry warnings all follow the shifted
+    /// clock. For test servers only: a shift expires every credential and token it passes. Off
+    /// by default; the server logs a warning at start and at every shift.
+    pub fn allow_time_travel(mut self, on: bool) -> Self {
+        self.allow_time_travel = on;
+        self
+    }
+
+    /// Whether time travel is allowed.
+    pub fn allows_time_travel(&self) -> bool {
+        self.allow_time_travel
+    }
+
     /// Serves a managed identity endpoint for the application `app` (client ID or display name)
     /// on `address` (see [`crate::managed_identity`]). Only a loopback address unless
     /// `any_address`: whoever reaches the endpoint's IMDS path gets the app's tokens, as on an
@@ -332,11 +349,12 @@ impl ServeSettings {
         Ok(self)
     }
 
-    /// Where the expiry watch reads the time, and how often it checks (hourly by default).
-    /// For tests that need to be months ahead; `keyward serve` has no flag for it.
+    /// Where the expiry watch reads the time instead of the server's clock, and how often it
+    /// checks (hourly by default). For tests that move only the watch months ahead; `keyward
+    /// serve` has no flag for it (time travel moves the whole server: [`Self::allow_time_travel`]).
     #[doc(hidden)]
     pub fn expiry_clock(mut self, clock: std::sync::Arc<dyn keyward_authority::clock::Clock>, every: Duration) -> Self {
-        self.expiry.clock = clock;
+        self.expiry.clock = Some(clock);
         self.expiry.every = every.max(Duration::from_millis(10));
         self
     }

@@ -14,8 +14,7 @@ use keyward_authority::{
 use keyward_pki::Certificate;
 use keyward_store::{AccessPolicy, AuditEvent, Store};
 use keyward_vault::{
-    Applications, BoxFuture, CERTIFICATE_PERMISSIONS, Caller, DEFAULT_VAULT, SECRET_PERMISSIONS, SystemClock, Tokens,
-    Vaults,
+    Applications, BoxFuture, CERTIFICATE_PERMISSIONS, Caller, DEFAULT_VAULT, SECRET_PERMISSIONS, Tokens, Vaults,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -102,7 +101,7 @@ impl AuthorityApplications {
             None,
             None,
             allow_ec,
-            OffsetDateTime::now_utc(),
+            self.authority.now(),
         )
         .map_err(|e| refused(e.to_string()))?;
         let key_id = credential.key_id;
@@ -205,7 +204,8 @@ impl Applications for AuthorityApplications {
     }
 }
 
-/// The vault service: the default vault of `tenant`, and the admin's access to it. The caller
+/// The vault service: the default vault of `tenant`, and the admin's access to it, reading the
+/// time from the authority's clock (the server's one clock, which time travel moves). The caller
 /// runs [`Vaults::run_lifetime_actions`] every [`LIFETIME_ACTIONS_EVERY`].
 pub(crate) async fn open(
     authority: &Arc<Authority>,
@@ -219,8 +219,9 @@ pub(crate) async fn open(
         authority: Arc::clone(authority),
         store: Arc::clone(&store),
     });
-    let vaults =
-        Arc::new(Vaults::new(store, Arc::new(master), tokens, Arc::new(SystemClock)).with_applications(applications));
+    let vaults = Arc::new(
+        Vaults::new(store, Arc::new(master), tokens, authority.clock().clone()).with_applications(applications),
+    );
     vaults
         .ensure_vault(tenant.tenant.id, DEFAULT_VAULT)
         .await

@@ -40,7 +40,6 @@
 
 mod access;
 mod certificates;
-mod clock;
 mod deletion;
 mod documents;
 mod error;
@@ -65,7 +64,7 @@ pub use access::{
     SecretPermission,
 };
 pub use certificates::{CreateCertificate, ImportCertificate, UpdateCertificate};
-pub use clock::{Clock, ShiftedClock, SystemClock};
+pub use keyward_clock::{Clock, Now, ShiftedClock, SystemClock};
 
 /// Azure Key Vault's resource identifier: what its challenge names at `*.vault.azure.net`, and
 /// an identifier URI of the vault resource in every tenant.

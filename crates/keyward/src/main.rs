@@ -17,6 +17,7 @@ mod password;
 mod policy;
 mod quickstart;
 mod serve;
+mod time_travel;
 mod token;
 mod trust;
 mod upload;
@@ -49,6 +50,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Policy(cmd) => policy::run(cmd),
         cli::Command::SigningKey(cmd) => app::run_signing_key(cmd),
         cli::Command::Token(args) => token::run(args),
+        cli::Command::Time(cmd) => time_travel::run(cmd),
         cli::Command::Doctor(args) => doctor::run(args),
         cli::Command::Quickstart(args) => quickstart::run(args),
         cli::Command::Vault(cmd) => vault::run(cmd),

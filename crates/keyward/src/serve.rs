@@ -68,6 +68,11 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
             "  !! TEST TOKENS ALLOWED (--allow-test-tokens): the admin credential can mint tokens every API of the tenant accepts (`keyward token mint`). Test servers only."
         );
     }
+    if args.allow_time_travel {
+        let warning = "  !! TIME TRAVEL ALLOWED (--allow-time-travel): the admin credential can move this server's clock (`keyward time shift`); tokens, certificates and sessions expire as it moves. Test servers only.";
+        println!("{warning}");
+        eprintln!("{warning}");
+    }
     if args.smtp_url.is_some() {
         println!("  Sign-up:     email verified by a one-time code sent through --smtp-url");
     } else {
@@ -145,7 +150,8 @@ pub fn settings(args: &ServeArgs) -> anyhow::Result<(ServeSettings, String)> {
         .connection_limits(limits)?
         .trusted_proxies(TrustedProxies::new(args.trusted_proxies.iter().copied()))
         .azure_hosts(args.azure_hosts)
-        .allow_test_tokens(args.allow_test_tokens);
+        .allow_test_tokens(args.allow_test_tokens)
+        .allow_time_travel(args.allow_time_travel);
     for identity in &args.managed_identities {
         let (app, address) = match identity.split_once('=') {
             Some((app, address)) => (

@@ -136,9 +136,14 @@ struct CredentialsPage {
 }
 
 impl CredentialsPage {
-    fn of(admin: &Admin, entry: &AppEntry, uses: &HashMap<Uuid, CredentialUse>, section: &'static str) -> Self {
+    fn of(
+        admin: &Admin,
+        entry: &AppEntry,
+        uses: &HashMap<Uuid, CredentialUse>,
+        section: &'static str,
+        now: OffsetDateTime,
+    ) -> Self {
         let app = &entry.app;
-        let now = OffsetDateTime::now_utc();
         let certificates = app
             .key_credentials
             .iter()
@@ -220,7 +225,7 @@ pub(crate) async fn show(
         "certificates"
     };
     let uses = last_uses(&center, &entry).await;
-    let mut page = CredentialsPage::of(&admin, &entry, &uses, section);
+    let mut page = CredentialsPage::of(&admin, &entry, &uses, section, center.now());
     page.chrome = page.chrome.done(DONE, query.done.as_deref());
     page.policy = policy_note(&center, admin.tenant_id()).await;
     Ok(page.into_page())
@@ -315,7 +320,7 @@ pub(crate) async fn upload_certificate(
     let typed = upload.text("description").unwrap_or_default().to_owned();
     let uses = last_uses(&center, &entry).await;
     let refuse = |error: String| {
-        let mut page = CredentialsPage::of(&admin, &entry, &uses, "certificates");
+        let mut page = CredentialsPage::of(&admin, &entry, &uses, "certificates", center.now());
         page.error = Some(error);
         page.description = typed.clone();
         Ok(unprocessable(page.into_page()))
@@ -331,7 +336,7 @@ pub(crate) async fn upload_certificate(
                 .into(),
         );
     };
-    let now = OffsetDateTime::now_utc();
+    let now = center.now();
     let allow_ec = center.authority().config().assertion.allow_es256;
     let credential = match certificate_credential(
         &file.bytes,
@@ -469,7 +474,7 @@ pub(crate) async fn add_secret(
         .filter(|d| SECRET_DAYS.contains(d));
     let uses = last_uses(&center, &entry).await;
     let refuse = |error: String| {
-        let mut page = CredentialsPage::of(&admin, &entry, &uses, "secrets");
+        let mut page = CredentialsPage::of(&admin, &entry, &uses, "secrets", center.now());
         page.error = Some(error);
         page.description = form.description.clone();
         Ok(unprocessable(page.into_page()))
@@ -481,7 +486,7 @@ pub(crate) async fn add_secret(
         Ok(d) => d,
         Err(e) => return refuse(e),
     };
-    let now = OffsetDateTime::now_utc();
+    let now = center.now();
     let (credential, secret) = new_secret(
         Some(description.clone()),
         Some(now + Duration::days(i64::from(days))),
@@ -515,7 +520,7 @@ pub(crate) async fn add_secret(
             ),
         )
         .await;
-    let mut page = CredentialsPage::of(&admin, &updated, &uses, "secrets");
+    let mut page = CredentialsPage::of(&admin, &updated, &uses, "secrets", center.now());
     page.new_secret = Some(NewSecret {
         value: secret,
         description,

@@ -157,7 +157,7 @@ pub(crate) async fn show(State(center): State<Arc<AdminCenter>>, admin: Admin) -
         name: tenant.name.clone(),
         domain: tenant.domain.clone(),
         endpoints: endpoints(center.public_url(), &tenant.name, &tenant_id),
-        attention: attention(&center, tenant.id, OffsetDateTime::now_utc()),
+        attention: attention(&center, tenant.id, center.now()),
         tenant_id,
         apps,
     }

@@ -93,7 +93,7 @@ pub(crate) async fn list(
     let audit = audit.into_iter().filter(|e| e.target_kind == TARGET_KIND).collect();
     Ok(SigningKeysPage {
         chrome: Chrome::of(&admin, SECTION).done(DONE, done.done.as_deref()),
-        keys: rows(&admin, OffsetDateTime::now_utc()),
+        keys: rows(&admin, center.now()),
         jwks_url: format!("{}/{tenant_id}/discovery/v2.0/keys", center.public_url()),
         audit: AuditRow::of(audit),
         may_change: admin.may(Permission::ManageDirectory),

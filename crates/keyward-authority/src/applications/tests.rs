@@ -2,7 +2,7 @@
 //! they were.
 
 use keyward_pki::{CertificateSpec, KeyType, Name, PrivateKey, Validity};
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use super::*;
 use crate::Config;

@@ -1,8 +1,9 @@
 //! Keyward's own admin endpoints, beside the Graph shapes: the caller's tenant's token-signing
 //! keys (`GET /admin/api/signing-keys`) and their rotation (`POST /admin/api/signing-keys/rotate`),
 //! an application's service-principal sign-in records
-//! (`GET /admin/api/applications/{appId}/sign-ins`), and test tokens
-//! (`POST /admin/api/test-tokens`, when the server allows them).
+//! (`GET /admin/api/applications/{appId}/sign-ins`), test tokens
+//! (`POST /admin/api/test-tokens`, when the server allows them), and the server's clock
+//! (`GET`, `POST` and `DELETE /admin/api/time`: time travel, when the server allows it).
 //! Callers are authorized as the management API's ([`GraphCaller`]) and errors have its shape.
 //!
 //! Sign-in records are here rather than at Graph's `auditLogs/signIns`: Graph has service
@@ -26,6 +27,7 @@ use super::graph::{GraphCaller, GraphError, GraphResult, body, collection, date}
 use crate::authority::Authority;
 use crate::directory::TenantEntry;
 use crate::test_token::{self, MintError, MintRequest};
+use crate::time_travel::{self, ClockState, TimeTravelError};
 
 /// The most sign-in records one request returns (and the default).
 pub const MAX_SIGN_INS: u32 = 1000;
@@ -210,7 +212,7 @@ pub(crate) async fn mint_test_token(
         claims: request.claims,
         lifetime,
     };
-    let now = OffsetDateTime::now_utc();
+    let now = authority.now();
     let minted = test_token::mint(&authority.snapshot(), tenant, &tenant.issuer, &mint, now)?;
     let app = &minted.app.app;
     Ok(axum::Json(json!({
@@ -222,4 +224,58 @@ pub(crate) async fn mint_test_token(
         "app": {"id": app.id, "appId": app.app_id, "displayName": app.display_name},
     }))
     .into_response())
+}
+
+/// The body of `POST /admin/api/time`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ShiftBody {
+    /// How far to move the clock from where it is, in seconds (negative: back).
+    shift_seconds: i64,
+}
+
+impl From<TimeTravelError> for GraphError {
+    fn from(e: TimeTravelError) -> Self {
+        let (status, code) = match &e {
+            TimeTravelError::Disabled => (StatusCode::FORBIDDEN, "Keyward_TimeTravelDisabled"),
+            _ => (StatusCode::BAD_REQUEST, "Request_BadRequest"),
+        };
+        GraphError::new(status, code, e.to_string())
+    }
+}
+
+fn render_clock(state: ClockState) -> axum::response::Response {
+    axum::Json(json!({
+        "allowed": state.allowed,
+        "offsetSeconds": state.offset.whole_seconds(),
+        "offset": time_travel::describe(state.offset),
+        "serverTime": date(state.now.server),
+        "realTime": date(state.now.real),
+    }))
+    .into_response()
+}
+
+/// `GET /admin/api/time`: where the server's clock stands, and whether it may be moved.
+pub(crate) async fn show_time(State(authority): State<Arc<Authority>>, _caller: GraphCaller) -> GraphResult {
+    Ok(render_clock(authority.clock_state()))
+}
+
+/// `POST /admin/api/time`: moves the server's clock by `shiftSeconds` ([`Authority::shift_time`]).
+/// Refused unless the server allows time travel; the audit middleware writes the row.
+pub(crate) async fn shift_time(
+    State(authority): State<Arc<Authority>>,
+    _caller: GraphCaller,
+    bytes: axum::body::Bytes,
+) -> GraphResult {
+    if !authority.config().allow_time_travel {
+        return Err(TimeTravelError::Disabled.into());
+    }
+    let request: ShiftBody = body(&bytes)?;
+    let by = time::Duration::seconds(request.shift_seconds.clamp(-i64::MAX / 2, i64::MAX / 2));
+    Ok(render_clock(authority.shift_time(by)?))
+}
+
+/// `DELETE /admin/api/time`: puts the server's clock back at the real time.
+pub(crate) async fn reset_time(State(authority): State<Arc<Authority>>, _caller: GraphCaller) -> GraphResult {
+    Ok(render_clock(authority.reset_time()?))
 }

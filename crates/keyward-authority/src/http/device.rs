@@ -21,7 +21,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use super::pages::{self, Csrf, PageError};
@@ -95,7 +94,7 @@ async fn start(
     })?;
     let scopes = scopes::parse(&snapshot, tenant.tenant.id, field("scope").unwrap_or_default(), false)?;
     let started = authority
-        .start_device_authorization(&tenant, app.app.app_id, scopes, OffsetDateTime::now_utc())
+        .start_device_authorization(&tenant, app.app.app_id, scopes, authority.now())
         .await
         .map_err(DeviceError::from)?;
     let verification_uri = format!("{}{}", origin.base(authority), verify_path(&tenant.tenant.name));
@@ -256,7 +255,7 @@ fn read_form(authority: &Authority, headers: &HeaderMap, body: &[u8]) -> PageRes
 /// The ticket a form carries, if it is still good.
 fn open_ticket(authority: &Authority, tenant: &TenantEntry, form: &Parameters) -> Option<DeviceTicket> {
     let sealed = form.get("ticket")?;
-    DeviceTicket::open(&authority.master, tenant.tenant.id, sealed, OffsetDateTime::now_utc())
+    DeviceTicket::open(&authority.master, tenant.tenant.id, sealed, authority.now())
 }
 
 /// The page for a form whose ticket is gone: enter the code again.
@@ -288,7 +287,7 @@ pub(crate) async fn enter_code(
     let form = read_form(&authority, &headers, &body)?;
     let code = form.get("code").map(String::as_str).unwrap_or_default();
     let ticket = match authority
-        .enter_user_code(tenant.tenant.id, code, address, OffsetDateTime::now_utc())
+        .enter_user_code(tenant.tenant.id, code, address, authority.now())
         .await
     {
         Ok(ticket) => ticket,
@@ -338,7 +337,7 @@ pub(crate) async fn sign_in(
             return view.render(&authority, &tenant, &headers, status);
         }
     };
-    let now = OffsetDateTime::now_utc();
+    let now = authority.now();
     let cookie_name = pages::session_cookie_name(tenant.tenant.id);
     if let Some(old) = pages::cookie(&headers, &cookie_name)
         && let Err(e) = authority.end_session(tenant.tenant.id, old, now).await
@@ -382,7 +381,7 @@ pub(crate) async fn decide(
         }
     };
     match authority
-        .answer_device_code(&ticket, &session, approved, OffsetDateTime::now_utc())
+        .answer_device_code(&ticket, &session, approved, authority.now())
         .await
     {
         Ok(()) => {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use keyward_jose::{Algorithm, Jws};
-use time::OffsetDateTime;
 
 use super::pages::{self, SignedOutPage};
 use super::signin::{PageResult, Sent, parameters, tenant};
@@ -67,11 +66,7 @@ async fn logout(authority: &Authority, alias: &str, encoded: &[u8], headers: &He
     let tenant_id = tenant.tenant.id;
     let cookie_name = pages::session_cookie_name(tenant_id);
     let session = match pages::cookie(headers, &cookie_name) {
-        Some(handle) => {
-            authority
-                .end_session(tenant_id, handle, OffsetDateTime::now_utc())
-                .await?
-        }
+        Some(handle) => authority.end_session(tenant_id, handle, authority.now()).await?,
         None => None,
     };
     let target = parameters.get("post_logout_redirect_uri").filter(|uri| !uri.is_empty());

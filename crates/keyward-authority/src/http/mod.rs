@@ -11,7 +11,7 @@
 //! | `device` | `/{tenant}/oauth2/v2.0/devicecode[/verify[/signin|/decide]]` (RFC 8628) |
 //! | `signin`, `logout` | `/{tenant}/oauth2/v2.0/authorize[/signin|/signup]`, `/{tenant}/oauth2/v2.0/logout` |
 //! | `graph` | `/v1.0/applications`, `/v1.0/servicePrincipals`, `/v1.0/users` (Microsoft Graph's shapes) |
-//! | `admin` | `/admin/api/signing-keys`, `/admin/api/test-tokens` (Keyward's own) |
+//! | `admin` | `/admin/api/signing-keys`, `/admin/api/test-tokens`, `/admin/api/time` (Keyward's own) |
 
 mod admin;
 mod arm;

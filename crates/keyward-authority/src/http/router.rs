@@ -134,6 +134,10 @@ fn management(authority: Arc<Authority>) -> Router<Arc<Authority>> {
         .route("/admin/api/signing-keys/rotate", post(admin::rotate_signing_key))
         .route("/admin/api/applications/{app_id}/sign-ins", get(admin::list_sign_ins))
         .route("/admin/api/test-tokens", post(admin::mint_test_token))
+        .route(
+            "/admin/api/time",
+            get(admin::show_time).post(admin::shift_time).delete(admin::reset_time),
+        )
         .layer(axum::middleware::from_fn_with_state(
             authority,
             graph::audit::audit_changes,

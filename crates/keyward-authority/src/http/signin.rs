@@ -24,7 +24,6 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, RawQuery, 
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use super::is_form;
@@ -107,7 +106,7 @@ pub(crate) async fn current_session(
     headers: &HeaderMap,
 ) -> Option<Session> {
     let handle = pages::cookie(headers, &pages::session_cookie_name(tenant_id))?;
-    match authority.session(tenant_id, handle, OffsetDateTime::now_utc()).await {
+    match authority.session(tenant_id, handle, authority.now()).await {
         Ok(session) => session,
         Err(e) => {
             tracing::warn!(error = %e, "session lookup failed");
@@ -126,7 +125,7 @@ pub(crate) async fn authorize_endpoint(
     let encoded = encoded.ok_or(PageError::RequestNotAForm)?;
     let tenant = tenant(&authority, &alias)?;
     let parameters = parameters(&encoded)?;
-    let now = OffsetDateTime::now_utc();
+    let now = authority.now();
     let (app, pending) = match authorize::check(&authority.snapshot(), &tenant, &parameters, now) {
         Ok(checked) => checked,
         Err(AuthorizeError::Page(e)) => return Err(PageError::OAuth(e.into())),
@@ -171,9 +170,7 @@ async fn complete(
     session: &Session,
     new_session: Option<&str>,
 ) -> PageResult {
-    let code = authority
-        .issue_code(pending, session, OffsetDateTime::now_utc())
-        .await?;
+    let code = authority.issue_code(pending, session, authority.now()).await?;
     let mut response = pages::respond(&pending.target, &[("code", &code)]);
     if let Some(handle) = new_session {
         let name = pages::session_cookie_name(pending.tenant_id);
@@ -288,7 +285,7 @@ fn reopen(
     sealed: Option<&str>,
 ) -> PageResult<(Arc<AppEntry>, PendingRequest)> {
     let pending = sealed
-        .and_then(|s| PendingRequest::open(&authority.master, tenant.tenant.id, s, OffsetDateTime::now_utc()))
+        .and_then(|s| PendingRequest::open(&authority.master, tenant.tenant.id, s, authority.now()))
         .ok_or(PageError::Expired)?;
     let snapshot = authority.snapshot();
     let app = snapshot
@@ -412,14 +409,14 @@ async fn start(
     user: &keyward_store::User,
     headers: &HeaderMap,
 ) -> PageResult {
-    let now = OffsetDateTime::now_utc();
+    let now = authority.now();
     if let Some(old) = pages::cookie(headers, &pages::session_cookie_name(pending.tenant_id))
         && let Err(e) = authority.end_session(pending.tenant_id, old, now).await
     {
         tracing::warn!(error = %e, "the previous session could not be ended");
     }
     let (handle, session) = authority
-        .start_session(user, pending.client_id, OffsetDateTime::now_utc())
+        .start_session(user, pending.client_id, authority.now())
         .await?;
     complete(authority, pending, &session, Some(&handle)).await
 }

@@ -4,6 +4,7 @@
 //! [`OAuthError`] in Entra's shape. Each request by a confidential client is noted, in memory,
 //! as a sign-in record, and its credential's last use when it authenticated ([`crate::usage`]).
 
+use crate::clock::Now;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -209,7 +210,9 @@ async fn issue(
     body: &[u8],
     attempt: &mut Attempt,
 ) -> Result<TokenResponse, OAuthError> {
-    let now = OffsetDateTime::now_utc();
+    // The server's clock decides everything but the freshness of the client's assertion.
+    let clock = authority.read_clock();
+    let now = clock.server;
     let tenant = origin.tenant(authority, alias)?;
     attempt.tenant_id = Some(tenant.tenant.id);
     attempt.at = Some(now);
@@ -257,7 +260,7 @@ async fn issue(
         &form,
         headers,
         public_allowed,
-        now,
+        clock,
         attempt,
     )?;
     match grant {
@@ -319,7 +322,7 @@ fn authenticate(
     form: &HashMap<Cow<'_, str>, Cow<'_, str>>,
     headers: &HeaderMap,
     public_allowed: bool,
-    now: OffsetDateTime,
+    now: Now,
     attempt: &mut Attempt,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let field = |name: &str| form.get(name).map(|v| v.as_ref());
@@ -357,7 +360,7 @@ fn authenticate(
                     "The request body must contain the following parameter: 'client_id'",
                 )
             })?;
-            client_auth::authenticate_secret(snapshot, tenant, client_id, secret, now)
+            client_auth::authenticate_secret(snapshot, tenant, client_id, secret, now.server)
                 .inspect(|client| attempt.authenticated(client))
                 .map_err(|e| {
                     attempt.refused(snapshot, tenant, client_id, None);
@@ -372,7 +375,7 @@ fn authenticate(
                     "The client_id differs from the Authorization header's",
                 ));
             }
-            client_auth::authenticate_secret(snapshot, tenant, &client_id, &secret, now)
+            client_auth::authenticate_secret(snapshot, tenant, &client_id, &secret, now.server)
                 .inspect(|client| attempt.authenticated(client))
                 .map_err(|e| {
                     attempt.refused(snapshot, tenant, &client_id, None);

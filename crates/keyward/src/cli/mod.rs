@@ -10,6 +10,7 @@ mod policy;
 mod quickstart;
 mod serve;
 mod signing_key;
+mod time_travel;
 mod token;
 mod trust;
 mod user;
@@ -28,6 +29,7 @@ pub use policy::{Lifetime, PolicyCommand};
 pub use quickstart::QuickstartArgs;
 pub use serve::{ServeArgs, ServeProfile};
 pub use signing_key::SigningKeyCommand;
+pub use time_travel::TimeCommand;
 pub use token::{MintArgs, TokenArgs, TokenCommand};
 pub use trust::{Store, TrustArgs};
 pub use user::{RoleCommand, UserCommand};
@@ -120,6 +122,19 @@ pub enum Command {
     /// The tenant's token-signing keys.
     #[command(subcommand, name = "signing-key")]
     SigningKey(SigningKeyCommand),
+    /// Time travel for tests: move the clock of a server started with --allow-time-travel,
+    /// and watch certificates expire, renew and tokens run out in minutes.
+    ///
+    /// Everything the server decides by the date follows the shifted clock: issued tokens and
+    /// the tokens it is shown, credentials' start and end, codes, refresh tokens and sessions,
+    /// the vault's lifetime actions and purge dates, the expiry warnings. Client assertions'
+    /// exp and nbf are still checked against the real time (clients sign with real clocks).
+    /// The shift lives in the server's memory: a restart is back at the real time.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  keyward serve --allow-time-travel\n  keyward time shift +335d\n  keyward time show --json\n  keyward time reset"
+    )]
+    Time(TimeCommand),
     /// The article, end to end: the server, the app registration, its certificate, and the
     /// sample web app with customer sign-in on http://localhost:3000.
     ///

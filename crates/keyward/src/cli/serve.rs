@@ -24,6 +24,11 @@ pub struct ServeArgs {
     /// with the claim keyward_minted: true and audited. For test servers only.
     #[arg(long)]
     pub allow_test_tokens: bool,
+    /// Let administrators move the server's clock (`keyward time shift +335d`, POST
+    /// /admin/api/time): tokens, certificates, sessions, vault auto-renewal and expiry warnings
+    /// follow it. For test servers only.
+    #[arg(long)]
+    pub allow_time_travel: bool,
     /// The origin clients use [default: https://localhost:PORT]. Issuers and endpoints use it.
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,

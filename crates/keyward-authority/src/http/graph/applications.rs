@@ -32,9 +32,8 @@ use crate::error::Error;
 /// An application as Graph renders it, each credential with two Keyward extensions:
 /// `keywardLastUsed`: `{"dateTime": RFC 3339 UTC, "clientAddress": ip or null}` from `uses` (by
 /// key id), or `null` when never used; and `keywardDaysLeft`: whole days until it expires
-/// (negative once expired).
-pub(crate) fn render(app: &Application, uses: &HashMap<Uuid, CredentialUse>) -> Value {
-    let now = OffsetDateTime::now_utc();
+/// (negative once expired) at `now`, the server's time.
+pub(crate) fn render(app: &Application, uses: &HashMap<Uuid, CredentialUse>, now: OffsetDateTime) -> Value {
     let days_left = |end: OffsetDateTime| (end - now).whole_days();
     let last_used = |key_id: &Uuid| {
         uses.get(key_id).map_or(
@@ -84,7 +83,7 @@ pub(crate) fn render(app: &Application, uses: &HashMap<Uuid, CredentialUse>) -> 
 /// An application as Graph renders it, with the last use of its credentials.
 pub(crate) async fn render_used(authority: &Authority, app: &Application) -> GraphResult<Value> {
     let uses = authority.credential_uses(app.tenant_id, app.id).await?;
-    Ok(render(app, &uses))
+    Ok(render(app, &uses, authority.now()))
 }
 
 /// An app role as Graph renders it.
@@ -227,11 +226,7 @@ pub(crate) async fn create(
     }
     let allow_ec = authority.config().assertion.allow_es256;
     let mut key_credentials_added = Vec::new();
-    for change in key_credentials(
-        body.key_credentials.unwrap_or_default(),
-        allow_ec,
-        OffsetDateTime::now_utc(),
-    )? {
+    for change in key_credentials(body.key_credentials.unwrap_or_default(), allow_ec, authority.now())? {
         match change {
             KeyCredentialChange::Add(credential) => key_credentials_added.push(credential),
             KeyCredentialChange::Keep(key_id) => return Err(Error::CredentialNotFound(key_id.to_string()).into()),
@@ -245,7 +240,11 @@ pub(crate) async fn create(
         key_credentials: key_credentials_added,
     };
     let entry = authority.create_application(caller.tenant_id(), new).await?;
-    Ok((StatusCode::CREATED, axum::Json(render(&entry.app, &HashMap::new()))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(render(&entry.app, &HashMap::new(), authority.now())),
+    )
+        .into_response())
 }
 
 fn find(authority: &Authority, caller: &GraphCaller, id: &str) -> GraphResult<Arc<AppEntry>> {
@@ -302,7 +301,7 @@ pub(crate) async fn apply_patch(
         app_roles: body.app_roles.map(app_roles),
         key_credentials: body
             .key_credentials
-            .map(|keys| key_credentials(keys, allow_ec, OffsetDateTime::now_utc()))
+            .map(|keys| key_credentials(keys, allow_ec, authority.now()))
             .transpose()?,
     };
     authority
@@ -355,7 +354,7 @@ pub(crate) async fn add_password(
         end_date_time: None,
     });
     let end = parse_date("endDateTime", requested.end_date_time.as_deref())?;
-    let now = OffsetDateTime::now_utc();
+    let now = authority.now();
     let (credential, secret) = credentials::new_secret(requested.display_name, end, now)?;
     let stored = credential.clone();
     authority
@@ -495,7 +494,7 @@ async fn add_key_to(authority: &Authority, entry: &AppEntry, bytes: &[u8]) -> Gr
             "keyCredential.key must be the certificate in base64.",
         ));
     }
-    let now = OffsetDateTime::now_utc();
+    let now = authority.now();
     let allow_ec = authority.config().assertion.allow_es256;
     let credential = match key_credentials(vec![key], allow_ec, now)?.pop() {
         Some(KeyCredentialChange::Add(credential)) => credential,
@@ -506,7 +505,13 @@ async fn add_key_to(authority: &Authority, entry: &AppEntry, bytes: &[u8]) -> Gr
         }
     };
     let added = authority
-        .add_key(entry.app.tenant_id, entry.app.id, credential, &proof, now)
+        .add_key(
+            entry.app.tenant_id,
+            entry.app.id,
+            credential,
+            &proof,
+            authority.read_clock(),
+        )
         .await?;
     let thumbprints = Thumbprints::of(&added.certificate_der);
     Ok(axum::Json(json!({
@@ -563,7 +568,7 @@ async fn remove_key_from(authority: &Authority, entry: &AppEntry, bytes: &[u8]) 
             entry.app.id,
             key_id,
             &proof,
-            OffsetDateTime::now_utc(),
+            authority.read_clock(),
         )
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())

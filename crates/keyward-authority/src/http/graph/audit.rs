@@ -169,6 +169,15 @@ fn describe(method: &Method, path: &str, created: &Value) -> (String, String, St
                 created["expires_on"].as_str().unwrap_or_default(),
             ),
         ),
+        (_, ["admin", "api", "time"]) => (
+            text("server"),
+            text("clock"),
+            format!(
+                "Server clock moved to {} ({} from the real time) through the management API (time travel)",
+                created["serverTime"].as_str().unwrap_or_default(),
+                created["offset"].as_str().unwrap_or_default(),
+            ),
+        ),
         _ => (
             text("graph"),
             path.chars().take(200).collect(),
