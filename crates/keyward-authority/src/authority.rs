@@ -135,6 +135,8 @@ pub struct Authority {
     metrics: crate::metrics::Metrics,
     pub(crate) passwords: Passwords,
     pub(crate) throttle: Throttle,
+    /// The coordination with other servers sharing the database, if it is shared.
+    pub(crate) cluster: Option<keyward_store::Cluster>,
     pub(crate) sign_ups: SignUpLimit,
     pub(crate) codes: CodeAttempts,
     pub(crate) last_sweep: AtomicI64,
@@ -149,12 +151,14 @@ pub struct Authority {
 impl Authority {
     /// Loads everything from the store into memory.
     pub async fn open(store: Arc<dyn Store>, master: MasterKey, config: Config) -> Result<Self> {
+        let cluster = store.cluster();
         let authority = Self {
             store,
             directory: Directory::default(),
             master,
             passwords: Passwords::new(config.password_concurrency),
             throttle: Throttle::new(config.throttle.clone()),
+            cluster,
             sign_ups: SignUpLimit::new(config.sign_up_limit.clone()),
             codes: CodeAttempts::default(),
             config,
@@ -199,25 +203,57 @@ impl Authority {
         Ok(())
     }
 
-    /// Keeps the directory in step with other servers sharing the database: every `every`, reads
-    /// the store's directory revision and reloads when it moved (this process's own writes move
-    /// it too, which costs one reload each). A credential removed through one server is refused
-    /// by all of them within `every`. Runs until the process ends; failures are logged and the
-    /// check is tried again at the next tick.
+    /// Keeps the directory in step with other servers sharing the database. On PostgreSQL every
+    /// write notifies the others (`LISTEN/NOTIFY`), and each reloads at once: a credential
+    /// removed through one server is refused by all of them within milliseconds. Besides, every
+    /// `every`, it reads the store's directory revision and reloads when it moved: the fallback
+    /// for notifications lost with a connection (and the only way on SQLite). This process's
+    /// own writes move the revision too, which costs one reload each. Runs until the process
+    /// ends; failures are logged and tried again at the next notification or tick.
     pub async fn follow_store(self: Arc<Self>, every: std::time::Duration) {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let cluster = self.cluster.clone();
+        let mut changes = None;
         loop {
-            ticks.tick().await;
-            match self.store.directory_revision().await {
-                Ok(revision) if revision == self.revision.load(Ordering::Acquire) => {}
-                Ok(_) => {
-                    if let Err(e) = self.reload().await {
-                        tracing::warn!(error = %e, "reloading the directory failed; retrying at the next check");
+            if changes.is_none()
+                && let Some(cluster) = &cluster
+            {
+                match cluster.directory_changes().await {
+                    Ok(listening) => changes = Some(listening),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for directory changes; checking every {every:?} meanwhile")
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot read the directory revision; retrying at the next check"),
             }
+            tokio::select! {
+                _ = ticks.tick() => {}
+                change = next_change(&mut changes) => match change {
+                    Ok(keyward_store::DirectoryChange::Changed) => {}
+                    Ok(keyward_store::DirectoryChange::Lost) => {
+                        tracing::info!("the directory notifications' connection was lost and made again; checking for changes");
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "directory notifications stopped; checking every {every:?} until they are back");
+                        changes = None;
+                        ticks.tick().await;
+                    }
+                },
+            }
+            self.check_revision().await;
+        }
+    }
+
+    /// Reloads the directory if the store's revision moved since the last reload.
+    async fn check_revision(&self) {
+        match self.store.directory_revision().await {
+            Ok(revision) if revision == self.revision.load(Ordering::Acquire) => {}
+            Ok(_) => {
+                if let Err(e) = self.reload().await {
+                    tracing::warn!(error = %e, "reloading the directory failed; retrying at the next check");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the directory revision; retrying at the next check"),
         }
     }
 
@@ -469,4 +505,14 @@ fn key_vault_resource(tenant_id: Uuid, now: OffsetDateTime) -> Application {
         Vec::new(),
         now,
     )
+}
+
+/// The next directory change from `changes`; never, without them.
+async fn next_change(
+    changes: &mut Option<keyward_store::DirectoryChanges>,
+) -> keyward_store::Result<keyward_store::DirectoryChange> {
+    match changes {
+        Some(changes) => changes.next().await,
+        None => std::future::pending().await,
+    }
 }
