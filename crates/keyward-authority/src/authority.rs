@@ -180,6 +180,7 @@ impl Authority {
     /// publishes a directory older than a write this process has just published.
     pub async fn reload(&self) -> Result<()> {
         let _guard = self.writes.lock().await;
+        let started = std::time::Instant::now();
         // Read before the rows: a change made while they are read moves the revision past this
         // one, and the next check reloads again.
         let revision = self.store.directory_revision().await?;
@@ -200,6 +201,7 @@ impl Authority {
         let assignments = self.store.role_assignments().await?;
         self.directory.replace(Snapshot::new(tenants, apps, assignments));
         self.revision.store(revision, Ordering::Release);
+        tracing::debug!(revision, took = ?started.elapsed(), "directory reloaded");
         Ok(())
     }
 

@@ -128,7 +128,7 @@ fn haproxy_config(lb: u16, servers: &[u16], ca: &Path, pem: &Path) -> String {
 }
 
 impl Cluster {
-    fn start() -> Self {
+    async fn start() -> Self {
         let schema = Schema::new();
         let database = schema.url();
         let lb_port = free_port();
@@ -173,35 +173,29 @@ impl Cluster {
             files,
             _schema: schema,
         };
-        cluster.wait_for_load_balancer();
+        cluster.wait_for_load_balancer().await;
         cluster
     }
 
-    fn wait_for_load_balancer(&self) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+    async fn wait_for_load_balancer(&self) {
         let client = self.client();
         let deadline = Instant::now() + START;
-        runtime.block_on(async {
-            loop {
-                let ok = client
-                    .get(format!("{}/healthz", self.url))
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status() == 200);
-                if ok {
-                    return;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "HAProxy does not answer within 30 s: {}",
-                    fs::read_to_string(self.files.path().join("haproxy.log")).unwrap_or_default()
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
+        loop {
+            let ok = client
+                .get(format!("{}/healthz", self.url))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200);
+            if ok {
+                return;
             }
-        });
+            assert!(
+                Instant::now() < deadline,
+                "HAProxy does not answer within 30 s: {}",
+                fs::read_to_string(self.files.path().join("haproxy.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// A client of the load balancer (`localhost` is its address, the CA the servers').
@@ -305,7 +299,7 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
 /// without notifications the revision check every second would take 500 ms on average).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_reach_every_server_at_once() {
-    let cluster = Cluster::start();
+    let cluster = Cluster::start().await;
     let token = cluster.admin_token().await;
     let http = http_client(&cluster.ca);
     let nodes: Vec<String> = (0..3).map(|i| cluster.node(i).url()).collect();
@@ -325,26 +319,32 @@ async fn changes_reach_every_server_at_once() {
             .as_str()
             .expect("id")
             .to_owned();
-        for reader in nodes.iter().filter(|n| *n != writer) {
-            loop {
-                let status = http
-                    .get(format!("{reader}/v1.0/applications/{id}"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .expect("GET")
-                    .status();
-                if status == 200 {
-                    break;
+        let sees = |reader: String| {
+            let (http, token, id) = (&http, &token, &id);
+            async move {
+                loop {
+                    let status = http
+                        .get(format!("{reader}/v1.0/applications/{id}"))
+                        .bearer_auth(token)
+                        .send()
+                        .await
+                        .expect("GET")
+                        .status();
+                    if status == 200 {
+                        return;
+                    }
+                    assert_eq!(status, 404);
+                    assert!(
+                        written.elapsed() < Duration::from_secs(5),
+                        "{reader} did not see {id} within 5 s"
+                    );
+                    tokio::time::sleep(Duration::from_millis(2)).await;
                 }
-                assert_eq!(status, 404);
-                assert!(
-                    written.elapsed() < Duration::from_secs(5),
-                    "{reader} did not see {id} within 5 s"
-                );
-                tokio::time::sleep(Duration::from_millis(2)).await;
             }
-        }
+        };
+        let mut readers = nodes.iter().filter(|n| *n != writer).cloned();
+        let (first, second) = (readers.next().expect("a reader"), readers.next().expect("another"));
+        tokio::join!(sees(first), sees(second));
         delays.push(written.elapsed());
     }
     delays.sort_unstable();
@@ -375,7 +375,7 @@ struct Tally {
 /// afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_under_load_loses_no_acknowledged_write() {
-    let mut cluster = Cluster::start();
+    let mut cluster = Cluster::start().await;
     let token = Arc::new(cluster.admin_token().await);
     let form = Arc::new(cluster.admin_form());
     let tally = Arc::new(Tally::default());
@@ -450,7 +450,7 @@ async fn a_server_killed_under_load_loses_no_acknowledged_write() {
     let failures = tally.failures.lock().expect("lock").clone();
     let after_kill = tally.ok_after_kill.load(Ordering::Relaxed);
     eprintln!(
-        "kill -9 under load: {before_kill} requests served before, {after_kill} after, {} failed, {in_flight_at_kill} in flight at the kill",
+        "kill -9 under load: {before_kill} requests served before, {after_kill} after, {} failed, {in_flight_at_kill} in flight at the kill: {failures:?}",
         failures.len()
     );
     assert!(
