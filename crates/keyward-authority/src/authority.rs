@@ -186,18 +186,28 @@ impl Authority {
         let revision = self.store.directory_revision().await?;
         let now = OffsetDateTime::now_utc();
         let keys = self.store.signing_keys().await?;
+        // What did not change is kept: opening signing keys and parsing certificates is most of
+        // a reload's work, and every write to the directory, by any server, costs each a reload.
+        let current = self.snapshot();
         let mut tenants = Vec::new();
         for tenant in self.store.tenants().await? {
-            let rows = keys.iter().filter(|k| k.tenant_id == tenant.id).cloned().collect();
-            let tenant_keys = TenantKeys::load(&tenant, rows, &self.master, &self.issuer(tenant.id), now)?;
-            tenants.push(Arc::new(self.tenant_entry(tenant, tenant_keys)));
+            let rows: Vec<_> = keys.iter().filter(|k| k.tenant_id == tenant.id).cloned().collect();
+            match current.tenant_by_id(tenant.id) {
+                Some(entry) if entry.tenant == tenant && entry.keys.is_current(&rows, now) => {
+                    tenants.push(Arc::clone(entry));
+                }
+                _ => {
+                    let tenant_keys = TenantKeys::load(&tenant, rows, &self.master, &self.issuer(tenant.id), now)?;
+                    tenants.push(Arc::new(self.tenant_entry(tenant, tenant_keys)));
+                }
+            }
         }
-        let apps = self
-            .store
-            .applications()
-            .await?
-            .into_iter()
-            .map(|a| Arc::new(AppEntry::new(a)));
+        let apps = self.store.applications().await?.into_iter().map(|app| {
+            match current.app_by_object_id(app.tenant_id, app.id) {
+                Some(entry) if entry.app == app => Arc::clone(entry),
+                _ => Arc::new(AppEntry::new(app)),
+            }
+        });
         let assignments = self.store.role_assignments().await?;
         self.directory.replace(Snapshot::new(tenants, apps, assignments));
         self.revision.store(revision, Ordering::Release);
