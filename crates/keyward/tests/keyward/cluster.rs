@@ -154,7 +154,15 @@ impl Cluster {
         pem.extend(fs::read(first_dir.join("tls/server.key")).expect("server.key"));
         fs::write(&pem_path, pem).expect("write keyward.pem");
         let config = files.path().join("keyward.cfg");
-        fs::write(&config, haproxy_config(lb_port, &ports, &ca_path, &pem_path)).expect("keyward.cfg");
+        // The test adds a stats socket to the README's configuration: it reads there how many
+        // requests a server has in flight.
+        let stats = files.path().join("haproxy.sock");
+        let text = format!(
+            "global\n    stats socket {} mode 600 level admin\n\n{}",
+            stats.display(),
+            haproxy_config(lb_port, &ports, &ca_path, &pem_path)
+        );
+        fs::write(&config, text).expect("keyward.cfg");
         let haproxy = Command::new(haproxy_binary())
             .arg("-f")
             .arg(&config)
@@ -210,6 +218,23 @@ impl Cluster {
 
     fn node(&self, i: usize) -> &Node {
         self.nodes[i].as_ref().expect("a running server")
+    }
+
+    /// The requests server `i` (`keyward{i+1}` in HAProxy) has in flight, from HAProxy's stats
+    /// (`scur`, its current sessions).
+    fn in_flight(&self, i: usize) -> u64 {
+        use std::io::{Read, Write};
+        let mut socket =
+            std::os::unix::net::UnixStream::connect(self.files.path().join("haproxy.sock")).expect("stats socket");
+        socket.write_all(b"show stat\n").expect("write");
+        let mut csv = String::new();
+        socket.read_to_string(&mut csv).expect("read");
+        let name = format!("keyward{}", i + 1);
+        csv.lines()
+            .map(|line| line.split(',').collect::<Vec<_>>())
+            .find(|fields| fields.len() > 4 && fields[0] == "servers" && fields[1] == name)
+            .and_then(|fields| fields[4].parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in HAProxy's stats: {csv}"))
     }
 
     /// Kills server `i` with SIGKILL.
@@ -375,10 +400,14 @@ struct Tally {
     acknowledged: Mutex<Vec<String>>,
 }
 
-/// A token and write load through HAProxy; one server is killed with SIGKILL midway. Only the
-/// requests in flight at that moment may fail (on the killed server; the count of all in flight
-/// bounds them); the other two serve the rest, and every acknowledged application exists
-/// afterwards.
+/// A token and write load through HAProxy; one server is killed with SIGKILL midway. Only
+/// requests in flight at that moment may fail; the other two servers serve the rest, and every
+/// acknowledged application exists afterwards.
+///
+/// The bound is all the requests in flight at the kill, not only the killed server's (HAProxy's
+/// `scur`, printed): measured, 2-7 requests failed of 8 in flight, while HAProxy counted 1-5 on
+/// the killed server. The failures beyond are requests whose connection HAProxy closed without
+/// an answer (hyper's `IncompleteMessage`), not yet explained.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_under_load_loses_no_acknowledged_write() {
     let mut cluster = Cluster::start().await;
@@ -429,7 +458,7 @@ async fn a_server_killed_under_load_loses_no_acknowledged_write() {
                             _ => Err(format!("HTTP {status}: {body}")),
                         }
                     }
-                    Err(e) => Err(format!("{e:#}")),
+                    Err(e) => Err(format!("{e:?}")),
                 };
                 tally.in_flight.fetch_sub(1, Ordering::AcqRel);
                 match outcome {
@@ -446,6 +475,7 @@ async fn a_server_killed_under_load_loses_no_acknowledged_write() {
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let in_flight_at_kill = tally.in_flight.load(Ordering::Acquire);
+    let on_killed_at_kill = cluster.in_flight(1);
     let before_kill = tally.ok.load(Ordering::Relaxed);
     cluster.kill9(1);
     killed.store(true, Ordering::Release);
@@ -456,7 +486,7 @@ async fn a_server_killed_under_load_loses_no_acknowledged_write() {
     let failures = tally.failures.lock().expect("lock").clone();
     let after_kill = tally.ok_after_kill.load(Ordering::Relaxed);
     eprintln!(
-        "kill -9 under load: {before_kill} requests served before, {after_kill} after, {} failed, {in_flight_at_kill} in flight at the kill: {failures:?}",
+        "kill -9 under load: {before_kill} requests served before, {after_kill} after, {} failed, {in_flight_at_kill} in flight at the kill, {on_killed_at_kill} on the killed server: {failures:?}",
         failures.len()
     );
     assert!(
