@@ -69,12 +69,14 @@ fn have(program: &str) -> bool {
 
 /// Installs what the tests need on a fresh machine: the OpenSSL CLI (tests compare against it),
 /// and for `keyward trust`'s tests NSS's certutil (libnss3-tools), update-ca-certificates
-/// (ca-certificates) and curl.
+/// (ca-certificates) and curl, and HAProxy for the tests of several servers behind a load
+/// balancer (`cluster.rs`).
 fn install_prerequisites() -> Result<(), String> {
     let missing = !have("openssl")
         || !Path::new("/usr/bin/certutil").exists()
         || !Path::new("/usr/sbin/update-ca-certificates").exists()
-        || !have("curl");
+        || !have("curl")
+        || !Path::new("/usr/sbin/haproxy").exists();
     if missing {
         run(Command::new("apt-get").arg("update"))?;
         run(Command::new("apt-get")
@@ -86,6 +88,7 @@ fn install_prerequisites() -> Result<(), String> {
                 "libnss3-tools",
                 "ca-certificates",
                 "curl",
+                "haproxy",
             ])
             .env("DEBIAN_FRONTEND", "noninteractive"))?;
     }

@@ -144,6 +144,8 @@ pub struct Authority {
     metrics: crate::metrics::Metrics,
     pub(crate) passwords: Passwords,
     pub(crate) throttle: Throttle,
+    /// The coordination with other servers sharing the database, if it is shared.
+    pub(crate) cluster: Option<keyward_store::Cluster>,
     pub(crate) sign_ups: SignUpLimit,
     pub(crate) codes: CodeAttempts,
     pub(crate) last_sweep: AtomicI64,
@@ -158,12 +160,14 @@ pub struct Authority {
 impl Authority {
     /// Loads everything from the store into memory.
     pub async fn open(store: Arc<dyn Store>, master: MasterKey, config: Config) -> Result<Self> {
+        let cluster = store.cluster();
         let authority = Self {
             store,
             directory: Directory::default(),
             master,
             passwords: Passwords::new(config.password_concurrency),
             throttle: Throttle::new(config.throttle.clone()),
+            cluster,
             sign_ups: SignUpLimit::new(config.sign_up_limit.clone()),
             codes: CodeAttempts::default(),
             config,
@@ -185,48 +189,92 @@ impl Authority {
     /// publishes a directory older than a write this process has just published.
     pub async fn reload(&self) -> Result<()> {
         let _guard = self.writes.lock().await;
+        let started = std::time::Instant::now();
         // Read before the rows: a change made while they are read moves the revision past this
         // one, and the next check reloads again.
         let revision = self.store.directory_revision().await?;
         let now = self.now();
         let keys = self.store.signing_keys().await?;
+        // What did not change is kept: opening signing keys and parsing certificates is most of
+        // a reload's work, and every write to the directory, by any server, costs each a reload.
+        let current = self.snapshot();
         let mut tenants = Vec::new();
         for tenant in self.store.tenants().await? {
-            let rows = keys.iter().filter(|k| k.tenant_id == tenant.id).cloned().collect();
-            let tenant_keys = TenantKeys::load(&tenant, rows, &self.master, &self.issuer(tenant.id), now)?;
-            tenants.push(Arc::new(self.tenant_entry(tenant, tenant_keys)));
+            let rows: Vec<_> = keys.iter().filter(|k| k.tenant_id == tenant.id).cloned().collect();
+            match current.tenant_by_id(tenant.id) {
+                Some(entry) if entry.tenant == tenant && entry.keys.is_current(&rows, now) => {
+                    tenants.push(Arc::clone(entry));
+                }
+                _ => {
+                    let tenant_keys = TenantKeys::load(&tenant, rows, &self.master, &self.issuer(tenant.id), now)?;
+                    tenants.push(Arc::new(self.tenant_entry(tenant, tenant_keys)));
+                }
+            }
         }
-        let apps = self
-            .store
-            .applications()
-            .await?
-            .into_iter()
-            .map(|a| Arc::new(AppEntry::new(a)));
+        let apps = self.store.applications().await?.into_iter().map(|app| {
+            match current.app_by_object_id(app.tenant_id, app.id) {
+                Some(entry) if entry.app == app => Arc::clone(entry),
+                _ => Arc::new(AppEntry::new(app)),
+            }
+        });
         let assignments = self.store.role_assignments().await?;
         self.directory.replace(Snapshot::new(tenants, apps, assignments));
         self.revision.store(revision, Ordering::Release);
+        tracing::debug!(revision, took = ?started.elapsed(), "directory reloaded");
         Ok(())
     }
 
-    /// Keeps the directory in step with other servers sharing the database: every `every`, reads
-    /// the store's directory revision and reloads when it moved (this process's own writes move
-    /// it too, which costs one reload each). A credential removed through one server is refused
-    /// by all of them within `every`. Runs until the process ends; failures are logged and the
-    /// check is tried again at the next tick.
+    /// Keeps the directory in step with other servers sharing the database. On PostgreSQL every
+    /// write notifies the others (`LISTEN/NOTIFY`), and each reloads at once: a credential
+    /// removed through one server is refused by all of them within milliseconds. Besides, every
+    /// `every`, it reads the store's directory revision and reloads when it moved: the fallback
+    /// for notifications lost with a connection (and the only way on SQLite). This process's
+    /// own writes move the revision too, which costs one reload each. Runs until the process
+    /// ends; failures are logged and tried again at the next notification or tick.
     pub async fn follow_store(self: Arc<Self>, every: std::time::Duration) {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let cluster = self.cluster.clone();
+        let mut changes = None;
         loop {
-            ticks.tick().await;
-            match self.store.directory_revision().await {
-                Ok(revision) if revision == self.revision.load(Ordering::Acquire) => {}
-                Ok(_) => {
-                    if let Err(e) = self.reload().await {
-                        tracing::warn!(error = %e, "reloading the directory failed; retrying at the next check");
+            if changes.is_none()
+                && let Some(cluster) = &cluster
+            {
+                match cluster.directory_changes().await {
+                    Ok(listening) => changes = Some(listening),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for directory changes; checking every {every:?} meanwhile")
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot read the directory revision; retrying at the next check"),
             }
+            tokio::select! {
+                _ = ticks.tick() => {}
+                change = next_change(&mut changes) => match change {
+                    Ok(keyward_store::DirectoryChange::Changed) => {}
+                    Ok(keyward_store::DirectoryChange::Lost) => {
+                        tracing::info!("the directory notifications' connection was lost and made again; checking for changes");
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "directory notifications stopped; checking every {every:?} until they are back");
+                        changes = None;
+                        ticks.tick().await;
+                    }
+                },
+            }
+            self.check_revision().await;
+        }
+    }
+
+    /// Reloads the directory if the store's revision moved since the last reload.
+    async fn check_revision(&self) {
+        match self.store.directory_revision().await {
+            Ok(revision) if revision == self.revision.load(Ordering::Acquire) => {}
+            Ok(_) => {
+                if let Err(e) = self.reload().await {
+                    tracing::warn!(error = %e, "reloading the directory failed; retrying at the next check");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the directory revision; retrying at the next check"),
         }
     }
 
@@ -493,4 +541,14 @@ fn key_vault_resource(tenant_id: Uuid, now: OffsetDateTime) -> Application {
         Vec::new(),
         now,
     )
+}
+
+/// The next directory change from `changes`; never, without them.
+async fn next_change(
+    changes: &mut Option<keyward_store::DirectoryChanges>,
+) -> keyward_store::Result<keyward_store::DirectoryChange> {
+    match changes {
+        Some(changes) => changes.next().await,
+        None => std::future::pending().await,
+    }
 }

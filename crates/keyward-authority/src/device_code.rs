@@ -44,6 +44,7 @@ use crate::grants::{GrantError, RefreshDocument, Session, handle_hash, new_handl
 use crate::oauth_error::{OAuthError, OAuthErrorKind};
 use crate::scopes::ScopeGrant;
 use crate::throttle::Attempt;
+use crate::throttle::shared::{self, Refused};
 use crate::token::TokenResponse;
 use crate::user_token::{self, UserTokenRequest};
 
@@ -359,10 +360,12 @@ impl Authority {
         address: Option<IpAddr>,
         now: OffsetDateTime,
     ) -> Result<DeviceTicket, DeviceError> {
-        let reservation = self
-            .throttle
-            .begin(&Attempt::from_address(address), Instant::now())
-            .map_err(DeviceError::Throttled)?;
+        let reservation = shared::begin(&self.throttle, self.cluster.as_ref(), &Attempt::from_address(address))
+            .await
+            .map_err(|refused| match refused {
+                Refused::Throttled(wait) => DeviceError::Throttled(wait),
+                Refused::Server(e) => DeviceError::Server(e),
+            })?;
         let Some(code) = normalize_user_code(input) else {
             reservation.failed();
             return Err(DeviceError::WrongUserCode);
@@ -371,7 +374,7 @@ impl Authority {
         let grant = match self.store.live_grant(GrantKind::UserCode, &id, now).await {
             Ok(grant) => grant,
             Err(e) => {
-                reservation.release();
+                reservation.release().await;
                 return Err(DeviceError::Server(e.into()));
             }
         };
@@ -380,7 +383,7 @@ impl Authority {
             tracing::info!(tenant = %tenant_id, "wrong user code entered");
             return Err(DeviceError::WrongUserCode);
         };
-        reservation.release();
+        reservation.release().await;
         let document: UserCodeDocument = stored_document(&grant)?;
         Ok(DeviceTicket {
             tenant_id,

@@ -242,8 +242,8 @@ pub struct CodeRedemption<'a> {
 }
 
 impl Authority {
-    /// Removes grants that expired a day ago or earlier, at most every ten minutes, in the
-    /// background.
+    /// Removes grants that expired a day ago or earlier (and, on a shared database, sign-in
+    /// failures that are forgotten), at most every ten minutes, in the background.
     fn sweep_expired_grants(&self, now: OffsetDateTime) {
         let last = self.last_sweep.load(Ordering::Relaxed);
         if now.unix_timestamp() - last < SWEEP_EVERY_SECONDS
@@ -255,11 +255,17 @@ impl Authority {
             return;
         }
         let store = std::sync::Arc::clone(&self.store);
+        let shared_throttle = self.cluster.clone().map(|c| (c, self.config.throttle.forget_after));
         tokio::spawn(async move {
             match store.delete_expired_grants(now - Duration::days(1)).await {
                 Ok(n) if n > 0 => tracing::info!(deleted = n, "expired grants removed"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "expired grants could not be removed"),
+            }
+            if let Some((cluster, forget_after)) = shared_throttle
+                && let Err(e) = cluster.forget_attempts(forget_after).await
+            {
+                tracing::warn!(error = %e, "forgotten sign-in failures could not be removed");
             }
         });
     }

@@ -24,6 +24,7 @@ use crate::password;
 use crate::sign_up_code::{CODE_LIFETIME_SECONDS, CodeRefusal, PendingSignUp, new_code};
 use crate::signin::{SignInError, SignUp};
 use crate::throttle::Attempt;
+use crate::throttle::shared::{self, Refused};
 use crate::users::{self, NewUser};
 
 /// Where a sign-up stands after its form was accepted.
@@ -79,10 +80,12 @@ impl Authority {
         // looked up or hashed: concurrent probes cannot outrun the limit, and one whose client
         // goes away counts as a failure.
         let attempt = Attempt::from_address(address);
-        let reservation = self
-            .throttle
-            .begin(&attempt, Instant::now())
-            .map_err(SignInError::SignUpThrottled)?;
+        let reservation = shared::begin(&self.throttle, self.cluster.as_ref(), &attempt)
+            .await
+            .map_err(|refused| match refused {
+                Refused::Throttled(wait) => SignInError::SignUpThrottled(wait),
+                Refused::Server(e) => SignInError::Server(e),
+            })?;
         match self.store.user_by_email(tenant_id, &email).await {
             Ok(None) => {}
             Ok(Some(_)) => {
@@ -90,11 +93,11 @@ impl Authority {
                 return Err(SignInError::EmailTaken);
             }
             Err(e) => {
-                reservation.release();
+                reservation.release().await;
                 return Err(SignInError::Server(e.into()));
             }
         }
-        reservation.release();
+        reservation.release().await;
         // Every sign-up that gets this far creates an account or sends a mail: limited per
         // address, successful ones included.
         self.sign_ups

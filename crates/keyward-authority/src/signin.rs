@@ -5,7 +5,7 @@
 //! ([`SignInError`]); the pages show their message.
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keyward_store::User;
 use uuid::Uuid;
@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use crate::authority::Authority;
 use crate::error::{AccountError, Error};
 use crate::throttle::Attempt;
+use crate::throttle::shared::{self, Refused};
 use crate::users;
 
 /// Why a sign-in or a sign-up was refused.
@@ -101,16 +102,18 @@ impl Authority {
         let attempt = Attempt::new(tenant_id, email, address);
         // Counted from now on, and a failure unless it proves otherwise: a client that goes away
         // mid-hash (its request cancelled, this future dropped) has used up an attempt.
-        let reservation = self
-            .throttle
-            .begin(&attempt, Instant::now())
-            .map_err(SignInError::Throttled)?;
+        let reservation = shared::begin(&self.throttle, self.cluster.as_ref(), &attempt)
+            .await
+            .map_err(|refused| match refused {
+                Refused::Throttled(wait) => SignInError::Throttled(wait),
+                Refused::Server(e) => SignInError::Server(e),
+            })?;
         // Unknown accounts are checked against a dummy hash: same answer, same time.
         let user = match self.user_by_email(tenant_id, email).await {
             Ok(user) => Some(user),
             Err(Error::UserNotFound(_)) => None,
             Err(e) => {
-                reservation.release();
+                reservation.release().await;
                 return Err(SignInError::Server(e));
             }
         };
@@ -118,7 +121,7 @@ impl Authority {
         let matched = match self.passwords.verify(password, hash).await {
             Ok(matched) => matched,
             Err(e) => {
-                reservation.release();
+                reservation.release().await;
                 return Err(SignInError::Server(e));
             }
         };
@@ -128,10 +131,10 @@ impl Authority {
             return Err(SignInError::WrongCredentials);
         };
         if !user.enabled {
-            reservation.release();
+            reservation.release().await;
             return Err(SignInError::Disabled);
         }
-        reservation.succeeded();
+        reservation.succeeded().await;
         Ok(user)
     }
 }

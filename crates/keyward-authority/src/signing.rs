@@ -60,6 +60,18 @@ impl TenantKeys {
         })
     }
 
+    /// Whether these keys are what [`TenantKeys::load`] would make of `rows` at `now`: the same
+    /// rows, and the same of them still published. A reload keeps such keys instead of opening
+    /// the active key again.
+    pub(crate) fn is_current(&self, rows: &[SigningKey], now: OffsetDateTime) -> bool {
+        self.rows == rows
+            && rows
+                .iter()
+                .filter(|k| k.active || k.publish_until.is_some_and(|until| until > now))
+                .map(|k| k.kid.as_str())
+                .eq(self.published.iter().map(|(kid, _)| kid.as_str()))
+    }
+
     /// The `kid` (and `x5t`) of the active key.
     pub fn kid(&self) -> &str {
         &self.kid

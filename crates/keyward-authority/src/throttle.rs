@@ -37,9 +37,11 @@
 //! ([`ThrottlePolicy::max_familiar_accounts`]); those accounts then have one bucket, as before
 //! smart lockout.
 //!
-//! The memory of familiar networks is per server and lost on restart: several servers on one
-//! database share neither it nor the failure counts (issue 16, point 3), and after a restart
-//! every source is unfamiliar until its next success. The client address is the TCP peer, or,
+//! The memory of familiar networks is per server and lost on restart: after a restart every
+//! source is unfamiliar until its next success, and a network familiar to one server of several
+//! is unfamiliar to the others. The failure counts, though, are shared by servers on one
+//! PostgreSQL database ([`shared`]): each bucket is counted there as well, so that N servers do
+//! not allow N times the guesses. The client address is the TCP peer, or,
 //! behind proxies the server is told to trust, the address they forward
 //! ([`crate::forwarded`]).
 //!
@@ -53,6 +55,7 @@
 //! sent one after another.
 
 mod familiar;
+pub(crate) mod shared;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -108,6 +111,18 @@ enum Key {
     /// An account's failures from one source.
     Account(Uuid, String, Source),
     Address(IpAddr),
+}
+
+impl Key {
+    /// The bucket's name in a shared store: `account/{tenant}/{network or *}/{email}` or
+    /// `address/{ip}` (the email last, so that names of different buckets never collide).
+    fn bucket_name(&self) -> String {
+        match self {
+            Key::Account(tenant, email, Source::Familiar(network)) => format!("account/{tenant}/{network}/{email}"),
+            Key::Account(tenant, email, Source::Unfamiliar) => format!("account/{tenant}/*/{email}"),
+            Key::Address(ip) => format!("address/{ip}"),
+        }
+    }
 }
 
 /// Where an account's attempt comes from, as far as its failures are concerned.
@@ -425,6 +440,26 @@ pub struct Reservation<'a> {
 }
 
 impl Reservation<'_> {
+    /// The buckets the attempt counts in, named for a store shared with other servers
+    /// ([`shared`]): its account's for its source, and its address's.
+    pub(crate) fn buckets(&self) -> Vec<keyward_store::AttemptBucket> {
+        let Some((_, keys)) = &self.attempt else {
+            return Vec::new();
+        };
+        keys.iter()
+            .map(|key| keyward_store::AttemptBucket {
+                name: key.bucket_name(),
+                free: self.throttle.free(key),
+            })
+            .collect()
+    }
+
+    /// The name of the account's bucket the attempt counts in, if it names an account.
+    pub(crate) fn account_bucket(&self) -> Option<String> {
+        let (_, keys) = self.attempt.as_ref()?;
+        keys.account.as_ref().map(Key::bucket_name)
+    }
+
     /// The password was wrong (or the account unknown): a failure.
     pub fn failed(mut self) {
         self.resolve(Outcome::Failed);

@@ -83,7 +83,9 @@ pub use keyward_vault::DEFAULT_VAULT;
 
 use data_dir::Access;
 
-/// How often a server checks whether another one sharing the database changed the directory.
+/// How often a server checks whether another one sharing the database changed the directory,
+/// besides the notifications PostgreSQL sends at once (the fallback for notifications lost with
+/// a connection).
 const DIRECTORY_CHECK: Duration = Duration::from_secs(1);
 
 /// How often noted credential usage (sign-in records, last uses) is written to the database.
@@ -247,6 +249,7 @@ pub async fn start(
         &dir,
     )
     .await?;
+    let store_cluster = store.cluster();
     let admin_center = Arc::new(keyward_admin::AdminCenter::new(
         Arc::clone(&authority),
         Arc::clone(&vaults),
@@ -256,9 +259,18 @@ pub async fn start(
     ));
     let (managed_identities, identity_tasks) =
         managed_identity::start(&authority, tenant.tenant.id, &dir, &settings.managed_identities).await?;
+    // Servers sharing the database take turns: the one holding the lease runs the passes; it
+    // lapses after two missed passes.
+    let lifetime_lease = store_cluster.map(|cluster| {
+        cluster.lease(
+            vault::LIFETIME_ACTIONS_LEASE,
+            uuid::Uuid::new_v4(),
+            vault::LIFETIME_ACTIONS_EVERY * 2 + vault::LIFETIME_ACTIONS_EVERY / 2,
+        )
+    });
     let mut background = vec![
         tokio::spawn(Arc::clone(&authority).follow_store(DIRECTORY_CHECK)),
-        tokio::spawn(Arc::clone(&vaults).run_lifetime_actions(vault::LIFETIME_ACTIONS_EVERY)),
+        tokio::spawn(Arc::clone(&vaults).run_lifetime_actions(vault::LIFETIME_ACTIONS_EVERY, lifetime_lease)),
         tokio::spawn(Arc::clone(&authority).run_usage(USAGE_FLUSH, settings.sign_in_retention)),
     ];
     background.extend(identity_tasks);

@@ -24,6 +24,8 @@ use crate::error::{Error, Result};
 
 /// How often certificates are checked for due lifetime actions (auto-renewal).
 pub(crate) const LIFETIME_ACTIONS_EVERY: Duration = Duration::from_secs(60);
+/// The lease servers sharing one database take turns with to run the lifetime actions.
+pub(crate) const LIFETIME_ACTIONS_LEASE: &str = "vault lifetime actions";
 
 /// Tokens for the vault, validated by the authority that issued them.
 struct AuthorityTokens(Arc<Authority>);

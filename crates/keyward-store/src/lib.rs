@@ -12,11 +12,14 @@
 //! how it stores ids (text on SQLite, `uuid` on PostgreSQL). Around them: how a value becomes a
 //! column and comes back (`columns.rs`), how a row becomes a model (`rows.rs`) and what a refused
 //! write means (`conflict.rs`). [`open`] picks the backend; no method asks which one it runs on.
+//! What servers sharing a PostgreSQL database coordinate through it (notifications, shared
+//! sign-in failure counts, leases) is [`Cluster`] (`cluster.rs`), which only that backend has.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod audit_model;
+mod cluster;
 mod columns;
 mod conflict;
 mod model;
@@ -30,6 +33,7 @@ mod user_model;
 mod vault_model;
 
 pub use audit_model::AuditEvent;
+pub use cluster::{AttemptBucket, AttemptLimits, Cluster, DirectoryChange, DirectoryChanges, Lease};
 pub use model::{AppRole, AppRoleAssignment, Application, KeyCredential, PasswordCredential, SigningKey, Tenant};
 pub use policy_model::{AppManagementPolicy, CredentialRestriction};
 pub use usage_model::{CredentialUse, ServicePrincipalSignIn, SignInQuery};
@@ -145,9 +149,17 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// authority takes. Every type that implements the five families is a `Store`; an
 /// `Arc<dyn Store>` becomes the `Arc<dyn VaultStore>` (say) of a service that needs only one of
 /// them by coercion.
-pub trait Store: DirectoryStore + SignInStore + VaultStore + AuditStore + UsageStore {}
+pub trait Store: DirectoryStore + SignInStore + VaultStore + AuditStore + UsageStore + ClusterStore {}
 
-impl<T: DirectoryStore + SignInStore + VaultStore + AuditStore + UsageStore + ?Sized> Store for T {}
+impl<T: DirectoryStore + SignInStore + VaultStore + AuditStore + UsageStore + ClusterStore + ?Sized> Store for T {}
+
+/// Whether other servers may share the database, and how they coordinate if so.
+pub trait ClusterStore: Send + Sync + 'static {
+    /// The coordination of the servers sharing this database (PostgreSQL), or `None` when one
+    /// server owns it (SQLite): then directory changes, sign-in failures and one-at-a-time work
+    /// stay in that server's memory.
+    fn cluster(&self) -> Option<Cluster>;
+}
 
 /// The authority's directory: tenants, applications, role assignments and signing keys. Every
 /// write is durable when it returns (an acknowledged write survives `kill -9`).

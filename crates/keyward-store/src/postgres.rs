@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::conflict::database;
 use crate::sql::{Backend, SqlStore};
-use crate::{Error, Result};
+use crate::{Cluster, ClusterStore, Error, Result};
 
 impl Backend for Postgres {
     /// `uuid`.
@@ -55,4 +55,11 @@ pub(crate) async fn open(url: &str) -> Result<SqlStore<Postgres>> {
         .await
         .map_err(|e| Error::Database(format!("migrating the PostgreSQL schema: {e}")))?;
     Ok(SqlStore::new(pool))
+}
+
+impl ClusterStore for SqlStore<Postgres> {
+    /// Several servers may share a PostgreSQL database.
+    fn cluster(&self) -> Option<Cluster> {
+        Some(Cluster::new(self.pool.clone()))
+    }
 }

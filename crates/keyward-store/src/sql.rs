@@ -43,7 +43,7 @@ impl<DB: Database, T> Column<DB> for T where T: for<'q> Encode<'q, DB> + for<'r>
 /// (executors, and the types they bind and read). Both backends meet it; Rust does not carry such
 /// bounds over from a trait's definition, so each block names them.
 pub(crate) struct SqlStore<DB: Database> {
-    pool: Pool<DB>,
+    pub(crate) pool: Pool<DB>,
 }
 
 impl<DB: Database> SqlStore<DB> {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::conflict::database;
 use crate::sql::{Backend, SqlStore};
-use crate::{Error, Result};
+use crate::{Cluster, ClusterStore, Error, Result};
 
 impl Backend for Sqlite {
     /// Lowercase hyphenated text.
@@ -53,4 +53,11 @@ pub(crate) async fn open(url: &str) -> Result<SqlStore<Sqlite>> {
         .await
         .map_err(|e| Error::Database(format!("migrating the SQLite schema: {e}")))?;
     Ok(SqlStore::new(pool))
+}
+
+impl ClusterStore for SqlStore<Sqlite> {
+    /// A SQLite file belongs to one server.
+    fn cluster(&self) -> Option<Cluster> {
+        None
+    }
 }

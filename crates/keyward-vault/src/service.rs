@@ -239,11 +239,28 @@ impl Vaults {
     }
 
     /// Runs [`Vaults::renew_due`] every `every`, forever, logging what it did and any error.
-    pub async fn run_lifetime_actions(self: Arc<Self>, every: std::time::Duration) {
-        // A move of the clock (time travel) runs a pass at once.
+    /// With a `lease` (servers sharing one database), a pass runs only while this server holds
+    /// it, so that the actions run once, not once per server; the holder keeps it by taking it
+    /// again each pass, and another server takes over when it lapses. A move of the clock (time
+    /// travel) runs a pass at once.
+    pub async fn run_lifetime_actions(
+        self: Arc<Self>,
+        every: std::time::Duration,
+        lease: Option<keyward_store::Lease>,
+    ) {
         let mut ticks = keyward_clock::Ticks::new(self.clock.as_ref(), every, tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
+            if let Some(lease) = &lease {
+                match lease.take().await {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot take the lifetime actions' lease; trying again at the next pass");
+                        continue;
+                    }
+                }
+            }
             match self.renew_due().await {
                 Ok(0) => {}
                 Ok(made) => tracing::info!(versions = made, "lifetime actions made new certificate versions"),

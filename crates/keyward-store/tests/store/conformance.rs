@@ -10,7 +10,7 @@
 
 mod audit;
 mod directory;
-mod harness;
+pub(crate) mod harness;
 mod policy;
 mod sign_in;
 mod usage;

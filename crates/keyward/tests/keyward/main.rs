@@ -13,6 +13,7 @@ mod arm;
 mod authority;
 mod cli;
 mod client;
+mod cluster;
 mod connections;
 mod doctor;
 mod expiry;

@@ -1,42 +1,10 @@
 //! Two servers on one PostgreSQL database behave as one service: what one
-//! registers, removes or rotates, the other honours within its directory check (1 s).
+//! registers, removes or rotates, the other honours at once (PostgreSQL notifies it), at the
+//! latest at its directory check (1 s).
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-
-/// The PostgreSQL server the tests use (trust authentication, database `test`).
-const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-/// A schema of its own in the test database, dropped at the end.
-struct Schema(String);
-
-impl Schema {
-    fn new() -> Self {
-        let name = format!("kw_shared_{}", uuid::Uuid::new_v4().simple());
-        psql(&format!("CREATE SCHEMA {name}"));
-        Self(name)
-    }
-
-    fn url(&self) -> String {
-        format!("{POSTGRES}?options=-c%20search_path%3D{}", self.0)
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        psql(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0));
-    }
-}
-
-fn psql(sql: &str) {
-    let out = Command::new("psql")
-        .args([POSTGRES, "-v", "ON_ERROR_STOP=1", "-qc", sql])
-        .output()
-        .expect("psql runs (the PostgreSQL client)");
-    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 /// Waits up to 10 s for `check` to hold.
 async fn eventually<F, Fut>(what: &str, mut check: F)

@@ -1,9 +1,11 @@
 //! What the tests share: a real server ([`Server`]), the CLI against it, and hand-made client
 //! assertions.
 
+mod postgres;
 mod server;
 
-pub use server::{Server, http_client};
+pub use postgres::Schema;
+pub use server::{Server, http_client, tls_config};
 
 use std::path::{Path, PathBuf};
 

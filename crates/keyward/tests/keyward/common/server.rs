@@ -332,6 +332,14 @@ impl Drop for Server {
 
 /// An HTTPS client that trusts `ca_pem` only.
 pub fn http_client(ca_pem: &[u8]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls_config(ca_pem))
+        .build()
+        .expect("client")
+}
+
+/// A TLS client configuration that trusts `ca_pem` only.
+pub fn tls_config(ca_pem: &[u8]) -> rustls::ClientConfig {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     for cert in keyward_pki::read(ca_pem, None).expect("CA").certificates {
@@ -339,13 +347,9 @@ pub fn http_client(ca_pem: &[u8]) -> reqwest::Client {
             .add(rustls::pki_types::CertificateDer::from(cert.der().to_vec()))
             .expect("root");
     }
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
+    rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("versions")
         .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .build()
-        .expect("client")
+        .with_no_client_auth()
 }

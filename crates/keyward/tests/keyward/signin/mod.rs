@@ -16,4 +16,5 @@ mod grants;
 mod lockout;
 mod mailbox;
 mod roles;
+mod shared_database;
 mod verify_email;
