@@ -62,6 +62,17 @@ pub enum Error {
         /// Why it failed.
         message: String,
     },
+    /// The sealed values of an export do not open with the passphrase given.
+    #[error(
+        "the passphrase does not open the sealed values of this document: give the passphrase `keyward export --include-secrets` was given (--passphrase-file or KEYWARD_EXPORT_PASSPHRASE); nothing was applied"
+    )]
+    Passphrase,
+    /// A sealed value is malformed, or sealing needs what is missing (a passphrase).
+    #[error("sealed values: {message}")]
+    Sealed {
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// A problem found in a document, named by its path (`app[2].grant[0].app`): what validation

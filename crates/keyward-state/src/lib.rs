@@ -93,6 +93,7 @@ mod error;
 pub mod ids;
 mod locate;
 mod schema;
+pub mod seal;
 mod validate;
 mod when;
 

@@ -154,6 +154,11 @@ pub struct AppSecret {
     /// Its key id; derived when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<Uuid>,
+    /// Keyward's own: the hash the server keeps instead of the value, as `keyward export
+    /// --include-secrets` writes it (sealed with the export's passphrase, see [`crate::seal`]).
+    /// The secret keeps working with its old value; instead of `value` and `generate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<SecretValue>,
 }
 
 impl fmt::Debug for AppSecret {
@@ -164,6 +169,7 @@ impl fmt::Debug for AppSecret {
             .field("generate", &self.generate)
             .field("expires", &self.expires)
             .field("key_id", &self.key_id)
+            .field("hash", &self.hash)
             .finish()
     }
 }
@@ -273,6 +279,11 @@ pub struct User {
     /// Directory roles: `global-admin`, `app-admin`, `global-reader`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
+    /// Keyward's own: the password hash the server keeps, as `keyward export
+    /// --include-secrets` writes it (sealed with the export's passphrase, see [`crate::seal`]):
+    /// the user keeps their password. Instead of `password` and `generate_password`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<SecretValue>,
 }
 
 impl fmt::Debug for User {
@@ -285,6 +296,7 @@ impl fmt::Debug for User {
             .field("password", &self.password)
             .field("generate_password", &self.generate_password)
             .field("roles", &self.roles)
+            .field("password_hash", &self.password_hash)
             .finish()
     }
 }
@@ -340,6 +352,13 @@ pub struct VaultCertificate {
     /// default (auto-renew at 80% of the lifetime) when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lifetime_action: Vec<LifetimeAction>,
+    /// Keyward's own: the current version's secret as Key Vault's `getSecret` returns it
+    /// (base64 PKCS#12 or PEM, per `content_type`: the private key and the certificate), as
+    /// `keyward export --include-secrets` writes it (sealed with the export's passphrase, see
+    /// [`crate::seal`]). Given, the certificate is imported rather than made: it keeps its key
+    /// and thumbprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<SecretValue>,
 }
 
 /// The content type of a vault certificate's secret.

@@ -334,7 +334,9 @@ impl<'a> Validator<'a> {
                 );
             }
             match (&secret.value, &secret.generate) {
-                (None, None) => self.problem(&path, "give the secret's value = \"...\" or generate = \"FILE\""),
+                (None, None) if secret.hash.is_none() => {
+                    self.problem(&path, "give the secret's value = \"...\" or generate = \"FILE\"")
+                }
                 (Some(value), _) if value.expose().chars().count() < 8 => {
                     self.problem(format!("{path}.value"), "a client secret has at least 8 characters")
                 }
@@ -410,7 +412,9 @@ impl<'a> Validator<'a> {
                 );
             }
             match (&user.password, &user.generate_password) {
-                (None, None) => self.problem(&path, "give password = \"...\" or generate_password = \"FILE\""),
+                (None, None) if user.password_hash.is_none() => {
+                    self.problem(&path, "give password = \"...\" or generate_password = \"FILE\"")
+                }
                 (Some(p), _) if p.expose().chars().count() < 8 => {
                     self.problem(format!("{path}.password"), "a password has at least 8 characters")
                 }
