@@ -44,6 +44,7 @@ mod bootstrap;
 pub mod data_dir;
 mod error;
 mod expiry;
+mod export;
 pub mod limits;
 mod listener;
 pub mod managed_identity;
@@ -244,7 +245,7 @@ pub async fn start(
     let admin_center = Arc::new(keyward_admin::AdminCenter::new(
         Arc::clone(&authority),
         Arc::clone(&vaults),
-        store,
+        Arc::clone(&store),
         master_key(&dir, &master)?,
         &tenant.tenant.name,
     ));
@@ -256,6 +257,16 @@ pub async fn start(
         tokio::spawn(Arc::clone(&authority).run_usage(USAGE_FLUSH, settings.sign_in_retention)),
     ];
     background.extend(identity_tasks);
+    let export = Arc::new(export::Export {
+        authority: Arc::clone(&authority),
+        vaults: Arc::clone(&vaults),
+        store,
+        admin_app_id: dir
+            .read_json::<AdminInfo>("admin/admin.json")
+            .ok()
+            .and_then(|info| Uuid::parse_str(&info.app_id).ok()),
+        managed_identities: managed_identities.iter().map(|m| m.app.clone()).collect(),
+    });
     background.extend(expiry::start(&authority, &settings.expiry)?);
 
     let info = ServerInfo {
@@ -265,7 +276,7 @@ pub async fn start(
     };
     dir.write_json("server.json", &info, Access::Public)?;
     let serving = listener::serve(
-        router(Arc::clone(&authority), vaults, admin_center),
+        router(Arc::clone(&authority), vaults, admin_center).merge(export::router(export)),
         tls,
         listener,
         settings.connections,
@@ -289,7 +300,7 @@ pub async fn start(
 }
 
 /// Every route of the origin. Paths do not collide: the authority's are under a tenant,
-/// `/v1.0/` and `/admin/api/`, the vault's at the root (`/certificates`, `/secrets`, ...), the
+/// `/v1.0/` and `/admin/api/` (with the state export, `/admin/api/state`), the vault's at the root (`/certificates`, `/secrets`, ...), the
 /// admin center's pages under `/admin/`.
 fn router(authority: Arc<Authority>, vaults: Arc<Vaults>, admin_center: Arc<keyward_admin::AdminCenter>) -> Router {
     keyward_authority::router(authority)

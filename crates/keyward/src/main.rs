@@ -8,6 +8,7 @@ mod cert;
 mod cli;
 mod connection;
 mod doctor;
+mod export;
 mod files;
 mod graph;
 mod hosts;
@@ -55,6 +56,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::MasterKey(cmd) => master_key::run(cmd),
         cli::Command::Hosts(args) => hosts::run(args),
         cli::Command::Trust(args) => trust::run(args),
+        cli::Command::Export(args) => export::run(args),
     }
 }
 

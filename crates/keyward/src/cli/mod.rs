@@ -4,6 +4,7 @@
 mod app;
 mod cert;
 mod doctor;
+mod export;
 mod hosts;
 mod master_key;
 mod policy;
@@ -22,6 +23,7 @@ use clap::{Args, Parser, Subcommand};
 pub use app::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand, RotateArgs};
 pub use cert::{CertCommand, ExtractKeyArgs, NewArgs, ShowArgs};
 pub use doctor::{DEFAULT_SCOPE, DoctorArgs};
+pub use export::ExportArgs;
 pub use hosts::HostsArgs;
 pub use master_key::MasterKeyCommand;
 pub use policy::{Lifetime, PolicyCommand};
@@ -169,6 +171,24 @@ pub enum Command {
         keyward trust --store nss --nss-db ~/.pki/nssdb\n  \
         sudo keyward trust --data ./keyward-data --uninstall")]
     Trust(TrustArgs),
+    /// Write a running server's state as the TOML document `keyward apply` and `keyward serve
+    /// --config` read: the tenant, its applications (roles, grants, secrets, certificates),
+    /// users and vaults (certificates with their policies, secrets, access policies), with
+    /// every id. A state built by hand in the admin center becomes a fixture: `export`, then
+    /// `apply` on an empty server, gives the same ids and thumbprints.
+    ///
+    /// No secret material is written unless --include-secrets, and then only sealed with a
+    /// passphrase (--passphrase-file or KEYWARD_EXPORT_PASSPHRASE). Without it, client secrets,
+    /// passwords and vault secrets get `generate` paths (applying makes new values there) and
+    /// vault certificates are made again from their policies; what was left out is listed on
+    /// standard error. Every export is in the server's audit log.
+    #[command(after_help = "Examples:\n  \
+        keyward export --out keyward.toml\n  \
+        keyward export --include-secrets --passphrase-file pass.txt --out fixture.toml\n  \
+        KEYWARD_EXPORT_PASSPHRASE=... keyward export --include-secrets --out fixture.toml\n  \
+        keyward export --data ./keyward-data --tenant contoso --out contoso.toml --json\n  \
+        keyward apply fixture.toml --passphrase-file pass.txt --data ./other-data")]
+    Export(ExportArgs),
 }
 
 /// How `app` commands reach the server.
