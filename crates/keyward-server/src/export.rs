@@ -56,11 +56,7 @@ struct ExportError(StatusCode, &'static str, String);
 
 impl IntoResponse for ExportError {
     fn into_response(self) -> Response {
-        let mut response = (
-            self.0,
-            Json(json!({"error": {"code": self.1, "message": self.2}})),
-        )
-            .into_response();
+        let mut response = (self.0, Json(json!({"error": {"code": self.1, "message": self.2}}))).into_response();
         if self.0 == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -153,7 +149,10 @@ async fn get_state(
     }
     let (tenants, secrets) = query(raw.as_deref())?;
     let snapshot = export.authority.snapshot();
-    let tenant = snapshot.tenant_by_id(caller.tenant_id).cloned().ok_or_else(unauthorized)?;
+    let tenant = snapshot
+        .tenant_by_id(caller.tenant_id)
+        .cloned()
+        .ok_or_else(unauthorized)?;
     for name in &tenants {
         if !name.eq_ignore_ascii_case(&tenant.tenant.name) {
             return Err(ExportError(
@@ -213,14 +212,24 @@ fn rfc3339(at: OffsetDateTime) -> String {
 fn file_part(name: &str) -> String {
     let part: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let part = part.trim_matches('.').to_owned();
     if part.is_empty() { "unnamed".to_owned() } else { part }
 }
 
 fn key_type(policy: &keyward_vault::Policy) -> Option<state::KeyType> {
-    match (policy.kty.trim_end_matches("-HSM"), policy.key_size, policy.crv.as_deref()) {
+    match (
+        policy.kty.trim_end_matches("-HSM"),
+        policy.key_size,
+        policy.crv.as_deref(),
+    ) {
         ("RSA", 2048, _) => Some(state::KeyType::Rsa2048),
         ("RSA", 3072, _) => Some(state::KeyType::Rsa3072),
         ("RSA", 4096, _) => Some(state::KeyType::Rsa4096),
@@ -263,7 +272,9 @@ async fn build(export: &Export, tenant_id: Uuid, secrets: bool) -> Result<(state
             .assignments_of(tenant_id)
             .filter(|a| a.principal_id == app.service_principal_id)
         {
-            let Some(resource) = by_principal.get(&assignment.resource_id) else { continue };
+            let Some(resource) = by_principal.get(&assignment.resource_id) else {
+                continue;
+            };
             let resource_name = if resource.app.app_id == GRAPH_APP_ID {
                 state::MICROSOFT_GRAPH.to_owned()
             } else if exported(&resource.app) {

@@ -26,10 +26,13 @@ pub const PASSPHRASE_ENV: &str = "KEYWARD_EXPORT_PASSPHRASE";
 /// when neither is given. What `keyward apply --passphrase-file` reads too.
 pub fn passphrase(file: Option<&Path>) -> anyhow::Result<Option<Zeroizing<String>>> {
     if let Some(path) = file {
-        let value = password::from_file(path)
-            .with_context(|| format!("reading the passphrase file {}", path.display()))?;
+        let value =
+            password::from_file(path).with_context(|| format!("reading the passphrase file {}", path.display()))?;
         if value.is_empty() {
-            bail!("the passphrase file {} is empty: write the passphrase on its first line", path.display());
+            bail!(
+                "the passphrase file {} is empty: write the passphrase on its first line",
+                path.display()
+            );
         }
         return Ok(Some(value));
     }
@@ -154,7 +157,8 @@ async fn fetch(args: &ExportArgs) -> anyhow::Result<Exported> {
         format!("/admin/api/state?{query}")
     };
     let value = api.call(Method::GET, &path, None).await?;
-    serde_json::from_value(value).context("the server's export is not a state document: are the CLI and the server the same version?")
+    serde_json::from_value(value)
+        .context("the server's export is not a state document: are the CLI and the server the same version?")
 }
 
 /// The document with a header saying where it came from and what it holds.

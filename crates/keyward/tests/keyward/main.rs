@@ -17,6 +17,7 @@ mod connections;
 mod doctor;
 mod expiry;
 mod expiry_events;
+mod export;
 mod first_hour;
 mod last_use;
 mod managed_identity;
