@@ -92,12 +92,14 @@
 mod error;
 pub mod ids;
 mod locate;
+mod resolve;
 mod schema;
 mod validate;
 mod when;
 
 pub use error::{Error, Located, Problem};
 pub use locate::{line_column, locate};
+pub use resolve::resolve;
 pub use schema::{
     Action, App, AppCertificate, AppRole, AppSecret, ContentType, Document, GenerateCertificate, Grant, KeyType,
     LifetimeAction, MemberType, SecretValue, Tenant, User, Vault, VaultAccess, VaultCertificate, VaultSecret,

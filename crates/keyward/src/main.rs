@@ -17,6 +17,7 @@ mod password;
 mod policy;
 mod quickstart;
 mod serve;
+mod state;
 mod token;
 mod trust;
 mod upload;
@@ -55,6 +56,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::MasterKey(cmd) => master_key::run(cmd),
         cli::Command::Hosts(args) => hosts::run(args),
         cli::Command::Trust(args) => trust::run(args),
+        cli::Command::Apply(args) => state::run(args),
     }
 }
 
