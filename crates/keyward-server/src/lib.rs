@@ -248,7 +248,6 @@ pub async fn start(
     }
     let tenant = tenants.first().cloned().ok_or(SettingsError::NoTenant)?;
     bootstrap::ensure_admin(&authority, &tenant, &dir).await?;
-    let has_administrator = !authority.directory_role_assignments(tenant.tenant.id).await?.is_empty();
     let vaults = vault::open(
         &authority,
         Arc::clone(&store),
@@ -285,6 +284,7 @@ pub async fn start(
             tracing::info!(%change, "state applied at start");
         }
     }
+    let has_administrator = !authority.directory_role_assignments(tenant.tenant.id).await?.is_empty();
 
     let info = ServerInfo {
         url: public_url.clone(),
