@@ -3,12 +3,13 @@
 The test knows only what the file says and the files it names: two tenants with fixed ids, five
 apps with fixed ids, a certificate the file asks Keyward to generate, one made by the real
 `openssl`, a generated client secret, a user and a vault. MSAL gets tokens with nothing else (the
-server's CA is given to MSAL's own `verify` option; no session is swapped in).
+server's CA in REQUESTS_CA_BUNDLE, as the rest of the suite trusts its server).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -127,7 +128,16 @@ def configured(tmp_path_factory: pytest.TempPathFactory):
         assert proc.poll() is None, (work / "serve.log").read_text()
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
+    # Trusted as real users trust a server: the CA in the environment, for this module's clients.
+    saved = {k: os.environ.get(k) for k in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}
+    for k in saved:
+        os.environ[k] = str(work / "data" / "tls" / "ca.pem")
     yield work, ready.read_text().strip()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=20)
     log.close()
@@ -144,7 +154,6 @@ def token(url: str, work: Path, tenant: str, client_id: str, credential, scope: 
         authority=f"{url}/{tenant}",
         client_credential=credential,
         instance_discovery=False,
-        verify=str(work / "data" / "tls" / "ca.pem"),
     )
     result = app.acquire_token_for_client(scopes=[scope])
     assert "access_token" in result, result
