@@ -92,6 +92,7 @@
 mod error;
 pub mod ids;
 mod locate;
+mod resolve;
 mod schema;
 pub mod seal;
 mod validate;
@@ -99,6 +100,7 @@ mod when;
 
 pub use error::{Error, Located, Problem};
 pub use locate::{line_column, locate};
+pub use resolve::resolve;
 pub use schema::{
     Action, App, AppCertificate, AppRole, AppSecret, ContentType, Document, GenerateCertificate, Grant, KeyType,
     LifetimeAction, MemberType, SecretValue, Tenant, User, Vault, VaultAccess, VaultCertificate, VaultSecret,

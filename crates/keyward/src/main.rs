@@ -18,6 +18,7 @@ mod password;
 mod policy;
 mod quickstart;
 mod serve;
+mod state;
 mod token;
 mod trust;
 mod upload;
@@ -56,6 +57,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::MasterKey(cmd) => master_key::run(cmd),
         cli::Command::Hosts(args) => hosts::run(args),
         cli::Command::Trust(args) => trust::run(args),
+        cli::Command::Apply(args) => state::run(args),
         cli::Command::Export(args) => export::run(args),
     }
 }

@@ -2,6 +2,7 @@
 //! command; the pieces several commands share ([`ServerArgs`], [`PasswordArgs`]) are here.
 
 mod app;
+mod apply;
 mod cert;
 mod doctor;
 mod export;
@@ -21,6 +22,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub use app::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand, RotateArgs};
+pub use apply::ApplyArgs;
 pub use cert::{CertCommand, ExtractKeyArgs, NewArgs, ShowArgs};
 pub use doctor::{DEFAULT_SCOPE, DoctorArgs};
 pub use export::ExportArgs;
@@ -171,6 +173,21 @@ pub enum Command {
         keyward trust --store nss --nss-db ~/.pki/nssdb\n  \
         sudo keyward trust --data ./keyward-data --uninstall")]
     Trust(TrustArgs),
+    /// Apply a declarative state file (TOML: tenants, apps, users, vaults) to a running server.
+    ///
+    /// The file is read, checked (errors name the line) and resolved here: secrets, passwords
+    /// and certificates it asks to generate are made once, written 0600 at the paths it names
+    /// (relative to the file), and reused after. The server then checks the whole document
+    /// against what it holds before changing anything, and converges: what already is as the
+    /// file says is left alone (applying twice changes nothing), and objects an earlier apply
+    /// made that left the file are removed (said before they are). Objects made by hand are
+    /// never removed. `keyward serve --config FILE` applies the same file at start. The schema:
+    /// docs/config.md.
+    #[command(after_help = "Examples:\n  \
+        keyward apply keyward.toml --dry-run\n  \
+        keyward apply keyward.toml\n  \
+        keyward apply ci/keyward.toml --data /tmp/kw --json")]
+    Apply(ApplyArgs),
     /// Write a running server's state as the TOML document `keyward apply` and `keyward serve
     /// --config` read: the tenant, its applications (roles, grants, secrets, certificates),
     /// users and vaults (certificates with their policies, secrets, access policies), with

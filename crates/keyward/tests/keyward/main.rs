@@ -27,5 +27,6 @@ mod readme;
 mod reload;
 mod rotation;
 mod signin;
+mod state;
 mod trust;
 mod vault;
