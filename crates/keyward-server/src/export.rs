@@ -344,6 +344,7 @@ async fn build(export: &Export, tenant_id: Uuid, secrets: bool) -> Result<(state
                         expires: rfc3339(p.end).parse().ok(),
                         key_id: Some(p.key_id),
                         hash: secrets.then(|| state::SecretValue::new(p.secret_hash.clone())),
+                        hint: secrets.then(|| p.hint.clone()).filter(|h| !h.is_empty()),
                     }
                 })
                 .collect(),

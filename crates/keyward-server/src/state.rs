@@ -173,6 +173,19 @@ enum Op {
         tenant_id: Uuid,
         id: Uuid,
     },
+    /// An exported user's password hash, stored as is.
+    PasswordHash {
+        tenant_id: Uuid,
+        id: Uuid,
+        hash: Zeroizing<String>,
+    },
+    /// An exported vault certificate: its key and certificate imported, not made.
+    ImportCertificate {
+        tenant_id: Uuid,
+        vault: String,
+        name: String,
+        request: Box<keyward_vault::ImportCertificate>,
+    },
     Vault {
         tenant_id: Uuid,
         name: String,
@@ -492,12 +505,30 @@ impl StateService {
             for (j, secret) in decl.secrets.iter().enumerate() {
                 let spath = format!("{path}.secret[{j}]");
                 let Some(key_id) = secret.key_id else { continue };
-                let Some(value) = &secret.value else {
-                    p.problem(
-                        spath,
-                        "the secret has no value: resolve the document first (keyward apply does)",
-                    );
-                    continue;
+                // An export's secret (`hash`, keyward export --include-secrets) keeps its hash:
+                // the old value goes on working.
+                let (hash, hint) = match (&secret.value, &secret.hash) {
+                    (Some(value), _) => (
+                        keyward_authority::client_auth::hash_secret(value.expose()),
+                        value.expose().chars().take(3).collect::<String>(),
+                    ),
+                    (None, Some(hash)) if is_secret_hash(hash.expose()) => {
+                        (hash.expose().to_owned(), secret.hint.clone().unwrap_or_default())
+                    }
+                    (None, Some(_)) => {
+                        p.problem(
+                            format!("{spath}.hash"),
+                            "a secret's hash is sha256: and 64 hexadecimal digits, as keyward export writes it",
+                        );
+                        continue;
+                    }
+                    (None, None) => {
+                        p.problem(
+                            spath,
+                            "the secret has no value: resolve the document first (keyward apply does)",
+                        );
+                        continue;
+                    }
                 };
                 let end = secret
                     .expires
@@ -506,7 +537,6 @@ impl StateService {
                 let print =
                     fingerprint(&json!({"name": secret.name, "expires": secret.expires.as_ref().map(|w| w.as_str())}));
                 let key = format!("secret:{tenant_id}:{object_id}:{key_id}");
-                let hash = keyward_authority::client_auth::hash_secret(value.expose());
                 let existing = desired.password_credentials.iter().position(|c| c.key_id == key_id);
                 let same = existing.is_some_and(|k| {
                     let c = &desired.password_credentials[k];
@@ -526,7 +556,7 @@ impl StateService {
                 let credential = PasswordCredential {
                     key_id,
                     display_name: secret.name.clone(),
-                    hint: value.expose().chars().take(3).collect(),
+                    hint,
                     secret_hash: hash,
                     start: now,
                     end,
@@ -798,12 +828,19 @@ impl StateService {
                     continue;
                 }
             };
-            let Some(password) = &decl.password else {
-                p.problem(
-                    path,
-                    "the user has no password: resolve the document first (keyward apply does)",
-                );
-                continue;
+            // An export's user (`password_hash`, keyward export --include-secrets) keeps its
+            // password hash: the old password goes on working.
+            let password_hash = decl.password_hash.as_ref().map(|h| h.expose().to_owned());
+            let password = match (&decl.password, &password_hash) {
+                (Some(password), _) => Some(password),
+                (None, Some(_)) => None,
+                (None, None) => {
+                    p.problem(
+                        path,
+                        "the user has no password: resolve the document first (keyward apply does)",
+                    );
+                    continue;
+                }
             };
             let mut roles = BTreeSet::new();
             for (j, role) in decl.roles.iter().enumerate() {
@@ -832,10 +869,17 @@ impl StateService {
             let target = format!("user {email:?} ({tenant_name})");
             match current {
                 None => {
-                    if let Err(e) = keyward_authority::password::check_policy(password.expose(), &email) {
-                        p.problem(format!("{path}.password"), e);
-                        continue;
-                    }
+                    let initial = match (password, &password_hash) {
+                        (Some(password), _) => {
+                            if let Err(e) = keyward_authority::password::check_policy(password.expose(), &email) {
+                                p.problem(format!("{path}.password"), e);
+                                continue;
+                            }
+                            Zeroizing::new(password.expose().to_owned())
+                        }
+                        // Replaced by the hash at once (Op::PasswordHash, next).
+                        _ => Zeroizing::new(format!("{}-{}-Kw1!", Uuid::new_v4(), Uuid::new_v4())),
+                    };
                     p.change(
                         Action::Create,
                         target.clone(),
@@ -846,12 +890,24 @@ impl StateService {
                             new: NewUser {
                                 email: email.clone(),
                                 display_name: decl.display_name.clone(),
-                                password: Zeroizing::new(password.expose().to_owned()),
+                                password: initial,
                                 enabled: true,
                                 email_verified: true,
                             },
                         },
                     );
+                    if let (None, Some(hash)) = (password, &password_hash) {
+                        p.change(
+                            Action::Update,
+                            target.clone(),
+                            "password hash from the export".to_owned(),
+                            Op::PasswordHash {
+                                tenant_id,
+                                id,
+                                hash: Zeroizing::new(hash.clone()),
+                            },
+                        );
+                    }
                     if !roles.is_empty() {
                         p.change(
                             Action::Update,
@@ -885,12 +941,31 @@ impl StateService {
                         change.enabled = Some(true);
                         what.push("enabled");
                     }
-                    let matches = self
-                        .authority
-                        .password_matches(&user, Zeroizing::new(password.expose().to_owned()))
-                        .await
-                        .unwrap_or(false);
-                    if !matches {
+                    if let (None, Some(hash)) = (password, &password_hash) {
+                        if &user.password_hash != hash {
+                            p.change(
+                                Action::Update,
+                                target.clone(),
+                                "password hash from the export".to_owned(),
+                                Op::PasswordHash {
+                                    tenant_id,
+                                    id,
+                                    hash: Zeroizing::new(hash.clone()),
+                                },
+                            );
+                        }
+                    }
+                    let matches = match password {
+                        Some(password) => self
+                            .authority
+                            .password_matches(&user, Zeroizing::new(password.expose().to_owned()))
+                            .await
+                            .unwrap_or(false),
+                        None => true,
+                    };
+                    if let Some(password) = password
+                        && !matches
+                    {
                         if let Err(e) = keyward_authority::password::check_policy(password.expose(), &email) {
                             p.problem(format!("{path}.password"), e);
                             continue;
@@ -1014,7 +1089,16 @@ impl StateService {
             // new version with the new policy.
             for (j, cert) in decl.certificates.iter().enumerate() {
                 let cpath = format!("{path}.certificate[{j}]");
-                let declared = serde_json::to_value(cert).unwrap_or_default();
+                // The fingerprint never holds a secret: an exported key counts by its digest.
+                let mut public = cert.clone();
+                let imported = public.value.take().map(|v| {
+                    let digest = digest::digest(&digest::SHA256, v.expose().as_bytes());
+                    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>()
+                });
+                let mut declared = serde_json::to_value(&public).unwrap_or_default();
+                if let Some(imported) = imported {
+                    declared["imported"] = json!(imported);
+                }
                 let print = fingerprint(&declared);
                 let key = format!("vault-certificate:{name}:{}", cert.name.to_ascii_lowercase());
                 let request = match create_certificate_request(cert) {
@@ -1042,11 +1126,25 @@ impl StateService {
                     action,
                     format!("certificate {:?} in vault {name:?}", cert.name),
                     detail,
-                    Op::Certificate {
-                        tenant_id,
-                        vault: name.clone(),
-                        name: cert.name.clone(),
-                        request: Box::new(request),
+                    match &cert.value {
+                        Some(value) => Op::ImportCertificate {
+                            tenant_id,
+                            vault: name.clone(),
+                            name: cert.name.clone(),
+                            request: Box::new(keyward_vault::ImportCertificate {
+                                value: Some(value.expose().to_owned()),
+                                pwd: None,
+                                policy: request.policy,
+                                attributes: None,
+                                tags: None,
+                            }),
+                        },
+                        None => Op::Certificate {
+                            tenant_id,
+                            vault: name.clone(),
+                            name: cert.name.clone(),
+                            request: Box::new(request),
+                        },
                     },
                 );
             }
@@ -1280,6 +1378,25 @@ impl StateService {
                 Ok(())
             }
             Op::RemoveUser { tenant_id, id } => a.delete_user(tenant_id, id).await.map_err(|e| text(&e)),
+            Op::PasswordHash { tenant_id, id, hash } => {
+                let mut user = a.user(tenant_id, id).await.map_err(|e| text(&e))?;
+                user.password_hash = hash.to_string();
+                user.version += 1;
+                self.store.update_user(&user).await.map_err(|e| text(&e))
+            }
+            Op::ImportCertificate {
+                tenant_id,
+                vault,
+                name,
+                request,
+            } => {
+                let access = self.manage(tenant_id, &vault).await?;
+                self.vaults
+                    .import_certificate(&access, &name, *request)
+                    .await
+                    .map(drop)
+                    .map_err(|e| text(&e))
+            }
             Op::Vault { tenant_id, name } => self
                 .vaults
                 .ensure_vault(tenant_id, &name)
@@ -1424,4 +1541,10 @@ fn create_certificate_request(cert: &keyward_state::VaultCertificate) -> Result<
         policy["lifetime_actions"] = json!(actions);
     }
     serde_json::from_value(json!({ "policy": policy })).map_err(|e| format!("the certificate policy: {e}"))
+}
+
+/// Whether `hash` is a client secret's hash as the server keeps it (`sha256:` and 64 hex digits).
+fn is_secret_hash(hash: &str) -> bool {
+    hash.strip_prefix("sha256:")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }

@@ -159,6 +159,9 @@ pub struct AppSecret {
     /// The secret keeps working with its old value; instead of `value` and `generate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<SecretValue>,
+    /// Keyward's own, with `hash`: the hint Graph shows (the value's first three characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 impl fmt::Debug for AppSecret {
@@ -170,6 +173,7 @@ impl fmt::Debug for AppSecret {
             .field("expires", &self.expires)
             .field("key_id", &self.key_id)
             .field("hash", &self.hash)
+            .field("hint", &self.hint)
             .finish()
     }
 }

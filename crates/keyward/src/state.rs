@@ -36,11 +36,30 @@ impl Loaded {
 /// Reads, checks and resolves the document at `path`: generated material is made (or reused)
 /// in files relative to its directory.
 pub fn load(path: &Path) -> anyhow::Result<Loaded> {
+    load_with(path, None)
+}
+
+/// As [`load`]; sealed secret material (`keyward export --include-secrets`) is opened with the
+/// passphrase of `passphrase_file`, else of `KEYWARD_EXPORT_PASSPHRASE`, before anything else.
+/// A wrong passphrase stops here: nothing is resolved, nothing is sent.
+pub fn load_with(path: &Path, passphrase_file: Option<&Path>) -> anyhow::Result<Loaded> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the state file {file}"))?;
     let doc = keyward_state::parse(&text, &file)
         .map_err(anyhow::Error::new)
         .with_context(|| format!("{file} is not a valid state document; nothing was changed"))?;
+    let mut doc = doc;
+    if doc.is_sealed() {
+        let Some(passphrase) = crate::export::passphrase(passphrase_file)? else {
+            bail!(
+                "{file} holds secret material sealed by `keyward export --include-secrets`: give its passphrase with --passphrase-file FILE or {}; nothing was changed",
+                crate::export::PASSPHRASE_ENV
+            );
+        };
+        doc.open_secrets(&passphrase)
+            .map_err(anyhow::Error::new)
+            .with_context(|| format!("cannot open the sealed values of {file}"))?;
+    }
     let base: PathBuf = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
         _ => PathBuf::from("."),
@@ -60,7 +79,7 @@ pub fn start_error(loaded: Option<&Loaded>, error: keyward_server::Error) -> any
 
 /// `keyward apply FILE`.
 pub fn run(args: ApplyArgs) -> anyhow::Result<()> {
-    let loaded = load(&args.file)?;
+    let loaded = load_with(&args.file, args.passphrase_file.as_deref())?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let body = serde_json::to_value(&loaded.doc)?;
     runtime.block_on(async {

@@ -14,6 +14,10 @@ pub struct ApplyArgs {
     /// Say what would change, change nothing on the server (generated files are still made).
     #[arg(long)]
     pub dry_run: bool,
+    /// The passphrase of a document's sealed secret material (`keyward export
+    /// --include-secrets`): the first line of FILE. Or set KEYWARD_EXPORT_PASSPHRASE.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
     #[command(flatten)]
     pub server: ServerArgs,
 }
