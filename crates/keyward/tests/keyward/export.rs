@@ -368,3 +368,237 @@ async fn the_state_route_is_for_management_tokens_only_and_audited() {
     assert!(event.detail.contains("without secret material"), "{}", event.detail);
     assert_eq!(event.actor, "Keyward admin (CLI)");
 }
+
+/// Graph objects without what a new server cannot keep: creation times, the start of a client
+/// secret (a secret is added when applied), usage.
+fn stable(mut value: serde_json::Value) -> serde_json::Value {
+    fn strip(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.retain(|k, _| !(k == "createdDateTime" || k.starts_with("keywardLast") || k == "@odata.context"));
+                for (k, v) in map.iter_mut() {
+                    if k == "passwordCredentials"
+                        && let Some(list) = v.as_array_mut()
+                    {
+                        for c in list {
+                            c.as_object_mut().unwrap().remove("startDateTime");
+                        }
+                    }
+                    strip(v);
+                }
+            }
+            serde_json::Value::Array(list) => list.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut value);
+    value
+}
+
+/// The objects of `path` (a Graph collection) whose appId is one of `app_ids`, by appId.
+async fn graph(server: &Server, token: &str, path: &str, app_ids: &[&str]) -> Vec<serde_json::Value> {
+    let (status, body) = server.get_text(path, Some(token)).await;
+    assert_eq!(status, 200, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let mut found: Vec<serde_json::Value> = body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| app_ids.contains(&o["appId"].as_str().unwrap_or_default()))
+        .cloned()
+        .map(stable)
+        .collect();
+    found.sort_by_key(|o| o["appId"].as_str().unwrap().to_owned());
+    assert_eq!(found.len(), app_ids.len(), "{body}");
+    found
+}
+
+async fn assignments(server: &Server, token: &str, service_principal: &str) -> Vec<serde_json::Value> {
+    let path = format!("/v1.0/servicePrincipals/{service_principal}/appRoleAssignedTo");
+    let (status, body) = server.get_text(&path, Some(token)).await;
+    assert_eq!(status, 200, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "principalId": a["principalId"], "resourceId": a["resourceId"], "appRoleId": a["appRoleId"],
+                "principalDisplayName": a["principalDisplayName"], "resourceDisplayName": a["resourceDisplayName"],
+            })
+        })
+        .collect()
+}
+
+fn opened(text: &str, passphrase: &str) -> keyward_state::Document {
+    let mut doc = keyward_state::parse(text, "export.toml").unwrap();
+    doc.open_secrets(passphrase).unwrap();
+    doc
+}
+
+#[tokio::test]
+async fn export_then_apply_on_an_empty_server_gives_the_same_objects_ids_and_thumbprints() {
+    let first = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let built = build(&first, dir.path());
+    let passphrase = "correct horse battery staple";
+    let passphrase_file = dir.path().join("pass.txt");
+    std::fs::write(&passphrase_file, passphrase).unwrap();
+    let fixture = dir.path().join("fixture.toml");
+    first.keyward(&[
+        "export",
+        "--include-secrets",
+        "--passphrase-file",
+        passphrase_file.to_str().unwrap(),
+        "--out",
+        fixture.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&fixture).unwrap();
+
+    // A fresh server made from the export (as `keyward serve --config` does: the tenant gets
+    // its exported id at start).
+    let doc = keyward_state::resolve(&opened(&text, passphrase), dir.path(), time::OffsetDateTime::now_utc()).unwrap();
+    let second = Server::start_with(tempfile::tempdir().unwrap(), |s| s.state(doc));
+
+    let ids = [built.api_app_id.as_str(), built.daemon_app_id.as_str()];
+    let (a, b) = (
+        crate::signin::flows::admin_token(&first).await,
+        crate::signin::flows::admin_token(&second).await,
+    );
+    let applications = graph(&first, &a, "/v1.0/applications", &ids).await;
+    assert_eq!(applications, graph(&second, &b, "/v1.0/applications", &ids).await);
+    let principals = graph(&first, &a, "/v1.0/servicePrincipals", &ids).await;
+    assert_eq!(principals, graph(&second, &b, "/v1.0/servicePrincipals", &ids).await);
+    let api_principal = principals.iter().find(|p| p["appId"] == built.api_app_id).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let granted = assignments(&first, &a, &api_principal).await;
+    assert_eq!(granted.len(), 1, "{granted:?}");
+    assert_eq!(granted, assignments(&second, &b, &api_principal).await);
+
+    // The vault: the same certificate (thumbprint), policy and secret value.
+    let (cert_a, cert_b) = (
+        first.keyward(&["vault", "cert", "show", "web"]),
+        second.keyward(&["vault", "cert", "show", "web"]),
+    );
+    assert_eq!(cert_a["x5t"], cert_b["x5t"], "{cert_a}\n{cert_b}");
+    let policy = |cert: &serde_json::Value| {
+        let mut policy = cert["policy"].clone();
+        let map = policy.as_object_mut().unwrap();
+        map.remove("attributes");
+        map.remove("id");
+        policy
+    };
+    assert_eq!(policy(&cert_a), policy(&cert_b));
+    assert_eq!(
+        second.keyward(&["vault", "secret", "show", "db-password"])["value"],
+        built.vault_secret
+    );
+
+    // The client secret made on the first server works on the second.
+    let (status, token) = second
+        .token(
+            "contoso",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &built.daemon_app_id),
+                ("client_secret", &built.client_secret),
+                ("scope", "api://export-api/.default"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{token}");
+    let claims = crate::common::claims_of(token["access_token"].as_str().unwrap());
+    assert_eq!(claims["roles"], serde_json::json!(["Tasks.Read"]));
+
+    // Exported again, the second server says what the first said (its certificate's PFX is
+    // encoded anew: compared by thumbprint above).
+    let again = dir.path().join("again.toml");
+    second.keyward(&[
+        "export",
+        "--include-secrets",
+        "--passphrase-file",
+        passphrase_file.to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    let (mut one, mut two) = (
+        opened(&text, passphrase),
+        opened(&std::fs::read_to_string(&again).unwrap(), passphrase),
+    );
+    for doc in [&mut one, &mut two] {
+        doc.vaults[0].certificates[0].value = None;
+    }
+    assert_eq!(one, two);
+
+    // `keyward apply` opens the export with its passphrase: nothing left to change.
+    let applied = keyward_raw(
+        &second,
+        &[
+            "apply",
+            fixture.to_str().unwrap(),
+            "--passphrase-file",
+            passphrase_file.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&applied.stdout);
+    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+    assert!(stdout.contains("no changes"), "{stdout}");
+}
+
+#[test]
+fn apply_refuses_an_export_with_a_wrong_or_missing_passphrase_and_changes_nothing() {
+    let first = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    build(&first, dir.path());
+    let passphrase_file = dir.path().join("pass.txt");
+    std::fs::write(&passphrase_file, "correct horse battery staple").unwrap();
+    let fixture = dir.path().join("fixture.toml");
+    first.keyward(&[
+        "export",
+        "--include-secrets",
+        "--passphrase-file",
+        passphrase_file.to_str().unwrap(),
+        "--out",
+        fixture.to_str().unwrap(),
+    ]);
+
+    let second = Server::start();
+    let app_ids = |server: &Server| {
+        let mut ids: Vec<String> = server
+            .keyward(&["app", "list"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["appId"].to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let before = app_ids(&second);
+    let wrong = dir.path().join("wrong.txt");
+    std::fs::write(&wrong, "not the passphrase").unwrap();
+    let refused = keyward_raw(
+        &second,
+        &[
+            "apply",
+            fixture.to_str().unwrap(),
+            "--passphrase-file",
+            wrong.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("passphrase does not open"), "{stderr}");
+    assert!(stderr.contains("nothing was applied"), "{stderr}");
+
+    let refused = keyward_raw(&second, &["apply", fixture.to_str().unwrap()], &[]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--passphrase-file"), "{stderr}");
+    assert_eq!(app_ids(&second), before, "nothing was applied");
+}
