@@ -941,19 +941,19 @@ impl StateService {
                         change.enabled = Some(true);
                         what.push("enabled");
                     }
-                    if let (None, Some(hash)) = (password, &password_hash) {
-                        if &user.password_hash != hash {
-                            p.change(
-                                Action::Update,
-                                target.clone(),
-                                "password hash from the export".to_owned(),
-                                Op::PasswordHash {
-                                    tenant_id,
-                                    id,
-                                    hash: Zeroizing::new(hash.clone()),
-                                },
-                            );
-                        }
+                    if let (None, Some(hash)) = (password, &password_hash)
+                        && &user.password_hash != hash
+                    {
+                        p.change(
+                            Action::Update,
+                            target.clone(),
+                            "password hash from the export".to_owned(),
+                            Op::PasswordHash {
+                                tenant_id,
+                                id,
+                                hash: Zeroizing::new(hash.clone()),
+                            },
+                        );
                     }
                     let matches = match password {
                         Some(password) => self
