@@ -63,7 +63,7 @@ pub enum Command {
     /// Entra's terse errors, /metrics only with a management API token, and the master key from
     /// --master-key-file or KEYWARD_MASTER_KEY (make one with `keyward master-key new`).
     #[command(
-        after_help = "Examples:\n  keyward serve\n  keyward serve --data /var/lib/keyward --listen 0.0.0.0:8443 \\\n      --public-url https://id.example.test:8443\n  keyward master-key new --out /etc/keyward/master.key\n  keyward serve --profile production --master-key-file /etc/keyward/master.key \\\n      --data /var/lib/keyward\n  keyward serve --expiry-warning 30d --expiry-webhook https://hooks.example.com/keyward \\\n      --expiry-webhook-ca hooks-ca.pem\n  keyward serve --listen 127.0.0.1:0 --data :memory: --ready-file /tmp/keyward.url \\\n      --allow-test-tokens"
+        after_help = "Examples:\n  keyward serve\n  keyward serve --data /var/lib/keyward --listen 0.0.0.0:8443 \\\n      --public-url https://id.example.test:8443\n  keyward master-key new --out /etc/keyward/master.key\n  keyward serve --profile production --master-key-file /etc/keyward/master.key \\\n      --data /var/lib/keyward\n  keyward serve --expiry-warning 30d --expiry-webhook https://hooks.example.com/keyward \\\n      --expiry-webhook-ca hooks-ca.pem\n  keyward serve --listen 127.0.0.1:0 --data :memory: --ready-file /tmp/keyward.url \\\n      --allow-test-tokens\n  keyward serve --config keyward.toml --listen 127.0.0.1:0 --data :memory:"
     )]
     Serve(ServeArgs),
     /// Manage app registrations of a running server: create, credentials, roles, grants.
