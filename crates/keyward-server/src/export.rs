@@ -2,10 +2,11 @@
 //! `keyward export` writes and `keyward apply` applies: tenants, applications (without the
 //! built-in ones, the bootstrap admin application and managed identities), users, vaults.
 //!
-//! The caller holds a management token (`Application.ReadWrite.All` on Microsoft Graph, as for
-//! the rest of the management API) and exports its own tenant; `?tenant=NAME` (repeatable) must
-//! name it, since a management token is one tenant's. Every export is audited
-//! (`state.export`).
+//! The caller holds a management token (`Application.ReadWrite.All` on Microsoft Graph) of the
+//! server's default tenant, as `POST /admin/api/state` (apply) asks, and exports that tenant;
+//! `?tenant=NAME` (repeatable) must name it, since a management token is one tenant's (the
+//! design asked for any tenant by name: other tenants would need a token of theirs). Every
+//! export is audited (`state.export`).
 //!
 //! Without `?secrets=true`, no secret material leaves the server: client secrets, passwords and
 //! vault secrets are exported as `generate` paths (applying the document makes new values),
@@ -42,6 +43,8 @@ pub(crate) struct Export {
     pub(crate) admin_app_id: Option<Uuid>,
     /// Names of the managed identities' applications: made by `serve`'s flags, not exported.
     pub(crate) managed_identities: HashSet<String>,
+    /// The server's default tenant: only its administrators export, as only they apply.
+    pub(crate) admin_tenant: Uuid,
 }
 
 /// The route.
@@ -145,6 +148,14 @@ async fn get_state(
             format!(
                 "Insufficient privileges to complete the operation: the caller needs the {APPLICATION_READ_WRITE_ALL} app role on Microsoft Graph."
             ),
+        ));
+    }
+    if caller.tenant_id != export.admin_tenant {
+        return Err(ExportError(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "only an administrator of the server's default tenant may export the state (as only they may apply one)"
+                .to_owned(),
         ));
     }
     let (tenants, secrets) = query(raw.as_deref())?;

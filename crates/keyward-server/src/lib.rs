@@ -281,6 +281,7 @@ pub async fn start(
             .ok()
             .and_then(|info| Uuid::parse_str(&info.app_id).ok()),
         managed_identities: managed_identities.iter().map(|m| m.app.clone()).collect(),
+        admin_tenant: tenant.tenant.id,
     });
     background.extend(expiry::start(&authority, &settings.expiry)?);
     let state = Arc::new(state::StateService::new(
