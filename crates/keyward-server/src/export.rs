@@ -372,6 +372,8 @@ async fn build(export: &Export, tenant_id: Uuid, secrets: bool) -> Result<(state
                 .collect(),
         });
     }
+    // By name, not by creation: two servers holding the same state export the same text.
+    doc.apps.sort_by(|a, b| (&a.name, a.app_id).cmp(&(&b.name, b.app_id)));
     let users = export
         .authority
         .users(tenant_id)
@@ -398,6 +400,7 @@ async fn build(export: &Export, tenant_id: Uuid, secrets: bool) -> Result<(state
             password_hash: secrets.then(|| state::SecretValue::new(user.password_hash.clone())),
         });
     }
+    doc.users.sort_by(|a, b| a.email.cmp(&b.email));
     let admin_principal = export
         .admin_app_id
         .and_then(|id| snapshot.app_in_tenant(tenant_id, id))

@@ -186,7 +186,8 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         keyward apply keyward.toml --dry-run\n  \
         keyward apply keyward.toml\n  \
-        keyward apply ci/keyward.toml --data /tmp/kw --json")]
+        keyward apply ci/keyward.toml --data /tmp/kw --json\n  \
+        keyward apply fixture.toml --passphrase-file pass.txt")]
     Apply(ApplyArgs),
     /// Write a running server's state as the TOML document `keyward apply` and `keyward serve
     /// --config` read: the tenant, its applications (roles, grants, secrets, certificates),
