@@ -193,7 +193,9 @@ pub enum Command {
     /// --config` read: the tenant, its applications (roles, grants, secrets, certificates),
     /// users and vaults (certificates with their policies, secrets, access policies), with
     /// every id. A state built by hand in the admin center becomes a fixture: `export`, then
-    /// `apply` on an empty server, gives the same ids and thumbprints.
+    /// `keyward serve --config FILE` on an empty data directory (which makes the tenant with
+    /// its exported id; `keyward apply` refuses a running server whose tenant of that name has
+    /// another id), gives the same ids and thumbprints.
     ///
     /// No secret material is written unless --include-secrets, and then only sealed with a
     /// passphrase (--passphrase-file or KEYWARD_EXPORT_PASSPHRASE). Without it, client secrets,
@@ -205,7 +207,7 @@ pub enum Command {
         keyward export --include-secrets --passphrase-file pass.txt --out fixture.toml\n  \
         KEYWARD_EXPORT_PASSPHRASE=... keyward export --include-secrets --out fixture.toml\n  \
         keyward export --data ./keyward-data --tenant contoso --out contoso.toml --json\n  \
-        keyward apply fixture.toml --passphrase-file pass.txt --data ./other-data")]
+        KEYWARD_EXPORT_PASSPHRASE=... keyward serve --config fixture.toml --data ./fresh-data")]
     Export(ExportArgs),
 }
 
