@@ -141,6 +141,76 @@ impl Authority {
         Ok(entry)
     }
 
+    /// Registers a whole application document as given, ids included: how the declarative
+    /// state registers an app with a fixed `appId`, object id and service principal id, its
+    /// secrets (hashed) and certificates. The ids must not be another application's; the
+    /// document is checked as [`create_application`](Self::create_application) checks one
+    /// (and the tenant's app management policy) before it is stored.
+    pub async fn insert_application(&self, mut app: Application) -> Result<Arc<AppEntry>> {
+        let name = app.display_name.trim();
+        if name.is_empty() || name.chars().count() > 256 {
+            return Err(ApplicationError::DisplayNameRequired.into());
+        }
+        app.display_name = name.to_owned();
+        let _guard = self.writes.lock().await;
+        let snapshot = self.snapshot();
+        self.check_application_ids(&snapshot, &app)?;
+        check_application(&snapshot, &app)?;
+        self.check_credential_policy(&app, None).await?;
+        app.version = 1;
+        self.store.insert_application(&app).await?;
+        let entry = Arc::new(AppEntry::new(app));
+        self.directory.replace(snapshot.with_app(Arc::clone(&entry)));
+        Ok(entry)
+    }
+
+    /// Whether `app` could be stored as it is (a new one when `current` is `None`, else a
+    /// change of `current`): its ids free, its document valid, its credentials within the
+    /// tenant's app management policy. Changes nothing: what the declarative state checks
+    /// before it writes anything.
+    pub async fn check_application_document(&self, app: &Application, current: Option<&Application>) -> Result<()> {
+        let snapshot = self.snapshot();
+        if current.is_none() {
+            self.check_application_ids(&snapshot, app)?;
+        }
+        check_application(&snapshot, app)?;
+        self.check_credential_policy(app, current).await
+    }
+
+    fn check_application_ids(&self, snapshot: &Snapshot, app: &Application) -> Result<()> {
+        snapshot
+            .tenant_by_id(app.tenant_id)
+            .ok_or_else(|| Error::TenantNotFound(app.tenant_id.to_string()))?;
+        for tenant in snapshot.tenants() {
+            let t = tenant.tenant.id;
+            let taken = [
+                ("appId", app.app_id, snapshot.app_in_tenant(t, app.app_id)),
+                ("object id", app.id, snapshot.app_by_object_id(t, app.id)),
+                ("object id", app.id, snapshot.app_by_service_principal(t, app.id)),
+                (
+                    "service principal id",
+                    app.service_principal_id,
+                    snapshot.app_by_service_principal(t, app.service_principal_id),
+                ),
+                (
+                    "service principal id",
+                    app.service_principal_id,
+                    snapshot.app_by_object_id(t, app.service_principal_id),
+                ),
+            ];
+            for (what, id, holder) in taken {
+                if let Some(holder) = holder {
+                    return Err(Error::IdTaken {
+                        what,
+                        id,
+                        holder: holder.app.display_name.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Changes an application with `change`, which sees the current document. The change is
     /// stored, then published; a removed credential is refused from the next request on.
     pub async fn update_application<T>(

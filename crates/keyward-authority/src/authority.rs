@@ -334,18 +334,43 @@ impl Authority {
     /// Creates the tenant `name` (with `name.onmicrosoft.com`, a signing key and the Microsoft
     /// Graph resource) unless it exists. Returns it either way.
     pub async fn ensure_tenant(&self, name: &str) -> Result<Arc<TenantEntry>> {
+        self.ensure_tenant_with_id(name, None).await
+    }
+
+    /// As [`ensure_tenant`](Self::ensure_tenant), with a fixed id when `id` is given (the
+    /// declarative state's `[[tenant]] id`): an existing tenant of this name must have that id
+    /// ([`Error::TenantIdMismatch`] otherwise), and a new one gets it (refused with
+    /// [`Error::TenantIdTaken`] when another tenant has it).
+    pub async fn ensure_tenant_with_id(&self, name: &str, id: Option<Uuid>) -> Result<Arc<TenantEntry>> {
         let name = name.trim().to_lowercase();
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             return Err(Error::InvalidTenantName(name));
         }
         let _guard = self.writes.lock().await;
         if let Some(existing) = self.snapshot().tenant(&name).cloned() {
+            if let Some(id) = id
+                && existing.tenant.id != id
+            {
+                return Err(Error::TenantIdMismatch {
+                    name,
+                    existing: existing.tenant.id,
+                    wanted: id,
+                });
+            }
             self.ensure_builtin_resources(existing.tenant.id, self.now()).await?;
             return Ok(existing);
         }
+        if let Some(id) = id
+            && let Some(holder) = self.snapshot().tenant_by_id(id)
+        {
+            return Err(Error::TenantIdTaken {
+                id,
+                holder: holder.tenant.name.clone(),
+            });
+        }
         let now = self.now();
         let tenant = Tenant {
-            id: Uuid::new_v4(),
+            id: id.unwrap_or_else(Uuid::new_v4),
             domain: format!("{name}.onmicrosoft.com"),
             name,
             created: now,

@@ -52,6 +52,34 @@ pub enum Error {
     /// A tenant name may hold letters, digits and `-` only.
     #[error("tenant name {0:?}: use letters, digits and '-'")]
     InvalidTenantName(String),
+    /// A tenant of this name exists with another id than the one asked for.
+    #[error("tenant {name:?} exists with id {existing}, not {wanted}: give its id, or another name")]
+    TenantIdMismatch {
+        /// The tenant's name.
+        name: String,
+        /// Its id.
+        existing: Uuid,
+        /// The id asked for.
+        wanted: Uuid,
+    },
+    /// Another tenant has the id asked for.
+    #[error("tenant id {id} belongs to tenant {holder:?}: give another id")]
+    TenantIdTaken {
+        /// The id.
+        id: Uuid,
+        /// The tenant that has it.
+        holder: String,
+    },
+    /// An id asked for is another object's.
+    #[error("{what} {id} is already {holder:?}'s: give another id, or leave it out to derive one")]
+    IdTaken {
+        /// Which id (`appId`, `object id`, ...).
+        what: &'static str,
+        /// The id.
+        id: Uuid,
+        /// Whose it is.
+        holder: String,
+    },
     /// The tenant has no active signing key (its rows are damaged).
     #[error("tenant {0} has no active signing key")]
     NoActiveSigningKey(String),

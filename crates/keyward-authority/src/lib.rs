@@ -78,7 +78,7 @@ pub use directory_roles::{DirectoryRole, RoleAssignment};
 pub use error::{AccountError, ApplicationError, CredentialError, DirectoryRoleError, Error, Result};
 pub use forwarded::{Cidr, CidrError, TrustedProxies};
 pub use grants::{CODE_LIFETIME, CodeRedemption, GrantError, Session, handle_hash};
-pub use http::{GraphError, router};
+pub use http::{GraphCaller, GraphError, router};
 pub use keyward_pki::sealing::{self, MasterKey};
 pub use metrics::Metrics;
 pub use oauth_error::{OAuthError, OAuthErrorKind};

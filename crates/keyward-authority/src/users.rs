@@ -130,6 +130,12 @@ impl Authority {
     /// Creates an account. The email must be free in the tenant, the password must meet the
     /// policy ([`password::check_policy`]).
     pub async fn create_user(&self, tenant_id: Uuid, new: NewUser) -> Result<User> {
+        self.create_user_with_id(tenant_id, new, None).await
+    }
+
+    /// As [`create_user`](Self::create_user), with a fixed object id when `id` is given (the
+    /// declarative state's `[[user]] id` or its derived one).
+    pub async fn create_user_with_id(&self, tenant_id: Uuid, new: NewUser, id: Option<Uuid>) -> Result<User> {
         self.snapshot()
             .tenant_by_id(tenant_id)
             .ok_or_else(|| Error::TenantNotFound(tenant_id.to_string()))?;
@@ -144,7 +150,7 @@ impl Authority {
         }
         let password_hash = self.passwords.hash(new.password).await?;
         let user = User {
-            id: Uuid::new_v4(),
+            id: id.unwrap_or_else(Uuid::new_v4),
             tenant_id,
             email: email.clone(),
             display_name,
@@ -160,6 +166,12 @@ impl Authority {
             Err(keyward_store::Error::Conflict(_)) => Err(Error::UserExists(email)),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Whether `password` is the user's current password (an Argon2 verification: slow on
+    /// purpose). What the declarative state compares before it resets a password.
+    pub async fn password_matches(&self, user: &User, password: Zeroizing<String>) -> Result<bool> {
+        self.passwords.verify(password, Some(user.password_hash.clone())).await
     }
 
     /// Every account of a tenant, by email.

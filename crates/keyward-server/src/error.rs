@@ -11,6 +11,9 @@ pub enum Error {
     /// The settings were refused.
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    /// The declarative state document given at start cannot be applied.
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
     /// A file or directory of the data directory cannot be read, written, created or restricted.
     #[error("cannot {action} {}", path.display())]
     File {

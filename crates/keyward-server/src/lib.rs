@@ -44,11 +44,13 @@ mod bootstrap;
 pub mod data_dir;
 mod error;
 mod expiry;
+mod export;
 pub mod limits;
 mod listener;
 pub mod managed_identity;
 mod master_key;
 mod settings;
+pub mod state;
 pub mod tls;
 mod vault;
 
@@ -236,11 +238,25 @@ pub async fn start(
     let authority = Arc::new(Authority::open(Arc::clone(&store), master_key(&dir, &master)?, config).await?);
     let mut tenants = Vec::new();
     for name in &settings.tenants {
-        tenants.push(authority.ensure_tenant(name).await?);
+        // A tenant the state document declares is made with its id (fixed, or derived from its
+        // name), so that the document's apply finds it as declared.
+        let id = settings.state.as_ref().and_then(|doc| {
+            doc.tenants
+                .iter()
+                .find(|t| t.name.eq_ignore_ascii_case(name))
+                .map(|t| t.id.unwrap_or_else(|| keyward_state::ids::tenant_id(&t.name)))
+        });
+        let entry = match id {
+            Some(_) if authority.snapshot().tenant(&name.to_lowercase()).is_some() => {
+                authority.ensure_tenant(name).await?
+            }
+            Some(id) => authority.ensure_tenant_with_id(name, Some(id)).await?,
+            None => authority.ensure_tenant(name).await?,
+        };
+        tenants.push(entry);
     }
     let tenant = tenants.first().cloned().ok_or(SettingsError::NoTenant)?;
     bootstrap::ensure_admin(&authority, &tenant, &dir).await?;
-    let has_administrator = !authority.directory_role_assignments(tenant.tenant.id).await?.is_empty();
     let vaults = vault::open(
         &authority,
         Arc::clone(&store),
@@ -253,7 +269,7 @@ pub async fn start(
     let admin_center = Arc::new(keyward_admin::AdminCenter::new(
         Arc::clone(&authority),
         Arc::clone(&vaults),
-        store,
+        Arc::clone(&store),
         master_key(&dir, &master)?,
         &tenant.tenant.name,
     ));
@@ -274,7 +290,31 @@ pub async fn start(
         tokio::spawn(Arc::clone(&authority).run_usage(USAGE_FLUSH, settings.sign_in_retention)),
     ];
     background.extend(identity_tasks);
+    let export = Arc::new(export::Export {
+        authority: Arc::clone(&authority),
+        vaults: Arc::clone(&vaults),
+        store: Arc::clone(&store),
+        admin_app_id: dir
+            .read_json::<AdminInfo>("admin/admin.json")
+            .ok()
+            .and_then(|info| Uuid::parse_str(&info.app_id).ok()),
+        managed_identities: managed_identities.iter().map(|m| m.app.clone()).collect(),
+        admin_tenant: tenant.tenant.id,
+    });
     background.extend(expiry::start(&authority, &settings.expiry)?);
+    let state = Arc::new(state::StateService::new(
+        Arc::clone(&authority),
+        Arc::clone(&vaults),
+        Arc::clone(&store),
+        tenant.tenant.id,
+    ));
+    if let Some(doc) = &settings.state {
+        let plan = state.apply(doc, false, "keyward serve --config").await?;
+        for change in &plan.changes {
+            tracing::info!(%change, "state applied at start");
+        }
+    }
+    let has_administrator = !authority.directory_role_assignments(tenant.tenant.id).await?.is_empty();
 
     let info = ServerInfo {
         url: public_url.clone(),
@@ -283,7 +323,9 @@ pub async fn start(
     };
     dir.write_json("server.json", &info, Access::Public)?;
     let serving = listener::serve(
-        router(Arc::clone(&authority), vaults, admin_center),
+        router(Arc::clone(&authority), vaults, admin_center)
+            .merge(state::router(state, Arc::clone(&authority)))
+            .merge(export::router(export)),
         tls,
         listener,
         settings.connections,
@@ -307,7 +349,7 @@ pub async fn start(
 }
 
 /// Every route of the origin. Paths do not collide: the authority's are under a tenant,
-/// `/v1.0/` and `/admin/api/`, the vault's at the root (`/certificates`, `/secrets`, ...), the
+/// `/v1.0/` and `/admin/api/` (with the state export, `/admin/api/state`), the vault's at the root (`/certificates`, `/secrets`, ...), the
 /// admin center's pages under `/admin/`.
 fn router(authority: Arc<Authority>, vaults: Arc<Vaults>, admin_center: Arc<keyward_admin::AdminCenter>) -> Router {
     keyward_authority::router(authority)

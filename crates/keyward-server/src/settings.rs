@@ -65,6 +65,7 @@ pub struct ServeSettings {
     pub(crate) managed_identities: Vec<crate::ManagedIdentity>,
     pub(crate) expiry: crate::expiry::ExpirySettings,
     pub(crate) sign_in_retention: Duration,
+    pub(crate) state: Option<keyward_state::Document>,
 }
 
 impl ServeSettings {
@@ -87,6 +88,7 @@ impl ServeSettings {
             azure_hosts: false,
             allow_test_tokens: false,
             allow_time_travel: false,
+            state: None,
             managed_identities: Vec::new(),
             expiry: crate::expiry::ExpirySettings::default(),
             sign_in_retention: DEFAULT_SIGN_IN_RETENTION,
@@ -236,6 +238,14 @@ impl ServeSettings {
     /// default.
     pub fn allow_test_tokens(mut self, on: bool) -> Self {
         self.allow_test_tokens = on;
+        self
+    }
+
+    /// A declarative state document (resolved: [`keyward_state::resolve`]) applied at start,
+    /// before the server answers: `keyward serve --config FILE`. A document that cannot be
+    /// applied stops the start ([`Error::State`](crate::Error::State)) and changes nothing.
+    pub fn state(mut self, doc: keyward_state::Document) -> Self {
+        self.state = Some(doc);
         self
     }
 

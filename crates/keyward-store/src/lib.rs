@@ -35,7 +35,7 @@ mod vault_model;
 pub use audit_model::AuditEvent;
 pub use cluster::{AttemptBucket, AttemptLimits, Cluster, DirectoryChange, DirectoryChanges, Lease};
 pub use model::{AppRole, AppRoleAssignment, Application, KeyCredential, PasswordCredential, SigningKey, Tenant};
-pub use policy_model::{AppManagementPolicy, CredentialRestriction};
+pub use policy_model::{AppManagementPolicy, AppliedState, CredentialRestriction};
 pub use usage_model::{CredentialUse, ServicePrincipalSignIn, SignInQuery};
 pub use user_model::{Grant, GrantKind, Redemption, User};
 pub use vault_model::{AccessPolicy, Collection, ItemKey, ItemWrite, Vault, VaultItem, VaultVersion, VaultWrite};
@@ -219,6 +219,11 @@ pub trait DirectoryStore: Send + Sync + 'static {
     /// Sets a tenant's default app management policy, replacing the one it had.
     /// [`Error::NotFound`] if its tenant does not exist.
     async fn put_app_management_policy(&self, policy: &AppManagementPolicy) -> Result<()>;
+
+    /// What the last declarative state apply manages; empty if none ever ran.
+    async fn applied_state(&self) -> Result<AppliedState>;
+    /// Replaces what the declarative state applies manage.
+    async fn put_applied_state(&self, state: &AppliedState) -> Result<()>;
 }
 
 /// Customer sign-in: users, and the grants (authorization codes, refresh tokens, sessions) issued

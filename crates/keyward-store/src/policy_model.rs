@@ -42,3 +42,14 @@ pub struct CredentialRestriction {
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub restrict_for_apps_created_after: Option<OffsetDateTime>,
 }
+
+/// What the last declarative state apply manages: every object it created or adopted, by a key
+/// the applier chooses (`app:{tenant}:{objectId}`, ...), with a fingerprint of the declaration
+/// it was applied from (so that `expires = "30d"` is not a change at every apply). Kept as one
+/// document; what the keys mean is the server's business.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedState {
+    /// Managed object key → fingerprint of its declaration.
+    #[serde(default)]
+    pub managed: std::collections::BTreeMap<String, String>,
+}

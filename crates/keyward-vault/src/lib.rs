@@ -59,6 +59,7 @@ mod secret_value;
 mod secrets;
 mod service;
 
+pub use access::normalize as normalize_access_policy;
 pub use access::{
     Access, Administration, CERTIFICATE_PERMISSIONS, CertificatePermission, Permission, SECRET_PERMISSIONS,
     SecretPermission,

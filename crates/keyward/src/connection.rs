@@ -87,6 +87,21 @@ impl Connection {
         Ok(VaultClient::new(url, self.client.clone())?.verify_challenge_resource(false))
     }
 
+    /// Sends a management request; returns the status and the JSON body (`Null` when there is
+    /// none), whatever the status: for callers that read a refusal's details.
+    pub async fn send_raw(&self, method: Method, path: &str, body: &Value) -> anyhow::Result<(StatusCode, Value)> {
+        let response = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the server at {}", self.url))?;
+        let status = response.status();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
     /// Sends a management request; returns the JSON body (`Null` for 204).
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
         let mut request = self

@@ -8,6 +8,7 @@ mod cert;
 mod cli;
 mod connection;
 mod doctor;
+mod export;
 mod files;
 mod graph;
 mod hosts;
@@ -17,6 +18,7 @@ mod password;
 mod policy;
 mod quickstart;
 mod serve;
+mod state;
 mod time_travel;
 mod token;
 mod trust;
@@ -57,6 +59,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::MasterKey(cmd) => master_key::run(cmd),
         cli::Command::Hosts(args) => hosts::run(args),
         cli::Command::Trust(args) => trust::run(args),
+        cli::Command::Apply(args) => state::run(args),
+        cli::Command::Export(args) => export::run(args),
     }
 }
 

@@ -49,13 +49,29 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
             _ => {}
         }
     }
-    let (settings, key_origin) = settings(&args)?;
+    // The state file is read and its generated material made before anything starts: a bad
+    // file stops here, with nothing applied.
+    let loaded = match &args.config {
+        Some(path) => Some(crate::state::load(path)?),
+        None => None,
+    };
+    if args.tenants.is_empty() {
+        args.tenants = match &loaded {
+            Some(l) if !l.doc.tenants.is_empty() => l.doc.tenants.iter().map(|t| t.name.clone()).collect(),
+            _ => vec![keyward_server::DEFAULT_TENANT.to_owned()],
+        };
+    }
+    let (mut settings, key_origin) = settings(&args)?;
+    if let Some(loaded) = &loaded {
+        settings = settings.state(loaded.doc.clone());
+    }
     let listener = bind(&args.listen)?;
     let server = keyward_server::start(settings, listener, async {
         wait_for_signal().await;
         eprintln!("keyward: shutting down (finishing requests in flight)");
     })
-    .await?;
+    .await
+    .map_err(|e| crate::state::start_error(loaded.as_ref(), e))?;
     print_banner(&server, &key_origin);
     if temporary.is_some() {
         println!(

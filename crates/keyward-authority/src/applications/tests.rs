@@ -260,3 +260,94 @@ async fn a_logout_url_is_https_or_loopback_http_and_can_be_removed() {
         .unwrap();
     assert_eq!(removed.app.logout_url, None);
 }
+
+/// An application document as the declarative state registers it: its own ids.
+fn with_ids(tenant_id: Uuid, name: &str, app_id: Uuid, object_id: Uuid, sp: Uuid) -> Application {
+    Application {
+        id: object_id,
+        tenant_id,
+        app_id,
+        service_principal_id: sp,
+        display_name: name.into(),
+        identifier_uris: vec![format!("api://{app_id}")],
+        redirect_uris: Vec::new(),
+        logout_url: None,
+        key_credentials: vec![credential()],
+        password_credentials: Vec::new(),
+        app_roles: Vec::new(),
+        created: OffsetDateTime::now_utc(),
+        version: 1,
+    }
+}
+
+#[tokio::test]
+async fn an_application_is_registered_with_the_ids_given_and_a_taken_id_is_refused() {
+    let t = authority(Config::new("https://localhost:8443")).await;
+    let tenant_id = t.tenant.tenant.id;
+    let (app_id, object_id, sp) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let entry = t
+        .authority
+        .insert_application(with_ids(tenant_id, "fixed", app_id, object_id, sp))
+        .await
+        .unwrap();
+    assert_eq!(
+        (entry.app.app_id, entry.app.id, entry.app.service_principal_id),
+        (app_id, object_id, sp)
+    );
+    assert_eq!(entry.certificates.len(), 1);
+    let before = stored(&t).await;
+
+    for (again, what) in [
+        (
+            with_ids(tenant_id, "b", app_id, Uuid::new_v4(), Uuid::new_v4()),
+            "appId",
+        ),
+        (
+            with_ids(tenant_id, "b", Uuid::new_v4(), object_id, Uuid::new_v4()),
+            "object id",
+        ),
+        (
+            with_ids(tenant_id, "b", Uuid::new_v4(), Uuid::new_v4(), sp),
+            "service principal id",
+        ),
+        (
+            with_ids(tenant_id, "b", Uuid::new_v4(), sp, Uuid::new_v4()),
+            "object id",
+        ),
+    ] {
+        let Err(refused) = t.authority.insert_application(again).await else {
+            panic!("{what}: an id taken is refused")
+        };
+        assert!(
+            matches!(&refused, Error::IdTaken { what: w, holder, .. } if *w == what && holder == "fixed"),
+            "{refused}"
+        );
+    }
+    let missing = with_ids(Uuid::new_v4(), "b", Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    assert!(matches!(
+        t.authority.insert_application(missing).await,
+        Err(Error::TenantNotFound(_))
+    ));
+    assert_eq!(stored(&t).await, before, "nothing stored by a refusal");
+}
+
+#[tokio::test]
+async fn a_tenant_is_made_with_the_id_given_and_a_name_or_id_held_otherwise_is_refused() {
+    let t = authority(Config::new("https://localhost:8443")).await;
+    let id = Uuid::new_v4();
+    let made = t.authority.ensure_tenant_with_id("fixed-id", Some(id)).await.unwrap();
+    assert_eq!(made.tenant.id, id);
+    let again = t.authority.ensure_tenant_with_id("fixed-id", Some(id)).await.unwrap();
+    assert_eq!(again.tenant.id, id, "idempotent");
+
+    let other = Uuid::new_v4();
+    assert!(matches!(
+        t.authority.ensure_tenant_with_id("fixed-id", Some(other)).await,
+        Err(Error::TenantIdMismatch { existing, wanted, .. }) if existing == id && wanted == other
+    ));
+    assert!(matches!(
+        t.authority.ensure_tenant_with_id("another", Some(id)).await,
+        Err(Error::TenantIdTaken { holder, .. }) if holder == "fixed-id"
+    ));
+    assert!(t.authority.snapshot().tenant("another").is_none(), "nothing made");
+}

@@ -34,7 +34,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 
-pub use graph::GraphError;
+pub use graph::{GraphCaller, GraphError};
 pub use router::router;
 
 use crate::authority::Authority;

@@ -7,7 +7,8 @@ use super::{Backend, Column, SqlStore};
 use crate::columns::{Document, IdColumn, document, from_document, time_text};
 use crate::conflict::{self, Failure, database};
 use crate::{
-    AppManagementPolicy, AppRoleAssignment, Application, DirectoryStore, Error, Result, SigningKey, Tenant, rows,
+    AppManagementPolicy, AppRoleAssignment, Application, AppliedState, DirectoryStore, Error, Result, SigningKey,
+    Tenant, rows,
 };
 
 impl<DB> SqlStore<DB>
@@ -405,5 +406,29 @@ where
             Ok(_) => Ok(()),
             Err(other) => Err(other.into_error(policy.tenant_id)),
         }
+    }
+
+    async fn applied_state(&self) -> Result<AppliedState> {
+        let document: Option<Document> = sqlx::query_scalar("SELECT document FROM applied_state WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(document
+            .map(|d| from_document(&d, "applied state"))
+            .transpose()?
+            .unwrap_or_default())
+    }
+
+    async fn put_applied_state(&self, state: &AppliedState) -> Result<()> {
+        let document = document(state, "applied state")?;
+        sqlx::query(
+            "INSERT INTO applied_state (id, document) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET document = excluded.document",
+        )
+        .bind(&document)
+        .execute(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(())
     }
 }

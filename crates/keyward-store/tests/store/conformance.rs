@@ -37,7 +37,7 @@ use directory::{
     signing_key_round_trip, tenant_round_trip, unknown_tenant_is_not_found, updates_move_identifier_uris,
 };
 use harness::{on_postgres, on_sqlite, with_store};
-use policy::app_management_policies_round_trip;
+use policy::{app_management_policies_round_trip, applied_state_round_trip};
 use sign_in::{
     concurrent_redemptions_one_wins, duplicate_grant_conflicts, duplicate_user_conflicts, expired_grants_are_unusable,
     family_is_revoked, grant_is_redeemed_once, grant_of_another_client_is_left_alone, user_grants_are_revoked,
@@ -247,6 +247,7 @@ conformance! {
     long_audit_text_is_cut,
     audit_append_is_refused_when_it_must_be,
     app_management_policies_round_trip,
+    applied_state_round_trip,
     later_credential_use_wins,
     sign_ins_are_listed_filtered_and_pruned,
 }

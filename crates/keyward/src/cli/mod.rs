@@ -2,8 +2,10 @@
 //! command; the pieces several commands share ([`ServerArgs`], [`PasswordArgs`]) are here.
 
 mod app;
+mod apply;
 mod cert;
 mod doctor;
+mod export;
 mod hosts;
 mod master_key;
 mod policy;
@@ -21,8 +23,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub use app::{AppCertCommand, AppCommand, AppRoleCommand, AppSecretCommand, RotateArgs};
+pub use apply::ApplyArgs;
 pub use cert::{CertCommand, ExtractKeyArgs, NewArgs, ShowArgs};
 pub use doctor::{DEFAULT_SCOPE, DoctorArgs};
+pub use export::ExportArgs;
 pub use hosts::HostsArgs;
 pub use master_key::MasterKeyCommand;
 pub use policy::{Lifetime, PolicyCommand};
@@ -61,7 +65,7 @@ pub enum Command {
     /// Entra's terse errors, /metrics only with a management API token, and the master key from
     /// --master-key-file or KEYWARD_MASTER_KEY (make one with `keyward master-key new`).
     #[command(
-        after_help = "Examples:\n  keyward serve\n  keyward serve --data /var/lib/keyward --listen 0.0.0.0:8443 \\\n      --public-url https://id.example.test:8443\n  keyward master-key new --out /etc/keyward/master.key\n  keyward serve --profile production --master-key-file /etc/keyward/master.key \\\n      --data /var/lib/keyward\n  keyward serve --expiry-warning 30d --expiry-webhook https://hooks.example.com/keyward \\\n      --expiry-webhook-ca hooks-ca.pem\n  keyward serve --listen 127.0.0.1:0 --data :memory: --ready-file /tmp/keyward.url \\\n      --allow-test-tokens"
+        after_help = "Examples:\n  keyward serve\n  keyward serve --data /var/lib/keyward --listen 0.0.0.0:8443 \\\n      --public-url https://id.example.test:8443\n  keyward master-key new --out /etc/keyward/master.key\n  keyward serve --profile production --master-key-file /etc/keyward/master.key \\\n      --data /var/lib/keyward\n  keyward serve --expiry-warning 30d --expiry-webhook https://hooks.example.com/keyward \\\n      --expiry-webhook-ca hooks-ca.pem\n  keyward serve --listen 127.0.0.1:0 --data :memory: --ready-file /tmp/keyward.url \\\n      --allow-test-tokens\n  keyward serve --config keyward.toml --listen 127.0.0.1:0 --data :memory:"
     )]
     Serve(ServeArgs),
     /// Manage app registrations of a running server: create, credentials, roles, grants.
@@ -184,6 +188,42 @@ pub enum Command {
         keyward trust --store nss --nss-db ~/.pki/nssdb\n  \
         sudo keyward trust --data ./keyward-data --uninstall")]
     Trust(TrustArgs),
+    /// Apply a declarative state file (TOML: tenants, apps, users, vaults) to a running server.
+    ///
+    /// The file is read, checked (errors name the line) and resolved here: secrets, passwords
+    /// and certificates it asks to generate are made once, written 0600 at the paths it names
+    /// (relative to the file), and reused after. The server then checks the whole document
+    /// against what it holds before changing anything, and converges: what already is as the
+    /// file says is left alone (applying twice changes nothing), and objects an earlier apply
+    /// made that left the file are removed (said before they are). Objects made by hand are
+    /// never removed. `keyward serve --config FILE` applies the same file at start. The schema:
+    /// docs/config.md.
+    #[command(after_help = "Examples:\n  \
+        keyward apply keyward.toml --dry-run\n  \
+        keyward apply keyward.toml\n  \
+        keyward apply ci/keyward.toml --data /tmp/kw --json\n  \
+        keyward apply fixture.toml --passphrase-file pass.txt")]
+    Apply(ApplyArgs),
+    /// Write a running server's state as the TOML document `keyward apply` and `keyward serve
+    /// --config` read: the tenant, its applications (roles, grants, secrets, certificates),
+    /// users and vaults (certificates with their policies, secrets, access policies), with
+    /// every id. A state built by hand in the admin center becomes a fixture: `export`, then
+    /// `keyward serve --config FILE` on an empty data directory (which makes the tenant with
+    /// its exported id; `keyward apply` refuses a running server whose tenant of that name has
+    /// another id), gives the same ids and thumbprints.
+    ///
+    /// No secret material is written unless --include-secrets, and then only sealed with a
+    /// passphrase (--passphrase-file or KEYWARD_EXPORT_PASSPHRASE). Without it, client secrets,
+    /// passwords and vault secrets get `generate` paths (applying makes new values there) and
+    /// vault certificates are made again from their policies; what was left out is listed on
+    /// standard error. Every export is in the server's audit log.
+    #[command(after_help = "Examples:\n  \
+        keyward export --out keyward.toml\n  \
+        keyward export --include-secrets --passphrase-file pass.txt --out fixture.toml\n  \
+        KEYWARD_EXPORT_PASSPHRASE=... keyward export --include-secrets --out fixture.toml\n  \
+        keyward export --data ./keyward-data --tenant contoso --out contoso.toml --json\n  \
+        KEYWARD_EXPORT_PASSPHRASE=... keyward serve --config fixture.toml --data ./fresh-data")]
+    Export(ExportArgs),
 }
 
 /// How `app` commands reach the server.

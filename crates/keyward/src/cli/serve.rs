@@ -33,9 +33,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
     /// The tenant's name (also answers to NAME.onmicrosoft.com and its GUID). Repeat it for
-    /// more tenants; the first is the default, where the admin application lives.
-    #[arg(long = "tenant", default_value = "contoso", value_name = "NAME")]
+    /// more tenants; the first is the default, where the admin application lives
+    /// [default: contoso, or the --config file's tenants].
+    #[arg(long = "tenant", value_name = "NAME")]
     pub tenants: Vec<String>,
+    /// Apply this declarative state file (TOML: tenants, apps, users, vaults; see
+    /// `keyward apply --help` and docs/config.md) at start, before the server answers. A file
+    /// that cannot be applied stops the start with its errors, each naming its line, and
+    /// nothing of it is applied. Applying the same file at every start changes nothing.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// A database URL (sqlite://PATH or postgres://...) [default: the data directory's keyward.db].
     #[arg(long, env = "KEYWARD_DATABASE", hide_env_values = true, value_name = "URL")]
     pub database: Option<String>,

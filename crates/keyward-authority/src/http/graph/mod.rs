@@ -124,12 +124,12 @@ impl GraphTokenCaller {
 
 impl GraphCaller {
     /// The caller's tenant id.
-    pub(crate) fn tenant_id(&self) -> Uuid {
+    pub fn tenant_id(&self) -> Uuid {
         self.tenant.tenant.id
     }
 
     /// The caller's tenant.
-    pub(crate) fn tenant(&self) -> &TenantEntry {
+    pub fn tenant(&self) -> &TenantEntry {
         &self.tenant
     }
 }

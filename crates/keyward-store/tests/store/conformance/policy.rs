@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use keyward_store::{AppManagementPolicy, CredentialRestriction, Error, Store};
+use keyward_store::{AppManagementPolicy, AppliedState, CredentialRestriction, Error, Store};
 use time::macros::datetime;
 use uuid::Uuid;
 
@@ -59,4 +59,16 @@ pub(crate) async fn app_management_policies_round_trip(store: Arc<dyn Store>) {
         store.put_app_management_policy(&policy(nowhere.id)).await,
         Err(Error::NotFound(what)) if what.contains(&nowhere.id.to_string())
     ));
+}
+
+/// What the declarative state apply manages: replaced whole.
+pub(crate) async fn applied_state_round_trip(store: Arc<dyn Store>) {
+    let mut state = AppliedState::default();
+    state.managed.insert("app:t:1".into(), "fingerprint-1".into());
+    state.managed.insert("user:t:2".into(), "fingerprint-2".into());
+    store.put_applied_state(&state).await.unwrap();
+    assert_eq!(store.applied_state().await.unwrap(), state);
+    state.managed.remove("app:t:1");
+    store.put_applied_state(&state).await.unwrap();
+    assert_eq!(store.applied_state().await.unwrap(), state);
 }
