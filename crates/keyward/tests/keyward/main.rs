@@ -26,5 +26,6 @@ mod readme;
 mod reload;
 mod rotation;
 mod signin;
+mod soak;
 mod trust;
 mod vault;
