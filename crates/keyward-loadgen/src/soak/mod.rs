@@ -315,7 +315,14 @@ async fn open_loop(
 
     let start = Instant::now();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let sampler = tokio::spawn(sample(Arc::clone(recorder), pid, start, settings.sample_every, stop_rx));
+    let sampler = tokio::spawn(sample(
+        Arc::clone(recorder),
+        pid,
+        start,
+        settings.sample_every,
+        duration,
+        stop_rx,
+    ));
     let ticker = tokio::task::spawn_blocking(move || {
         let mut sent = 0u64;
         while let Ok(offset) = Duration::try_from_secs_f64(sent as f64 / rate) {
@@ -359,6 +366,7 @@ async fn sample(
     pid: u32,
     start: Instant,
     every: Duration,
+    soak: Duration,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) -> anyhow::Result<Sampled> {
     let mut samples = vec![Sample {
@@ -380,7 +388,7 @@ async fn sample(
         };
         let window = recorder.take_window();
         let t_s = start.elapsed().as_secs_f64();
-        let minute = ((t_s - 1e-6).max(0.0) / 60.0) as usize;
+        let minute = minute_of(t_s, soak);
         if minutes.len() <= minute {
             minutes.resize_with(minute + 1, Default::default);
         }
@@ -401,6 +409,13 @@ async fn sample(
             return Ok((samples, minutes));
         }
     }
+}
+
+/// The minute (from 0) a sample taken `t_s` seconds into the soak closes; the last sample,
+/// taken once the last answers are in, belongs to the soak's last minute.
+pub(crate) fn minute_of(t_s: f64, soak: Duration) -> usize {
+    let last = ((soak.as_secs_f64() / 60.0).ceil() as usize).saturating_sub(1);
+    (((t_s - 1e-6).max(0.0) / 60.0) as usize).min(last)
 }
 
 fn progress(message: &str) {

@@ -242,7 +242,7 @@ impl Report {
                     .samples
                     .iter()
                     .rev()
-                    .find(|s| ((s.t_s - 1e-6).max(0.0) / 60.0) as usize == i);
+                    .find(|s| super::minute_of(s.t_s, settings.soak) == i);
                 let ops = latencies.len() as u64;
                 let summary = Latencies::new(latencies).summary_ms();
                 MinuteRow {
