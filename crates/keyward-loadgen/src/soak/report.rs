@@ -58,6 +58,8 @@ pub struct MinuteRow {
     pub minute: usize,
     /// Operations answered.
     pub ops: u64,
+    /// The windows it holds, seconds (samples do not fall on the minute exactly).
+    pub seconds: f64,
     /// Of which failed.
     pub errors: u64,
     /// Median latency.
@@ -243,11 +245,20 @@ impl Report {
                     .iter()
                     .rev()
                     .find(|s| super::minute_of(s.t_s, settings.soak) == i);
+                let ends = |minute: usize| {
+                    soak.samples
+                        .iter()
+                        .rev()
+                        .find(|s| super::minute_of(s.t_s, settings.soak) == minute)
+                        .map_or(0.0, |s| s.t_s)
+                };
+                let start = if i == 0 { 0.0 } else { ends(i - 1) };
                 let ops = latencies.len() as u64;
                 let summary = Latencies::new(latencies).summary_ms();
                 MinuteRow {
                     minute: i + 1,
                     ops,
+                    seconds: last.map_or(0.0, |s| s.t_s) - start,
                     errors,
                     p50_ms: summary.p50_ms,
                     p99_ms: summary.p99_ms,
@@ -339,12 +350,11 @@ impl Report {
             "minute", "ops/s", "errors", "p50 ms", "p99 ms", "RSS MiB", "fds"
         );
         for m in &self.minutes {
-            let seconds = (self.soak_seconds - (m.minute as f64 - 1.0) * 60.0).clamp(1e-9, 60.0);
             let _ = writeln!(
                 out,
                 "{:>6} {:>9.0} {:>7} {:>9.2} {:>9.1} {:>9.1} {:>6}",
                 m.minute,
-                m.ops as f64 / seconds,
+                m.ops as f64 / m.seconds.max(1e-9),
                 m.errors,
                 m.p50_ms,
                 m.p99_ms,
@@ -376,7 +386,7 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "RSS: {:.1} MiB at the start, {:.1} to {:.1}, {:.1} at the end; slope over the second half {:+.0} KiB/min (bound {:.0}, {} samples): {}",
+            "RSS: {:.1} MiB at the start, {:.1} to {:.1}, {:.1} at the end; slope over the second half {:+.1} KiB/min (bound {:.0}, {} samples): {}",
             self.rss.start as f64 / 1024.0,
             self.rss.min as f64 / 1024.0,
             self.rss.max as f64 / 1024.0,
