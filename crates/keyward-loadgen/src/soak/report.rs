@@ -21,11 +21,11 @@ pub struct Bounds {
 }
 
 impl Bounds {
-    /// For soaks of minutes (`cargo xtask soak`). At half of peak (over a thousand operations a
-    /// second) a leak of 16 bytes per operation is about 1 MiB a minute, and a descriptor lost
-    /// by one sign-in in a hundred is more than one a minute; the server's steady state moves
-    /// by much less (the allocator's arenas and SQLite's page cache fill during the first
-    /// minutes, then stay).
+    /// For soaks of minutes (`cargo xtask soak`). 1 MiB a minute is a leak of 16 bytes per
+    /// operation at a thousand operations a second, 80 bytes at 216 (the rate on this
+    /// project's busy 2-core machine); one descriptor a minute is one lost per ten thousand
+    /// operations at that rate. A warm server's steady state moves by much less: the
+    /// allocator's arenas and SQLite's page cache fill during the first minutes, then stay.
     pub const LONG: Bounds = Bounds {
         rss_kib_per_min: 1024.0,
         fds_per_min: 1.0,
