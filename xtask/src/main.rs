@@ -1,6 +1,7 @@
 //! `cargo xtask test` runs every test; `cargo xtask bench cert-new` compares `keyward cert new`
 //! with OpenSSL doing the same job; `cargo xtask bench token` load-tests the token endpoint with
-//! `keyward-loadgen`; `cargo xtask bench client` compares keyward-client with MSAL Node.
+//! `keyward-loadgen`; `cargo xtask bench client` compares keyward-client with MSAL Node;
+//! `cargo xtask soak` runs mixed traffic at half of peak for minutes and watches the server.
 //! Standard library only, so it builds in seconds.
 
 use std::env;
@@ -16,6 +17,7 @@ fn main() -> ExitCode {
         ["bench", "cert-new", rest @ ..] => bench_cert_new(rest),
         ["bench", "token", rest @ ..] => bench_token(rest),
         ["bench", "client", rest @ ..] => bench_client(rest),
+        ["soak", rest @ ..] => soak(rest),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -35,7 +37,10 @@ const USAGE: &str = "usage:
                                             against RSA sign + verify, same run (N s per phase, default 10)
   cargo xtask bench client [--rounds N] [--json]
                                             keyward-client against MSAL Node 7, same server, same run:
-                                            cache hit, new token (cold and warm); about 60 s once built";
+                                            cache hit, new token (cold and warm); about 60 s once built
+  cargo xtask soak [--minutes N] [--json]   mixed traffic at half of peak for N minutes (default 10):
+                                            errors, server RSS and open fds with their slopes, p99 by
+                                            minute; fails on any error or growth over the bounds";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -393,6 +398,43 @@ fn bench_client(args: &[&str]) -> Result<(), String> {
         .arg("--node-script")
         .arg(root().join("bench/client/msal.mjs"))
         .args(&bench_args))
+}
+
+/// Builds the server and `keyward-soak` (release), then runs the soak, which starts its own
+/// server: setup, a 10 s peak phase, then N minutes at half of it. Fails (non-zero) on any
+/// error, or if the server's memory or descriptors grow faster than the bounds.
+fn soak(args: &[&str]) -> Result<(), String> {
+    let mut soak_args: Vec<String> = Vec::new();
+    let mut rest = args;
+    loop {
+        match rest {
+            [] => break,
+            ["--minutes", n, tail @ ..] => {
+                let minutes: u32 = n.parse().map_err(|_| format!("--minutes takes a number, not {n:?}"))?;
+                soak_args.extend(["--minutes".to_owned(), minutes.to_string()]);
+                rest = tail;
+            }
+            ["--json", tail @ ..] => {
+                soak_args.push("--json".to_owned());
+                rest = tail;
+            }
+            _ => return Err(USAGE.to_owned()),
+        }
+    }
+    run(Command::new("cargo").args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "keyward",
+        "-p",
+        "keyward-loadgen",
+    ]))?;
+    let release = root().join("target/release");
+    run(Command::new(release.join("keyward-soak"))
+        .arg("--keyward")
+        .arg(release.join("keyward"))
+        .args(&soak_args))
 }
 
 /// The password both sides encrypt with.

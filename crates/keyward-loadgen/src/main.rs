@@ -3,7 +3,6 @@
 //! rate (open loop), and reports tokens/s, latency, and the server's CPU per token next to the
 //! raw cost of one RSA-2048 sign plus one verify measured in the same run.
 
-mod assertions;
 mod bench;
 mod flags;
 mod load;
@@ -11,7 +10,7 @@ mod proc_stat;
 mod report;
 mod rsa_cost;
 
-use keyward_loadgen::{latency, registration, server};
+use keyward_loadgen::{assertions, latency, registration, server};
 
 use std::process::ExitCode;
 

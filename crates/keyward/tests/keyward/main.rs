@@ -31,5 +31,6 @@ mod rotation;
 mod signin;
 mod state;
 mod time_travel;
+mod soak;
 mod trust;
 mod vault;
