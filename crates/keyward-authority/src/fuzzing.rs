@@ -340,6 +340,23 @@ mod tests {
         }
     }
 
+    /// Every input of the kept corpora still runs without a panic (`fuzz/README.md`).
+    #[test]
+    fn the_kept_fuzz_corpora_replay() {
+        let targets: [(&str, fn(&[u8])); 7] = [
+            ("authorize_request", authorize_request),
+            ("redirect_uri", redirect_uri),
+            ("scope", scope),
+            ("pkce", pkce),
+            ("pending_request", pending_request),
+            ("csrf", csrf),
+            ("token_form", token_form),
+        ];
+        for (target, run) in targets {
+            keyward_pki::fuzzing::replay_corpus(target, run);
+        }
+    }
+
     #[test]
     fn the_fuzz_fixture_matches_the_authority() {
         self_check();

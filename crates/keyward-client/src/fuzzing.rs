@@ -57,4 +57,17 @@ mod tests {
         token_response(br#"{"token_type":"Bearer","expires_in":3599,"access_token":"eyJ0"}"#);
         vault_response(br#"{"error":{"code":"SecretNotFound","message":"not found"}}"#);
     }
+
+    /// Every input of the kept corpora still runs without a panic (`fuzz/README.md`).
+    #[test]
+    fn the_kept_fuzz_corpora_replay() {
+        let targets: [(&str, fn(&[u8])); 3] = [
+            ("vault_challenge", challenge),
+            ("token_response", token_response),
+            ("vault_response", vault_response),
+        ];
+        for (target, run) in targets {
+            keyward_pki::fuzzing::replay_corpus(target, run);
+        }
+    }
 }

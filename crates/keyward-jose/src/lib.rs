@@ -85,6 +85,18 @@ pub mod fuzzing {
     pub fn spki(data: &[u8]) {
         let _ = crate::VerifyingKey::from_spki_der(data);
     }
+
+    #[cfg(test)]
+    mod tests {
+        /// Every input of the kept corpora still runs without a panic (`fuzz/README.md`).
+        #[test]
+        fn the_kept_fuzz_corpora_replay() {
+            let targets: [(&str, fn(&[u8])); 3] = [("jws", super::parse), ("jwks", super::jwks), ("spki", super::spki)];
+            for (target, run) in targets {
+                keyward_pki::fuzzing::replay_corpus(target, run);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -266,4 +266,19 @@ mod tests {
         import(b"not a certificate\0pw");
         assert_eq!(parts::<2>(b"a"), [Some(&b"a"[..]), None]);
     }
+
+    /// Every input of the kept corpora still runs without a panic (`fuzz/README.md`).
+    #[test]
+    fn the_kept_fuzz_corpora_replay() {
+        let targets: [(&str, fn(&[u8])); 5] = [
+            ("vault_import", import),
+            ("vault_policy", policy),
+            ("vault_names", names),
+            ("vault_paging", paging),
+            ("vault_body", body),
+        ];
+        for (target, run) in targets {
+            keyward_pki::fuzzing::replay_corpus(target, run);
+        }
+    }
 }
