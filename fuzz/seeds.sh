@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Makes a small seed corpus for every fuzz target with the real OpenSSL CLI.
-# Writes fuzz/corpus/<target>/ (gitignored). Encrypted seeds use the password
-# the fuzz functions try: "password" (PKCS#8, traditional PEM, read_any) and
-# "" (PKCS#12).
+# Adds to fuzz/corpus/<target>/ (kept in the repository, minimised; see README.md).
+# Encrypted seeds use the password the fuzz functions try: "password" (PKCS#8,
+# traditional PEM, read_any) and "" (PKCS#12).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
