@@ -361,18 +361,13 @@ mod tests {
     /// Every input of the kept corpora still runs without a panic (`fuzz/README.md`).
     #[test]
     fn the_kept_fuzz_corpora_replay() {
-        let targets: [(&str, fn(&[u8])); 7] = [
-            ("authorize_request", authorize_request),
-            ("redirect_uri", redirect_uri),
-            ("scope", scope),
-            ("pkce", pkce),
-            ("pending_request", pending_request),
-            ("csrf", csrf),
-            ("token_form", token_form),
-        ];
-        for (target, run) in targets {
-            keyward_pki::fuzzing::replay_corpus(target, run);
-        }
+        keyward_pki::fuzzing::replay_corpus("authorize_request", authorize_request);
+        keyward_pki::fuzzing::replay_corpus("redirect_uri", redirect_uri);
+        keyward_pki::fuzzing::replay_corpus("scope", scope);
+        keyward_pki::fuzzing::replay_corpus("pkce", pkce);
+        keyward_pki::fuzzing::replay_corpus("pending_request", pending_request);
+        keyward_pki::fuzzing::replay_corpus("csrf", csrf);
+        keyward_pki::fuzzing::replay_corpus("token_form", token_form);
     }
 
     #[test]
