@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Makes a small seed corpus for every fuzz target with the real OpenSSL CLI.
-# Writes fuzz/corpus/<target>/ (gitignored). Encrypted seeds use the password
-# the fuzz functions try: "password" (PKCS#8, traditional PEM, read_any) and
-# "" (PKCS#12).
+# Adds to fuzz/corpus/<target>/ (kept in the repository, minimised; see README.md).
+# Encrypted seeds use the password the fuzz functions try: "password" (PKCS#8,
+# traditional PEM, read_any) and "" (PKCS#12).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -206,7 +206,24 @@ printf '{"id":"https://myvault.vault.azure.net/certificates/MyCert/0123456789abc
 printf '{"value":"%s","contentType":"application/x-pkcs12","id":"https://myvault.vault.azure.net/secrets/MyCert/0123456789abcdef0123456789abcdef","managed":true,"kid":"https://myvault.vault.azure.net/keys/MyCert/0123456789abcdef0123456789abcdef"}' "$kv_pfx_b64" | seed vault_response secret
 printf '%s' '{"error":{"code":"Conflict","message":"Certificate is currently in a deleted but recoverable state","innererror":{"code":"ObjectIsDeletedButRecoverable"}}}' | seed vault_response error
 
-for t in read_any pem encrypted_pkcs8 pkcs12 text authorize_request redirect_uri scope pkce pending_request csrf \
+# ---- keyward-jose -------------------------------------------------------------------
+# A compact JWS signed with the RSA key above, a JWK Set of the EC and RSA public keys, and the
+# two public keys as DER SubjectPublicKeyInfo.
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+jws_input="$(printf '%s' '{"alg":"RS256","typ":"JWT","kid":"k1"}' | b64url).$(printf '%s' '{"iss":"https://login.microsoftonline.com/t/v2.0","aud":"api://tasks","sub":"s","iat":1700000000,"nbf":1700000000,"exp":1900000000,"scp":"Tasks.Read"}' | b64url)"
+jws_sig="$(printf '%s' "$jws_input" | openssl dgst -sha256 -sign "$tmp/rsa.key.pem" -binary | b64url)"
+printf '%s.%s' "$jws_input" "$jws_sig" | seed jws rs256
+printf '%s.%s.' "$(printf '%s' '{"alg":"none"}' | b64url)" "$(printf '%s' '{"sub":"x"}' | b64url)" | seed jws alg-none
+printf '%s' 'eyJhbGciOiJFUzI1NiJ9.e30.AAAA' | seed jws es256-short-sig
+ossl pkey -in "$tmp/rsa.key.pem" -pubout -outform DER -out "$tmp/rsa.spki.der"
+ossl pkey -in "$tmp/ec.sec1.pem" -pubout -outform DER -out "$tmp/ec.spki.der"
+mkdir -p "$corpus/spki" && cp "$tmp/rsa.spki.der" "$tmp/ec.spki.der" "$corpus/spki/"
+n="$(openssl rsa -in "$tmp/rsa.key.pem" -noout -modulus 2>/dev/null | cut -d= -f2 | xxd -r -p | b64url)"
+x="$(tail -c 64 "$tmp/ec.spki.der" | head -c 32 | b64url)"; y="$(tail -c 32 "$tmp/ec.spki.der" | b64url)"
+printf '{"keys":[{"kty":"RSA","use":"sig","kid":"k1","alg":"RS256","n":"%s","e":"AQAB"},{"kty":"EC","crv":"P-256","kid":"k2","x":"%s","y":"%s"}]}' "$n" "$x" "$y" | seed jwks rsa-ec
+printf '%s' '{"keys":[{"kty":"oct","k":"c2VjcmV0"},{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}' | seed jwks unsupported
+
+for t in read_any pem encrypted_pkcs8 pkcs12 text jws jwks spki authorize_request redirect_uri scope pkce pending_request csrf \
          token_form vault_import vault_policy vault_names vault_paging vault_body vault_challenge token_response \
          vault_response; do
     echo "$t: $(ls "$corpus/$t" | wc -l) seeds"

@@ -210,16 +210,34 @@ pub fn authorize_request(data: &[u8]) {
     }
 }
 
-/// Redirect URI matching (byte for byte) and the responses built on a redirect URI.
-/// Parts: the URI, the `state`.
+/// Redirect URI matching and the responses built on a redirect URI. A URI matches byte for byte,
+/// or (RFC 8252 §7.3) it is plain HTTP to a loopback host and names a registered loopback URI at
+/// another port: set to the registered port, it reads as that URI. Either way it must also be one
+/// that could be registered now (so not the fixture's custom scheme, registered before that
+/// check). Parts: the URI, the `state`.
 pub fn redirect_uri(data: &[u8]) {
     let f = &*FIXTURE;
     let [uri, state] = parts::<2>(data);
     let uri = text(uri.unwrap_or_default());
+    let loopback_at_any_port = || {
+        let Ok(mut url) = url::Url::parse(&uri) else {
+            return false;
+        };
+        let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        WEB_REDIRECTS.iter().any(|registered| {
+            let registered = url::Url::parse(registered).expect("a fixture URI");
+            loopback
+                && url.scheme() == "http"
+                && registered.scheme() == "http"
+                && url.set_port(registered.port()).is_ok()
+                && url == registered
+        })
+    };
+    let registrable = crate::redirect_uri::allowed(&uri);
     assert_eq!(
         authorize::redirect_uri_registered(&f.web, &uri),
-        WEB_REDIRECTS.contains(&uri.as_str()),
-        "exact matching only"
+        registrable && (WEB_REDIRECTS.contains(&uri.as_str()) || loopback_at_any_port()),
+        "exact matching, or a registered loopback URI at any port"
     );
     for mode in [ResponseMode::Query, ResponseMode::Fragment, ResponseMode::FormPost] {
         render(&RedirectTarget {
@@ -338,6 +356,18 @@ mod tests {
         for target in targets {
             target(b"");
         }
+    }
+
+    /// Every input of the kept corpora still runs without a panic (`fuzz/README.md`).
+    #[test]
+    fn the_kept_fuzz_corpora_replay() {
+        keyward_pki::fuzzing::replay_corpus("authorize_request", authorize_request);
+        keyward_pki::fuzzing::replay_corpus("redirect_uri", redirect_uri);
+        keyward_pki::fuzzing::replay_corpus("scope", scope);
+        keyward_pki::fuzzing::replay_corpus("pkce", pkce);
+        keyward_pki::fuzzing::replay_corpus("pending_request", pending_request);
+        keyward_pki::fuzzing::replay_corpus("csrf", csrf);
+        keyward_pki::fuzzing::replay_corpus("token_form", token_form);
     }
 
     #[test]

@@ -132,6 +132,12 @@ mod tests {
         assert!(matches("http://localhost/", "http://localhost:8400/"));
         assert!(matches("http://127.0.0.1/cb", "http://127.0.0.1:5000/cb"));
         assert!(matches("https://app.example/cb", "https://app.example/cb"));
+        // Scheme and host are case-insensitive (RFC 3986 §6.2.2.1): the browser lands on the same
+        // loopback URI (found by the redirect_uri fuzz target, whose check predated the any-port rule).
+        assert!(matches(
+            "http://localhost:3000/redirect",
+            "HTTP://LOCALHOST:3000/redirect"
+        ));
         for (registered, requested) in [
             ("http://localhost", "http://127.0.0.1:49152/"),
             ("http://localhost/cb", "http://localhost:49152/other"),

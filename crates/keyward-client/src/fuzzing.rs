@@ -57,4 +57,12 @@ mod tests {
         token_response(br#"{"token_type":"Bearer","expires_in":3599,"access_token":"eyJ0"}"#);
         vault_response(br#"{"error":{"code":"SecretNotFound","message":"not found"}}"#);
     }
+
+    /// Every input of the kept corpora still runs without a panic (`fuzz/README.md`).
+    #[test]
+    fn the_kept_fuzz_corpora_replay() {
+        keyward_pki::fuzzing::replay_corpus("vault_challenge", challenge);
+        keyward_pki::fuzzing::replay_corpus("token_response", token_response);
+        keyward_pki::fuzzing::replay_corpus("vault_response", vault_response);
+    }
 }

@@ -85,6 +85,17 @@ pub mod fuzzing {
     pub fn spki(data: &[u8]) {
         let _ = crate::VerifyingKey::from_spki_der(data);
     }
+
+    #[cfg(test)]
+    mod tests {
+        /// Every input of the kept corpora still runs without a panic (`fuzz/README.md`).
+        #[test]
+        fn the_kept_fuzz_corpora_replay() {
+            keyward_pki::fuzzing::replay_corpus("jws", super::parse);
+            keyward_pki::fuzzing::replay_corpus("jwks", super::jwks);
+            keyward_pki::fuzzing::replay_corpus("spki", super::spki);
+        }
+    }
 }
 
 #[cfg(test)]

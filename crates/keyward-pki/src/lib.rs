@@ -74,4 +74,53 @@ pub mod fuzzing {
             let _ = crate::SubjectAltName::parse(s);
         }
     }
+
+    /// Runs `run` on every file of `fuzz/corpus/<target>/`, the minimised corpus kept in the
+    /// repository, as the target's fuzzer would: a panic is reported with the file that caused
+    /// it. Panics if the directory is missing or empty, so a moved corpus fails loudly.
+    /// Returns the number of files run.
+    pub fn replay_corpus(target: &str, run: fn(&[u8])) -> usize {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/corpus")
+            .join(target);
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
+            panic!(
+                "cannot list {} ({e}): the kept corpus of fuzz target {target}",
+                dir.display()
+            )
+        });
+        let mut paths: Vec<_> = entries.map(|entry| entry.expect("a corpus entry").path()).collect();
+        paths.sort();
+        assert!(
+            !paths.is_empty(),
+            "{} is empty: no corpus for fuzz target {target}",
+            dir.display()
+        );
+        for path in &paths {
+            let data = std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {} ({e})", path.display()));
+            if let Err(panic) = std::panic::catch_unwind(|| run(&data)) {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("(not a string)");
+                panic!("fuzz target {target} panicked on {}: {message}", path.display());
+            }
+        }
+        paths.len()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        /// Every input of the kept corpora still runs without a panic (the short CI run of the
+        /// fuzz targets; `fuzz/README.md`).
+        #[test]
+        fn the_kept_fuzz_corpora_replay() {
+            super::replay_corpus("read_any", super::read_any);
+            super::replay_corpus("pem", super::pem);
+            super::replay_corpus("encrypted_pkcs8", super::encrypted_pkcs8);
+            super::replay_corpus("pkcs12", super::pkcs12);
+            super::replay_corpus("text", super::text);
+        }
+    }
 }

@@ -266,4 +266,14 @@ mod tests {
         import(b"not a certificate\0pw");
         assert_eq!(parts::<2>(b"a"), [Some(&b"a"[..]), None]);
     }
+
+    /// Every input of the kept corpora still runs without a panic (`fuzz/README.md`).
+    #[test]
+    fn the_kept_fuzz_corpora_replay() {
+        keyward_pki::fuzzing::replay_corpus("vault_import", import);
+        keyward_pki::fuzzing::replay_corpus("vault_policy", policy);
+        keyward_pki::fuzzing::replay_corpus("vault_names", names);
+        keyward_pki::fuzzing::replay_corpus("vault_paging", paging);
+        keyward_pki::fuzzing::replay_corpus("vault_body", body);
+    }
 }
