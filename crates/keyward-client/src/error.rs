@@ -162,6 +162,12 @@ impl ServerError {
     /// What usually causes this error, and what to do.
     pub fn hint(&self) -> Option<&'static str> {
         Some(match self.code? {
+            // Entra and Keyward both say "expired" (or "not valid yet") when the certificate is
+            // registered but outside its dates: then it is not a thumbprint mix-up.
+            700027 if self.description.contains("expired") || self.description.contains("not valid yet") => {
+                "the certificate is registered but outside its dates (by the server's clock): register a new one \
+                 (`keyward app cert add`, or rotate) and sign with it"
+            }
             700027 => {
                 "the certificate that signed the assertion is not registered on the application, or the key does not belong \
                  to it; check that the thumbprint the server saw (in the description) matches `keyward cert show` and the \
@@ -212,3 +218,27 @@ impl Error {
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::ServerError;
+
+    fn refusal(description: &str) -> ServerError {
+        ServerError {
+            status: 401,
+            error: "invalid_client".into(),
+            code: Some(700027),
+            description: description.into(),
+            correlation_id: None,
+            trace_id: None,
+        }
+    }
+
+    #[test]
+    fn an_expired_certificate_is_not_called_unregistered() {
+        let expired = refusal("AADSTS700027: The certificate with thumbprint 'AB' has expired: ...");
+        assert!(expired.hint().unwrap().contains("outside its dates"));
+        let unknown = refusal("AADSTS700027: Client assertion failed signature validation.");
+        assert!(unknown.hint().unwrap().contains("not registered"));
+    }
+}

@@ -101,7 +101,8 @@ async fn dispatch(command: AppCommand) -> anyhow::Result<()> {
         AppCommand::Show { app, server } => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
-            print(server.json, &found.json, || describe(&found))
+            let now = api.server_time().await;
+            print(server.json, &found.json, || describe(&found, now))
         }
         AppCommand::Delete { app, server } => {
             let api = Connection::open(&server).await?;
@@ -139,7 +140,7 @@ async fn dispatch(command: AppCommand) -> anyhow::Result<()> {
         } => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
-            let now = OffsetDateTime::now_utc();
+            let now = api.server_time().await;
             let since = since.map(|age| sortable_utc(now - age)).transpose()?;
             let records = api.sign_ins(&found.app_id, since.as_deref(), failures).await?;
             print(server.json, &json_list(&records), || {
@@ -216,7 +217,7 @@ async fn cert(command: AppCertCommand) -> anyhow::Result<()> {
         AppCertCommand::List { app, expiring, server } => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
-            let now = OffsetDateTime::now_utc();
+            let now = api.server_time().await;
             let shown: Vec<_> = found
                 .key_credentials
                 .iter()
@@ -275,7 +276,7 @@ async fn secret(command: AppSecretCommand) -> anyhow::Result<()> {
             }
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
-            let end = OffsetDateTime::now_utc() + time::Duration::days(i64::from(months) * 30);
+            let end = api.server_time().await + time::Duration::days(i64::from(months) * 30);
             let created = api
                 .add_password(&found.id, &description.unwrap_or_default(), &end.format(&Rfc3339)?)
                 .await?;
@@ -289,7 +290,7 @@ async fn secret(command: AppSecretCommand) -> anyhow::Result<()> {
         AppSecretCommand::List { app, expiring, server } => {
             let api = Connection::open(&server).await?;
             let found = find(&api, &app).await?;
-            let now = OffsetDateTime::now_utc();
+            let now = api.server_time().await;
             let shown: Vec<_> = found
                 .password_credentials
                 .iter()
@@ -342,7 +343,7 @@ pub(crate) async fn find(api: &Connection, app: &str) -> anyhow::Result<Object<A
     }
 }
 
-fn describe(app: &Application) -> String {
+fn describe(app: &Application, now: OffsetDateTime) -> String {
     let mut text = format!(
         "{}\n  Application (client) ID:  {}\n  Object ID:                {}\n  Identifier URIs:          {}\n  Redirect URIs:            {}\n",
         app.display_name,
@@ -351,7 +352,6 @@ fn describe(app: &Application) -> String {
         join(&app.identifier_uris),
         join(&app.web.redirect_uris),
     );
-    let now = OffsetDateTime::now_utc();
     text.push_str("Certificates:\n");
     text.push_str(&certificates_table(
         &app.key_credentials.iter().collect::<Vec<_>>(),

@@ -128,6 +128,16 @@ impl Connection {
         }
         Ok(response.json().await.unwrap_or(Value::Null))
     }
+
+    /// The server's time, which `keyward time shift` may have moved: what days left, expiry
+    /// windows and ages are counted from. The local clock when the server does not say.
+    pub async fn server_time(&self) -> time::OffsetDateTime {
+        let now = self.call(Method::GET, "/admin/api/time", None).await.ok();
+        now.as_ref()
+            .and_then(|state| state["serverTime"].as_str())
+            .and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+            .unwrap_or_else(time::OffsetDateTime::now_utc)
+    }
 }
 
 /// Graph's error shape: `{"error": {"code": ..., "message": ...}}`.
