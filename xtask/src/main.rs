@@ -319,18 +319,26 @@ fn bench_cert_new(args: &[&str]) -> Result<(), String> {
 /// starts its own server and prints the report. Two phases of N seconds plus signing and setup:
 /// about 3N + 10 seconds once built.
 fn bench_token(args: &[&str]) -> Result<(), String> {
-    let mut loadgen_args: Vec<String> = Vec::new();
+    release_load_run("keyward-loadgen", "--seconds", args)
+}
+
+/// Reads `[NUMBER_FLAG N] [--json]` from `args`, builds the server and the load generator's
+/// binaries (release), and runs `binary` against the server, passing the flags on.
+fn release_load_run(binary: &str, number_flag: &str, args: &[&str]) -> Result<(), String> {
+    let mut passed: Vec<String> = Vec::new();
     let mut rest = args;
     loop {
         match rest {
             [] => break,
-            ["--seconds", n, tail @ ..] => {
-                let seconds: u32 = n.parse().map_err(|_| format!("--seconds takes a number, not {n:?}"))?;
-                loadgen_args.extend(["--seconds".to_owned(), seconds.to_string()]);
+            [flag, n, tail @ ..] if *flag == number_flag => {
+                let number: u32 = n
+                    .parse()
+                    .map_err(|_| format!("{number_flag} takes a number, not {n:?}"))?;
+                passed.extend([number_flag.to_owned(), number.to_string()]);
                 rest = tail;
             }
             ["--json", tail @ ..] => {
-                loadgen_args.push("--json".to_owned());
+                passed.push("--json".to_owned());
                 rest = tail;
             }
             _ => return Err(USAGE.to_owned()),
@@ -346,10 +354,10 @@ fn bench_token(args: &[&str]) -> Result<(), String> {
         "keyward-loadgen",
     ]))?;
     let release = root().join("target/release");
-    run(Command::new(release.join("keyward-loadgen"))
+    run(Command::new(release.join(binary))
         .arg("--keyward")
         .arg(release.join("keyward"))
-        .args(&loadgen_args))
+        .args(&passed))
 }
 
 /// Builds the server and `client_bench` (release), installs MSAL Node in `interop/node` if it is
@@ -404,37 +412,7 @@ fn bench_client(args: &[&str]) -> Result<(), String> {
 /// server: setup, a 10 s peak phase, then N minutes at half of it. Fails (non-zero) on any
 /// error, or if the server's memory or descriptors grow faster than the bounds.
 fn soak(args: &[&str]) -> Result<(), String> {
-    let mut soak_args: Vec<String> = Vec::new();
-    let mut rest = args;
-    loop {
-        match rest {
-            [] => break,
-            ["--minutes", n, tail @ ..] => {
-                let minutes: u32 = n.parse().map_err(|_| format!("--minutes takes a number, not {n:?}"))?;
-                soak_args.extend(["--minutes".to_owned(), minutes.to_string()]);
-                rest = tail;
-            }
-            ["--json", tail @ ..] => {
-                soak_args.push("--json".to_owned());
-                rest = tail;
-            }
-            _ => return Err(USAGE.to_owned()),
-        }
-    }
-    run(Command::new("cargo").args([
-        "build",
-        "--release",
-        "--quiet",
-        "-p",
-        "keyward",
-        "-p",
-        "keyward-loadgen",
-    ]))?;
-    let release = root().join("target/release");
-    run(Command::new(release.join("keyward-soak"))
-        .arg("--keyward")
-        .arg(release.join("keyward"))
-        .args(&soak_args))
+    release_load_run("keyward-soak", "--minutes", args)
 }
 
 /// The password both sides encrypt with.
