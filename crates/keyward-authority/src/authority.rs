@@ -211,15 +211,33 @@ impl Authority {
                 }
             }
         }
-        let apps = self.store.applications().await?.into_iter().map(|app| {
-            match current.app_by_object_id(app.tenant_id, app.id) {
+        // The first load reads every application; later ones only those written or removed
+        // since the revision the last one read, so that a write to one application of 100,000
+        // costs every server a reload of one.
+        let since = self.revision.load(Ordering::Acquire);
+        let (removed, written) = if since == i64::MIN {
+            (Vec::new(), self.store.applications().await?)
+        } else {
+            let changes = self.store.applications_changed_since(since).await?;
+            (changes.removed, changes.changed)
+        };
+        let read = written.len() as u64;
+        let mut rebuilt = 0;
+        let written: Vec<_> = written
+            .into_iter()
+            .map(|app| match current.app_by_object_id(app.tenant_id, app.id) {
                 Some(entry) if entry.app == app => Arc::clone(entry),
-                _ => Arc::new(AppEntry::new(app)),
-            }
-        });
+                _ => {
+                    rebuilt += 1;
+                    Arc::new(AppEntry::new(app))
+                }
+            })
+            .collect();
         let assignments = self.store.role_assignments().await?;
-        self.directory.replace(Snapshot::new(tenants, apps, assignments));
+        self.directory
+            .replace(current.with_changes(tenants, &removed, written, assignments));
         self.revision.store(revision, Ordering::Release);
+        self.metrics.directory_reloaded(started.elapsed(), read, rebuilt);
         tracing::debug!(revision, took = ?started.elapsed(), "directory reloaded");
         Ok(())
     }

@@ -424,7 +424,7 @@ pub fn authenticate_assertion(
             header: header_name,
             app_id: app.app.app_id,
             registered: app
-                .certificates
+                .certificates()
                 .iter()
                 .map(|c| {
                     let t = c.certificate.thumbprints();

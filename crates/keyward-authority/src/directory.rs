@@ -7,7 +7,7 @@
 //! either all of a change or none of it, and a removed credential is gone for the next request.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use keyward_jose::VerifyingKey;
 use keyward_pki::{Certificate, Thumbprint};
@@ -53,7 +53,7 @@ pub struct TenantEntry {
     pub token_endpoints: Vec<String>,
 }
 
-/// A registered certificate, parsed once.
+/// A registered certificate, parsed.
 pub struct CertificateEntry {
     /// The stored credential.
     pub credential: KeyCredential,
@@ -64,42 +64,47 @@ pub struct CertificateEntry {
 }
 
 /// An application with its credentials ready for use.
+///
+/// Its certificates are parsed, and their verifying keys built, when they are first needed
+/// (the application's first client assertion or key proof), not when the entry is made: a
+/// directory of 100,000 applications with ten certificates each starts without parsing a
+/// million certificates, and holds parsed only those of the applications that sign in.
 pub struct AppEntry {
     /// The stored document.
     pub app: Application,
-    /// Its certificates. A stored certificate that no longer parses is left out (and logged).
-    pub certificates: Vec<CertificateEntry>,
+    certificates: OnceLock<Vec<CertificateEntry>>,
 }
 
 impl AppEntry {
-    /// Parses the application's certificates and builds their verifying keys.
+    /// The entry for a stored application; its certificates are parsed at their first use.
     pub fn new(app: Application) -> Self {
-        let certificates = app
-            .key_credentials
-            .iter()
-            .filter_map(|credential| {
-                let parsed = Certificate::from_der(&credential.certificate_der)
-                    .map_err(|e| e.to_string())
-                    .and_then(|certificate| {
-                        let verifier =
-                            VerifyingKey::from_spki_der(&certificate.spki_der()).map_err(|e| e.to_string())?;
-                        Ok(CertificateEntry { credential: credential.clone(), certificate, verifier })
-                    });
-                match parsed {
+        Self {
+            app,
+            certificates: OnceLock::new(),
+        }
+    }
+
+    /// Its certificates with their verifying keys, parsed at the first call. A stored
+    /// certificate that no longer parses is left out (and logged).
+    pub fn certificates(&self) -> &[CertificateEntry] {
+        self.certificates.get_or_init(|| {
+            let app = &self.app;
+            app.key_credentials
+                .iter()
+                .filter_map(|credential| match parse(credential) {
                     Ok(entry) => Some(entry),
                     Err(reason) => {
                         tracing::warn!(app_id = %app.app_id, key_id = %credential.key_id, %reason, "stored certificate skipped");
                         None
                     }
-                }
-            })
-            .collect();
-        Self { app, certificates }
+                })
+                .collect()
+        })
     }
 
     /// The registered certificate with this thumbprint (SHA-1 or SHA-256).
     pub fn certificate(&self, thumbprint: &Thumbprint) -> Option<&CertificateEntry> {
-        self.certificates
+        self.certificates()
             .iter()
             .find(|c| c.certificate.thumbprints().matches(thumbprint))
     }
@@ -113,18 +118,34 @@ impl AppEntry {
     }
 }
 
+/// Parses a stored certificate and builds its verifying key.
+fn parse(credential: &KeyCredential) -> Result<CertificateEntry, String> {
+    let certificate = Certificate::from_der(&credential.certificate_der).map_err(|e| e.to_string())?;
+    let verifier = VerifyingKey::from_spki_der(&certificate.spki_der()).map_err(|e| e.to_string())?;
+    Ok(CertificateEntry {
+        credential: credential.clone(),
+        certificate,
+        verifier,
+    })
+}
+
 /// Everything the token service needs, indexed.
+///
+/// The applications and their indexes are persistent maps: cloning the snapshot shares them,
+/// and adding or replacing one application makes new paths to it only (O(log n)), so that a
+/// write to one application of 100,000 costs what it costs in a directory of ten. Tenants and
+/// role assignments are few, and rebuilt whole when they change.
 #[derive(Clone, Default)]
 pub struct Snapshot {
     tenants: HashMap<Uuid, Arc<TenantEntry>>,
     aliases: HashMap<String, Uuid>,
     /// Applications by (tenant, appId): Microsoft Graph has the same appId in every tenant.
-    apps: HashMap<(Uuid, Uuid), Arc<AppEntry>>,
-    by_object_id: HashMap<Uuid, (Uuid, Uuid)>,
-    by_service_principal: HashMap<Uuid, (Uuid, Uuid)>,
-    by_identifier: HashMap<(Uuid, String), Uuid>,
-    assignments: Vec<AppRoleAssignment>,
-    roles: HashMap<(Uuid, Uuid), Vec<Uuid>>,
+    apps: imbl::HashMap<(Uuid, Uuid), Arc<AppEntry>>,
+    by_object_id: imbl::HashMap<Uuid, (Uuid, Uuid)>,
+    by_service_principal: imbl::HashMap<Uuid, (Uuid, Uuid)>,
+    by_identifier: imbl::HashMap<(Uuid, String), Uuid>,
+    assignments: Arc<Vec<AppRoleAssignment>>,
+    roles: Arc<HashMap<(Uuid, Uuid), Vec<Uuid>>>,
 }
 
 impl Snapshot {
@@ -134,17 +155,17 @@ impl Snapshot {
         apps: impl IntoIterator<Item = Arc<AppEntry>>,
         assignments: Vec<AppRoleAssignment>,
     ) -> Self {
-        let mut snapshot = Self {
-            tenants: tenants.into_iter().map(|t| (t.tenant.id, t)).collect(),
-            apps: apps.into_iter().map(|a| ((a.app.tenant_id, a.app.app_id), a)).collect(),
-            assignments,
-            ..Self::default()
-        };
-        snapshot.index();
+        let mut snapshot = Self::default();
+        snapshot.set_tenants(tenants);
+        for entry in apps {
+            snapshot.put_app(entry);
+        }
+        snapshot.set_assignments(assignments);
         snapshot
     }
 
-    fn index(&mut self) {
+    fn set_tenants(&mut self, tenants: impl IntoIterator<Item = Arc<TenantEntry>>) {
+        self.tenants = tenants.into_iter().map(|t| (t.tenant.id, t)).collect();
         self.aliases.clear();
         for (id, entry) in &self.tenants {
             for alias in [
@@ -155,63 +176,137 @@ impl Snapshot {
                 self.aliases.insert(alias, *id);
             }
         }
-        self.by_object_id = self.apps.iter().map(|(key, a)| (a.app.id, *key)).collect();
-        self.by_service_principal = self
-            .apps
-            .iter()
-            .map(|(key, a)| (a.app.service_principal_id, *key))
-            .collect();
-        self.by_identifier.clear();
-        for entry in self.apps.values() {
-            let app = &entry.app;
-            self.by_identifier
-                .insert((app.tenant_id, app.app_id.to_string()), app.app_id);
-            for uri in &app.identifier_uris {
-                self.by_identifier
-                    .insert((app.tenant_id, uri.trim_end_matches('/').to_lowercase()), app.app_id);
-            }
-        }
-        self.roles.clear();
-        for a in &self.assignments {
-            self.roles
+    }
+
+    fn set_assignments(&mut self, assignments: Vec<AppRoleAssignment>) {
+        let mut roles: HashMap<(Uuid, Uuid), Vec<Uuid>> = HashMap::new();
+        for a in &assignments {
+            roles
                 .entry((a.principal_id, a.resource_id))
                 .or_default()
                 .push(a.app_role_id);
+        }
+        self.roles = Arc::new(roles);
+        self.assignments = Arc::new(assignments);
+    }
+
+    /// The names an application is found by: its appId and its identifier URIs.
+    fn identifiers(app: &Application) -> impl Iterator<Item = (Uuid, String)> + '_ {
+        std::iter::once(app.app_id.to_string())
+            .chain(
+                app.identifier_uris
+                    .iter()
+                    .map(|uri| uri.trim_end_matches('/').to_lowercase()),
+            )
+            .map(|name| (app.tenant_id, name))
+    }
+
+    /// Adds `entry`, or replaces the application with its (tenant, appId), with its indexes.
+    fn put_app(&mut self, entry: Arc<AppEntry>) {
+        let key = (entry.app.tenant_id, entry.app.app_id);
+        if let Some(old) = self.apps.get(&key).cloned() {
+            self.unindex(&old);
+        }
+        let app = &entry.app;
+        self.by_object_id.insert(app.id, key);
+        self.by_service_principal.insert(app.service_principal_id, key);
+        for identifier in Self::identifiers(app) {
+            self.by_identifier.insert(identifier, app.app_id);
+        }
+        self.apps.insert(key, entry);
+    }
+
+    /// Removes an application and what indexes it.
+    fn remove_app(&mut self, key: (Uuid, Uuid)) -> Option<Arc<AppEntry>> {
+        let old = self.apps.remove(&key)?;
+        self.unindex(&old);
+        Some(old)
+    }
+
+    /// Removes the index entries that point at `old`, and only those: another application
+    /// may hold one of its identifier URIs by now.
+    fn unindex(&mut self, old: &AppEntry) {
+        let app = &old.app;
+        let key = (app.tenant_id, app.app_id);
+        if self.by_object_id.get(&app.id) == Some(&key) {
+            self.by_object_id.remove(&app.id);
+        }
+        if self.by_service_principal.get(&app.service_principal_id) == Some(&key) {
+            self.by_service_principal.remove(&app.service_principal_id);
+        }
+        for identifier in Self::identifiers(app) {
+            if self.by_identifier.get(&identifier) == Some(&app.app_id) {
+                self.by_identifier.remove(&identifier);
+            }
         }
     }
 
     /// The same snapshot with `entry` added or replaced.
     pub fn with_app(&self, entry: Arc<AppEntry>) -> Self {
         let mut next = self.clone();
-        next.apps.insert((entry.app.tenant_id, entry.app.app_id), entry);
-        next.index();
+        next.put_app(entry);
         next
     }
 
     /// The same snapshot without the application and the grants naming its service principal.
     pub fn without_app(&self, tenant_id: Uuid, app_id: Uuid) -> Self {
         let mut next = self.clone();
-        if let Some(entry) = next.apps.remove(&(tenant_id, app_id)) {
+        if let Some(entry) = next.remove_app((tenant_id, app_id)) {
             let sp = entry.app.service_principal_id;
-            next.assignments.retain(|a| a.principal_id != sp && a.resource_id != sp);
+            let assignments = next
+                .assignments
+                .iter()
+                .filter(|a| a.principal_id != sp && a.resource_id != sp)
+                .cloned()
+                .collect();
+            next.set_assignments(assignments);
         }
-        next.index();
+        next
+    }
+
+    /// The same snapshot with what a reload read: all tenants and role assignments, and the
+    /// applications removed (by object id) and written since the last one.
+    pub fn with_changes(
+        &self,
+        tenants: impl IntoIterator<Item = Arc<TenantEntry>>,
+        removed: &[Uuid],
+        written: impl IntoIterator<Item = Arc<AppEntry>>,
+        assignments: Vec<AppRoleAssignment>,
+    ) -> Self {
+        let mut next = self.clone();
+        next.set_tenants(tenants);
+        for id in removed {
+            if let Some(key) = next.by_object_id.get(id).copied() {
+                next.remove_app(key);
+            }
+        }
+        for entry in written {
+            // An application whose object id now names another (tenant, appId) leaves first.
+            if let Some(key) = next.by_object_id.get(&entry.app.id).copied()
+                && key != (entry.app.tenant_id, entry.app.app_id)
+            {
+                next.remove_app(key);
+            }
+            next.put_app(entry);
+        }
+        next.set_assignments(assignments);
         next
     }
 
     /// The same snapshot with `entry` added or replaced.
     pub fn with_tenant(&self, entry: Arc<TenantEntry>) -> Self {
         let mut next = self.clone();
-        next.tenants.insert(entry.tenant.id, entry);
-        next.index();
+        let mut tenants: Vec<_> = next.tenants.values().cloned().collect();
+        tenants.retain(|t| t.tenant.id != entry.tenant.id);
+        tenants.push(entry);
+        next.set_tenants(tenants);
         next
     }
 
     /// The same snapshot with other role assignments.
     pub fn with_assignments(&self, assignments: Vec<AppRoleAssignment>) -> Self {
         let mut next = self.clone();
-        next.assignments = assignments;
-        next.index();
+        next.set_assignments(assignments);
         next
     }
 
@@ -296,3 +391,6 @@ impl Snapshot {
         values
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -225,7 +225,7 @@ pub fn verify_proof(
     now: impl Into<Now>,
 ) -> Result<VerifiedProof, KeyProofError> {
     let Now { server: now, real } = now.into();
-    if !app.certificates.iter().any(|c| is_current(&c.credential, now)) {
+    if !app.certificates().iter().any(|c| is_current(&c.credential, now)) {
         return Err(KeyProofError::NoCurrentCertificate { app_id: app.app.app_id });
     }
     let jws = Jws::parse(proof.trim()).map_err(|e| match e {

@@ -16,6 +16,10 @@ pub struct Metrics {
     last_use_writes: AtomicU64,
     sign_ins_written: AtomicU64,
     sign_ins_dropped: AtomicU64,
+    directory_reloads: AtomicU64,
+    directory_reload_micros: AtomicU64,
+    directory_apps_read: AtomicU64,
+    directory_apps_rebuilt: AtomicU64,
 }
 
 impl Metrics {
@@ -39,6 +43,27 @@ impl Metrics {
         self.sign_ins_dropped.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A reload of the directory from the database took `took`, read `read` applications and
+    /// made new entries for `rebuilt` of them (the others were unchanged and kept).
+    pub(crate) fn directory_reloaded(&self, took: std::time::Duration, read: u64, rebuilt: u64) {
+        self.directory_reloads.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.directory_reload_micros.fetch_add(micros, Ordering::Relaxed);
+        self.directory_apps_read.fetch_add(read, Ordering::Relaxed);
+        self.directory_apps_rebuilt.fetch_add(rebuilt, Ordering::Relaxed);
+    }
+
+    /// Applications read from the database by reloads since start: after the first, only
+    /// those written since the one before.
+    pub fn directory_apps_read(&self) -> u64 {
+        self.directory_apps_read.load(Ordering::Relaxed)
+    }
+
+    /// Applications whose directory entries reloads made anew since start.
+    pub fn directory_apps_rebuilt(&self) -> u64 {
+        self.directory_apps_rebuilt.load(Ordering::Relaxed)
+    }
+
     /// How many credential last uses have been written to the database since start (one
     /// statement each, at most one per credential per minute).
     pub fn last_use_writes(&self) -> u64 {
@@ -58,12 +83,28 @@ impl Metrics {
              # HELP keyward_sign_in_records_total Token requests recorded in service-principal sign-in records, or dropped because the buffer was full.\n\
              # TYPE keyward_sign_in_records_total counter\n\
              keyward_sign_in_records_total{{result=\"written\"}} {}\n\
-             keyward_sign_in_records_total{{result=\"dropped\"}} {}\n",
+             keyward_sign_in_records_total{{result=\"dropped\"}} {}\n\
+             # HELP keyward_directory_reloads_total Reloads of the in-memory directory from the database (at start, and after a write by this or another server).\n\
+             # TYPE keyward_directory_reloads_total counter\n\
+             keyward_directory_reloads_total {}\n\
+             # HELP keyward_directory_reload_seconds_total Time spent in those reloads.\n\
+             # TYPE keyward_directory_reload_seconds_total counter\n\
+             keyward_directory_reload_seconds_total {:.6}\n\
+             # HELP keyward_directory_apps_read_total Applications those reloads read from the database (after the first, only those written since the one before).\n\
+             # TYPE keyward_directory_apps_read_total counter\n\
+             keyward_directory_apps_read_total {}\n\
+             # HELP keyward_directory_apps_rebuilt_total Applications whose in-memory entries those reloads made anew (the unchanged ones are kept).\n\
+             # TYPE keyward_directory_apps_rebuilt_total counter\n\
+             keyward_directory_apps_rebuilt_total {}\n",
             self.tokens_issued.load(Ordering::Relaxed),
             self.token_errors.load(Ordering::Relaxed),
             self.last_use_writes.load(Ordering::Relaxed),
             self.sign_ins_written.load(Ordering::Relaxed),
             self.sign_ins_dropped.load(Ordering::Relaxed),
+            self.directory_reloads.load(Ordering::Relaxed),
+            self.directory_reload_micros.load(Ordering::Relaxed) as f64 / 1e6,
+            self.directory_apps_read.load(Ordering::Relaxed),
+            self.directory_apps_rebuilt.load(Ordering::Relaxed),
         )
     }
 }

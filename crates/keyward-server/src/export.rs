@@ -360,7 +360,7 @@ async fn build(export: &Export, tenant_id: Uuid, secrets: bool) -> Result<(state
                 })
                 .collect(),
             certificates: entry
-                .certificates
+                .certificates()
                 .iter()
                 .map(|c| state::AppCertificate {
                     name: c.credential.display_name.clone(),

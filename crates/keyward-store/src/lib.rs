@@ -34,7 +34,9 @@ mod vault_model;
 
 pub use audit_model::AuditEvent;
 pub use cluster::{AttemptBucket, AttemptLimits, Cluster, DirectoryChange, DirectoryChanges, Lease};
-pub use model::{AppRole, AppRoleAssignment, Application, KeyCredential, PasswordCredential, SigningKey, Tenant};
+pub use model::{
+    AppRole, AppRoleAssignment, Application, ApplicationChanges, KeyCredential, PasswordCredential, SigningKey, Tenant,
+};
 pub use policy_model::{AppManagementPolicy, AppliedState, CredentialRestriction};
 pub use usage_model::{CredentialUse, ServicePrincipalSignIn, SignInQuery};
 pub use user_model::{Grant, GrantKind, Redemption, User};
@@ -183,8 +185,13 @@ pub trait DirectoryStore: Send + Sync + 'static {
     /// Deletes an application and the role assignments that name its service principal.
     /// Returns whether it existed.
     async fn delete_application(&self, tenant_id: Uuid, id: Uuid) -> Result<bool>;
-    /// Every application of every tenant.
+    /// Every application of every tenant, read a page at a time (100,000 applications with ten
+    /// certificates each are about a gigabyte of documents: never all of them at once).
     async fn applications(&self) -> Result<Vec<Application>>;
+    /// The applications written and removed after directory revision `since` (a value
+    /// [`DirectoryStore::directory_revision`] returned): reading only these keeps a reload
+    /// proportional to what changed.
+    async fn applications_changed_since(&self, since: i64) -> Result<ApplicationChanges>;
 
     /// Adds a role assignment. [`Error::Conflict`] if its id is taken or the same principal
     /// already has that role on that resource; [`Error::NotFound`] if its tenant does not exist.

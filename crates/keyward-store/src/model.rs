@@ -58,6 +58,17 @@ pub struct Application {
     pub version: i64,
 }
 
+/// What changed among the applications after a directory revision: what a server sharing the
+/// database reads instead of every application.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplicationChanges {
+    /// Applications written (made or changed) since, as they are now.
+    pub changed: Vec<Application>,
+    /// Object ids of applications removed since. An id may be listed here and, made again, in
+    /// `changed` as well.
+    pub removed: Vec<Uuid>,
+}
+
 /// A certificate credential (Graph `keyCredential` of type `AsymmetricX509Cert`, usage `Verify`).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -39,7 +39,7 @@ async fn a_new_application_with_its_certificate_is_stored_once() {
     let mut new = named("daemon");
     new.key_credentials = vec![credential()];
     let entry = t.authority.create_application(t.tenant.tenant.id, new).await.unwrap();
-    assert_eq!(entry.certificates.len(), 1, "the certificate is ready for assertions");
+    assert_eq!(entry.certificates().len(), 1, "the certificate is ready for assertions");
     assert_eq!(entry.app.identifier_uris, [format!("api://{}", entry.app.app_id)]);
     assert_eq!(entry.app.version, 1, "one write, not a create and an update");
     assert_eq!(stored(&t).await.len(), before + 1);
@@ -294,7 +294,7 @@ async fn an_application_is_registered_with_the_ids_given_and_a_taken_id_is_refus
         (entry.app.app_id, entry.app.id, entry.app.service_principal_id),
         (app_id, object_id, sp)
     );
-    assert_eq!(entry.certificates.len(), 1);
+    assert_eq!(entry.certificates().len(), 1);
     let before = stored(&t).await;
 
     for (again, what) in [

@@ -130,7 +130,7 @@ impl Attempt {
         self.key_id = client.credential;
         self.authenticated = true;
         if client.method == ClientAuthMethod::Certificate {
-            self.thumbprint = client.app.certificates.iter().find_map(|c| {
+            self.thumbprint = client.app.certificates().iter().find_map(|c| {
                 (Some(c.credential.key_id) == client.credential).then(|| c.certificate.thumbprints().sha1_hex())
             });
         }

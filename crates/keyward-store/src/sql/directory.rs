@@ -7,9 +7,12 @@ use super::{Backend, Column, SqlStore};
 use crate::columns::{Document, IdColumn, document, from_document, time_text};
 use crate::conflict::{self, Failure, database};
 use crate::{
-    AppManagementPolicy, AppRoleAssignment, Application, AppliedState, DirectoryStore, Error, Result, SigningKey,
-    Tenant, rows,
+    AppManagementPolicy, AppRoleAssignment, Application, ApplicationChanges, AppliedState, DirectoryStore, Error,
+    Result, SigningKey, Tenant, rows,
 };
+
+/// How many application documents [`DirectoryStore::applications`] reads at a time.
+const APPLICATIONS_PAGE: i64 = 1000;
 
 impl<DB> SqlStore<DB>
 where
@@ -256,11 +259,52 @@ where
     }
 
     async fn applications(&self) -> Result<Vec<Application>> {
-        let documents: Vec<Document> = sqlx::query_scalar("SELECT document FROM applications ORDER BY tenant_id, id")
+        let mut apps = Vec::new();
+        let mut after: Option<DB::Id> = None;
+        loop {
+            let page: Vec<(DB::Id, Document)> = match after {
+                None => {
+                    sqlx::query_as("SELECT id, document FROM applications ORDER BY id LIMIT $1")
+                        .bind(APPLICATIONS_PAGE)
+                        .fetch_all(&self.pool)
+                        .await
+                }
+                Some(last) => {
+                    sqlx::query_as("SELECT id, document FROM applications WHERE id > $1 ORDER BY id LIMIT $2")
+                        .bind(last)
+                        .bind(APPLICATIONS_PAGE)
+                        .fetch_all(&self.pool)
+                        .await
+                }
+            }
+            .map_err(database)?;
+            let full = page.len() as i64 == APPLICATIONS_PAGE;
+            after = None;
+            for (id, document) in page {
+                apps.push(from_document(&document, "application")?);
+                after = Some(id);
+            }
+            if !full {
+                return Ok(apps);
+            }
+        }
+    }
+
+    async fn applications_changed_since(&self, since: i64) -> Result<ApplicationChanges> {
+        let documents: Vec<Document> = sqlx::query_scalar("SELECT document FROM applications WHERE revision > $1")
+            .bind(since)
             .fetch_all(&self.pool)
             .await
             .map_err(database)?;
-        rows::models(documents, "application")
+        let removed: Vec<DB::Id> = sqlx::query_scalar("SELECT id FROM removed_applications WHERE revision > $1")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(ApplicationChanges {
+            changed: rows::models(documents, "application")?,
+            removed: rows::ids(removed, "removed application")?,
+        })
     }
 
     async fn insert_role_assignment(&self, assignment: &AppRoleAssignment) -> Result<()> {

@@ -29,7 +29,8 @@ use audit::{
     audit_events_of_one_target, audit_events_of_other_tenants_are_not_listed, long_audit_text_is_cut,
 };
 use directory::{
-    application, application_round_trip, assignment, concurrent_updates_one_wins,
+    all_applications_are_read_across_pages, application, application_round_trip, assignment,
+    changes_since_a_revision_are_the_writes_after_it, concurrent_updates_one_wins,
     delete_application_cascades_assignments, directory_revision_moves_with_directory_writes,
     duplicate_application_conflicts, duplicate_role_assignment_conflicts, duplicate_tenant_conflicts,
     failed_rotation_changes_nothing, identifier_uri_listed_twice_is_invalid, missing_rows_are_not_found,
@@ -222,6 +223,8 @@ conformance! {
     rotation_keeps_one_active_key,
     failed_rotation_changes_nothing,
     directory_revision_moves_with_directory_writes,
+    changes_since_a_revision_are_the_writes_after_it,
+    all_applications_are_read_across_pages,
     user_round_trip,
     duplicate_user_conflicts,
     user_optimistic_concurrency,

@@ -578,3 +578,59 @@ pub(crate) async fn directory_revision_moves_with_directory_writes(store: Arc<dy
     assert!(store.insert_tenant(&tenant).await.is_err());
     assert_eq!(store.directory_revision().await.unwrap(), last);
 }
+
+/// A reload reads what changed after the revision it saw last: the applications written since
+/// (made or updated, as they are now) and the ids of those removed, and nothing older.
+pub(crate) async fn changes_since_a_revision_are_the_writes_after_it(store: Arc<dyn Store>) {
+    let tenant = with_tenant(&*store).await;
+    let (mut kept, doomed, untouched) = (application(&tenant), application(&tenant), application(&tenant));
+    for app in [&kept, &doomed, &untouched] {
+        store.insert_application(app).await.unwrap();
+    }
+    let seen = store.directory_revision().await.unwrap();
+    let nothing = store.applications_changed_since(seen).await.unwrap();
+    assert!(nothing.changed.is_empty() && nothing.removed.is_empty(), "{nothing:?}");
+
+    kept.version = 2;
+    kept.display_name = "renamed".into();
+    store.update_application(&kept).await.unwrap();
+    assert!(store.delete_application(tenant.id, doomed.id).await.unwrap());
+    let made = application(&tenant);
+    store.insert_application(&made).await.unwrap();
+
+    let changes = store.applications_changed_since(seen).await.unwrap();
+    let mut changed: Vec<_> = changes.changed.iter().map(|a| a.id).collect();
+    changed.sort();
+    let mut expected = vec![kept.id, made.id];
+    expected.sort();
+    assert_eq!(
+        changed, expected,
+        "the updated and the new application, not the untouched one"
+    );
+    assert!(
+        changes.changed.contains(&kept),
+        "changed applications are read as they are now"
+    );
+    assert_eq!(changes.removed, vec![doomed.id]);
+
+    // Nothing after the latest revision; and from the start, every write ever made.
+    let latest = store.directory_revision().await.unwrap();
+    let none = store.applications_changed_since(latest).await.unwrap();
+    assert!(none.changed.is_empty() && none.removed.is_empty(), "{none:?}");
+    let all = store.applications_changed_since(i64::MIN).await.unwrap();
+    assert!(all.changed.iter().any(|a| a.id == untouched.id));
+}
+
+/// Every application is read back, across the pages `applications` reads them in.
+pub(crate) async fn all_applications_are_read_across_pages(store: Arc<dyn Store>) {
+    let tenant = with_tenant(&*store).await;
+    let mut made = Vec::new();
+    for _ in 0..1100 {
+        let mut app = application(&tenant);
+        app.identifier_uris.clear();
+        store.insert_application(&app).await.unwrap();
+        made.push(app.id);
+    }
+    let read: std::collections::HashSet<_> = store.applications().await.unwrap().into_iter().map(|a| a.id).collect();
+    assert!(made.iter().all(|id| read.contains(id)), "every application is read");
+}
