@@ -211,6 +211,13 @@ impl Authority {
         Ok(())
     }
 
+    /// An application as stored, certificates included (the directory's entries hold what the
+    /// token endpoint needs of them, not the certificates): for code that writes a whole
+    /// document, or shows a certificate.
+    pub async fn stored_application(&self, tenant_id: Uuid, object_id: Uuid) -> Result<Option<Application>> {
+        Ok(self.store.application(tenant_id, object_id).await?)
+    }
+
     /// Changes an application with `change`, which sees the current document. The change is
     /// stored, then published; a removed credential is refused from the next request on.
     pub async fn update_application<T>(
@@ -221,18 +228,24 @@ impl Authority {
     ) -> Result<(Arc<AppEntry>, T)> {
         let _guard = self.writes.lock().await;
         let snapshot = self.snapshot();
-        let current = snapshot
+        snapshot
             .app_by_object_id(tenant_id, object_id)
             .ok_or_else(|| Error::ApplicationNotFound(object_id.to_string()))?;
-        let mut app = current.app.clone();
+        // The document as stored, certificates included: the directory's copy has none.
+        let current = self
+            .store
+            .application(tenant_id, object_id)
+            .await?
+            .ok_or_else(|| Error::ApplicationNotFound(object_id.to_string()))?;
+        let mut app = current.clone();
         let output = change(&mut app)?;
-        app.id = current.app.id;
-        app.tenant_id = current.app.tenant_id;
-        app.app_id = current.app.app_id;
-        app.service_principal_id = current.app.service_principal_id;
-        app.version = current.app.version + 1;
+        app.id = current.id;
+        app.tenant_id = current.tenant_id;
+        app.app_id = current.app_id;
+        app.service_principal_id = current.service_principal_id;
+        app.version = current.version + 1;
         check_application(&snapshot, &app)?;
-        self.check_credential_policy(&app, Some(&current.app)).await?;
+        self.check_credential_policy(&app, Some(&current)).await?;
         self.store.update_application(&app).await?;
         let entry = Arc::new(AppEntry::new(app));
         self.directory.replace(snapshot.with_app(Arc::clone(&entry)));

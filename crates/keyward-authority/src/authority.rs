@@ -215,24 +215,30 @@ impl Authority {
         // since the revision the last one read, so that a write to one application of 100,000
         // costs every server a reload of one.
         let since = self.revision.load(Ordering::Acquire);
-        let (removed, written) = if since == i64::MIN {
-            (Vec::new(), self.store.applications().await?)
+        let (removed, written, read, rebuilt) = if since == i64::MIN {
+            let all = self.load_applications().await?;
+            let count = all.len() as u64;
+            (Vec::new(), all, count, count)
         } else {
             let changes = self.store.applications_changed_since(since).await?;
-            (changes.removed, changes.changed)
+            let read = changes.changed.len() as u64;
+            let mut rebuilt = 0;
+            let written: Vec<_> = changes
+                .changed
+                .into_iter()
+                .map(|app| {
+                    let made = AppEntry::new(app);
+                    match current.app_by_object_id(made.app.tenant_id, made.app.id) {
+                        Some(entry) if entry.same_as(&made) => Arc::clone(entry),
+                        _ => {
+                            rebuilt += 1;
+                            Arc::new(made)
+                        }
+                    }
+                })
+                .collect();
+            (changes.removed, written, read, rebuilt)
         };
-        let read = written.len() as u64;
-        let mut rebuilt = 0;
-        let written: Vec<_> = written
-            .into_iter()
-            .map(|app| match current.app_by_object_id(app.tenant_id, app.id) {
-                Some(entry) if entry.app == app => Arc::clone(entry),
-                _ => {
-                    rebuilt += 1;
-                    Arc::new(AppEntry::new(app))
-                }
-            })
-            .collect();
         let assignments = self.store.role_assignments().await?;
         self.directory
             .replace(current.with_changes(tenants, &removed, written, assignments));
@@ -240,6 +246,35 @@ impl Authority {
         self.metrics.directory_reloaded(started.elapsed(), read, rebuilt);
         tracing::debug!(revision, took = ?started.elapsed(), "directory reloaded");
         Ok(())
+    }
+
+    /// Every stored application as a directory entry. Read a page at a time, each page made
+    /// into entries on the blocking pool while the next one is read: 100,000 applications with
+    /// ten certificates each are about a gigabyte of documents, of which only the entries (about
+    /// half a gigabyte) are kept, and the two cores of a small machine both work.
+    async fn load_applications(&self) -> Result<Vec<Arc<AppEntry>>> {
+        const PAGE: u32 = 1000;
+        let mut entries = Vec::new();
+        let mut making: Option<tokio::task::JoinHandle<Vec<Arc<AppEntry>>>> = None;
+        let mut after = None;
+        loop {
+            let page = self.store.applications_after(after, PAGE).await?;
+            let last_page = page.len() < PAGE as usize;
+            after = page.last().map(|a| a.id);
+            if let Some(made) = making.take() {
+                entries.extend(made.await.map_err(|e| Error::LoadStopped(e.to_string()))?);
+            }
+            making = Some(tokio::task::spawn_blocking(move || {
+                page.into_iter().map(|app| Arc::new(AppEntry::new(app))).collect()
+            }));
+            if last_page {
+                break;
+            }
+        }
+        if let Some(made) = making {
+            entries.extend(made.await.map_err(|e| Error::LoadStopped(e.to_string()))?);
+        }
+        Ok(entries)
     }
 
     /// Keeps the directory in step with other servers sharing the database. On PostgreSQL every
@@ -427,7 +462,12 @@ impl Authority {
                     if existing.app.redirect_uris != app.redirect_uris
                         || existing.app.identifier_uris != app.identifier_uris =>
                 {
-                    let mut changed = existing.app.clone();
+                    // As stored: the directory's copy has no certificates.
+                    let mut changed = self
+                        .store
+                        .application(tenant_id, existing.app.id)
+                        .await?
+                        .ok_or_else(|| Error::ApplicationNotFound(existing.app.id.to_string()))?;
                     changed.redirect_uris = app.redirect_uris;
                     changed.identifier_uris = app.identifier_uris;
                     changed.version += 1;

@@ -411,9 +411,7 @@ pub fn authenticate_assertion(
             found: thumbprint.hash(),
             expected,
             thumbprint: thumbprint.to_hex(),
-            registered_as: app
-                .certificate(&thumbprint)
-                .map(|c| c.certificate.thumbprints().sha1_hex()),
+            registered_as: app.certificate(&thumbprint).map(|c| c.thumbprints.sha1_hex()),
         }
         .into());
     }
@@ -427,19 +425,18 @@ pub fn authenticate_assertion(
                 .certificates()
                 .iter()
                 .map(|c| {
-                    let t = c.certificate.thumbprints();
+                    let t = &c.thumbprints;
                     format!("{} (SHA-256 {})", t.sha1_hex(), t.sha256_hex())
                 })
                 .collect(),
         }
         .into());
     };
-    let credential = &registered.credential;
-    if now < credential.start || now > credential.end {
+    if !registered.is_current(now) {
         return Err(AssertionError::CertificateNotCurrent {
             thumbprint: thumbprint.to_hex(),
-            start: credential.start,
-            end: credential.end,
+            start: registered.start,
+            end: registered.end,
             now,
         }
         .into());
@@ -447,11 +444,17 @@ pub fn authenticate_assertion(
     if let Some(chain) = &header.x5c {
         let leaf = chain.first().map(|c| c.split_whitespace().collect::<String>());
         let leaf = leaf.and_then(|c| STANDARD.decode(c).ok());
-        if leaf.as_deref() != Some(registered.certificate.der()) {
+        // The registered certificate is not kept in memory; its SHA-256 thumbprint names it.
+        let leaf = leaf.map(|der| keyward_pki::Thumbprints::of(&der));
+        if leaf.is_none_or(|leaf| leaf != registered.thumbprints) {
             return Err(AssertionError::ChainMismatch.into());
         }
     }
-    jws.verify(&registered.verifier, allowed)
+    let verifier = registered.verifier().map_err(|reason| AssertionError::BadSignature {
+        reason: reason.to_owned(),
+        thumbprint: thumbprint.to_hex(),
+    })?;
+    jws.verify(verifier, allowed)
         .map_err(|e| AssertionError::BadSignature {
             reason: e.to_string(),
             thumbprint: thumbprint.to_hex(),
@@ -472,7 +475,7 @@ pub fn authenticate_assertion(
     Ok(AuthenticatedClient {
         app: Arc::clone(app),
         method: ClientAuthMethod::Certificate,
-        credential: Some(credential.key_id),
+        credential: Some(registered.key_id),
     })
 }
 

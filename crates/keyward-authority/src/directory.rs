@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use keyward_jose::VerifyingKey;
-use keyward_pki::{Certificate, Thumbprint};
+use keyward_pki::{Certificate, Thumbprint, Thumbprints};
 use keyward_store::{AppRoleAssignment, Application, KeyCredential, PasswordCredential, Tenant};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -53,60 +53,107 @@ pub struct TenantEntry {
     pub token_endpoints: Vec<String>,
 }
 
-/// A registered certificate, parsed.
+/// A registered certificate as the token endpoint needs it: its dates, thumbprints and public
+/// key, not the certificate (which stays in the database: a million RSA-2048 certificates are
+/// 830 MB of DER, a million of these about 450 MB).
 pub struct CertificateEntry {
-    /// The stored credential.
-    pub credential: KeyCredential,
-    /// The certificate.
-    pub certificate: Certificate,
-    /// The key that checks assertions signed by the certificate's key.
-    pub verifier: VerifyingKey,
+    /// The credential's `keyId`.
+    pub key_id: Uuid,
+    /// When it becomes usable.
+    pub start: OffsetDateTime,
+    /// When it stops being usable.
+    pub end: OffsetDateTime,
+    /// The certificate's SHA-1 and SHA-256 thumbprints.
+    pub thumbprints: Thumbprints,
+    spki: Box<[u8]>,
+    /// Boxed: most entries never build one, and an empty slot is then 8 bytes, not 200.
+    verifier: OnceLock<Box<Result<VerifyingKey, String>>>,
+}
+
+impl CertificateEntry {
+    /// Reads what the token endpoint needs from a stored credential's certificate.
+    fn of(credential: &KeyCredential) -> Result<Self, String> {
+        // Checked whole when it was registered; here only walked to its key (a million of them
+        // are read at start).
+        let spki = Certificate::spki_of(&credential.certificate_der).map_err(|e| e.to_string())?;
+        Ok(Self {
+            key_id: credential.key_id,
+            start: credential.start,
+            end: credential.end,
+            thumbprints: Thumbprints::of(&credential.certificate_der),
+            spki: spki.into(),
+            verifier: OnceLock::new(),
+        })
+    }
+
+    /// The key that checks what the certificate's key signed, built at the first call (most
+    /// registered certificates never sign anything while a server runs).
+    pub fn verifier(&self) -> Result<&VerifyingKey, &str> {
+        self.verifier
+            .get_or_init(|| Box::new(VerifyingKey::from_spki_der(&self.spki).map_err(|e| e.to_string())))
+            .as_ref()
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// Whether it is usable at `now`.
+    pub fn is_current(&self, now: OffsetDateTime) -> bool {
+        self.start <= now && now <= self.end
+    }
 }
 
 /// An application with its credentials ready for use.
-///
-/// Its certificates are parsed, and their verifying keys built, when they are first needed
-/// (the application's first client assertion or key proof), not when the entry is made: a
-/// directory of 100,000 applications with ten certificates each starts without parsing a
-/// million certificates, and holds parsed only those of the applications that sign in.
 pub struct AppEntry {
-    /// The stored document.
+    /// The stored document, but for its certificates: each key credential's `certificate_der`
+    /// is empty here (the certificates stay in the database; [`AppEntry::certificates`] has what
+    /// is needed of them). Code that writes the document reads it from the store first
+    /// ([`crate::Authority::update_application`] does).
     pub app: Application,
-    certificates: OnceLock<Vec<CertificateEntry>>,
+    certificates: Vec<CertificateEntry>,
 }
 
 impl AppEntry {
-    /// The entry for a stored application; its certificates are parsed at their first use.
-    pub fn new(app: Application) -> Self {
-        Self {
-            app,
-            certificates: OnceLock::new(),
+    /// The entry for a stored application: its certificates are read (and then dropped from
+    /// the document); one that no longer parses is left out, and logged.
+    pub fn new(mut app: Application) -> Self {
+        let mut certificates = Vec::with_capacity(app.key_credentials.len());
+        for credential in &mut app.key_credentials {
+            match CertificateEntry::of(credential) {
+                Ok(entry) => certificates.push(entry),
+                Err(reason) => {
+                    tracing::warn!(app_id = %app.app_id, key_id = %credential.key_id, %reason, "stored certificate skipped");
+                }
+            }
+            credential.certificate_der = Vec::new();
         }
+        Self { app, certificates }
     }
 
-    /// Its certificates with their verifying keys, parsed at the first call. A stored
-    /// certificate that no longer parses is left out (and logged).
+    /// Its certificates, in the document's order (less any that did not parse).
     pub fn certificates(&self) -> &[CertificateEntry] {
-        self.certificates.get_or_init(|| {
-            let app = &self.app;
-            app.key_credentials
-                .iter()
-                .filter_map(|credential| match parse(credential) {
-                    Ok(entry) => Some(entry),
-                    Err(reason) => {
-                        tracing::warn!(app_id = %app.app_id, key_id = %credential.key_id, %reason, "stored certificate skipped");
-                        None
-                    }
-                })
-                .collect()
-        })
+        &self.certificates
     }
 
     /// The registered certificate with this thumbprint (SHA-1 or SHA-256).
     pub fn certificate(&self, thumbprint: &Thumbprint) -> Option<&CertificateEntry> {
-        self.certificates()
-            .iter()
-            .find(|c| c.certificate.thumbprints().matches(thumbprint))
+        self.certificates.iter().find(|c| c.thumbprints.matches(thumbprint))
+    }
+
+    /// The registered certificate with this key id.
+    pub fn certificate_by_key_id(&self, key_id: Uuid) -> Option<&CertificateEntry> {
+        self.certificates.iter().find(|c| c.key_id == key_id)
+    }
+
+    /// Whether this entry was made from `other`'s document: the same document and the same
+    /// certificates.
+    pub fn same_as(&self, other: &AppEntry) -> bool {
+        self.app == other.app
+            && self.certificates.len() == other.certificates.len()
+            && self
+                .certificates
+                .iter()
+                .zip(&other.certificates)
+                .all(|(a, b)| a.key_id == b.key_id && a.thumbprints == b.thumbprints)
     }
 
     /// Secrets valid at `now`.
@@ -116,17 +163,6 @@ impl AppEntry {
             .iter()
             .filter(move |p| p.start <= now && now <= p.end)
     }
-}
-
-/// Parses a stored certificate and builds its verifying key.
-fn parse(credential: &KeyCredential) -> Result<CertificateEntry, String> {
-    let certificate = Certificate::from_der(&credential.certificate_der).map_err(|e| e.to_string())?;
-    let verifier = VerifyingKey::from_spki_der(&certificate.spki_der()).map_err(|e| e.to_string())?;
-    Ok(CertificateEntry {
-        credential: credential.clone(),
-        certificate,
-        verifier,
-    })
 }
 
 /// Everything the token service needs, indexed.
@@ -358,6 +394,26 @@ impl Snapshot {
     /// Applications of a tenant, oldest first.
     pub fn apps_of(&self, tenant_id: Uuid) -> Vec<&Arc<AppEntry>> {
         let mut apps: Vec<_> = self.apps.values().filter(|a| a.app.tenant_id == tenant_id).collect();
+        apps.sort_by_key(|a| (a.app.created, a.app.id));
+        apps
+    }
+
+    /// Applications of a tenant whose display name is `name`, without regard to case, oldest
+    /// first. Reads every entry's name, never a document or a certificate.
+    pub fn apps_named(&self, tenant_id: Uuid, name: &str) -> Vec<&Arc<AppEntry>> {
+        let wanted = name.to_lowercase();
+        let mut apps: Vec<_> = self
+            .apps
+            .values()
+            .filter(|a| {
+                a.app.tenant_id == tenant_id
+                    && a.app
+                        .display_name
+                        .chars()
+                        .flat_map(char::to_lowercase)
+                        .eq(wanted.chars())
+            })
+            .collect();
         apps.sort_by_key(|a| (a.app.created, a.app.id));
         apps
     }

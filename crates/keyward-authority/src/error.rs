@@ -116,6 +116,10 @@ pub enum Error {
     /// The password hasher's worker pool has stopped.
     #[error("the password hasher is shutting down")]
     PasswordHasherStopped,
+    /// Reading the stored applications into the directory stopped halfway (the runtime is
+    /// shutting down).
+    #[error("loading the applications stopped: {0}")]
+    LoadStopped(String),
 }
 
 /// Why an application document (a new one or a change) was refused. Nothing is written.

@@ -225,7 +225,7 @@ pub fn verify_proof(
     now: impl Into<Now>,
 ) -> Result<VerifiedProof, KeyProofError> {
     let Now { server: now, real } = now.into();
-    if !app.certificates().iter().any(|c| is_current(&c.credential, now)) {
+    if !app.certificates().iter().any(|c| c.is_current(now)) {
         return Err(KeyProofError::NoCurrentCertificate { app_id: app.app.app_id });
     }
     let jws = Jws::parse(proof.trim()).map_err(|e| match e {
@@ -252,11 +252,11 @@ pub fn verify_proof(
             app_id: app.app.app_id,
         });
     };
-    if !is_current(&registered.credential, now) {
+    if !registered.is_current(now) {
         return Err(KeyProofError::CertificateNotCurrent {
             thumbprint: thumbprint.to_hex(),
-            start: registered.credential.start,
-            end: registered.credential.end,
+            start: registered.start,
+            end: registered.end,
         });
     }
     let allowed: &[Algorithm] = if policy.allow_es256 {
@@ -264,11 +264,14 @@ pub fn verify_proof(
     } else {
         &[Algorithm::Rs256, Algorithm::Ps256]
     };
-    jws.verify(&registered.verifier, allowed)
-        .map_err(|e| KeyProofError::BadSignature {
-            thumbprint: thumbprint.to_hex(),
-            reason: e.to_string(),
-        })?;
+    let verifier = registered.verifier().map_err(|reason| KeyProofError::BadSignature {
+        thumbprint: thumbprint.to_hex(),
+        reason: reason.to_owned(),
+    })?;
+    jws.verify(verifier, allowed).map_err(|e| KeyProofError::BadSignature {
+        thumbprint: thumbprint.to_hex(),
+        reason: e.to_string(),
+    })?;
 
     // Authentic: now, is it for this application, for Graph, and current?
     let claims: ProofClaims =
@@ -306,14 +309,10 @@ pub fn verify_proof(
     let usable_until =
         OffsetDateTime::from_unix_timestamp(exp.as_unix()).unwrap_or(real) + policy.clock_skew + (now - real);
     Ok(VerifiedProof {
-        signer: registered.credential.key_id,
+        signer: registered.key_id,
         replay_id,
         usable_until,
     })
-}
-
-fn is_current(credential: &KeyCredential, now: OffsetDateTime) -> bool {
-    credential.start <= now && now <= credential.end
 }
 
 /// Checks `exp` (required, at most [`MAX_PROOF_LIFETIME`] away) and `nbf` against `now`.

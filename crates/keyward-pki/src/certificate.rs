@@ -95,6 +95,36 @@ impl Certificate {
         })
     }
 
+    /// The SubjectPublicKeyInfo of a DER certificate, found by walking the outer structure only
+    /// (the fields before it are skipped, not read): what a directory holding a million
+    /// certificates that were checked when they were registered reads of each at start, about
+    /// a hundred times faster than [`Certificate::from_der`]. Bytes after the certificate, or a
+    /// structure that is not a certificate's, are an error; the key itself is not checked.
+    pub fn spki_of(der: &[u8]) -> Result<&[u8]> {
+        let cut = |e: asn1::DerError| corrupt("X.509 certificate", e.describe());
+        let (certificate, rest) = asn1::expect(der, asn1::tag::SEQUENCE).map_err(cut)?;
+        if !rest.is_empty() {
+            return Err(corrupt(
+                "X.509 certificate",
+                format!("{} unexpected bytes after the certificate", rest.len()),
+            ));
+        }
+        let (tbs, _) = asn1::expect(certificate.value, asn1::tag::SEQUENCE).map_err(cut)?;
+        let mut fields = tbs.value;
+        // [0] EXPLICIT version, when present.
+        if fields.first() == Some(&0xa0) {
+            fields = asn1::read(fields).map_err(cut)?.1;
+        }
+        let (_serial, after) = asn1::expect(fields, asn1::tag::INTEGER).map_err(cut)?;
+        fields = after;
+        // signature, issuer, validity, subject: four SEQUENCEs, skipped.
+        for _ in 0..4 {
+            fields = asn1::expect(fields, asn1::tag::SEQUENCE).map_err(cut)?.1;
+        }
+        let (spki, _) = asn1::expect(fields, asn1::tag::SEQUENCE).map_err(cut)?;
+        Ok(spki.raw)
+    }
+
     /// The DER encoding.
     pub fn der(&self) -> &[u8] {
         &self.der

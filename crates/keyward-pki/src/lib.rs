@@ -49,6 +49,15 @@ pub mod fuzzing {
     pub fn read_any(data: &[u8]) {
         let _ = crate::read(data, None);
         let _ = crate::read(data, Some("password"));
+        // The quick walk to a certificate's public key finds what the full parse finds.
+        let quick = crate::Certificate::spki_of(data);
+        if let Ok(certificate) = crate::Certificate::from_der(data) {
+            assert_eq!(
+                quick.ok(),
+                Some(certificate.spki_der().as_slice()),
+                "spki_of disagrees with the parser"
+            );
+        }
     }
 
     /// Parses arbitrary bytes as PEM text.

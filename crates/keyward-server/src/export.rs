@@ -308,6 +308,15 @@ async fn build(export: &Export, tenant_id: Uuid, secrets: bool) -> Result<(state
                 }),
             }
         }
+        // The certificates as stored: the directory's entries do not keep them.
+        let Some(stored) = export
+            .authority
+            .stored_application(tenant_id, app.id)
+            .await
+            .map_err(|e| internal("the applications", e))?
+        else {
+            continue; // Removed meanwhile.
+        };
         doc.apps.push(state::App {
             name: app.display_name.clone(),
             tenant: Some(tenant_name.clone()),
@@ -359,15 +368,18 @@ async fn build(export: &Export, tenant_id: Uuid, secrets: bool) -> Result<(state
                     }
                 })
                 .collect(),
-            certificates: entry
-                .certificates()
+            certificates: stored
+                .key_credentials
                 .iter()
-                .map(|c| state::AppCertificate {
-                    name: c.credential.display_name.clone(),
-                    file: None,
-                    pem: Some(c.certificate.pem()),
-                    generate: None,
-                    key_id: Some(c.credential.key_id),
+                .filter_map(|c| {
+                    let certificate = keyward_pki::Certificate::from_der(&c.certificate_der).ok()?;
+                    Some(state::AppCertificate {
+                        name: c.display_name.clone(),
+                        file: None,
+                        pem: Some(certificate.pem()),
+                        generate: None,
+                        key_id: Some(c.key_id),
+                    })
                 })
                 .collect(),
         });

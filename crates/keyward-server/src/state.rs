@@ -421,7 +421,15 @@ impl StateService {
                 );
                 continue;
             }
-            let current = snapshot.app_by_object_id(tenant_id, object_id).map(|e| e.app.clone());
+            // As stored, certificates included: the directory's copy has none, and the plan
+            // compares certificates and writes whole documents.
+            let current = match self.authority.stored_application(tenant_id, object_id).await {
+                Ok(current) => current,
+                Err(e) => {
+                    p.problem(path, e.to_string());
+                    continue;
+                }
+            };
             if current.is_none()
                 && let Some(other) = snapshot.app_in_tenant(tenant_id, app_id)
             {

@@ -89,10 +89,9 @@ impl AuthorityApplications {
             .cloned()
             .ok_or(keyward_vault::Error::ApplicationNotFound(app_id))?;
         if entry
-            .app
-            .key_credentials
+            .certificates()
             .iter()
-            .any(|k| k.certificate_der == certificate.der())
+            .any(|c| c.thumbprints == *certificate.thumbprints())
         {
             return Ok(false);
         }

@@ -185,13 +185,18 @@ pub trait DirectoryStore: Send + Sync + 'static {
     /// Deletes an application and the role assignments that name its service principal.
     /// Returns whether it existed.
     async fn delete_application(&self, tenant_id: Uuid, id: Uuid) -> Result<bool>;
-    /// Every application of every tenant, read a page at a time (100,000 applications with ten
-    /// certificates each are about a gigabyte of documents: never all of them at once).
+    /// Every application of every tenant.
     async fn applications(&self) -> Result<Vec<Application>>;
+    /// Up to `limit` applications of every tenant, in object id order, after the one with
+    /// object id `after` (from the first when `None`): how a server reads a directory of
+    /// 100,000 applications, about a gigabyte of documents, without holding it all at once.
+    async fn applications_after(&self, after: Option<Uuid>, limit: u32) -> Result<Vec<Application>>;
     /// The applications written and removed after directory revision `since` (a value
     /// [`DirectoryStore::directory_revision`] returned): reading only these keeps a reload
     /// proportional to what changed.
     async fn applications_changed_since(&self, since: i64) -> Result<ApplicationChanges>;
+    /// One application of a tenant, by object id, as stored (certificates included).
+    async fn application(&self, tenant_id: Uuid, id: Uuid) -> Result<Option<Application>>;
 
     /// Adds a role assignment. [`Error::Conflict`] if its id is taken or the same principal
     /// already has that role on that resource; [`Error::NotFound`] if its tenant does not exist.

@@ -323,11 +323,8 @@ pub(crate) async fn find(api: &Connection, app: &str) -> anyhow::Result<Object<A
         }
         bail!("no application has the appId or object id {uuid}");
     }
-    let all = api.applications().await?;
-    let named: Vec<&Object<Application>> = all
-        .iter()
-        .filter(|a| a.display_name.eq_ignore_ascii_case(app))
-        .collect();
+    let all = api.applications_named(app).await?;
+    let named: Vec<&Object<Application>> = all.iter().collect();
     match named.as_slice() {
         [one] => Ok((*one).clone()),
         [] => bail!("no application is named {app:?}; see `keyward app list`"),

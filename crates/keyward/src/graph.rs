@@ -312,6 +312,13 @@ impl Connection {
         Ok(self.get::<List<Application>>("/v1.0/applications").await?.value)
     }
 
+    /// The applications named `name` (without regard to case), found by the server.
+    pub async fn applications_named(&self, name: &str) -> anyhow::Result<Vec<Object<Application>>> {
+        let filter = format!("displayName eq '{}'", name.replace('\'', "''"));
+        let path = format!("/v1.0/applications?$filter={}", encode_segment(&filter));
+        Ok(self.get::<List<Application>>(&path).await?.value)
+    }
+
     /// An application by object id.
     pub async fn application(&self, object_id: &str) -> anyhow::Result<Object<Application>> {
         self.get(&format!("/v1.0/applications/{object_id}")).await

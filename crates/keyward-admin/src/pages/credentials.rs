@@ -148,12 +148,12 @@ impl CredentialsPage {
             .key_credentials
             .iter()
             .map(|k| {
-                let thumbprints = Thumbprints::of(&k.certificate_der);
+                let thumbprints = entry.certificate_by_key_id(k.key_id).map(|c| c.thumbprints);
                 CertificateRow {
                     key_id: k.key_id.to_string(),
                     description: k.display_name.clone(),
-                    thumbprint: thumbprints.sha1_hex(),
-                    sha256: thumbprints.sha256_hex(),
+                    thumbprint: thumbprints.map(|t| t.sha1_hex()).unwrap_or_default(),
+                    sha256: thumbprints.map(|t| t.sha256_hex()).unwrap_or_default(),
                     start: When::of(k.start),
                     expires: When::of(k.end),
                     expired: k.end < now,
@@ -407,7 +407,10 @@ pub(crate) async fn delete_certificate(
         .iter()
         .find(|k| k.key_id == key_id)
         .ok_or(AdminError::NotFound("certificate"))?;
-    let thumbprint = Thumbprints::of(&credential.certificate_der).sha1_hex();
+    let thumbprint = entry
+        .certificate_by_key_id(key_id)
+        .map(|c| c.thumbprints.sha1_hex())
+        .unwrap_or_default();
     if !confirmation.given() {
         return Ok(Confirm {
             chrome: Chrome::of(&admin, "apps"),

@@ -80,7 +80,7 @@ async fn a_certificate_added_to_one_application_is_all_another_server_reloads() 
         2,
         "the added certificate is ready on the other server"
     );
-    assert!(entry.certificates().iter().any(|c| c.credential.key_id == added.key_id));
+    assert!(entry.certificates().iter().any(|c| c.key_id == added.key_id));
 
     // A removal: read as an id, nothing rebuilt, gone from every index.
     let removed = Arc::clone(after.app_by_object_id(tenant_id, ids[9]).unwrap());

@@ -130,9 +130,11 @@ impl Attempt {
         self.key_id = client.credential;
         self.authenticated = true;
         if client.method == ClientAuthMethod::Certificate {
-            self.thumbprint = client.app.certificates().iter().find_map(|c| {
-                (Some(c.credential.key_id) == client.credential).then(|| c.certificate.thumbprints().sha1_hex())
-            });
+            self.thumbprint = client
+                .app
+                .certificates()
+                .iter()
+                .find_map(|c| (Some(c.key_id) == client.credential).then(|| c.thumbprints.sha1_hex()));
         }
     }
 
@@ -150,8 +152,8 @@ impl Attempt {
         match app.and_then(|app| Some((app, app.certificate(&thumbprint)?))) {
             Some((app, registered)) => {
                 self.application_id = Some(app.app.id);
-                self.key_id = Some(registered.credential.key_id);
-                self.thumbprint = Some(registered.certificate.thumbprints().sha1_hex());
+                self.key_id = Some(registered.key_id);
+                self.thumbprint = Some(registered.thumbprints.sha1_hex());
             }
             None => self.thumbprint = Some(thumbprint.to_hex()),
         }

@@ -3,3 +3,4 @@
 
 mod key_vault_shapes;
 mod local_ca;
+mod spki_walk;

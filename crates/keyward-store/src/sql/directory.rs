@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// How many application documents [`DirectoryStore::applications`] reads at a time.
-const APPLICATIONS_PAGE: i64 = 1000;
+const APPLICATIONS_PAGE: u32 = 1000;
 
 impl<DB> SqlStore<DB>
 where
@@ -259,35 +259,49 @@ where
     }
 
     async fn applications(&self) -> Result<Vec<Application>> {
-        let mut apps = Vec::new();
-        let mut after: Option<DB::Id> = None;
+        let mut apps: Vec<Application> = Vec::new();
         loop {
-            let page: Vec<(DB::Id, Document)> = match after {
-                None => {
-                    sqlx::query_as("SELECT id, document FROM applications ORDER BY id LIMIT $1")
-                        .bind(APPLICATIONS_PAGE)
-                        .fetch_all(&self.pool)
-                        .await
-                }
-                Some(last) => {
-                    sqlx::query_as("SELECT id, document FROM applications WHERE id > $1 ORDER BY id LIMIT $2")
-                        .bind(last)
-                        .bind(APPLICATIONS_PAGE)
-                        .fetch_all(&self.pool)
-                        .await
-                }
-            }
-            .map_err(database)?;
-            let full = page.len() as i64 == APPLICATIONS_PAGE;
-            after = None;
-            for (id, document) in page {
-                apps.push(from_document(&document, "application")?);
-                after = Some(id);
-            }
+            let page = self
+                .applications_after(apps.last().map(|a| a.id), APPLICATIONS_PAGE)
+                .await?;
+            let full = page.len() == APPLICATIONS_PAGE as usize;
+            apps.extend(page);
             if !full {
                 return Ok(apps);
             }
         }
+    }
+
+    async fn applications_after(&self, after: Option<Uuid>, limit: u32) -> Result<Vec<Application>> {
+        let limit = i64::from(limit);
+        let documents: Vec<Document> = match after {
+            None => {
+                sqlx::query_scalar("SELECT document FROM applications ORDER BY id LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            Some(after) => {
+                sqlx::query_scalar("SELECT document FROM applications WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(DB::id(after))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(database)?;
+        rows::models(documents, "application")
+    }
+
+    async fn application(&self, tenant_id: Uuid, id: Uuid) -> Result<Option<Application>> {
+        let document: Option<Document> =
+            sqlx::query_scalar("SELECT document FROM applications WHERE tenant_id = $1 AND id = $2")
+                .bind(DB::id(tenant_id))
+                .bind(DB::id(id))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(database)?;
+        document.map(|d| from_document(&d, "application")).transpose()
     }
 
     async fn applications_changed_since(&self, since: i64) -> Result<ApplicationChanges> {

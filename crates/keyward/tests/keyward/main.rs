@@ -8,6 +8,7 @@
 mod common;
 
 mod admin;
+mod app_lookup;
 mod app_policy;
 mod arm;
 mod authority;

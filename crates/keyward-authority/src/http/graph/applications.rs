@@ -9,13 +9,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use keyward_pki::Thumbprints;
-use keyward_store::{AppRole, Application, CredentialUse};
+use keyward_store::{AppRole, CredentialUse};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -33,7 +33,8 @@ use crate::error::Error;
 /// `keywardLastUsed`: `{"dateTime": RFC 3339 UTC, "clientAddress": ip or null}` from `uses` (by
 /// key id), or `null` when never used; and `keywardDaysLeft`: whole days until it expires
 /// (negative once expired) at `now`, the server's time.
-pub(crate) fn render(app: &Application, uses: &HashMap<Uuid, CredentialUse>, now: OffsetDateTime) -> Value {
+pub(crate) fn render(entry: &AppEntry, uses: &HashMap<Uuid, CredentialUse>, now: OffsetDateTime) -> Value {
+    let app = &entry.app;
     let days_left = |end: OffsetDateTime| (end - now).whole_days();
     let last_used = |key_id: &Uuid| {
         uses.get(key_id).map_or(
@@ -50,14 +51,14 @@ pub(crate) fn render(app: &Application, uses: &HashMap<Uuid, CredentialUse>, now
         "identifierUris": app.identifier_uris,
         "web": {"redirectUris": app.redirect_uris, "logoutUrl": app.logout_url},
         "keyCredentials": app.key_credentials.iter().map(|k| {
-            let thumbprints = Thumbprints::of(&k.certificate_der);
+            let thumbprints = entry.certificate_by_key_id(k.key_id).map(|c| c.thumbprints);
             json!({
                 "keyId": k.key_id,
                 "displayName": k.display_name,
                 "type": "AsymmetricX509Cert",
                 "usage": "Verify",
-                "customKeyIdentifier": thumbprints.sha1_hex(),
-                "thumbprintSha256": thumbprints.sha256_hex(),
+                "customKeyIdentifier": thumbprints.map(|t| t.sha1_hex()),
+                "thumbprintSha256": thumbprints.map(|t| t.sha256_hex()),
                 "startDateTime": date(k.start),
                 "endDateTime": date(k.end),
                 "key": null,
@@ -81,9 +82,9 @@ pub(crate) fn render(app: &Application, uses: &HashMap<Uuid, CredentialUse>, now
 }
 
 /// An application as Graph renders it, with the last use of its credentials.
-pub(crate) async fn render_used(authority: &Authority, app: &Application) -> GraphResult<Value> {
-    let uses = authority.credential_uses(app.tenant_id, app.id).await?;
-    Ok(render(app, &uses, authority.now()))
+pub(crate) async fn render_used(authority: &Authority, entry: &AppEntry) -> GraphResult<Value> {
+    let uses = authority.credential_uses(entry.app.tenant_id, entry.app.id).await?;
+    Ok(render(entry, &uses, authority.now()))
 }
 
 /// An app role as Graph renders it.
@@ -198,18 +199,51 @@ fn key_credentials(
 }
 
 /// `GET /v1.0/applications`: every application but Microsoft's first-party ones (Graph, Resource
-/// Manager, the Azure CLI) and the admin center; the vault resource is listed.
-pub(crate) async fn list(State(authority): State<Arc<Authority>>, caller: GraphCaller) -> GraphResult {
+/// Manager, the Azure CLI) and the admin center; the vault resource is listed. With
+/// `$filter=displayName eq 'NAME'` (quotes in NAME doubled, as OData writes them; compared
+/// without regard to case), only the applications so named: how the CLI finds an application
+/// by name without reading a directory of 100,000.
+pub(crate) async fn list(
+    State(authority): State<Arc<Authority>>,
+    caller: GraphCaller,
+    RawQuery(query): RawQuery,
+) -> GraphResult {
+    let named = display_name_filter(query.as_deref())?;
     let snapshot = authority.snapshot();
+    let apps = match &named {
+        Some(name) => snapshot.apps_named(caller.tenant_id(), name),
+        None => snapshot.apps_of(caller.tenant_id()),
+    };
     let mut rendered = Vec::new();
-    for entry in snapshot
-        .apps_of(caller.tenant_id())
-        .iter()
+    for entry in apps
+        .into_iter()
         .filter(|a| !crate::authority::is_builtin(a.app.app_id) || a.app.app_id == KEY_VAULT_APP_ID)
     {
-        rendered.push(render_used(&authority, &entry.app).await?);
+        rendered.push(render_used(&authority, entry).await?);
     }
     Ok(collection(rendered))
+}
+
+/// The name in `$filter=displayName eq '...'`, if the query has a `$filter`.
+fn display_name_filter(query: Option<&str>) -> GraphResult<Option<String>> {
+    let Some(text) = query.and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(name, _)| name == "$filter")
+            .map(|(_, value)| value.into_owned())
+    }) else {
+        return Ok(None);
+    };
+    text.trim()
+        .strip_prefix("displayName eq '")
+        .and_then(|rest| rest.strip_suffix('\''))
+        .filter(|quoted| quoted.replace("''", "").find('\'').is_none())
+        .map(|quoted| Some(quoted.replace("''", "'")))
+        .ok_or_else(|| {
+            GraphError::bad_request(format!(
+                "Invalid filter clause '{}': use displayName eq '<name>'.",
+                text.chars().take(128).collect::<String>()
+            ))
+        })
 }
 
 /// `POST /v1.0/applications`.
@@ -242,7 +276,7 @@ pub(crate) async fn create(
     let entry = authority.create_application(caller.tenant_id(), new).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(render(&entry.app, &HashMap::new(), authority.now())),
+        axum::Json(render(&entry, &HashMap::new(), authority.now())),
     )
         .into_response())
 }
@@ -263,7 +297,7 @@ pub(crate) async fn get(
     Path(id): Path<String>,
 ) -> GraphResult {
     let entry = find(&authority, &caller, &id)?;
-    Ok(axum::Json(render_used(&authority, &entry.app).await?).into_response())
+    Ok(axum::Json(render_used(&authority, &entry).await?).into_response())
 }
 
 /// `PATCH /v1.0/applications/{id}`.

@@ -201,7 +201,7 @@ pub(crate) async fn get_keyed(
 ) -> GraphResult {
     let (is_app, entry) = keyed(&authority, caller.tenant_id(), &segment)?;
     Ok(axum::Json(if is_app {
-        applications::render_used(&authority, &entry.app).await?
+        applications::render_used(&authority, &entry).await?
     } else {
         service_principals::render(&entry.app)
     })
