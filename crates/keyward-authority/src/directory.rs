@@ -1,10 +1,13 @@
 //! The in-memory directory the token endpoint reads: tenants by every alias, applications by
-//! client id with their certificates parsed and their verifying keys built, role grants, and
-//! each tenant's signing key. Never the database.
+//! client id with what is needed of their certificates (thumbprints, dates, public keys), role
+//! grants, and each tenant's signing key. Never the database.
 //!
-//! A [`Snapshot`] is immutable. Every write builds the next snapshot (reusing the unchanged
-//! entries) and swaps it in after the database has acknowledged the write, so a request sees
-//! either all of a change or none of it, and a removed credential is gone for the next request.
+//! A [`Snapshot`] is immutable. Every write builds the next snapshot (sharing the unchanged
+//! entries and most of the maps) and swaps it in after the database has acknowledged the write,
+//! so a request sees either all of a change or none of it, and a removed credential is gone for
+//! the next request. Sized for 100,000 applications with ten certificates each: a write costs
+//! O(log n), a reload by another server reads only what changed, and an entry holds about 600
+//! bytes per certificate instead of the certificate.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
