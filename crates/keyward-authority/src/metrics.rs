@@ -109,18 +109,25 @@ impl Metrics {
     }
 }
 
+/// How many credentials [`credential_expiry`] shows at most: the ones that expire soonest.
+pub const EXPIRY_SERIES_LIMIT: usize = 10_000;
+
 /// One gauge per certificate and client secret of every application:
 /// `keyward_credential_expiry_timestamp_seconds{tenant,app,key_id,kind}`, the Unix time at
 /// which it stops working. `app` is the client ID; tenant names are letters, digits and `-`,
 /// so no label needs escaping.
+///
+/// At most [`EXPIRY_SERIES_LIMIT`] of them, those that expire soonest (what an alert on expiry
+/// looks at); `keyward_credential_expiry_series_omitted` counts the rest. A directory of a
+/// million credentials would otherwise answer every scrape with 170 MB of text, and a million
+/// series is more than a Prometheus server takes from one target.
 pub fn credential_expiry(snapshot: &Snapshot) -> String {
     let mut text = String::from(
         "# HELP keyward_credential_expiry_timestamp_seconds When an application's certificate or client secret stops working (Unix time).\n\
          # TYPE keyward_credential_expiry_timestamp_seconds gauge\n",
     );
-    let mut tenants: Vec<_> = snapshot.tenants().collect();
-    tenants.sort_by(|a, b| a.tenant.name.cmp(&b.tenant.name));
-    for tenant in tenants {
+    let mut series = Vec::new();
+    for tenant in snapshot.tenants() {
         for entry in snapshot.apps_of(tenant.tenant.id) {
             let app = &entry.app;
             if is_builtin(app.app_id) {
@@ -129,15 +136,96 @@ pub fn credential_expiry(snapshot: &Snapshot) -> String {
             let keys = app.key_credentials.iter().map(|k| ("certificate", k.key_id, k.end));
             let secrets = app.password_credentials.iter().map(|p| ("secret", p.key_id, p.end));
             for (kind, key_id, end) in keys.chain(secrets) {
-                let _ = writeln!(
-                    text,
-                    "keyward_credential_expiry_timestamp_seconds{{tenant=\"{}\",app=\"{}\",key_id=\"{key_id}\",kind=\"{kind}\"}} {}",
-                    tenant.tenant.name,
+                series.push((
+                    end.unix_timestamp(),
+                    tenant.tenant.name.as_str(),
                     app.app_id,
-                    end.unix_timestamp()
-                );
+                    key_id,
+                    kind,
+                ));
             }
         }
     }
+    let omitted = series.len().saturating_sub(EXPIRY_SERIES_LIMIT);
+    if omitted > 0 {
+        series.select_nth_unstable(EXPIRY_SERIES_LIMIT);
+        series.truncate(EXPIRY_SERIES_LIMIT);
+    }
+    // In a stable order: by tenant, then application, then credential.
+    series.sort_by(|a, b| (a.1, a.2, a.3).cmp(&(b.1, b.2, b.3)));
+    for (end, tenant, app_id, key_id, kind) in series {
+        let _ = writeln!(
+            text,
+            "keyward_credential_expiry_timestamp_seconds{{tenant=\"{tenant}\",app=\"{app_id}\",key_id=\"{key_id}\",kind=\"{kind}\"}} {end}",
+        );
+    }
+    let _ = write!(
+        text,
+        "# HELP keyward_credential_expiry_series_omitted Credentials left out of keyward_credential_expiry_timestamp_seconds: all but the {EXPIRY_SERIES_LIMIT} that expire soonest.\n\
+         # TYPE keyward_credential_expiry_series_omitted gauge\n\
+         keyward_credential_expiry_series_omitted {omitted}\n"
+    );
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use keyward_store::PasswordCredential;
+    use time::Duration;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::applications::NewApplication;
+    use crate::testing::authority;
+
+    /// Past the limit, the credentials that expire soonest are shown and the rest counted.
+    #[tokio::test]
+    async fn the_expiry_gauge_shows_the_soonest_and_counts_the_rest() {
+        let t = authority(crate::Config::new("https://localhost:8443")).await;
+        let tenant_id = t.tenant.tenant.id;
+        let app = t
+            .authority
+            .create_application(
+                tenant_id,
+                NewApplication {
+                    display_name: "many secrets".into(),
+                    ..NewApplication::default()
+                },
+            )
+            .await
+            .unwrap();
+        let now = t.authority.now();
+        let secrets: Vec<PasswordCredential> = (0..EXPIRY_SERIES_LIMIT + 3)
+            .map(|i| PasswordCredential {
+                key_id: Uuid::new_v4(),
+                display_name: format!("s{i}"),
+                hint: "abc".into(),
+                secret_hash: String::new(),
+                start: now,
+                end: now + Duration::days(1) + Duration::seconds(i as i64),
+            })
+            .collect();
+        let (latest, soonest) = (secrets[secrets.len() - 1].key_id, secrets[0].key_id);
+        t.authority
+            .update_application(tenant_id, app.app.id, |a| {
+                a.password_credentials = secrets.clone();
+                Ok(())
+            })
+            .await
+            .unwrap();
+
+        let text = credential_expiry(&t.authority.snapshot());
+        let shown = text
+            .lines()
+            .filter(|l| l.starts_with("keyward_credential_expiry_timestamp_seconds{"))
+            .count();
+        assert_eq!(shown, EXPIRY_SERIES_LIMIT);
+        assert!(
+            text.contains("keyward_credential_expiry_series_omitted 3\n"),
+            "{}",
+            &text[text.len() - 300..]
+        );
+        assert!(text.contains(&soonest.to_string()), "the soonest to expire is shown");
+        assert!(!text.contains(&latest.to_string()), "the last to expire is left out");
+    }
 }
