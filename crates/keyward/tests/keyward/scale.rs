@@ -35,7 +35,10 @@ fn a_big_directory_and_a_small_one_answer_every_token_request_and_take_new_certi
         );
     }
     assert!(report.big.startup_seconds > 0.0, "{text}");
-    assert!(report.big.rss_kib > 0 && report.big.peak_rss_kib >= report.big.rss_kib, "{text}");
+    assert!(
+        report.big.rss_kib > 0 && report.big.peak_rss_kib >= report.big.rss_kib,
+        "{text}"
+    );
     assert!(report.big.database_bytes > report.small.database_bytes, "{text}");
     assert!(!report.certificates_cached && !report.populate_cached, "{text}");
     // The second run reads both caches.
