@@ -361,3 +361,21 @@ pub async fn open_loop(
         cpu,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::metric;
+
+    #[test]
+    fn metric_reads_an_unlabelled_sample_only() {
+        let text = "# HELP keyward_directory_reloads_total Reloads.\n\
+                    # TYPE keyward_directory_reloads_total counter\n\
+                    keyward_directory_reloads_total 12\n\
+                    keyward_directory_reload_seconds_total 0.25\n\
+                    keyward_credential_expiry_timestamp_seconds{app=\"a\"} 1700000000\n";
+        assert_eq!(metric(text, "keyward_directory_reloads_total"), Some(12.0));
+        assert_eq!(metric(text, "keyward_directory_reload_seconds_total"), Some(0.25));
+        assert_eq!(metric(text, "keyward_credential_expiry_timestamp_seconds"), None);
+        assert_eq!(metric(text, "keyward_directory_apps_rebuilt_total"), None);
+    }
+}

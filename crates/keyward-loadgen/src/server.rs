@@ -38,6 +38,7 @@ pub struct Server {
     data: Option<tempfile::TempDir>,
     data_path: PathBuf,
     keyward: PathBuf,
+    cli_timeout: Duration,
     /// Its public URL, e.g. `https://localhost:41234`.
     pub url: String,
     /// The default tenant's name.
@@ -93,6 +94,7 @@ impl Server {
             data_path: data.path().to_owned(),
             data: Some(data),
             keyward: keyward.to_owned(),
+            cli_timeout: options.cli_timeout.unwrap_or(CLI_TIMEOUT),
             url: String::new(),
             tenant: String::new(),
             pid,
@@ -162,7 +164,7 @@ impl Server {
             command.env_remove(name);
         }
         let shown = format!("keyward {}", args.join(" "));
-        let out = output_within(command, CLI_TIMEOUT).with_context(|| shown.clone())?;
+        let out = output_within(command, self.cli_timeout).with_context(|| shown.clone())?;
         if !out.status.success() {
             bail!(
                 "{shown} failed with {}: {}",
@@ -201,6 +203,8 @@ pub struct Options {
     pub args: Vec<String>,
     /// How long it may take to write `server.json`; 60 s if `None`.
     pub start_timeout: Option<Duration>,
+    /// How long one [`Server::cli`] command may take; 60 s if `None`.
+    pub cli_timeout: Option<Duration>,
 }
 
 impl Drop for Server {

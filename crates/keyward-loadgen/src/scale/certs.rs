@@ -160,3 +160,27 @@ fn read(file: &Path, count: usize) -> anyhow::Result<Vec<Vec<u8>>> {
     }
     Ok(ders)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_file_reads_back_what_was_written_and_refuses_another_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("certs-2x2.der");
+        let ders = vec![vec![0x30, 1, 2], Vec::new(), vec![0xff; 300], vec![7]];
+        write(dir.path(), &file, &ders).unwrap();
+        assert!(!file.with_extension("partial").exists());
+        assert_eq!(read(&file, 4).unwrap(), ders);
+        let refused = read(&file, 5).unwrap_err().to_string();
+        assert!(refused.contains("holds 4 certificates, not 5"), "{refused}");
+    }
+
+    #[test]
+    fn in_parallel_keeps_the_order() {
+        let out = in_parallel(1001, 3, |i| Ok(i * 2)).unwrap();
+        assert_eq!(out, (0..1001).map(|i| i * 2).collect::<Vec<_>>());
+        assert!(in_parallel(0, 4, Ok).unwrap().is_empty());
+    }
+}

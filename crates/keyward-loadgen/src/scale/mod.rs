@@ -216,6 +216,8 @@ fn start(settings: &Settings, populated: Option<&Populated>, name: &str) -> anyh
             data: Some(populate::copy(populated)?),
             args: populated.database.serve_args(),
             start_timeout: Some(settings.start_timeout),
+            // A write to a big directory may take long (that is what is measured).
+            cli_timeout: Some(settings.start_timeout),
         },
         None => Options::default(),
     };
@@ -352,4 +354,18 @@ async fn counters(target: &Target, server: &Server) -> [Option<f64>; 3] {
 /// A line on standard error, as the soak writes them.
 fn progress(message: &str) {
     eprintln!("scale: {message}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_kib_reads_our_own_memory() {
+        let pid = std::process::id();
+        let rss = status_kib(pid, "VmRSS").unwrap();
+        let peak = status_kib(pid, "VmHWM").unwrap();
+        assert!(rss > 0 && peak >= rss, "{rss} {peak}");
+        assert!(status_kib(pid, "VmNothing").is_err());
+    }
 }

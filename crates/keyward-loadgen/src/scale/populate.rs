@@ -186,6 +186,7 @@ pub fn prepare(
             data: Some(data),
             args: database.serve_args(),
             start_timeout: None,
+            cli_timeout: None,
         },
     )?;
     let password = tempfile::NamedTempFile::new().context("cannot make a password file")?;
@@ -287,7 +288,9 @@ async fn fill(url: &str, tenant_name: &str, counts: &Counts, ders: &[Vec<u8>]) -
         if batch.len() == USER_BATCH || k + 1 == counts.users {
             store.insert_users(&batch).await?;
             batch.clear();
-            if (k + 1).is_multiple_of((counts.users / 10).max(USER_BATCH)) {
+            // Users 0 to k are in: k + 1 of them.
+            let step = (counts.users / 10).max(USER_BATCH);
+            if (k + 1) / step > (k + 1 - USER_BATCH.min(k)) / step || k + 1 == counts.users {
                 progress(&format!("  {} of {} users", k + 1, counts.users));
             }
         }
