@@ -1,7 +1,8 @@
 //! `cargo xtask test` runs every test; `cargo xtask bench cert-new` compares `keyward cert new`
 //! with OpenSSL doing the same job; `cargo xtask bench token` load-tests the token endpoint with
 //! `keyward-loadgen`; `cargo xtask bench client` compares keyward-client with MSAL Node;
-//! `cargo xtask soak` runs mixed traffic at half of peak for minutes and watches the server.
+//! `cargo xtask soak` runs mixed traffic at half of peak for minutes and watches the server;
+//! `cargo xtask scale` measures a directory of a million credentials against a small one.
 //! Standard library only, so it builds in seconds.
 
 use std::env;
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
         ["bench", "token", rest @ ..] => bench_token(rest),
         ["bench", "client", rest @ ..] => bench_client(rest),
         ["soak", rest @ ..] => soak(rest),
+        ["scale", rest @ ..] => scale(rest),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -40,7 +42,12 @@ const USAGE: &str = "usage:
                                             cache hit, new token (cold and warm); about 60 s once built
   cargo xtask soak [--minutes N] [--json]   mixed traffic at half of peak for N minutes (default 10):
                                             errors, server RSS and open fds with their slopes, p99 by
-                                            minute; fails on any error or growth over the bounds";
+                                            minute; fails on any error or growth over the bounds
+  cargo xtask scale [--apps N] [--certs N] [--users N] [--seconds N] [--postgres] [--json]
+                                            a directory of N apps x N certificates and N users (default
+                                            100000 x 10, 1000000) against a fresh one, same run: start-up,
+                                            RSS, token p99 at the same rate, cost of `app cert add`;
+                                            certificates and data cached in target/keyward-scale";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -319,26 +326,31 @@ fn bench_cert_new(args: &[&str]) -> Result<(), String> {
 /// starts its own server and prints the report. Two phases of N seconds plus signing and setup:
 /// about 3N + 10 seconds once built.
 fn bench_token(args: &[&str]) -> Result<(), String> {
-    release_load_run("keyward-loadgen", "--seconds", args)
+    release_load_run("keyward-loadgen", &["--seconds"], &["--json"], args, &[])
 }
 
-/// Reads `[NUMBER_FLAG N] [--json]` from `args`, builds the server and the load generator's
-/// binaries (release), and runs `binary` against the server, passing the flags on.
-fn release_load_run(binary: &str, number_flag: &str, args: &[&str]) -> Result<(), String> {
+/// Reads `[NUMBER_FLAG N]... [SWITCH]...` (any of `number_flags` and `switches`, in any order)
+/// from `args`, builds the server and the load generator's binaries (release), and runs
+/// `binary` against the server, passing the flags on, then `extra`.
+fn release_load_run(
+    binary: &str,
+    number_flags: &[&str],
+    switches: &[&str],
+    args: &[&str],
+    extra: &[String],
+) -> Result<(), String> {
     let mut passed: Vec<String> = Vec::new();
     let mut rest = args;
     loop {
         match rest {
             [] => break,
-            [flag, n, tail @ ..] if *flag == number_flag => {
-                let number: u32 = n
-                    .parse()
-                    .map_err(|_| format!("{number_flag} takes a number, not {n:?}"))?;
-                passed.extend([number_flag.to_owned(), number.to_string()]);
+            [flag, n, tail @ ..] if number_flags.contains(flag) => {
+                let number: u32 = n.parse().map_err(|_| format!("{flag} takes a number, not {n:?}"))?;
+                passed.extend([(*flag).to_owned(), number.to_string()]);
                 rest = tail;
             }
-            ["--json", tail @ ..] => {
-                passed.push("--json".to_owned());
+            [switch, tail @ ..] if switches.contains(switch) => {
+                passed.push((*switch).to_owned());
                 rest = tail;
             }
             _ => return Err(USAGE.to_owned()),
@@ -357,7 +369,8 @@ fn release_load_run(binary: &str, number_flag: &str, args: &[&str]) -> Result<()
     run(Command::new(release.join(binary))
         .arg("--keyward")
         .arg(release.join("keyward"))
-        .args(&passed))
+        .args(&passed)
+        .args(extra))
 }
 
 /// Builds the server and `client_bench` (release), installs MSAL Node in `interop/node` if it is
@@ -412,7 +425,24 @@ fn bench_client(args: &[&str]) -> Result<(), String> {
 /// server: setup, a 10 s peak phase, then N minutes at half of it. Fails (non-zero) on any
 /// error, or if the server's memory or descriptors grow faster than the bounds.
 fn soak(args: &[&str]) -> Result<(), String> {
-    release_load_run("keyward-soak", "--minutes", args)
+    release_load_run("keyward-soak", &["--minutes"], &["--json"], args, &[])
+}
+
+/// Builds the server and `keyward-scale` (release), then runs the scale measurement: a hundred
+/// thousand applications of ten certificates and a million users by default. The first run
+/// signs the certificates (minutes: about a million RSA signatures) and populates the data
+/// directory; both are cached in `target/keyward-scale/` and later runs with the same counts
+/// reuse them. With `--postgres` the directory is written to a fresh schema of the test
+/// PostgreSQL database every run and a second server is measured on it.
+fn scale(args: &[&str]) -> Result<(), String> {
+    let cache = root().join("target/keyward-scale");
+    release_load_run(
+        "keyward-scale",
+        &["--apps", "--certs", "--users", "--seconds"],
+        &["--postgres", "--json"],
+        args,
+        &["--cache-dir".to_owned(), cache.display().to_string()],
+    )
 }
 
 /// The password both sides encrypt with.

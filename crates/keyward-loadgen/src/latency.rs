@@ -32,6 +32,11 @@ impl Latencies {
         self.sorted_us.get(rank.clamp(1, n) - 1).copied()
     }
 
+    /// Every sample, in microseconds, smallest first.
+    pub fn samples_us(&self) -> &[u32] {
+        &self.sorted_us
+    }
+
     /// The largest sample.
     pub fn max(&self) -> Option<u32> {
         self.sorted_us.last().copied()

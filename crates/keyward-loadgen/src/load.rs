@@ -36,6 +36,18 @@ impl Target {
     /// connections alive, and reaches `localhost` at 127.0.0.1:`port` (the server listens there
     /// only, so no IPv6 attempt first).
     pub fn new(url: String, ca_pem: &[u8], port: u16, connections: usize) -> anyhow::Result<Self> {
+        Self::with_timeout(url, ca_pem, port, connections, REQUEST_TIMEOUT)
+    }
+
+    /// As [`Target::new`], with requests allowed `timeout` instead of 10 s (a `/metrics` page
+    /// with a line per credential of a large directory takes longer).
+    pub fn with_timeout(
+        url: String,
+        ca_pem: &[u8],
+        port: u16,
+        connections: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let mut roots = rustls::RootCertStore::empty();
         for cert in keyward_pki::read(ca_pem, None)
             .context("the server's CA certificate")?
@@ -55,7 +67,7 @@ impl Target {
             .pool_max_idle_per_host(connections)
             .pool_idle_timeout(None)
             .tcp_nodelay(true)
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(timeout)
             .resolve("localhost", ([127, 0, 0, 1], port).into())
             .build()
             .context("cannot build the HTTP client")?;
@@ -69,17 +81,25 @@ impl Target {
     /// The value of the Prometheus counter `name` on the server's `/metrics` page at
     /// `metrics_url` (same origin as the token endpoint), if it is there.
     pub async fn counter(&self, metrics_url: &str, name: &str) -> Option<u64> {
-        let text = self.http.get(metrics_url).send().await.ok()?.text().await.ok()?;
-        text.lines().find_map(|line| {
-            let (metric, value) = line.split_once(' ')?;
-            (metric == name)
-                .then(|| value.trim().parse::<f64>().ok())?
-                .map(|v| v as u64)
-        })
+        let text = self.text(metrics_url).await.ok()?;
+        metric(&text, name).map(|v| v as u64)
+    }
+
+    /// The body of a GET of `url` (same origin as the token endpoint), if the answer is a 200.
+    pub async fn text(&self, url: &str) -> anyhow::Result<String> {
+        let response = self.http.get(url).send().await.with_context(|| format!("GET {url}"))?;
+        let status = response.status();
+        if status != reqwest::StatusCode::OK {
+            bail!("GET {url} answered {status}");
+        }
+        response
+            .text()
+            .await
+            .with_context(|| format!("reading the body of GET {url}"))
     }
 
     /// POSTs one token request; `Err` describes anything but a 200 with an access token.
-    async fn post(&self, body: Bytes) -> Result<(), String> {
+    pub async fn post(&self, body: Bytes) -> Result<(), String> {
         let response = self
             .http
             .post(&self.url)
@@ -103,6 +123,14 @@ impl Target {
             ))
         }
     }
+}
+
+/// The value of the unlabelled Prometheus sample `name` in the text of a `/metrics` page.
+pub fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let (metric, value) = line.split_once(' ')?;
+        (metric == name).then(|| value.trim().parse::<f64>().ok())?
+    })
 }
 
 /// Opens one connection per worker (one token request each, concurrently), so the phases
@@ -332,4 +360,22 @@ pub async fn open_loop(
         ran_out: pool.ran_out(),
         cpu,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::metric;
+
+    #[test]
+    fn metric_reads_an_unlabelled_sample_only() {
+        let text = "# HELP keyward_directory_reloads_total Reloads.\n\
+                    # TYPE keyward_directory_reloads_total counter\n\
+                    keyward_directory_reloads_total 12\n\
+                    keyward_directory_reload_seconds_total 0.25\n\
+                    keyward_credential_expiry_timestamp_seconds{app=\"a\"} 1700000000\n";
+        assert_eq!(metric(text, "keyward_directory_reloads_total"), Some(12.0));
+        assert_eq!(metric(text, "keyward_directory_reload_seconds_total"), Some(0.25));
+        assert_eq!(metric(text, "keyward_credential_expiry_timestamp_seconds"), None);
+        assert_eq!(metric(text, "keyward_directory_apps_rebuilt_total"), None);
+    }
 }

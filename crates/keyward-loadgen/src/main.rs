@@ -5,12 +5,10 @@
 
 mod bench;
 mod flags;
-mod load;
-mod proc_stat;
 mod report;
 mod rsa_cost;
 
-use keyward_loadgen::{assertions, latency, registration, server};
+use keyward_loadgen::{assertions, latency, load, proc_stat, registration, server};
 
 use std::process::ExitCode;
 

@@ -34,8 +34,11 @@ const LOOPBACK_CONNECTIONS: &str = "8192";
 /// A running `keyward serve`.
 pub struct Server {
     child: Option<Child>,
-    data: tempfile::TempDir,
+    /// `None` only once [`Server::stop_keeping_data`] has taken it.
+    data: Option<tempfile::TempDir>,
+    data_path: PathBuf,
     keyward: PathBuf,
+    cli_timeout: Duration,
     /// Its public URL, e.g. `https://localhost:41234`.
     pub url: String,
     /// The default tenant's name.
@@ -48,16 +51,30 @@ impl Server {
     /// Starts `KEYWARD serve --data TMP --listen 127.0.0.1:0` and waits until it has written
     /// `TMP/server.json`.
     pub fn start(keyward: &Path) -> anyhow::Result<Self> {
-        let data = tempfile::Builder::new()
+        Self::start_with(keyward, Options::default())
+    }
+
+    /// A new, empty temporary data directory, for [`Options::data`].
+    pub fn temporary_data() -> anyhow::Result<tempfile::TempDir> {
+        tempfile::Builder::new()
             .prefix("keyward-loadgen-")
             .tempdir()
-            .context("cannot make a temporary data directory")?;
+            .context("cannot make a temporary data directory")
+    }
+
+    /// Starts `KEYWARD serve` as [`Server::start`] does, with `options`.
+    pub fn start_with(keyward: &Path, options: Options) -> anyhow::Result<Self> {
+        let data = match options.data {
+            Some(data) => data,
+            None => Self::temporary_data()?,
+        };
         let mut command = Command::new(keyward);
         command
             .arg("serve")
             .arg("--data")
             .arg(data.path())
             .args(["--listen", "127.0.0.1:0"])
+            .args(&options.args)
             // Every client of a benchmark comes from 127.0.0.1: the per-address cap is the total.
             .args(["--max-connections", LOOPBACK_CONNECTIONS])
             .args(["--max-connections-per-address", LOOPBACK_CONNECTIONS])
@@ -74,14 +91,17 @@ impl Server {
         // From here on, dropping `server` stops the process.
         let mut server = Self {
             child: Some(child),
-            data,
+            data_path: data.path().to_owned(),
+            data: Some(data),
             keyward: keyward.to_owned(),
+            cli_timeout: options.cli_timeout.unwrap_or(CLI_TIMEOUT),
             url: String::new(),
             tenant: String::new(),
             pid,
         };
-        let info_path = server.data.path().join("server.json");
-        let deadline = Instant::now() + START_TIMEOUT;
+        let info_path = server.data_path.join("server.json");
+        let start_timeout = options.start_timeout.unwrap_or(START_TIMEOUT);
+        let deadline = Instant::now() + start_timeout;
         loop {
             if let Ok(text) = std::fs::read_to_string(&info_path)
                 && let Ok(info) = serde_json::from_str::<Value>(&text)
@@ -98,7 +118,7 @@ impl Server {
                 bail!("keyward serve exited with {status} before it was ready (run it by hand to see why)");
             }
             if Instant::now() > deadline {
-                bail!("keyward serve did not write server.json within {START_TIMEOUT:?}");
+                bail!("keyward serve did not write server.json within {start_timeout:?}");
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -106,7 +126,7 @@ impl Server {
 
     /// The data directory.
     pub fn data(&self) -> &Path {
-        self.data.path()
+        &self.data_path
     }
 
     /// The CA certificate (PEM) the server's TLS certificate chains to.
@@ -144,7 +164,7 @@ impl Server {
             command.env_remove(name);
         }
         let shown = format!("keyward {}", args.join(" "));
-        let out = output_within(command, CLI_TIMEOUT).with_context(|| shown.clone())?;
+        let out = output_within(command, self.cli_timeout).with_context(|| shown.clone())?;
         if !out.status.success() {
             bail!(
                 "{shown} failed with {}: {}",
@@ -162,6 +182,29 @@ impl Server {
             None => Ok(()),
         }
     }
+
+    /// Stops the server as [`Server::stop`] does and hands over its data directory instead of
+    /// deleting it.
+    pub fn stop_keeping_data(mut self) -> anyhow::Result<tempfile::TempDir> {
+        if let Some(child) = self.child.take() {
+            stop(child)?;
+        }
+        self.data.take().context("the data directory was already taken")
+    }
+}
+
+/// How [`Server::start_with`] starts the server.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// The data directory to run on (it may hold a directory made before: the server reads it);
+    /// a new temporary one if `None`.
+    pub data: Option<tempfile::TempDir>,
+    /// More arguments for `keyward serve`, e.g. `--database postgres://...`.
+    pub args: Vec<String>,
+    /// How long it may take to write `server.json`; 60 s if `None`.
+    pub start_timeout: Option<Duration>,
+    /// How long one [`Server::cli`] command may take; 60 s if `None`.
+    pub cli_timeout: Option<Duration>,
 }
 
 impl Drop for Server {

@@ -236,6 +236,13 @@ pub trait DirectoryStore: Send + Sync + 'static {
     async fn applied_state(&self) -> Result<AppliedState>;
     /// Replaces what the declarative state applies manage.
     async fn put_applied_state(&self, state: &AppliedState) -> Result<()>;
+
+    /// Adds many applications in one transaction, writing for each exactly what
+    /// [`DirectoryStore::insert_application`] writes: all of them or, on any error, none. The
+    /// errors are those of `insert_application`, for the first application refused (a value
+    /// two of them share is a conflict too). For filling a directory in bulk (imports, the scale
+    /// benchmark); a server that is running learns of them at its next directory reload.
+    async fn insert_applications(&self, apps: &[Application]) -> Result<()>;
 }
 
 /// Customer sign-in: users, and the grants (authorization codes, refresh tokens, sessions) issued
@@ -286,6 +293,12 @@ pub trait SignInStore: Send + Sync + 'static {
     async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid) -> Result<u64>;
     /// Deletes grants that expired before `before`; returns how many.
     async fn delete_expired_grants(&self, before: OffsetDateTime) -> Result<u64>;
+
+    /// Adds many users in one transaction, writing for each exactly what
+    /// [`SignInStore::insert_user`] writes: all of them or, on any error, none. The errors are
+    /// those of `insert_user`, for the first user refused (an id or email two of them share is
+    /// a conflict too).
+    async fn insert_users(&self, users: &[User]) -> Result<()>;
 }
 
 /// The vault: vaults, the names in their collections and the versions behind each name. Every

@@ -105,6 +105,29 @@ where
         Ok(conflict::signing_key(key, &holders))
     }
 
+    /// Writes the rows of a new application (its row and its identifier URIs), in a transaction:
+    /// what [`DirectoryStore::insert_application`] and [`DirectoryStore::insert_applications`]
+    /// both write.
+    async fn write_application(
+        tx: &mut DB::Connection,
+        app: &Application,
+        document: &Document,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO applications (id, tenant_id, app_id, service_principal_id, version, document) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(DB::id(app.id))
+        .bind(DB::id(app.tenant_id))
+        .bind(DB::id(app.app_id))
+        .bind(DB::id(app.service_principal_id))
+        .bind(app.version)
+        .bind(document)
+        .execute(&mut *tx)
+        .await?;
+        Self::insert_identifier_uris(tx, app).await
+    }
+
     /// Records the identifier URIs an application lists, in its transaction.
     async fn insert_identifier_uris(tx: &mut DB::Connection, app: &Application) -> Result<(), sqlx::Error> {
         for uri in &app.identifier_uris {
@@ -162,19 +185,7 @@ where
         let document = document(app, "application")?;
         let written = async {
             let mut tx = self.pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO applications (id, tenant_id, app_id, service_principal_id, version, document) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(DB::id(app.id))
-            .bind(DB::id(app.tenant_id))
-            .bind(DB::id(app.app_id))
-            .bind(DB::id(app.service_principal_id))
-            .bind(app.version)
-            .bind(&document)
-            .execute(&mut *tx)
-            .await?;
-            Self::insert_identifier_uris(&mut tx, app).await?;
+            Self::write_application(&mut tx, app, &document).await?;
             tx.commit().await?;
             Ok(())
         };
@@ -488,5 +499,33 @@ where
         .await
         .map_err(database)?;
         Ok(())
+    }
+
+    async fn insert_applications(&self, apps: &[Application]) -> Result<()> {
+        let mut documents = Vec::with_capacity(apps.len());
+        for app in apps {
+            conflict::check_identifier_uris(app)?;
+            documents.push(document(app, "application")?);
+        }
+        let Some(first) = apps.first() else {
+            return Ok(());
+        };
+        // The application being written when the transaction failed: the one to blame.
+        let mut failed = first;
+        let written = async {
+            let mut tx = self.pool.begin().await?;
+            for (app, document) in apps.iter().zip(&documents) {
+                failed = app;
+                Self::write_application(&mut tx, app, document).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        match written {
+            Ok(()) => Ok(()),
+            Err(Failure::Unique) => Err(self.application_conflict(failed, false).await?),
+            Err(other) => Err(other.into_error(failed.tenant_id)),
+        }
     }
 }

@@ -39,6 +39,20 @@ where
             .map_err(database)
     }
 
+    /// Writes the row of a new user: what [`SignInStore::insert_user`] and
+    /// [`SignInStore::insert_users`] both write.
+    async fn write_user(connection: &mut DB::Connection, user: &User, document: &Document) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO users (id, tenant_id, email_lower, version, document) VALUES ($1, $2, $3, $4, $5)")
+            .bind(DB::id(user.id))
+            .bind(DB::id(user.tenant_id))
+            .bind(email_key(&user.email))
+            .bind(user.version)
+            .bind(document)
+            .execute(&mut *connection)
+            .await?;
+        Ok(())
+    }
+
     /// Who holds the unique values of a user that could not be written.
     async fn user_conflict(&self, user: &User, updating: bool) -> Result<Error> {
         let rows: Vec<rows::UserHolderRow<DB::Id>> =
@@ -70,15 +84,10 @@ where
 {
     async fn insert_user(&self, user: &User) -> Result<()> {
         let document = document(user, "user")?;
-        let written = sqlx::query(
-            "INSERT INTO users (id, tenant_id, email_lower, version, document) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(DB::id(user.id))
-        .bind(DB::id(user.tenant_id))
-        .bind(email_key(&user.email))
-        .bind(user.version)
-        .bind(&document)
-        .execute(&self.pool)
+        let written = async {
+            let mut connection = self.pool.acquire().await?;
+            Self::write_user(&mut connection, user, &document).await
+        }
         .await;
         match written.map_err(Failure::from) {
             Ok(_) => Ok(()),
@@ -269,5 +278,31 @@ where
             .await
             .map_err(database)?;
         Ok(DB::rows_affected(&deleted))
+    }
+
+    async fn insert_users(&self, users: &[User]) -> Result<()> {
+        let documents = users
+            .iter()
+            .map(|user| document(user, "user"))
+            .collect::<Result<Vec<_>>>()?;
+        let Some(first) = users.first() else {
+            return Ok(());
+        };
+        // The user being written when the transaction failed: the one to blame.
+        let mut failed = first;
+        let written = async {
+            let mut tx = self.pool.begin().await?;
+            for (user, document) in users.iter().zip(&documents) {
+                failed = user;
+                Self::write_user(&mut tx, user, document).await?;
+            }
+            tx.commit().await
+        }
+        .await;
+        match written.map_err(Failure::from) {
+            Ok(()) => Ok(()),
+            Err(Failure::Unique) => Err(self.user_conflict(failed, false).await?),
+            Err(other) => Err(other.into_error(failed.tenant_id)),
+        }
     }
 }

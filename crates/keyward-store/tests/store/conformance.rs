@@ -29,8 +29,8 @@ use audit::{
     audit_events_of_one_target, audit_events_of_other_tenants_are_not_listed, long_audit_text_is_cut,
 };
 use directory::{
-    all_applications_are_read_across_pages, application, application_round_trip, assignment,
-    changes_since_a_revision_are_the_writes_after_it, concurrent_updates_one_wins,
+    all_applications_are_read_across_pages, application, application_round_trip, applications_are_inserted_in_bulk,
+    assignment, changes_since_a_revision_are_the_writes_after_it, concurrent_updates_one_wins,
     delete_application_cascades_assignments, directory_revision_moves_with_directory_writes,
     duplicate_application_conflicts, duplicate_role_assignment_conflicts, duplicate_tenant_conflicts,
     failed_rotation_changes_nothing, identifier_uri_listed_twice_is_invalid, missing_rows_are_not_found,
@@ -42,7 +42,7 @@ use policy::{app_management_policies_round_trip, applied_state_round_trip};
 use sign_in::{
     concurrent_redemptions_one_wins, duplicate_grant_conflicts, duplicate_user_conflicts, expired_grants_are_unusable,
     family_is_revoked, grant_is_redeemed_once, grant_of_another_client_is_left_alone, user_grants_are_revoked,
-    user_optimistic_concurrency, user_round_trip,
+    user_optimistic_concurrency, user_round_trip, users_are_inserted_in_bulk,
 };
 use usage::{later_credential_use_wins, sign_ins_are_listed_filtered_and_pruned};
 use vault::{
@@ -253,6 +253,8 @@ conformance! {
     applied_state_round_trip,
     later_credential_use_wins,
     sign_ins_are_listed_filtered_and_pruned,
+    applications_are_inserted_in_bulk,
+    users_are_inserted_in_bulk,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ mod profile;
 mod readme;
 mod reload;
 mod rotation;
+mod scale;
 mod signin;
 mod soak;
 mod state;

@@ -634,3 +634,56 @@ pub(crate) async fn all_applications_are_read_across_pages(store: Arc<dyn Store>
     let read: std::collections::HashSet<_> = store.applications().await.unwrap().into_iter().map(|a| a.id).collect();
     assert!(made.iter().all(|id| read.contains(id)), "every application is read");
 }
+
+/// Applications inserted in bulk read back as inserted one by one, their identifier URIs taken;
+/// a batch with one refused application writes none of them.
+pub(crate) async fn applications_are_inserted_in_bulk(store: Arc<dyn Store>) {
+    let home = with_tenant(&*store).await;
+    store.insert_applications(&[]).await.unwrap();
+    let batch: Vec<Application> = (0..50).map(|_| application(&home)).collect();
+    store.insert_applications(&batch).await.unwrap();
+    let mut stored: Vec<Application> = store
+        .applications()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.tenant_id == home.id)
+        .collect();
+    stored.sort_by_key(|a| a.id);
+    let mut expected = batch.clone();
+    expected.sort_by_key(|a| a.id);
+    assert_eq!(stored, expected);
+    // The identifier URIs are recorded as `insert_application` records them.
+    let mut taken_uri = application(&home);
+    taken_uri.identifier_uris = vec![batch[7].identifier_uris[0].clone()];
+    assert_conflict(
+        store.insert_application(&taken_uri).await,
+        &[&batch[7].identifier_uris[0]],
+    );
+
+    // All or nothing: the last one's appId is taken, so the fresh ones before it are not written.
+    let fresh: Vec<Application> = (0..3).map(|_| application(&home)).collect();
+    let mut refused = fresh.clone();
+    refused.push(Application {
+        app_id: batch[3].app_id,
+        ..application(&home)
+    });
+    assert_conflict(
+        store.insert_applications(&refused).await,
+        &["appId", &batch[3].app_id.to_string()],
+    );
+    // Twice the same application in one batch is a conflict too.
+    let twice = vec![fresh[0].clone(), fresh[0].clone()];
+    assert!(matches!(
+        store.insert_applications(&twice).await,
+        Err(Error::Conflict(_))
+    ));
+    let count = |apps: Vec<Application>| apps.iter().filter(|a| a.tenant_id == home.id).count();
+    assert_eq!(count(store.applications().await.unwrap()), batch.len());
+    // A batch for a tenant that does not exist is not found.
+    let nowhere = tenant();
+    assert!(matches!(
+        store.insert_applications(&[application(&nowhere)]).await,
+        Err(Error::NotFound(what)) if what.contains(&nowhere.id.to_string())
+    ));
+}

@@ -547,3 +547,34 @@ pub(crate) async fn grant_of_another_client_is_left_alone(store: Arc<dyn Store>)
         assert_eq!(theirs.unwrap(), Redemption::OtherClient);
     }
 }
+
+/// Users inserted in bulk read back as inserted one by one; a batch with one refused user
+/// writes none of them.
+pub(crate) async fn users_are_inserted_in_bulk(store: Arc<dyn Store>) {
+    let home = with_tenant(&*store).await;
+    store.insert_users(&[]).await.unwrap();
+    let batch: Vec<User> = (0..50).map(|i| user(&home, &format!("user{i}@Example.com"))).collect();
+    store.insert_users(&batch).await.unwrap();
+    let mut expected = batch.clone();
+    expected.sort_by_key(|u| u.email.to_lowercase());
+    assert_eq!(store.users(home.id).await.unwrap(), expected);
+    assert_eq!(
+        store.user_by_email(home.id, "USER7@example.com").await.unwrap(),
+        Some(batch[7].clone())
+    );
+
+    // All or nothing: the last one's email is taken (in another case), so the others are not
+    // written.
+    let mut refused: Vec<User> = (0..3).map(|i| user(&home, &format!("fresh{i}@example.com"))).collect();
+    refused.push(user(&home, "USER9@EXAMPLE.COM"));
+    assert_conflict(store.insert_users(&refused).await, &["email", "USER9@EXAMPLE.COM"]);
+    let twice = vec![refused[0].clone(), refused[0].clone()];
+    assert!(matches!(store.insert_users(&twice).await, Err(Error::Conflict(_))));
+    assert_eq!(store.users(home.id).await.unwrap().len(), batch.len());
+
+    let nowhere = tenant();
+    assert!(matches!(
+        store.insert_users(&[user(&nowhere, "ann@example.com")]).await,
+        Err(Error::NotFound(what)) if what.contains(&nowhere.id.to_string())
+    ));
+}
