@@ -197,8 +197,10 @@ impl Authority {
     }
 
     /// Every assignment of the tenant, by user email then role.
+    /// Reads the users that hold a role only: a tenant of a million customers has a few.
     pub async fn directory_role_assignments(&self, tenant_id: Uuid) -> Result<Vec<RoleAssignment>> {
-        let users = self.users(tenant_id).await?;
+        let mut users = self.store.users_with_directory_roles(tenant_id).await?;
+        users.retain(|u| !crate::users::is_deleted(u));
         Ok(users.iter().flat_map(assignments_of).collect())
     }
 

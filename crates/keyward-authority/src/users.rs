@@ -122,7 +122,7 @@ fn shorten(s: &str) -> String {
     s.chars().take(80).collect()
 }
 
-fn is_deleted(user: &User) -> bool {
+pub(crate) fn is_deleted(user: &User) -> bool {
     user.email.ends_with(DELETED_DOMAIN)
 }
 

@@ -16,6 +16,8 @@ impl Backend for Postgres {
     /// `uuid`.
     type Id = Uuid;
 
+    const HAS_DIRECTORY_ROLES: &'static str = "jsonb_array_length(document -> 'directoryRoles') > 0";
+
     fn id(uuid: Uuid) -> Uuid {
         uuid
     }

@@ -30,6 +30,10 @@ pub(crate) trait Backend: Database {
 
     /// How many rows a statement wrote.
     fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// A condition on a user row: its document lists directory roles. JSON functions are named
+    /// differently by the two databases.
+    const HAS_DIRECTORY_ROLES: &'static str;
 }
 
 /// A Rust type a backend binds and reads as a column (`String`, `i64`, a [`Backend::Id`], ...).

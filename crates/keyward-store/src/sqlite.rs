@@ -16,6 +16,8 @@ impl Backend for Sqlite {
     /// Lowercase hyphenated text.
     type Id = String;
 
+    const HAS_DIRECTORY_ROLES: &'static str = "json_array_length(document, '$.directoryRoles') > 0";
+
     fn id(uuid: Uuid) -> String {
         uuid.to_string()
     }

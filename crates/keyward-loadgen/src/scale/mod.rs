@@ -34,10 +34,11 @@ use crate::server::{Options, Server};
 use populate::{Counts, Database, Populated};
 
 /// The directory reload counters the server may export.
-pub const RELOAD_COUNTERS: [&str; 3] = [
+pub const RELOAD_COUNTERS: [&str; 4] = [
     "keyward_directory_reloads_total",
     "keyward_directory_reload_seconds_total",
     "keyward_directory_apps_rebuilt_total",
+    "keyward_directory_apps_read_total",
 ];
 
 /// How long a new certificate may take to get a token before the run gives up on it.
@@ -347,15 +348,16 @@ async fn cert_adds(
         reloads: delta(0),
         reload_seconds: delta(1),
         apps_rebuilt: delta(2),
+        apps_read: delta(3),
     })
 }
 
 /// The reload counters of [`RELOAD_COUNTERS`], each `None` if the server does not export it
 /// (or `/metrics` does not answer).
-async fn counters(target: &Target, server: &Server) -> [Option<f64>; 3] {
+async fn counters(target: &Target, server: &Server) -> [Option<f64>; 4] {
     match target.text(&metrics_url(server)).await {
         Ok(text) => RELOAD_COUNTERS.map(|name| load::metric(&text, name)),
-        Err(_) => [None; 3],
+        Err(_) => [None; 4],
     }
 }
 

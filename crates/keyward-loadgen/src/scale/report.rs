@@ -148,6 +148,8 @@ pub struct CertAdds {
     pub reloads: Option<f64>,
     /// Growth of `keyward_directory_reload_seconds_total`.
     pub reload_seconds: Option<f64>,
+    /// Growth of `keyward_directory_apps_read_total`: applications the reloads read.
+    pub apps_read: Option<f64>,
     /// Growth of `keyward_directory_apps_rebuilt_total`.
     pub apps_rebuilt: Option<f64>,
 }
@@ -321,9 +323,10 @@ impl Report {
             );
             let _ = writeln!(
                 out,
-                "  the second's counters over the adds: reloads {}, reload seconds {}, apps rebuilt {}",
+                "  the second's counters over the adds: reloads {}, reload seconds {}, apps read {}, apps rebuilt {}",
                 counter(f.adds.reloads),
-                counter(f.adds.reload_seconds),
+                seconds(f.adds.reload_seconds),
+                counter(f.adds.apps_read),
                 counter(f.adds.apps_rebuilt)
             );
         }
@@ -385,9 +388,10 @@ fn cert_add_rows(out: &mut String, b: &CertAdds, s: &CertAdds, row: impl Fn(&mut
     row(
         out,
         "directory reload seconds",
-        counter(b.reload_seconds),
-        counter(s.reload_seconds),
+        seconds(b.reload_seconds),
+        seconds(s.reload_seconds),
     );
+    row(out, "apps read by reloads", counter(b.apps_read), counter(s.apps_read));
     row(out, "apps rebuilt", counter(b.apps_rebuilt), counter(s.apps_rebuilt));
 }
 
@@ -397,6 +401,10 @@ fn secs(s: f64) -> String {
 
 fn ms(v: f64) -> String {
     format!("{v:.1} ms")
+}
+
+fn seconds(v: Option<f64>) -> String {
+    v.map_or("n/a".to_owned(), |v| format!("{v:.4}"))
 }
 
 fn counter(v: Option<f64>) -> String {

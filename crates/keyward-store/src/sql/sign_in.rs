@@ -150,6 +150,19 @@ where
         rows::models(documents, "user")
     }
 
+    async fn users_with_directory_roles(&self, tenant_id: Uuid) -> Result<Vec<User>> {
+        let query = format!(
+            "SELECT document FROM users WHERE tenant_id = $1 AND {} ORDER BY email_lower, id",
+            DB::HAS_DIRECTORY_ROLES
+        );
+        let documents: Vec<Document> = sqlx::query_scalar(&query)
+            .bind(DB::id(tenant_id))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?;
+        rows::models(documents, "user")
+    }
+
     async fn insert_grant(&self, grant: &Grant) -> Result<()> {
         let document = document(&grant.document, "grant")?;
         let written = sqlx::query(

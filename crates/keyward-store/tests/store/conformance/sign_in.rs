@@ -578,3 +578,24 @@ pub(crate) async fn users_are_inserted_in_bulk(store: Arc<dyn Store>) {
         Err(Error::NotFound(what)) if what.contains(&nowhere.id.to_string())
     ));
 }
+
+/// The users that hold a directory role are found without the others, in their tenant only.
+pub(crate) async fn users_with_directory_roles_are_found_alone(store: Arc<dyn Store>) {
+    let home = with_tenant(&*store).await;
+    let other = with_tenant(&*store).await;
+    let admin = user(&home, "admin@contoso.example");
+    let customers: Vec<User> = (0..20)
+        .map(|i| User {
+            directory_roles: Vec::new(),
+            ..user(&home, &format!("customer{i}@contoso.example"))
+        })
+        .collect();
+    store.insert_user(&admin).await.unwrap();
+    store.insert_users(&customers).await.unwrap();
+    store
+        .insert_user(&user(&other, "admin@fabrikam.example"))
+        .await
+        .unwrap();
+    assert_eq!(store.users_with_directory_roles(home.id).await.unwrap(), vec![admin]);
+    assert_eq!(store.users(home.id).await.unwrap().len(), 21);
+}
