@@ -168,6 +168,11 @@ impl AppEntry {
     }
 }
 
+/// A name in lowercase, letter by letter (Unicode), as names are compared.
+fn lowercase(name: &str) -> String {
+    name.chars().flat_map(char::to_lowercase).collect()
+}
+
 /// Everything the token service needs, indexed.
 ///
 /// The applications and their indexes are persistent maps: cloning the snapshot shares them,
@@ -183,6 +188,8 @@ pub struct Snapshot {
     by_object_id: imbl::HashMap<Uuid, (Uuid, Uuid)>,
     by_service_principal: imbl::HashMap<Uuid, (Uuid, Uuid)>,
     by_identifier: imbl::HashMap<(Uuid, String), Uuid>,
+    /// AppIds by (tenant, display name in lowercase): names are not unique.
+    by_name: imbl::HashMap<(Uuid, String), Vec<Uuid>>,
     assignments: Arc<Vec<AppRoleAssignment>>,
     roles: Arc<HashMap<(Uuid, Uuid), Vec<Uuid>>>,
 }
@@ -252,6 +259,10 @@ impl Snapshot {
         for identifier in Self::identifiers(app) {
             self.by_identifier.insert(identifier, app.app_id);
         }
+        self.by_name
+            .entry((app.tenant_id, lowercase(&app.display_name)))
+            .or_default()
+            .push(app.app_id);
         self.apps.insert(key, entry);
     }
 
@@ -276,6 +287,13 @@ impl Snapshot {
         for identifier in Self::identifiers(app) {
             if self.by_identifier.get(&identifier) == Some(&app.app_id) {
                 self.by_identifier.remove(&identifier);
+            }
+        }
+        let name = (app.tenant_id, lowercase(&app.display_name));
+        if let Some(named) = self.by_name.get_mut(&name) {
+            named.retain(|id| *id != app.app_id);
+            if named.is_empty() {
+                self.by_name.remove(&name);
             }
         }
     }
@@ -402,20 +420,13 @@ impl Snapshot {
     }
 
     /// Applications of a tenant whose display name is `name`, without regard to case, oldest
-    /// first. Reads every entry's name, never a document or a certificate.
+    /// first.
     pub fn apps_named(&self, tenant_id: Uuid, name: &str) -> Vec<&Arc<AppEntry>> {
-        let wanted = name.to_lowercase();
-        let mut apps: Vec<_> = self
-            .apps
-            .values()
-            .filter(|a| {
-                a.app.tenant_id == tenant_id
-                    && a.app
-                        .display_name
-                        .chars()
-                        .flat_map(char::to_lowercase)
-                        .eq(wanted.chars())
-            })
+        let ids = self.by_name.get(&(tenant_id, lowercase(name)));
+        let mut apps: Vec<_> = ids
+            .into_iter()
+            .flatten()
+            .filter_map(|app_id| self.app_in_tenant(tenant_id, *app_id))
             .collect();
         apps.sort_by_key(|a| (a.app.created, a.app.id));
         apps

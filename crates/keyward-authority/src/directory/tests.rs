@@ -148,3 +148,44 @@ async fn an_identifier_uri_moved_between_applications_names_its_new_owner() {
         assert_eq!(owner.app.id, second.app.id);
     }
 }
+
+#[tokio::test]
+async fn applications_are_found_by_name_after_a_rename_and_when_names_repeat() {
+    let t = authority(Config::new(URL)).await;
+    let tenant_id = t.tenant.tenant.id;
+    let named = |name: &str| NewApplication {
+        display_name: name.into(),
+        ..NewApplication::default()
+    };
+    let first = t
+        .authority
+        .create_application(tenant_id, named("Daemon"))
+        .await
+        .unwrap();
+    let second = t
+        .authority
+        .create_application(tenant_id, named("daemon"))
+        .await
+        .unwrap();
+    let found = |name: &str| -> Vec<uuid::Uuid> {
+        t.authority
+            .snapshot()
+            .apps_named(tenant_id, name)
+            .iter()
+            .map(|a| a.app.id)
+            .collect()
+    };
+    assert_eq!(found("DAEMON"), vec![first.app.id, second.app.id], "both, oldest first");
+    t.authority
+        .update_application(tenant_id, first.app.id, |app| {
+            app.display_name = "Ärger".into();
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(found("daemon"), vec![second.app.id], "the old name no longer finds it");
+    assert_eq!(found("ärger"), vec![first.app.id]);
+    t.authority.delete_application(tenant_id, second.app.id).await.unwrap();
+    assert!(found("daemon").is_empty());
+    assert!(found("nobody").is_empty());
+}
