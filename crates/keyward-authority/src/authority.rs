@@ -254,6 +254,7 @@ impl Authority {
     /// half a gigabyte) are kept, and the two cores of a small machine both work.
     async fn load_applications(&self) -> Result<Vec<Arc<AppEntry>>> {
         const PAGE: u32 = 1000;
+        let stopped = |e: tokio::task::JoinError| Error::LoadStopped(e.to_string());
         let mut entries = Vec::new();
         let mut making: Option<tokio::task::JoinHandle<Vec<Arc<AppEntry>>>> = None;
         let mut after = None;
@@ -262,7 +263,7 @@ impl Authority {
             let last_page = page.len() < PAGE as usize;
             after = page.last().map(|a| a.id);
             if let Some(made) = making.take() {
-                entries.extend(made.await.map_err(|e| Error::LoadStopped(e.to_string()))?);
+                entries.extend(made.await.map_err(stopped)?);
             }
             making = Some(tokio::task::spawn_blocking(move || {
                 page.into_iter().map(|app| Arc::new(AppEntry::new(app))).collect()
@@ -272,7 +273,7 @@ impl Authority {
             }
         }
         if let Some(made) = making {
-            entries.extend(made.await.map_err(|e| Error::LoadStopped(e.to_string()))?);
+            entries.extend(made.await.map_err(stopped)?);
         }
         Ok(entries)
     }

@@ -226,11 +226,7 @@ pub(crate) async fn list(
 
 /// The name in `$filter=displayName eq '...'`, if the query has a `$filter`.
 fn display_name_filter(query: Option<&str>) -> GraphResult<Option<String>> {
-    let Some(text) = query.and_then(|q| {
-        form_urlencoded::parse(q.as_bytes())
-            .find(|(name, _)| name == "$filter")
-            .map(|(_, value)| value.into_owned())
-    }) else {
+    let Some(text) = super::filter_text(query) else {
         return Ok(None);
     };
     text.trim()

@@ -153,6 +153,13 @@ pub(crate) fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> GraphResult<
 }
 
 /// An object id from the URL.
+/// The text of a query's `$filter` parameter, decoded, if it has one.
+pub(crate) fn filter_text(query: Option<&str>) -> Option<String> {
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(name, _)| name == "$filter")
+        .map(|(_, value)| value.into_owned())
+}
+
 pub(crate) fn parse_id(id: &str) -> GraphResult<Uuid> {
     Uuid::parse_str(id).map_err(|_| {
         GraphError::bad_request(format!(

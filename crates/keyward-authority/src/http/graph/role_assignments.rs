@@ -85,13 +85,7 @@ enum Filter {
 }
 
 fn filter(query: Option<&str>) -> GraphResult<Filter> {
-    let Some(query) = query else {
-        return Ok(Filter::Everything);
-    };
-    let Some(text) = form_urlencoded::parse(query.as_bytes())
-        .find(|(name, _)| name == "$filter")
-        .map(|(_, value)| value.into_owned())
-    else {
+    let Some(text) = super::filter_text(query) else {
         return Ok(Filter::Everything);
     };
     let invalid = || {
