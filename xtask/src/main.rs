@@ -41,8 +41,9 @@ const USAGE: &str = "usage:
                                             keyward-client against MSAL Node 7, same server, same run:
                                             cache hit, new token (cold and warm); about 60 s once built
   cargo xtask soak [--minutes N] [--json]   mixed traffic at half of peak for N minutes (default 10):
-                                            errors, server RSS and open fds with their slopes, p99 by
-                                            minute; fails on any error or growth over the bounds
+                                            errors, server RSS and descriptors (sockets apart) with
+                                            their slopes, p99 by minute; fails on any error, growth
+                                            over the bounds, or a socket left open after the load
   cargo xtask scale [--apps N] [--certs N] [--users N] [--seconds N] [--postgres] [--json]
                                             a directory of N apps x N certificates and N users (default
                                             100000 x 10, 1000000) against a fresh one, same run: start-up,
@@ -423,7 +424,8 @@ fn bench_client(args: &[&str]) -> Result<(), String> {
 
 /// Builds the server and `keyward-soak` (release), then runs the soak, which starts its own
 /// server: setup, a 10 s peak phase, then N minutes at half of it. Fails (non-zero) on any
-/// error, or if the server's memory or descriptors grow faster than the bounds.
+/// error, if the server's memory or its descriptors other than sockets grow faster than the
+/// bounds, or if it keeps more sockets open after the load than before it.
 fn soak(args: &[&str]) -> Result<(), String> {
     release_load_run("keyward-soak", &["--minutes"], &["--json"], args, &[])
 }

@@ -15,7 +15,8 @@
 //! The device code's grant outlives its `expires_in` by [`EXPIRED_ANSWER_FOR`], so that a late
 //! poll is told `expired_token` rather than that the code is unknown; the lifetime that counts
 //! is the one in its document. Polls closer together than the interval (less a second for the
-//! network) get `slow_down`; that memory is per server.
+//! network) get `slow_down`, counted in memory by one server (SQLite) and in the database by
+//! servers that share one (PostgreSQL), so that a client polling each in turn is slowed too.
 //!
 //! User codes are 8 characters from an alphabet without 0, O, 1 and I, read without regard to
 //! case, spaces or dashes. They can be guessed, so every wrong one costs the client address an
@@ -491,7 +492,19 @@ impl Authority {
         }
         // A second of leeway for the network: a client that waits the interval is not refused.
         let gap = std::time::Duration::from_secs(POLL_INTERVAL_SECONDS.saturating_sub(1));
-        self.device_polls.poll(&device, gap, Instant::now())?;
+        match &self.cluster {
+            Some(cluster) => {
+                if cluster
+                    .note_device_poll(&device)
+                    .await
+                    .map_err(store_error)?
+                    .is_some_and(|since| since < gap)
+                {
+                    return Err(DeviceError::SlowDown);
+                }
+            }
+            None => self.device_polls.poll(&device, gap, Instant::now())?,
+        }
         let Some(approval) = self
             .store
             .live_grant(GrantKind::DeviceApproval, &device, now)

@@ -255,17 +255,24 @@ impl Authority {
             return;
         }
         let store = std::sync::Arc::clone(&self.store);
-        let shared_throttle = self.cluster.clone().map(|c| (c, self.config.throttle.forget_after));
+        let shared_throttle = self.cluster.clone().map(|c| (c, self.config.throttle.clone()));
         tokio::spawn(async move {
             match store.delete_expired_grants(now - Duration::days(1)).await {
                 Ok(n) if n > 0 => tracing::info!(deleted = n, "expired grants removed"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "expired grants could not be removed"),
             }
-            if let Some((cluster, forget_after)) = shared_throttle
-                && let Err(e) = cluster.forget_attempts(forget_after).await
-            {
-                tracing::warn!(error = %e, "forgotten sign-in failures could not be removed");
+            if let Some((cluster, throttle)) = shared_throttle {
+                if let Err(e) = cluster.forget_attempts(throttle.forget_after).await {
+                    tracing::warn!(error = %e, "forgotten sign-in failures could not be removed");
+                }
+                // Device codes live minutes: an hour-old poll is of a code long gone.
+                if let Err(e) = cluster
+                    .forget_sources_and_polls(throttle.familiar_for, std::time::Duration::from_secs(3600))
+                    .await
+                {
+                    tracing::warn!(error = %e, "forgotten familiar networks and device polls could not be removed");
+                }
             }
         });
     }

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::authority::Authority;
 use crate::error::Error;
 use crate::password;
-use crate::sign_up_code::{CODE_LIFETIME_SECONDS, CodeRefusal, PendingSignUp, new_code};
+use crate::sign_up_code::{self, CODE_LIFETIME_SECONDS, CodeRefusal, PendingSignUp, new_code};
 use crate::signin::{SignInError, SignUp};
 use crate::throttle::Attempt;
 use crate::throttle::shared::{self, Refused};
@@ -101,7 +101,9 @@ impl Authority {
         // Every sign-up that gets this far creates an account or sends a mail: limited per
         // address, successful ones included.
         self.sign_ups
-            .take(address, Instant::now())
+            .take_shared(self.cluster.as_ref(), address)
+            .await
+            .map_err(SignInError::Server)?
             .map_err(SignInError::SignUpThrottled)?;
         let Some(smtp) = &self.config.smtp else {
             let new = NewUser {
@@ -151,8 +153,29 @@ impl Authority {
         if pending.expired(self.now()) {
             return Err(SignInError::CodeExpired);
         }
+        // Servers sharing a database count the wrong codes there too, before this one checks.
+        let shared = self
+            .cluster
+            .as_ref()
+            .map(|cluster| (cluster, sign_up_code::shared_bucket(&pending)));
+        if let Some((cluster, bucket)) = &shared {
+            match cluster
+                .begin_attempt(std::slice::from_ref(bucket), sign_up_code::SHARED_LIMITS)
+                .await
+            {
+                Ok(None) => {}
+                Ok(Some(_)) => return Err(SignInError::TooManyCodes),
+                Err(e) => return Err(SignInError::Server(e.into())),
+            }
+        }
         match self.codes.check(&pending, code, Instant::now()) {
-            Ok(()) => {}
+            Ok(()) => {
+                if let Some((cluster, bucket)) = &shared
+                    && let Err(e) = cluster.clear_attempts(&bucket.name).await
+                {
+                    tracing::warn!(error = %e, "the shared count of a sign-up's codes could not be cleared");
+                }
+            }
             Err(CodeRefusal::Wrong(left)) => {
                 tracing::info!(tenant = %tenant_id, sign_up = %pending.id, "sign-up code refused: wrong");
                 return Err(SignInError::WrongCode(left));

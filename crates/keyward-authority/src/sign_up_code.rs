@@ -7,8 +7,10 @@
 //! compared in constant time. What a sealed page cannot hold — how many wrong codes were tried,
 //! whether the code was used — is kept in memory by the server that checks it ([`CodeAttempts`],
 //! keyed by the pending sign-up's random id): [`MAX_CODE_ATTEMPTS`] wrong codes end the sign-up,
-//! and a code creates one account at most. Per server: behind a load balancer without sticky
-//! sessions each server counts its own attempts.
+//! and a code creates one account at most. Servers sharing one PostgreSQL database also count
+//! every code tried in its attempt buckets ([`shared_bucket`]) before checking it, so that the
+//! limit holds across servers (the "tries left" a server shows counts its own); that one
+//! account at most is created holds there through the database's unique email.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -33,6 +35,22 @@ pub const MAX_CODE_ATTEMPTS: u32 = 5;
 pub const CODE_DIGITS: usize = 8;
 /// Pending sign-ups remembered at once by one server.
 const MAX_TRACKED: usize = 100_000;
+
+/// How servers sharing a database count a pending sign-up's wrong codes: the bucket locks at
+/// [`MAX_CODE_ATTEMPTS`] for longer than the code lives.
+pub(crate) const SHARED_LIMITS: keyward_store::AttemptLimits = keyward_store::AttemptLimits {
+    lockout: Duration::from_secs(CODE_LIFETIME_SECONDS.unsigned_abs() + 120),
+    max_lockout: Duration::from_secs(CODE_LIFETIME_SECONDS.unsigned_abs() + 120),
+    forget_after: Duration::from_secs(CODE_LIFETIME_SECONDS.unsigned_abs() + 120),
+};
+
+/// The shared bucket of `pending`'s code tries, named by its random id.
+pub(crate) fn shared_bucket(pending: &PendingSignUp) -> keyward_store::AttemptBucket {
+    keyward_store::AttemptBucket {
+        name: format!("sign-up-code/{}", pending.id),
+        free: MAX_CODE_ATTEMPTS,
+    }
+}
 
 /// A sign-up waiting for its code.
 #[derive(Serialize, Deserialize)]

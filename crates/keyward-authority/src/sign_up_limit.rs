@@ -1,12 +1,22 @@
 //! How many sign-ups one client address may make in a window, successful ones included: each
 //! sign-up creates an account or sends an email, and neither should be free to repeat without
-//! end. In memory, per server, apart from the failed sign-in throttle ([`crate::throttle`]);
-//! IPv6 addresses count by their /64, as there.
+//! end. Apart from the failed sign-in throttle ([`crate::throttle`]); IPv6 addresses count by
+//! their /64, as there.
+//!
+//! One server (SQLite) counts in memory, over a sliding window. Servers sharing one PostgreSQL
+//! database count in its attempt buckets ([`keyward_store::Cluster::begin_attempt`]), so that N
+//! servers allow what one does: there the sign-up that reaches the limit locks the address for a
+//! whole window, and the count starts afresh after a window without sign-ups (a little stricter
+//! than the sliding window).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use keyward_store::{AttemptBucket, AttemptLimits, Cluster};
+
+use crate::error::Error;
 
 /// The limit on sign-ups per address.
 #[derive(Debug, Clone)]
@@ -69,6 +79,34 @@ impl SignUpLimit {
         }
         times.push_back(now);
         Ok(())
+    }
+}
+
+impl SignUpLimit {
+    /// Counts a sign-up from `address` as [`SignUpLimit::take`] does, in `cluster`'s shared count
+    /// when the database is shared: `Ok(Err(wait))` when the address has made its share.
+    pub(crate) async fn take_shared(
+        &self,
+        cluster: Option<&Cluster>,
+        address: Option<IpAddr>,
+    ) -> Result<Result<(), Duration>, Error> {
+        let (Some(cluster), Some(address)) = (cluster, address) else {
+            return Ok(self.take(address, Instant::now()));
+        };
+        let bucket = AttemptBucket {
+            name: format!("sign-up/{}", key(address)),
+            free: self.policy.per_address,
+        };
+        let window = self.policy.window;
+        let limits = AttemptLimits {
+            lockout: window,
+            max_lockout: window,
+            forget_after: window,
+        };
+        match cluster.begin_attempt(&[bucket], limits).await? {
+            None => Ok(Ok(())),
+            Some(wait) => Ok(Err(wait)),
+        }
     }
 }
 

@@ -37,11 +37,11 @@
 //! ([`ThrottlePolicy::max_familiar_accounts`]); those accounts then have one bucket, as before
 //! smart lockout.
 //!
-//! The memory of familiar networks is per server and lost on restart: after a restart every
-//! source is unfamiliar until its next success, and a network familiar to one server of several
-//! is unfamiliar to the others. The failure counts, though, are shared by servers on one
-//! PostgreSQL database ([`shared`]): each bucket is counted there as well, so that N servers do
-//! not allow N times the guesses. The client address is the TCP peer, or,
+//! On SQLite the memory of familiar networks is the server's and lost on restart (every source
+//! is unfamiliar until its next success). Servers sharing one PostgreSQL database share both
+//! ([`shared`]): a success on any server makes its network familiar to all (and across
+//! restarts), and each bucket's failures are counted there as well, so that N servers do not
+//! allow N times the guesses. The client address is the TCP peer, or,
 //! behind proxies the server is told to trust, the address they forward
 //! ([`crate::forwarded`]).
 //!
@@ -210,6 +210,13 @@ impl Attempt {
             _ => None,
         }
     }
+
+    /// The account (`{tenant}/{email}`) and the network, as a store shared with other servers
+    /// names them ([`shared`]), when the attempt has both.
+    fn shared_source(&self) -> Option<(String, String)> {
+        let (tenant, email) = self.account.as_ref()?;
+        Some((format!("{tenant}/{email}"), self.source()?.to_string()))
+    }
 }
 
 impl Throttle {
@@ -251,6 +258,22 @@ impl Throttle {
         Keys {
             account,
             address: attempt.address.clone(),
+        }
+    }
+
+    /// Whether the attempt's network is familiar to its account in this server's memory.
+    fn knows_source(&self, attempt: &Attempt, now: Instant) -> bool {
+        match (&attempt.account, attempt.source()) {
+            (Some(account), Some(network)) => self.familiar().knows(&self.policy, account, network, now),
+            _ => false,
+        }
+    }
+
+    /// Learns that the attempt's account signed in from its network at `last` (told by the
+    /// servers' shared store: the sign-in may have been another server's).
+    fn learn_source(&self, attempt: &Attempt, last: Instant) {
+        if let (Some(account), Some(network)) = (&attempt.account, attempt.source()) {
+            self.familiar().remember(&self.policy, account, network, last);
         }
     }
 
@@ -452,6 +475,16 @@ impl Reservation<'_> {
                 free: self.throttle.free(key),
             })
             .collect()
+    }
+
+    /// The attempt's account and network as a shared store names them ([`Attempt::shared_source`]).
+    pub(crate) fn shared_source(&self) -> Option<(String, String)> {
+        self.attempt.as_ref()?.0.shared_source()
+    }
+
+    /// The limits of the throttle it was reserved in.
+    pub(crate) fn policy(&self) -> &ThrottlePolicy {
+        &self.throttle.policy
     }
 
     /// The name of the account's bucket the attempt counts in, if it names an account.

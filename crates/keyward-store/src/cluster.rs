@@ -1,6 +1,7 @@
 //! What several servers sharing one PostgreSQL database coordinate through it: notifications of
-//! directory changes (`LISTEN/NOTIFY`), failed sign-ins counted across servers, and leases for
-//! work one server does at a time. A database one server owns (SQLite) has no [`Cluster`]: there
+//! directory changes (`LISTEN/NOTIFY`), failed sign-ins counted across servers (and the other
+//! per-client limits, which use the same buckets), the networks each account signed in from,
+//! when each device code was last polled, and leases for work one server does at a time. A database one server owns (SQLite) has no [`Cluster`]: there
 //! the callers keep this state in memory.
 //!
 //! Times here are the database's (`clock_timestamp()`, in milliseconds), so that servers whose
@@ -254,6 +255,90 @@ impl Cluster {
         .await
         .map_err(database)?;
         Ok(done.rows_affected())
+    }
+
+    /// How long ago `account` last signed in successfully from `source` (a network), if it did
+    /// within `within`.
+    pub async fn familiar_source(&self, account: &str, source: &str, within: Duration) -> Result<Option<Duration>> {
+        let age: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT {NOW_MS} - last FROM familiar_sources WHERE account = $1 AND source = $2 AND last > {NOW_MS} - $3"
+        ))
+        .bind(account)
+        .bind(source)
+        .bind(millis(within))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(age.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))))
+    }
+
+    /// Notes a successful sign-in of `account` from `source` now; the account keeps its `keep`
+    /// most recent sources, the others are forgotten.
+    pub async fn remember_familiar_source(&self, account: &str, source: &str, keep: usize) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(database)?;
+        sqlx::query(&format!(
+            "INSERT INTO familiar_sources (account, source, last) VALUES ($1, $2, {NOW_MS}) \
+             ON CONFLICT (account, source) DO UPDATE SET last = EXCLUDED.last"
+        ))
+        .bind(account)
+        .bind(source)
+        .execute(&mut *tx)
+        .await
+        .map_err(database)?;
+        sqlx::query(
+            "DELETE FROM familiar_sources WHERE account = $1 AND source NOT IN \
+             (SELECT source FROM familiar_sources WHERE account = $1 ORDER BY last DESC LIMIT $2)",
+        )
+        .bind(account)
+        .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await
+        .map_err(database)?;
+        tx.commit().await.map_err(database)
+    }
+
+    /// Notes a poll of the device code `device` (its hash) now; returns how long ago the poll
+    /// before it was, if one is remembered. Concurrent polls of one code, on any server, are
+    /// ordered by its row lock: each sees the one before, and only the first sees none.
+    pub async fn note_device_poll(&self, device: &str) -> Result<Option<Duration>> {
+        let mut tx = self.pool.begin().await.map_err(database)?;
+        sqlx::query("INSERT INTO device_polls (device, last) VALUES ($1, NULL) ON CONFLICT (device) DO NOTHING")
+            .bind(device)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        let before: Option<i64> = sqlx::query_scalar("SELECT last FROM device_polls WHERE device = $1 FOR UPDATE")
+            .bind(device)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(database)?;
+        let now: i64 = sqlx::query_scalar(&format!(
+            "UPDATE device_polls SET last = {NOW_MS} WHERE device = $1 RETURNING last"
+        ))
+        .bind(device)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(database)?;
+        tx.commit().await.map_err(database)?;
+        Ok(before.map(|before| Duration::from_millis(u64::try_from(now - before).unwrap_or(0))))
+    }
+
+    /// Deletes familiar sources not used within `familiar_for` and device polls older than
+    /// `polls_for`; returns how many rows went.
+    pub async fn forget_sources_and_polls(&self, familiar_for: Duration, polls_for: Duration) -> Result<u64> {
+        let sources = sqlx::query(&format!("DELETE FROM familiar_sources WHERE last < {NOW_MS} - $1"))
+            .bind(millis(familiar_for))
+            .execute(&self.pool)
+            .await
+            .map_err(database)?;
+        let polls = sqlx::query(&format!(
+            "DELETE FROM device_polls WHERE last IS NULL OR last < {NOW_MS} - $1"
+        ))
+        .bind(millis(polls_for))
+        .execute(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(sources.rows_affected() + polls.rows_affected())
     }
 }
 

@@ -1,7 +1,8 @@
 //! Failed sign-ins counted across the servers sharing one PostgreSQL database.
 //!
 //! Each attempt is first reserved in this server's [`Throttle`] (its familiar networks choose
-//! the account's bucket, and its attempts in flight count), then in the database, in one
+//! the account's bucket, and its attempts in flight count; a network the database remembers as
+//! familiar, from a success on any server, is learnt first), then in the database, in one
 //! transaction per attempt ([`keyward_store::Cluster::begin_attempt`]): there it counts as a
 //! failure from the start, and a bucket it brings to its free failures is locked at once. So the
 //! same limits hold for guesses spread over every server as for guesses sent to one, attempts in
@@ -43,10 +44,12 @@ pub(crate) async fn begin<'a>(
     cluster: Option<&Cluster>,
     attempt: &Attempt,
 ) -> Result<Attempting<'a>, Refused> {
-    let local = throttle.begin(attempt, Instant::now()).map_err(Refused::Throttled)?;
     let Some(cluster) = cluster else {
+        let local = throttle.begin(attempt, Instant::now()).map_err(Refused::Throttled)?;
         return Ok(Attempting { local, shared: None });
     };
+    learn_familiar_source(throttle, cluster, attempt).await;
+    let local = throttle.begin(attempt, Instant::now()).map_err(Refused::Throttled)?;
     let buckets = local.buckets();
     match cluster.begin_attempt(&buckets, limits(&throttle.policy)).await {
         Ok(None) => Ok(Attempting {
@@ -61,6 +64,27 @@ pub(crate) async fn begin<'a>(
             local.release();
             Err(Refused::Server(e.into()))
         }
+    }
+}
+
+/// Learns from the database whether the attempt's network is familiar to its account (a
+/// success from there on any server), unless this server knows it already. Unread, it stays
+/// unfamiliar: the stricter bucket.
+async fn learn_familiar_source(throttle: &Throttle, cluster: &Cluster, attempt: &Attempt) {
+    let Some((account, source)) = attempt.shared_source() else {
+        return;
+    };
+    let now = Instant::now();
+    if throttle.knows_source(attempt, now) {
+        return;
+    }
+    match cluster
+        .familiar_source(&account, &source, throttle.policy.familiar_for)
+        .await
+    {
+        Ok(Some(age)) => throttle.learn_source(attempt, now.checked_sub(age).unwrap_or(now)),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "the shared familiar networks could not be read"),
     }
 }
 
@@ -80,12 +104,21 @@ impl Attempting<'_> {
     }
 
     /// The password was right: the account's bucket for this source starts afresh, here and in
-    /// the database.
+    /// the database, and its network becomes familiar to the account on every server.
     pub(crate) async fn succeeded(self) {
-        if let (Some((cluster, _)), Some(bucket)) = (&self.shared, self.local.account_bucket())
-            && let Err(e) = cluster.clear_attempts(&bucket).await
-        {
-            tracing::warn!(error = %e, "clearing the shared sign-in failures of an account failed");
+        if let Some((cluster, _)) = &self.shared {
+            if let Some(bucket) = self.local.account_bucket()
+                && let Err(e) = cluster.clear_attempts(&bucket).await
+            {
+                tracing::warn!(error = %e, "clearing the shared sign-in failures of an account failed");
+            }
+            if let Some((account, source)) = self.local.shared_source()
+                && let Err(e) = cluster
+                    .remember_familiar_source(&account, &source, self.local.policy().familiar_per_account)
+                    .await
+            {
+                tracing::warn!(error = %e, "the network of a successful sign-in could not be shared");
+            }
         }
         self.local.succeeded();
     }

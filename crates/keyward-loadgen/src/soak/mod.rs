@@ -4,7 +4,10 @@
 //! In order: start the server, register what the traffic needs ([`setup`]), sign some customers
 //! in so that refresh tokens circulate, find the peak (a closed loop with the same mix), then
 //! run an open loop at half that rate for the soak's length (requests due at fixed times,
-//! latency counted from then) while a sampler reads `/proc/PID/status` and `/proc/PID/fd`.
+//! latency counted from then) while a sampler reads `/proc/PID/status` and `/proc/PID/fd`
+//! (sockets apart from the other descriptors: sockets follow the connections, which keep-alive
+//! opens and closes as the load moves; a leak of them shows once the load generator has closed
+//! its connections, when the server must be back to the sockets it had before the traffic).
 //! Client assertions are signed while the run goes, by a thread of their own a few thousand
 //! ahead: minutes of pre-signed assertions would not fit in memory.
 
@@ -16,6 +19,7 @@ mod watch;
 
 pub use report::{Bounds, KindRow, MinuteRow, Peak, Report, Sample, Slope};
 pub use traffic::Kind;
+pub use watch::Descriptors;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -103,6 +107,7 @@ fn with_server(settings: &Settings, server: &Server) -> anyhow::Result<Report> {
         "server {} (pid {}); registering clients, a vault reader, a web app and {} customers",
         server.url, server.pid, settings.users
     ));
+    let descriptors_before = watch::open_fds(server.pid)?;
     let prepared = setup::prepare(server, settings.users)?;
     let signer = RequestSigner::new(&prepared.client, server.token_endpoint())?;
     let (tx, rx) = mpsc::channel::<Bytes>(settings.signed_ahead.max(1));
@@ -128,16 +133,32 @@ fn with_server(settings: &Settings, server: &Server) -> anyhow::Result<Report> {
     };
     std::thread::scope(|scope| {
         let signing = scope.spawn(move || sign_ahead(&signer, tx));
-        let result = runtime.block_on(phases(settings, server.pid, traffic_setup, probe));
+        let result = runtime.block_on(phases(settings, server.pid, traffic_setup, probe, descriptors_before));
         // Every task and connection goes with the runtime; the signing thread then finds the
         // channel closed and stops.
         drop(runtime);
-        match signing.join() {
+        let mut report = match signing.join() {
             Ok(Ok(())) => result,
             Ok(Err(e)) => result.and(Err(e.context("signing client assertions"))),
             Err(_) => result.and(Err(anyhow::anyhow!("the signing thread panicked"))),
-        }
+        }?;
+        report.note_after_load(released_sockets(server.pid, descriptors_before.sockets)?);
+        Ok(report)
     })
+}
+
+/// The server's descriptors once it has closed the connections the load generator closed: read
+/// until no more sockets are open than `before`, for up to 15 s (the server sees each close at
+/// once; the wait is for a machine busy with other work).
+fn released_sockets(pid: u32, before: u64) -> anyhow::Result<Descriptors> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let now = watch::open_fds(pid)?;
+        if now.sockets <= before || Instant::now() > deadline {
+            return Ok(now);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Signs client credentials requests until the channel closes.
@@ -156,6 +177,7 @@ async fn phases(
     pid: u32,
     traffic_setup: TrafficSetup,
     probe: mpsc::Sender<Bytes>,
+    descriptors_before: Descriptors,
 ) -> anyhow::Result<Report> {
     let traffic = Arc::new(Traffic::new(traffic_setup)?);
     progress(&format!("signing in {} customers", settings.chains));
@@ -222,6 +244,7 @@ async fn phases(
         kinds,
         chains: traffic.chains(),
         applications_alive: traffic.applications_alive(),
+        descriptors_before,
     }))
 }
 
@@ -369,6 +392,7 @@ async fn sample(
     soak: Duration,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) -> anyhow::Result<Sampled> {
+    let descriptors = watch::open_fds(pid)?;
     let mut samples = vec![Sample {
         t_s: 0.0,
         ops: 0,
@@ -376,7 +400,8 @@ async fn sample(
         p50_ms: 0.0,
         p99_ms: 0.0,
         rss_kib: watch::rss_kib(pid)?,
-        fds: watch::open_fds(pid)?,
+        sockets: descriptors.sockets,
+        other_fds: descriptors.other,
     }];
     let mut minutes: Vec<(Vec<u32>, u64)> = Vec::new();
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -396,6 +421,7 @@ async fn sample(
         let latencies = Latencies::new(window.latencies_us.clone()).summary_ms();
         minutes[minute].0.extend(window.latencies_us);
         minutes[minute].1 += window.errors;
+        let descriptors = watch::open_fds(pid)?;
         samples.push(Sample {
             t_s,
             ops,
@@ -403,7 +429,8 @@ async fn sample(
             p50_ms: latencies.p50_ms,
             p99_ms: latencies.p99_ms,
             rss_kib: watch::rss_kib(pid)?,
-            fds: watch::open_fds(pid)?,
+            sockets: descriptors.sockets,
+            other_fds: descriptors.other,
         });
         if last {
             return Ok((samples, minutes));

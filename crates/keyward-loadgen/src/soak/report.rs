@@ -1,13 +1,13 @@
-//! The soak's report: errors (there must be none), the server's memory and descriptors with
-//! their least-squares slope over the second half of the soak, and latency by minute and by
-//! kind of operation.
+//! The soak's report: errors (there must be none), the server's memory and descriptors other
+//! than sockets with their least-squares slope over the second half of the soak, its sockets
+//! before and after the load, and latency by minute and by kind of operation.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::watch::{self, KindTally};
+use super::watch::{self, Descriptors, KindTally};
 use super::{Kind, Settings, SoakPhase};
 use crate::latency::Latencies;
 
@@ -16,8 +16,8 @@ use crate::latency::Latencies;
 pub struct Bounds {
     /// Resident memory, KiB per minute.
     pub rss_kib_per_min: f64,
-    /// Open descriptors per minute.
-    pub fds_per_min: f64,
+    /// Open descriptors other than sockets, per minute (sockets follow the connections).
+    pub other_fds_per_min: f64,
 }
 
 impl Bounds {
@@ -28,7 +28,7 @@ impl Bounds {
     /// allocator's arenas and SQLite's page cache fill during the first minutes, then stay.
     pub const LONG: Bounds = Bounds {
         rss_kib_per_min: 1024.0,
-        fds_per_min: 1.0,
+        other_fds_per_min: 1.0,
     };
 }
 
@@ -47,8 +47,10 @@ pub struct Sample {
     pub p99_ms: f64,
     /// The server's resident memory.
     pub rss_kib: u64,
-    /// The server's open descriptors.
-    pub fds: u64,
+    /// The server's open sockets (listeners and connections).
+    pub sockets: u64,
+    /// Its other open descriptors.
+    pub other_fds: u64,
 }
 
 /// One minute of the soak.
@@ -68,8 +70,10 @@ pub struct MinuteRow {
     pub p99_ms: f64,
     /// The server's resident memory at the minute's last sample, MiB.
     pub rss_mib: f64,
-    /// Its open descriptors then.
-    pub fds: u64,
+    /// Its open sockets then.
+    pub sockets: u64,
+    /// Its other open descriptors then.
+    pub other_fds: u64,
 }
 
 /// One kind of operation over the whole soak.
@@ -168,8 +172,15 @@ pub struct Report {
     pub samples: Vec<Sample>,
     /// The server's resident memory (KiB).
     pub rss: Slope,
-    /// The server's open descriptors.
-    pub fds: Slope,
+    /// The server's open descriptors other than sockets.
+    pub other_fds: Slope,
+    /// Its open sockets over the soak (they follow the connections; no bound on the slope).
+    pub sockets: Slope,
+    /// Its open descriptors before any traffic, and once the load generator had closed its
+    /// connections after the soak.
+    pub descriptors_before: Descriptors,
+    /// See `descriptors_before`; `None` until [`Report::note_after_load`].
+    pub descriptors_after_load: Option<Descriptors>,
     /// Whole-soak latency over all kinds.
     pub p50_ms: f64,
     /// Whole-soak 99th percentile.
@@ -178,7 +189,8 @@ pub struct Report {
     pub refresh_chains: usize,
     /// Applications created by the management writes and not deleted at the end.
     pub applications_alive: usize,
-    /// No errors, and both slopes within their bounds.
+    /// No errors, both slopes within their bounds, and every connection's socket closed after
+    /// the load.
     pub passed: bool,
 }
 
@@ -194,6 +206,7 @@ pub(crate) struct Inputs<'a> {
     pub kinds: [KindTally; Kind::ALL.len()],
     pub chains: usize,
     pub applications_alive: usize,
+    pub descriptors_before: Descriptors,
 }
 
 impl Report {
@@ -210,6 +223,7 @@ impl Report {
             kinds,
             chains,
             applications_alive,
+            descriptors_before,
         } = inputs;
         let peak_errors: u64 = peak_kinds.iter().map(|k| k.errors).sum();
         let peak_latencies = Latencies::new(peak_kinds.iter().flat_map(|k| k.latencies_us.clone()).collect());
@@ -263,13 +277,15 @@ impl Report {
                     p50_ms: summary.p50_ms,
                     p99_ms: summary.p99_ms,
                     rss_mib: last.map_or(0.0, |s| s.rss_kib as f64 / 1024.0),
-                    fds: last.map_or(0, |s| s.fds),
+                    sockets: last.map_or(0, |s| s.sockets),
+                    other_fds: last.map_or(0, |s| s.other_fds),
                 }
             })
             .collect();
         let half = settings.soak.as_secs_f64() / 2.0;
         let rss = slope(&soak.samples, half, |s| s.rss_kib, settings.bounds.rss_kib_per_min);
-        let fds = slope(&soak.samples, half, |s| s.fds, settings.bounds.fds_per_min);
+        let other_fds = slope(&soak.samples, half, |s| s.other_fds, settings.bounds.other_fds_per_min);
+        let sockets = slope(&soak.samples, half, |s| s.sockets, f64::MAX);
         let errors = peak_errors + soak_errors;
         Self {
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -294,14 +310,33 @@ impl Report {
             kinds: kind_rows,
             minutes,
             samples: soak.samples,
-            passed: errors == 0 && rss.met && fds.met,
+            // Decided again once the sockets after the load are known.
+            passed: false,
             rss,
-            fds,
+            other_fds,
+            sockets,
+            descriptors_before,
+            descriptors_after_load: None,
             p50_ms: all.p50_ms,
             p99_ms: all.p99_ms,
             refresh_chains: chains,
             applications_alive,
         }
+    }
+
+    /// Notes the server's descriptors once the load generator has closed its connections, and
+    /// decides whether the run passed: no errors, memory and non-socket descriptors flat, and
+    /// no more sockets open than before the traffic (a connection the server never closed would
+    /// stay).
+    pub fn note_after_load(&mut self, after: Descriptors) {
+        self.descriptors_after_load = Some(after);
+        self.passed = self.errors == 0 && self.rss.met && self.other_fds.met && self.sockets_released();
+    }
+
+    /// Whether the server had no more sockets open after the load than before it.
+    pub fn sockets_released(&self) -> bool {
+        self.descriptors_after_load
+            .is_some_and(|after| after.sockets <= self.descriptors_before.sockets)
     }
 
     /// The report as text.
@@ -346,20 +381,21 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\n{:>6} {:>9} {:>7} {:>9} {:>9} {:>9} {:>6}",
-            "minute", "ops/s", "errors", "p50 ms", "p99 ms", "RSS MiB", "fds"
+            "\n{:>6} {:>9} {:>7} {:>9} {:>9} {:>9} {:>7} {:>6}",
+            "minute", "ops/s", "errors", "p50 ms", "p99 ms", "RSS MiB", "sockets", "other"
         );
         for m in &self.minutes {
             let _ = writeln!(
                 out,
-                "{:>6} {:>9.0} {:>7} {:>9.2} {:>9.1} {:>9.1} {:>6}",
+                "{:>6} {:>9.0} {:>7} {:>9.2} {:>9.1} {:>9.1} {:>7} {:>6}",
                 m.minute,
                 m.ops as f64 / m.seconds.max(1e-9),
                 m.errors,
                 m.p50_ms,
                 m.p99_ms,
                 m.rss_mib,
-                m.fds
+                m.sockets,
+                m.other_fds
             );
         }
         let p99s: Vec<f64> = self.minutes.iter().map(|m| m.p99_ms).collect();
@@ -398,14 +434,32 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "open fds: {} at the start, {} to {}, {} at the end; slope over the second half {:+.2}/min (bound {:.2}): {}",
-            self.fds.start,
-            self.fds.min,
-            self.fds.max,
-            self.fds.end,
-            self.fds.per_minute,
-            self.fds.bound,
-            if self.fds.met { "flat" } else { "GROWING" }
+            "open descriptors other than sockets: {} before the traffic, {} at the soak's start, {} to {}, {} at the end; slope over the second half {:+.2}/min (bound {:.2}): {}",
+            self.descriptors_before.other,
+            self.other_fds.start,
+            self.other_fds.min,
+            self.other_fds.max,
+            self.other_fds.end,
+            self.other_fds.per_minute,
+            self.other_fds.bound,
+            if self.other_fds.met { "flat" } else { "GROWING" }
+        );
+        let after = self
+            .descriptors_after_load
+            .map_or("not measured".to_owned(), |d| d.sockets.to_string());
+        let _ = writeln!(
+            out,
+            "open sockets: {} before the traffic, {} to {} during the soak (slope over the second half {:+.2}/min, following the connections), {} once the load generator closed its connections: {}",
+            self.descriptors_before.sockets,
+            self.sockets.min,
+            self.sockets.max,
+            self.sockets.per_minute,
+            after,
+            if self.sockets_released() {
+                "all released"
+            } else {
+                "NOT RELEASED"
+            }
         );
         let _ = writeln!(
             out,
@@ -442,7 +496,7 @@ fn slope(samples: &[Sample], from_s: f64, value: impl Fn(&Sample) -> u64, bound:
 mod tests {
     use super::*;
 
-    fn sample(t_s: f64, rss_kib: u64, fds: u64) -> Sample {
+    fn sample(t_s: f64, rss_kib: u64, other_fds: u64) -> Sample {
         Sample {
             t_s,
             ops: 0,
@@ -450,7 +504,8 @@ mod tests {
             p50_ms: 0.0,
             p99_ms: 0.0,
             rss_kib,
-            fds,
+            sockets: 40,
+            other_fds,
         }
     }
 

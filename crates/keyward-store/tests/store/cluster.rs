@@ -195,3 +195,95 @@ async fn a_lease_is_held_by_one_server_until_it_lapses() {
     })
     .await;
 }
+
+/// A network one server saw an account sign in from is familiar to the other; each account
+/// keeps its most recent few; forgetting drops the old ones only.
+#[tokio::test]
+async fn familiar_sources_are_shared_and_kept_per_account() {
+    on_postgres(|url| async move {
+        let (_a_store, a) = open(&url).await;
+        let (_b_store, b) = open(&url).await;
+        let month = Duration::from_secs(30 * 24 * 3600);
+        let ann = "t/ann@example.com";
+        assert_eq!(b.familiar_source(ann, "192.0.2.0", month).await.expect("read"), None);
+        a.remember_familiar_source(ann, "192.0.2.0", 2).await.expect("remember");
+        let age = b.familiar_source(ann, "192.0.2.0", month).await.expect("read");
+        assert!(age.is_some_and(|age| age < Duration::from_secs(5)), "{age:?}");
+        assert_eq!(
+            b.familiar_source("t/bob@example.com", "192.0.2.0", month)
+                .await
+                .expect("read"),
+            None
+        );
+        assert_eq!(b.familiar_source(ann, "198.51.100.0", month).await.expect("read"), None);
+
+        // Two kept: a third network pushes out the least recently used.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        b.remember_familiar_source(ann, "198.51.100.0", 2)
+            .await
+            .expect("remember");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        a.remember_familiar_source(ann, "203.0.113.0", 2)
+            .await
+            .expect("remember");
+        assert_eq!(a.familiar_source(ann, "192.0.2.0", month).await.expect("read"), None);
+        assert!(
+            a.familiar_source(ann, "198.51.100.0", month)
+                .await
+                .expect("read")
+                .is_some()
+        );
+        assert!(
+            a.familiar_source(ann, "203.0.113.0", month)
+                .await
+                .expect("read")
+                .is_some()
+        );
+
+        // Beyond `within`, not familiar; forgetting removes what is older than it was told.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let short = Duration::from_millis(20);
+        assert_eq!(a.familiar_source(ann, "203.0.113.0", short).await.expect("read"), None);
+        assert_eq!(a.forget_sources_and_polls(month, month).await.expect("forget"), 0);
+        assert_eq!(a.forget_sources_and_polls(short, month).await.expect("forget"), 2);
+        assert_eq!(a.familiar_source(ann, "203.0.113.0", month).await.expect("read"), None);
+    })
+    .await;
+}
+
+/// Each poll of a device code, on any server, sees when the one before it was; concurrent first
+/// polls are ordered, so exactly one of them sees none.
+#[tokio::test]
+async fn device_polls_are_seen_by_every_server() {
+    on_postgres(|url| async move {
+        let (_a_store, a) = open(&url).await;
+        let (_b_store, b) = open(&url).await;
+        assert_eq!(a.note_device_poll("hash-1").await.expect("poll"), None);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let since = b
+            .note_device_poll("hash-1")
+            .await
+            .expect("poll")
+            .expect("the one before");
+        assert!(
+            since >= Duration::from_millis(25) && since < Duration::from_secs(5),
+            "{since:?}"
+        );
+        assert_eq!(b.note_device_poll("hash-2").await.expect("poll"), None, "another code");
+
+        let mut polls = tokio::task::JoinSet::new();
+        for server in [a.clone(), b.clone(), a.clone(), b.clone()] {
+            polls.spawn(async move { server.note_device_poll("hash-3").await.expect("poll") });
+        }
+        let seen = polls.join_all().await;
+        assert_eq!(seen.iter().filter(|s| s.is_none()).count(), 1, "{seen:?}");
+
+        assert_eq!(
+            a.forget_sources_and_polls(Duration::from_secs(60), Duration::ZERO)
+                .await
+                .expect("forget"),
+            3
+        );
+    })
+    .await;
+}

@@ -26,7 +26,7 @@ fn mixed_traffic_at_half_of_peak_answers_everything_and_nothing_climbs() {
     settings.chains = 8;
     settings.bounds = Bounds {
         rss_kib_per_min: 32.0 * 1024.0,
-        fds_per_min: 60.0,
+        other_fds_per_min: 60.0,
     };
     let report = soak::run(&settings).expect("the soak runs");
     let text = report.text();
@@ -37,7 +37,11 @@ fn mixed_traffic_at_half_of_peak_answers_everything_and_nothing_climbs() {
         assert!(row.ops > 0, "no {} in the soak: {text}", kind.name());
     }
     assert!(report.rss.met, "the server's memory grew: {text}");
-    assert!(report.fds.met, "the server's open descriptors grew: {text}");
+    assert!(report.other_fds.met, "the server's open descriptors grew: {text}");
+    assert!(
+        report.sockets_released(),
+        "the server kept connections open after the load: {text}"
+    );
     assert!(report.samples.len() >= 15, "{text}");
     assert_eq!(report.ops, report.sent, "every operation due was answered: {text}");
     assert!(report.passed, "{text}");

@@ -25,7 +25,7 @@ fn create_user(server: &Server, email: &str) {
 }
 
 /// Asks the device authorization endpoint of contoso for a code.
-async fn device_code(server: &Server, client_id: &str) -> Value {
+pub(super) async fn device_code(server: &Server, client_id: &str) -> Value {
     let url = format!("{}/contoso/oauth2/v2.0/devicecode", server.url);
     let form = [("client_id", client_id), ("scope", "openid profile offline_access")];
     let (status, body) = server.post_form(&url, &form, None).await;
@@ -33,7 +33,7 @@ async fn device_code(server: &Server, client_id: &str) -> Value {
     body
 }
 
-async fn poll(server: &Server, tenant: &str, client_id: &str, started: &Value) -> (u16, Value) {
+pub(super) async fn poll(server: &Server, tenant: &str, client_id: &str, started: &Value) -> (u16, Value) {
     let form = [
         ("grant_type", DEVICE_GRANT),
         ("client_id", client_id),
