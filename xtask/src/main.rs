@@ -63,7 +63,10 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     if cmd.get_current_dir().is_none() {
         cmd.current_dir(root());
     }
+    let start = Instant::now();
     let status = cmd.status().map_err(|e| format!("cannot start {shown}: {e}"))?;
+    // Each step's time, so a slow CI run can be read step by step.
+    eprintln!("xtask: {:.0} s for {shown}", start.elapsed().as_secs_f64());
     if status.success() {
         Ok(())
     } else {
@@ -109,6 +112,13 @@ fn install_prerequisites() -> Result<(), String> {
 }
 
 fn test() -> Result<(), String> {
+    let start = Instant::now();
+    let result = test_steps();
+    eprintln!("xtask: test took {:.0} s in all", start.elapsed().as_secs_f64());
+    result
+}
+
+fn test_steps() -> Result<(), String> {
     install_prerequisites()?;
     run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
     run(Command::new("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;

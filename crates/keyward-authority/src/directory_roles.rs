@@ -199,8 +199,7 @@ impl Authority {
     /// Every assignment of the tenant, by user email then role.
     /// Reads the users that hold a role only: a tenant of a million customers has a few.
     pub async fn directory_role_assignments(&self, tenant_id: Uuid) -> Result<Vec<RoleAssignment>> {
-        let mut users = self.store.users_with_directory_roles(tenant_id).await?;
-        users.retain(|u| !crate::users::is_deleted(u));
+        let users = self.users_with_directory_roles(tenant_id).await?;
         Ok(users.iter().flat_map(assignments_of).collect())
     }
 

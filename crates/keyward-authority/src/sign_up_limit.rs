@@ -80,9 +80,7 @@ impl SignUpLimit {
         times.push_back(now);
         Ok(())
     }
-}
 
-impl SignUpLimit {
     /// Counts a sign-up from `address` as [`SignUpLimit::take`] does, in `cluster`'s shared count
     /// when the database is shared: `Ok(Err(wait))` when the address has made its share.
     pub(crate) async fn take_shared(

@@ -2,7 +2,7 @@
 //! enabled, given a new password, deleted. Disabling an account or resetting its password
 //! revokes everything handed out to it (sessions, codes, refresh tokens).
 
-use keyward_store::User;
+use keyward_store::{User, UserCursor};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -179,6 +179,34 @@ impl Authority {
         let mut users = self.store.users(tenant_id).await?;
         users.retain(|u| !is_deleted(u));
         Ok(users)
+    }
+
+    /// The accounts of a tenant that hold a directory role, by email: the few administrators of
+    /// a tenant of a million customers, read without the customers.
+    pub async fn users_with_directory_roles(&self, tenant_id: Uuid) -> Result<Vec<User>> {
+        let mut users = self.store.users_with_directory_roles(tenant_id).await?;
+        users.retain(|u| !is_deleted(u));
+        Ok(users)
+    }
+
+    /// A page of a tenant's accounts, by email: at most `limit`, those after `after`, and where
+    /// the next page starts when there may be one. Deleted accounts are left out after the page
+    /// is read, so a page may hold fewer than `limit` and still have a next.
+    pub async fn users_page(
+        &self,
+        tenant_id: Uuid,
+        after: Option<&UserCursor>,
+        limit: u32,
+    ) -> Result<(Vec<User>, Option<UserCursor>)> {
+        let mut users = self.store.users_page(tenant_id, after, limit.saturating_add(1)).await?;
+        let next = if users.len() > limit as usize {
+            users.truncate(limit as usize);
+            users.last().map(UserCursor::after)
+        } else {
+            None
+        };
+        users.retain(|u| !is_deleted(u));
+        Ok((users, next))
     }
 
     /// An account by id.

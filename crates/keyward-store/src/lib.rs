@@ -39,7 +39,7 @@ pub use model::{
 };
 pub use policy_model::{AppManagementPolicy, AppliedState, CredentialRestriction};
 pub use usage_model::{CredentialUse, ServicePrincipalSignIn, SignInQuery};
-pub use user_model::{Grant, GrantKind, Redemption, User};
+pub use user_model::{Grant, GrantKind, Redemption, User, UserCursor};
 pub use vault_model::{AccessPolicy, Collection, ItemKey, ItemWrite, Vault, VaultItem, VaultVersion, VaultWrite};
 
 use std::sync::Arc;
@@ -260,6 +260,10 @@ pub trait SignInStore: Send + Sync + 'static {
     async fn user_by_email(&self, tenant_id: Uuid, email: &str) -> Result<Option<User>>;
     /// Every user of a tenant, by email.
     async fn users(&self, tenant_id: Uuid) -> Result<Vec<User>>;
+    /// A page of a tenant's users in the order of [`SignInStore::users`]: at most `limit`, those
+    /// after `after` (the last user of the previous page), so that a tenant of a million users
+    /// is listed without reading it whole.
+    async fn users_page(&self, tenant_id: Uuid, after: Option<&UserCursor>, limit: u32) -> Result<Vec<User>>;
     /// The users of a tenant that hold a directory role, by email: the few administrators of a
     /// tenant of a million customers, found without reading the customers.
     async fn users_with_directory_roles(&self, tenant_id: Uuid) -> Result<Vec<User>>;

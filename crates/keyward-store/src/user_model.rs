@@ -50,6 +50,26 @@ impl std::fmt::Debug for User {
     }
 }
 
+/// Where a page of users ends: the sort key of its last user (the email as users are ordered
+/// by, then the id), from which the next page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserCursor {
+    /// The email in the form the users are sorted and found by.
+    pub email_key: String,
+    /// The user's id, which orders users of one email key (there is at most one per tenant).
+    pub id: Uuid,
+}
+
+impl UserCursor {
+    /// The cursor just past `user`.
+    pub fn after(user: &User) -> Self {
+        Self {
+            email_key: crate::columns::email_key(&user.email),
+            id: user.id,
+        }
+    }
+}
+
 /// What a grant is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

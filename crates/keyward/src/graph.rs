@@ -282,12 +282,30 @@ impl SigningKeys {
     }
 }
 
-/// A list answer: `{"value": [...]}`.
+/// A list answer: `{"value": [...]}`, and where the next page is when there is one.
 #[derive(Deserialize)]
 #[serde(bound = "T: DeserializeOwned")]
 struct List<T> {
     #[serde(default = "Vec::new")]
     value: Vec<Object<T>>,
+    #[serde(rename = "@odata.nextLink", default)]
+    next_link: Option<String>,
+}
+
+/// The request of an `@odata.nextLink`, as a path and query to send to the server the CLI is
+/// connected to: the token goes nowhere else, whatever host the link names (the server writes
+/// its public URL, which may not be the address the CLI reached it at).
+fn next_page(link: &str) -> anyhow::Result<String> {
+    let url =
+        url::Url::parse(link).map_err(|e| anyhow::anyhow!("the server sent a bad @odata.nextLink {link:?}: {e}"))?;
+    anyhow::ensure!(
+        url.path().starts_with("/v1.0/"),
+        "the server sent an @odata.nextLink outside the management API: {link:?}"
+    );
+    Ok(match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    })
 }
 
 /// What a new certificate credential is made of.
@@ -307,16 +325,32 @@ impl Connection {
         Ok(serde_json::from_value(self.call(method, path, Some(body)).await?)?)
     }
 
+    /// Every item of a collection, page after page (`@odata.nextLink`).
+    async fn get_all<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<Vec<Object<T>>> {
+        let mut items = Vec::new();
+        let mut path = path.to_owned();
+        loop {
+            let page: List<T> = self.get(&path).await?;
+            items.extend(page.value);
+            let Some(link) = page.next_link else {
+                return Ok(items);
+            };
+            let next = next_page(&link)?;
+            anyhow::ensure!(next != path, "the server sent the same page again: {link:?}");
+            path = next;
+        }
+    }
+
     /// Every application.
     pub async fn applications(&self) -> anyhow::Result<Vec<Object<Application>>> {
-        Ok(self.get::<List<Application>>("/v1.0/applications").await?.value)
+        self.get_all("/v1.0/applications").await
     }
 
     /// The applications named `name` (without regard to case), found by the server.
     pub async fn applications_named(&self, name: &str) -> anyhow::Result<Vec<Object<Application>>> {
         let filter = format!("displayName eq '{}'", name.replace('\'', "''"));
         let path = format!("/v1.0/applications?$filter={}", encode_segment(&filter));
-        Ok(self.get::<List<Application>>(&path).await?.value)
+        self.get_all(&path).await
     }
 
     /// An application by object id.
@@ -445,7 +479,7 @@ impl Connection {
 
     /// Every user.
     pub async fn users(&self) -> anyhow::Result<Vec<Object<User>>> {
-        Ok(self.get::<List<User>>("/v1.0/users").await?.value)
+        self.get_all("/v1.0/users").await
     }
 
     /// A user by email or object id (`key` percent-encoded as one path segment).
@@ -594,6 +628,21 @@ fn encode_segment(segment: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_next_link_is_followed_on_the_connected_server_and_only_into_the_api() {
+        let link = "https://keyward.example:8443/v1.0/users?%24top=2&%24skiptoken=YWJj";
+        assert_eq!(next_page(link).unwrap(), "/v1.0/users?%24top=2&%24skiptoken=YWJj");
+        assert_eq!(next_page("https://h/v1.0/applications").unwrap(), "/v1.0/applications");
+        for bad in [
+            "/v1.0/users",
+            "https://h/admin/api/time",
+            "https://h/v1.0x",
+            "not a link",
+        ] {
+            assert!(next_page(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn emails_are_encoded_as_one_path_segment() {

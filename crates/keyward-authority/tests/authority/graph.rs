@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
-use super::common::{Harness, Reply, certificate, harness, json_request, send};
+use super::common::{Harness, ORIGIN, Reply, certificate, harness, json_request, send};
 
 async fn call(h: &Harness, token: &str, method: Method, uri: &str, body: Option<serde_json::Value>) -> Reply {
     send(&h.router, json_request(method, uri, Some(token), body)).await
@@ -442,5 +442,100 @@ async fn sign_ins_are_listed_per_client_and_a_bad_query_is_refused_in_graph_shap
         let reply = call(&h, &token, Method::GET, &bad, None).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}: {}", reply.body);
         assert!(reply.body["error"]["message"].is_string(), "{bad}: {}", reply.body);
+    }
+}
+
+/// Every `id` of the collection at `first` and the pages after it (`@odata.nextLink`, which
+/// must be on the server's public URL and keep `$top`), each page at most `top` long.
+async fn all_pages(h: &Harness, token: &str, first: &str, top: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut uri = first.to_owned();
+    loop {
+        let reply = call(h, token, Method::GET, &uri, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.body);
+        let values = reply.body["value"].as_array().unwrap();
+        assert!(values.len() <= top, "{uri}: {} items", values.len());
+        ids.extend(values.iter().map(|v| v["id"].as_str().unwrap().to_owned()));
+        let Some(link) = reply.body["@odata.nextLink"].as_str() else {
+            return ids;
+        };
+        uri = link
+            .strip_prefix(ORIGIN)
+            .expect("a next link on the public URL")
+            .to_owned();
+        assert!(uri.contains(&format!("top={top}")), "{uri}");
+    }
+}
+
+fn ids(reply: &Reply) -> Vec<String> {
+    let values = reply.body["value"].as_array().unwrap();
+    values.iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn applications_service_principals_and_users_come_in_pages_that_skip_nothing() {
+    let h = harness().await;
+    let token = h.admin_token().await;
+    for i in 0..5 {
+        let body = json!({"displayName": format!("paged {i}")});
+        let reply = call(&h, &token, Method::POST, "/v1.0/applications", Some(body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    }
+    for email in [
+        "dee@example.com",
+        "ann@example.com",
+        "cy@example.com",
+        "bo@example.com",
+        "eve@example.com",
+    ] {
+        let user = json!({"mail": email, "passwordProfile": {"password": "correct horse battery"}});
+        let reply = call(&h, &token, Method::POST, "/v1.0/users", Some(user)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    }
+    for path in ["/v1.0/applications", "/v1.0/servicePrincipals", "/v1.0/users"] {
+        let whole = call(&h, &token, Method::GET, path, None).await;
+        assert!(whole.body.get("@odata.nextLink").is_none(), "{path}: one page of 100");
+        let whole = ids(&whole);
+        assert!(whole.len() >= 5, "{path}: {whole:?}");
+        assert_eq!(
+            all_pages(&h, &token, &format!("{path}?$top=2"), 2).await,
+            whole,
+            "{path}"
+        );
+    }
+
+    // What is deleted between two pages moves nothing else: the next page starts after the key
+    // of the last item given, not at an offset.
+    for (path, top) in [("/v1.0/applications", 3), ("/v1.0/users", 2)] {
+        let whole = ids(&call(&h, &token, Method::GET, path, None).await);
+        let first = call(&h, &token, Method::GET, &format!("{path}?$top={top}"), None).await;
+        let first_ids = ids(&first);
+        let gone = first_ids.last().unwrap();
+        let reply = call(&h, &token, Method::DELETE, &format!("{path}/{gone}"), None).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+        let next = first.body["@odata.nextLink"]
+            .as_str()
+            .unwrap()
+            .strip_prefix(ORIGIN)
+            .unwrap();
+        let mut listed = first_ids.clone();
+        listed.extend(all_pages(&h, &token, next, top).await);
+        assert_eq!(listed, whole, "{path}");
+    }
+
+    for bad in [
+        "/v1.0/users?$top=0",
+        "/v1.0/applications?$top=1000",
+        "/v1.0/servicePrincipals?$top=ten",
+        "/v1.0/users?$skiptoken=!!",
+        "/v1.0/applications?$skiptoken=bm90IGEgY3Vyc29y",
+    ] {
+        let reply = call(&h, &token, Method::GET, bad, None).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(
+            reply.body["error"]["message"].as_str().is_some(),
+            "{bad}: {}",
+            reply.body
+        );
     }
 }

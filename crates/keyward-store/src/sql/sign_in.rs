@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{Backend, Column, SqlStore};
 use crate::columns::{Document, document, email_key, from_document, sortable_time_text};
 use crate::conflict::{self, Failure, database};
-use crate::{Error, Grant, GrantKind, Redemption, Result, SignInStore, User, rows, user_model};
+use crate::{Error, Grant, GrantKind, Redemption, Result, SignInStore, User, UserCursor, rows, user_model};
 
 /// The columns of a grant besides its kind and id, as [`rows::GrantRow`] has them.
 macro_rules! grant_columns {
@@ -147,6 +147,26 @@ where
                 .fetch_all(&self.pool)
                 .await
                 .map_err(database)?;
+        rows::models(documents, "user")
+    }
+
+    async fn users_page(&self, tenant_id: Uuid, after: Option<&UserCursor>, limit: u32) -> Result<Vec<User>> {
+        let query = match after {
+            None => {
+                sqlx::query_scalar("SELECT document FROM users WHERE tenant_id = $1 ORDER BY email_lower, id LIMIT $2")
+                    .bind(DB::id(tenant_id))
+                    .bind(i64::from(limit))
+            }
+            Some(after) => sqlx::query_scalar(
+                "SELECT document FROM users WHERE tenant_id = $1 \
+                 AND (email_lower > $2 OR (email_lower = $2 AND id > $3)) ORDER BY email_lower, id LIMIT $4",
+            )
+            .bind(DB::id(tenant_id))
+            .bind(after.email_key.clone())
+            .bind(DB::id(after.id))
+            .bind(i64::from(limit)),
+        };
+        let documents: Vec<Document> = query.fetch_all(&self.pool).await.map_err(database)?;
         rows::models(documents, "user")
     }
 

@@ -42,7 +42,7 @@ use policy::{app_management_policies_round_trip, applied_state_round_trip};
 use sign_in::{
     concurrent_redemptions_one_wins, duplicate_grant_conflicts, duplicate_user_conflicts, expired_grants_are_unusable,
     family_is_revoked, grant_is_redeemed_once, grant_of_another_client_is_left_alone, user_grants_are_revoked,
-    user_optimistic_concurrency, user_round_trip, users_are_inserted_in_bulk,
+    user_optimistic_concurrency, user_round_trip, users_are_inserted_in_bulk, users_are_listed_in_pages,
     users_with_directory_roles_are_found_alone,
 };
 use usage::{later_credential_use_wins, sign_ins_are_listed_filtered_and_pruned};
@@ -256,6 +256,7 @@ conformance! {
     sign_ins_are_listed_filtered_and_pruned,
     applications_are_inserted_in_bulk,
     users_are_inserted_in_bulk,
+    users_are_listed_in_pages,
     users_with_directory_roles_are_found_alone,
 }
 

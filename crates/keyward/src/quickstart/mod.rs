@@ -415,7 +415,7 @@ impl Setup<'_> {
 /// The app registration named `ciam-client-app`, created when missing; its redirect URIs made
 /// to include `redirect_uris`. Returns it and whether it was created.
 async fn register(api: &Connection, redirect_uris: &[&str]) -> anyhow::Result<(Object<Application>, bool)> {
-    let all = api.applications().await?;
+    let all = api.applications_named(APP_NAME).await?;
     let named: Vec<&Object<Application>> = all.iter().filter(|a| a.display_name == APP_NAME).collect();
     match named.as_slice() {
         [] => Ok((api.create_application(APP_NAME, redirect_uris, &[]).await?, true)),

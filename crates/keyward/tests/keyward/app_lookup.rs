@@ -61,3 +61,48 @@ async fn an_application_is_found_by_its_name_through_a_graph_filter() {
         );
     }
 }
+
+/// Graph answers a list in pages of 100 (`@odata.nextLink`); `keyward app list` follows them
+/// and lists every application.
+#[tokio::test]
+async fn every_application_is_listed_across_graph_pages() {
+    let server = Server::start();
+    let token = admin_token(&server).await;
+    let client = http_client(&server.ca_pem());
+    for i in 0..105 {
+        let response = client
+            .post(format!("{}/v1.0/applications", server.url))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"displayName": format!("many {i:03}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let first: Value = client
+        .get(format!("{}/v1.0/applications", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["value"].as_array().unwrap().len(), 100);
+    assert!(
+        first["@odata.nextLink"].as_str().unwrap().contains("skiptoken"),
+        "{first}"
+    );
+
+    let listed = server.keyward(&["app", "list"]);
+    let mut names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|app| app["displayName"].as_str())
+        .filter(|name| name.starts_with("many "))
+        .collect();
+    names.sort_unstable();
+    let expected: Vec<String> = (0..105).map(|i| format!("many {i:03}")).collect();
+    assert_eq!(names, expected);
+}

@@ -22,7 +22,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use super::{GraphCaller, GraphError, GraphResult, GraphTokenCaller, body, collection, date, keyed, parse_id};
+use super::paging::{self, Paging};
+use super::{GraphCaller, GraphError, GraphResult, GraphTokenCaller, body, date, keyed, parse_id};
 use crate::applications::{ApplicationChange, KeyCredentialChange, NewApplication};
 use crate::authority::{Authority, KEY_VAULT_APP_ID};
 use crate::credentials;
@@ -202,26 +203,34 @@ fn key_credentials(
 /// Manager, the Azure CLI) and the admin center; the vault resource is listed. With
 /// `$filter=displayName eq 'NAME'` (quotes in NAME doubled, as OData writes them; compared
 /// without regard to case), only the applications so named: how the CLI finds an application
-/// by name without reading a directory of 100,000.
+/// by name without reading a directory of 100,000. In pages, oldest first ([`paging`]).
 pub(crate) async fn list(
     State(authority): State<Arc<Authority>>,
     caller: GraphCaller,
     RawQuery(query): RawQuery,
 ) -> GraphResult {
     let named = display_name_filter(query.as_deref())?;
+    let paging = Paging::from_query(query.as_deref())?;
     let snapshot = authority.snapshot();
-    let apps = match &named {
+    let apps: Vec<_> = match &named {
         Some(name) => snapshot.apps_named(caller.tenant_id(), name),
         None => snapshot.apps_of(caller.tenant_id()),
-    };
-    let mut rendered = Vec::new();
-    for entry in apps
-        .into_iter()
-        .filter(|a| !crate::authority::is_builtin(a.app.app_id) || a.app.app_id == KEY_VAULT_APP_ID)
-    {
+    }
+    .into_iter()
+    .filter(|a| !crate::authority::is_builtin(a.app.app_id) || a.app.app_id == KEY_VAULT_APP_ID)
+    .collect();
+    let (apps, next) = paging.of_apps(&apps)?;
+    let mut rendered = Vec::with_capacity(apps.len());
+    for entry in apps {
         rendered.push(render_used(&authority, entry).await?);
     }
-    Ok(collection(rendered))
+    Ok(paging::page(
+        &authority,
+        "/v1.0/applications",
+        query.as_deref(),
+        rendered,
+        next,
+    ))
 }
 
 /// The name in `$filter=displayName eq '...'`, if the query has a `$filter`.

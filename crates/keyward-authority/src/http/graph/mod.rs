@@ -10,6 +10,7 @@
 pub(crate) mod applications;
 pub(crate) mod audit;
 mod error;
+pub(crate) mod paging;
 pub(crate) mod policies;
 pub(crate) mod role_assignments;
 pub(crate) mod service_principals;

@@ -3,15 +3,16 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use keyward_store::{AppRoleAssignment, Application};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::applications::render_role;
+use super::paging::{self, Paging};
 use super::{GraphCaller, GraphError, GraphResult, body, collection, date, parse_id};
 use crate::authority::Authority;
 use crate::directory::AppEntry;
@@ -30,16 +31,25 @@ fn render_assignment(a: &AppRoleAssignment, principal: Option<&AppEntry>, resour
         "resourceDisplayName": resource.map(|r| r.app.display_name.clone())})
 }
 
-/// `GET /v1.0/servicePrincipals`.
-pub(crate) async fn list(State(authority): State<Arc<Authority>>, caller: GraphCaller) -> Response {
-    collection(
-        authority
-            .snapshot()
-            .apps_of(caller.tenant_id())
-            .iter()
-            .map(|a| render(&a.app))
-            .collect(),
-    )
+/// `GET /v1.0/servicePrincipals`: every application's service principal, oldest first, in pages
+/// ([`paging`]).
+pub(crate) async fn list(
+    State(authority): State<Arc<Authority>>,
+    caller: GraphCaller,
+    RawQuery(query): RawQuery,
+) -> GraphResult {
+    let paging = Paging::from_query(query.as_deref())?;
+    let snapshot = authority.snapshot();
+    let apps = snapshot.apps_of(caller.tenant_id());
+    let (apps, next) = paging.of_apps(&apps)?;
+    let rendered = apps.iter().map(|a| render(&a.app)).collect();
+    Ok(paging::page(
+        &authority,
+        "/v1.0/servicePrincipals",
+        query.as_deref(),
+        rendered,
+        next,
+    ))
 }
 
 fn find(authority: &Authority, caller: &GraphCaller, id: &str) -> GraphResult<Arc<AppEntry>> {

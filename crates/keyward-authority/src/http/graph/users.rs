@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use keyward_store::User;
@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+use super::paging::{self, Paging};
 use super::{GraphCaller, GraphError, GraphResult};
 use crate::authority::Authority;
 use crate::users::{NewUser, UserChange};
@@ -106,11 +107,26 @@ impl UserBody {
     }
 }
 
-/// `GET /v1.0/users`.
-pub(crate) async fn list(State(authority): State<Arc<Authority>>, caller: GraphCaller) -> GraphResult {
-    let users = authority.users(caller.tenant_id()).await?;
+/// `GET /v1.0/users`: the accounts of the tenant by email, in pages ([`paging`]).
+pub(crate) async fn list(
+    State(authority): State<Arc<Authority>>,
+    caller: GraphCaller,
+    RawQuery(query): RawQuery,
+) -> GraphResult {
+    let paging = Paging::from_query(query.as_deref())?;
+    let (users, next) = authority
+        .users_page(caller.tenant_id(), paging.user_cursor()?.as_ref(), paging.top)
+        .await?;
     let domain = &caller.tenant().tenant.domain;
-    Ok(super::collection(users.iter().map(|u| render(u, domain)).collect()))
+    let rendered = users.iter().map(|u| render(u, domain)).collect();
+    let next = next.as_ref().map(paging::user_token);
+    Ok(paging::page(
+        &authority,
+        "/v1.0/users",
+        query.as_deref(),
+        rendered,
+        next,
+    ))
 }
 
 /// `POST /v1.0/users`.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use keyward_store::{Error, Grant, GrantKind, Redemption, Store, Tenant, User};
+use keyward_store::{Error, Grant, GrantKind, Redemption, Store, Tenant, User, UserCursor};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -598,4 +598,35 @@ pub(crate) async fn users_with_directory_roles_are_found_alone(store: Arc<dyn St
         .unwrap();
     assert_eq!(store.users_with_directory_roles(home.id).await.unwrap(), vec![admin]);
     assert_eq!(store.users(home.id).await.unwrap().len(), 21);
+}
+
+/// Users come in pages in the order of the whole list, each page starting after the last user
+/// of the one before, in their tenant only.
+pub(crate) async fn users_are_listed_in_pages(store: Arc<dyn Store>) {
+    let home = with_tenant(&*store).await;
+    let other = with_tenant(&*store).await;
+    let emails = [
+        "zoe@example.com",
+        "ann@example.com",
+        "émile@example.com",
+        "bob@example.com",
+        "ann2@example.com",
+    ];
+    let users: Vec<User> = emails.iter().map(|email| user(&home, email)).collect();
+    store.insert_users(&users).await.unwrap();
+    store.insert_user(&user(&other, "carl@example.com")).await.unwrap();
+    let whole = store.users(home.id).await.unwrap();
+    assert_eq!(whole.len(), emails.len());
+
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.users_page(home.id, after.as_ref(), 2).await.unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some(UserCursor::after(last));
+        paged.extend(page);
+    }
+    assert_eq!(paged, whole);
+    assert!(store.users_page(home.id, None, 0).await.unwrap().is_empty());
 }

@@ -348,3 +348,46 @@ async fn the_last_global_administrator_cannot_demote_disable_or_delete_themselve
     assert_eq!(removed.status, 303, "{}", removed.body);
     assert_eq!(root.get("/admin/users").await.status, 403, "no role left");
 }
+
+/// A tenant of many users is searched, not scrolled: the list shows the first 200 and says how
+/// many there are; a search finds one past them. The users are read a page at a time.
+#[tokio::test]
+async fn the_user_list_shows_the_first_200_and_a_search_finds_the_rest() {
+    let server = Server::start();
+    let browser = admin(&server, "ada@example.com", "global-admin").await;
+    let data = keyward_server::DataDir::new(server.data());
+    let store = keyward_store::open(&data.database_url()).await.expect("the database");
+    let tenant_id = data
+        .read_json::<keyward_server::AdminInfo>("admin/admin.json")
+        .unwrap()
+        .tenant_id
+        .parse()
+        .unwrap();
+    let ada = store
+        .user_by_email(tenant_id, "ada@example.com")
+        .await
+        .unwrap()
+        .expect("ada");
+    let many: Vec<keyward_store::User> = (0..1_100)
+        .map(|i| keyward_store::User {
+            id: uuid::Uuid::new_v4(),
+            email: format!("many-{i:04}@example.com"),
+            display_name: format!("Many {i}"),
+            directory_roles: Vec::new(),
+            ..ada.clone()
+        })
+        .collect();
+    store.insert_users(&many).await.unwrap();
+
+    let list = browser.get("/admin/users").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert_eq!(list.body.matches("data-user-id=").count(), 200);
+    assert!(list.body.contains("The first 200 of 1101 users"), "{}", list.body);
+    assert!(list.body.contains("ada@example.com"), "sorted by email, ada is first");
+    assert!(!list.body.contains("many-0199@"), "{}", list.body);
+
+    let found = browser.get("/admin/users?q=many-1099").await;
+    assert_eq!(found.body.matches("data-user-id=").count(), 1, "{}", found.body);
+    assert!(found.body.contains("many-1099@example.com"), "{}", found.body);
+    assert!(found.body.contains("1 of 1101 users"), "{}", found.body);
+}
