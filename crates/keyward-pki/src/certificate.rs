@@ -88,6 +88,20 @@ impl Certificate {
                 format!("{} unexpected bytes after the certificate", rest.len()),
             ));
         }
+        // x509-parser reads the public key info's algorithm and key and lets bytes after them
+        // inside its SEQUENCE pass. Such a certificate is not DER, and the quick walk of
+        // `spki_of` (what a directory reads at start) would see other bytes than this parse.
+        let spki = Self::spki_of(der)?;
+        if spki != parsed.public_key().raw {
+            return Err(corrupt(
+                "X.509 certificate",
+                format!(
+                    "the public key info holds {} bytes, of which only {} are its algorithm and key",
+                    spki.len(),
+                    parsed.public_key().raw.len()
+                ),
+            ));
+        }
         let info = describe(&parsed, der)?;
         Ok(Self {
             der: der.to_vec(),

@@ -89,3 +89,42 @@ fn what_is_not_one_certificate_is_refused() {
         assert!(Certificate::spki_of(bytes).is_err(), "{what} was walked");
     }
 }
+
+/// `der` with `extra` put at the end of its public key info, inside it, and the lengths of the
+/// three SEQUENCEs around it (certificate, to-be-signed part, public key info; each written
+/// `30 82 hi lo`, as for any RSA 2048 certificate) made to match.
+fn with_bytes_after_the_key(der: &[u8], extra: &[u8]) -> Vec<u8> {
+    let spki = Certificate::spki_of(der).unwrap();
+    let at = der.windows(spki.len()).position(|w| w == spki).unwrap();
+    let end = at + spki.len();
+    let mut bent = der[..end].to_vec();
+    bent.extend_from_slice(extra);
+    bent.extend_from_slice(&der[end..]);
+    for header in [0, 4, at] {
+        assert_eq!(bent[header..header + 2], [0x30, 0x82], "a two-byte length at {header}");
+        let length = u16::from_be_bytes([bent[header + 2], bent[header + 3]]) + extra.len() as u16;
+        bent[header + 2..header + 4].copy_from_slice(&length.to_be_bytes());
+    }
+    bent
+}
+
+/// Found by fuzzing `read_any` (2026-12-07; `fuzz/corpus/read_any/regression-spki-trailing-bytes`):
+/// x509-parser reads a public key info's algorithm and key and let bytes after them inside its
+/// SEQUENCE pass, so the parse and the quick walk saw different public key infos. Not DER: refused.
+#[test]
+fn a_public_key_info_with_bytes_after_the_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    openssl(
+        dir.path(),
+        &[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "k", "-subj", "/CN=x", "-days", "1",
+            "-outform", "DER", "-out", "x.cer",
+        ],
+    );
+    let der = std::fs::read(dir.path().join("x.cer")).unwrap();
+    same_key_as_the_parser(&der);
+    let bent = with_bytes_after_the_key(&der, &[0x05, 0x00]);
+    assert!(Certificate::spki_of(&bent).is_ok(), "the outer structure still walks");
+    let refused = Certificate::from_der(&bent).unwrap_err().to_string();
+    assert!(refused.contains("public key info"), "{refused}");
+}
