@@ -241,17 +241,21 @@ pub fn parse_parameters(encoded: &[u8]) -> Result<Parameters, RequestError> {
     Ok(parameters)
 }
 
-/// Whether `uri` is registered on the application: exact, byte-for-byte equality with one of
-/// its redirect URIs. No prefix, no normalisation, no case folding, no port wildcard: every
-/// relaxation of this rule has been an open redirect somewhere.
+/// Whether `uri` is registered on the application: byte-for-byte equal to one of its redirect
+/// URIs, or one of its plain-HTTP loopback URIs at another port (RFC 8252 §7.3; see
+/// [`crate::redirect_uri::matches`]). No prefix, no other normalisation: every relaxation of
+/// this rule has been an open redirect somewhere.
 pub fn redirect_uri_registered(app: &AppEntry, uri: &str) -> bool {
     // Registered before the registration checked hosts strictly, a plain-HTTP URI to another
-    // host than loopback is not trusted either.
-    app.app
-        .redirect_uris
-        .iter()
-        .any(|registered| crate::redirect_uri::matches(registered, uri))
-        && crate::redirect_uri::allowed(uri)
+    // host than loopback is not trusted either. Checked first: a URI longer than any
+    // registration takes is refused before it is parsed at all (a host name goes through
+    // IDNA, costly on kilobytes of punycode), then once per registered URI.
+    crate::redirect_uri::allowed(uri)
+        && app
+            .app
+            .redirect_uris
+            .iter()
+            .any(|registered| crate::redirect_uri::matches(registered, uri))
 }
 
 /// Whether an application is a public client: it has no certificate and no secret, so it
