@@ -239,6 +239,11 @@ pub fn redirect_uri(data: &[u8]) {
         registrable && (WEB_REDIRECTS.contains(&uri.as_str()) || loopback_at_any_port()),
         "exact matching, or a registered loopback URI at any port"
     );
+    // Only a URI that can be registered is ever redirected to (and so parsed for its origin):
+    // rendering kilobytes of punycode host names here only slowed the target down.
+    if !registrable {
+        return;
+    }
     for mode in [ResponseMode::Query, ResponseMode::Fragment, ResponseMode::FormPost] {
         render(&RedirectTarget {
             uri: uri.clone(),

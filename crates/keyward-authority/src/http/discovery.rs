@@ -115,8 +115,16 @@ pub(crate) async fn instance_discovery(
     }
 }
 
+/// The longest `authorization_endpoint` looked at: a real one is a host and a tenant. Anything
+/// longer is refused before it is parsed (a host name goes through IDNA, which costs
+/// milliseconds on the kilobytes of punycode a 64 KiB request line can carry).
+const MAX_ENDPOINT: usize = 1024;
+
 /// The instance discovery document for an `authorization_endpoint` of this server.
 fn instance(authority: &Authority, authorization_endpoint: &str) -> Option<Value> {
+    if authorization_endpoint.len() > MAX_ENDPOINT {
+        return None;
+    }
     let url = url::Url::parse(authorization_endpoint).ok()?;
     if url.scheme() != "https" {
         return None;

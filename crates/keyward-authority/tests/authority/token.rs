@@ -140,3 +140,34 @@ async fn discovery_names_every_endpoint_under_the_tenant_guid() {
     .await;
     assert_eq!(reply.body["error_codes"][0], 90002);
 }
+
+/// MSAL's instance discovery answers for this server's own authorization endpoint only; an
+/// endpoint longer than any real one is refused before it is parsed (its host name would go
+/// through IDNA, costly on the kilobytes of punycode a request line can carry).
+#[tokio::test]
+async fn instance_discovery_answers_for_this_server_only_and_refuses_a_long_endpoint() {
+    let h = harness().await;
+    let ask = |endpoint: String| {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("api-version", "1.1")
+            .append_pair("authorization_endpoint", &endpoint)
+            .finish();
+        let router = h.router.clone();
+        async move {
+            let request = json_request(Method::GET, &format!("/common/discovery/instance?{query}"), None, None);
+            send(&router, request).await
+        }
+    };
+    let ours = ask(format!("{ORIGIN}/contoso/oauth2/v2.0/authorize")).await;
+    assert_eq!(ours.status, StatusCode::OK, "{}", ours.body);
+    assert_eq!(
+        ours.body["tenant_discovery_endpoint"],
+        format!("{ORIGIN}/contoso/v2.0/.well-known/openid-configuration")
+    );
+    let elsewhere = ask("https://login.evil.example/contoso/oauth2/v2.0/authorize".to_owned()).await;
+    assert_eq!(elsewhere.status, StatusCode::BAD_REQUEST);
+    assert_eq!(elsewhere.body["error"], "invalid_instance");
+    let long = ask(format!("{ORIGIN}/contoso/oauth2/v2.0/authorize?{}", "x".repeat(1024))).await;
+    assert_eq!(long.status, StatusCode::BAD_REQUEST, "{}", long.body);
+    assert_eq!(long.body["error"], "invalid_instance");
+}
