@@ -66,8 +66,8 @@ fn the_walk_finds_the_key_the_parser_finds() {
     same_key_as_the_parser(&std::fs::read(key_vault).unwrap());
 }
 
-#[test]
-fn what_is_not_one_certificate_is_refused() {
+/// A self-signed RSA 2048 certificate made by the OpenSSL CLI, DER.
+fn rsa_certificate() -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     openssl(
         dir.path(),
@@ -76,7 +76,12 @@ fn what_is_not_one_certificate_is_refused() {
             "-outform", "DER", "-out", "x.cer",
         ],
     );
-    let der = std::fs::read(dir.path().join("x.cer")).unwrap();
+    std::fs::read(dir.path().join("x.cer")).unwrap()
+}
+
+#[test]
+fn what_is_not_one_certificate_is_refused() {
+    let der = rsa_certificate();
     let mut trailing = der.clone();
     trailing.push(0);
     for (what, bytes) in [
@@ -113,15 +118,7 @@ fn with_bytes_after_the_key(der: &[u8], extra: &[u8]) -> Vec<u8> {
 /// SEQUENCE pass, so the parse and the quick walk saw different public key infos. Not DER: refused.
 #[test]
 fn a_public_key_info_with_bytes_after_the_key_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    openssl(
-        dir.path(),
-        &[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "k", "-subj", "/CN=x", "-days", "1",
-            "-outform", "DER", "-out", "x.cer",
-        ],
-    );
-    let der = std::fs::read(dir.path().join("x.cer")).unwrap();
+    let der = rsa_certificate();
     same_key_as_the_parser(&der);
     let bent = with_bytes_after_the_key(&der, &[0x05, 0x00]);
     assert!(Certificate::spki_of(&bent).is_ok(), "the outer structure still walks");
