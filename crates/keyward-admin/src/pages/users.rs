@@ -182,10 +182,10 @@ pub(crate) async fn list(
                 });
             }
         }
-        match next {
-            Some(cursor) => after = Some(cursor),
-            None => break,
+        if next.is_none() {
+            break;
         }
+        after = next;
     }
     Ok(UsersPage {
         chrome: Chrome::of(&admin, SECTION).done(DONE, search.done.as_deref()),
